@@ -1,0 +1,1 @@
+//! glase-protocol (work in progress).

@@ -1,0 +1,1 @@
+//! glase-sandbox (work in progress).

@@ -1,0 +1,1 @@
+//! payments-domain (work in progress).
