@@ -1,0 +1,1 @@
+//! payments-dynamodb (work in progress).
