@@ -1,0 +1,172 @@
+//! The one place where failures become HTTP answers.
+//!
+//! Every handler returns `Result<_, ApiError>`; [`ApiError::into_response_parts`] turns the error into
+//! the status and the JSON body `{"error": {"code", "message", "result_code"?, "field"?}}` that the
+//! OpenAPI document describes. Messages are written for the merchant's engineer and never contain a
+//! secret or a request body.
+
+use http::StatusCode;
+use serde::Serialize;
+
+/// A failure, as the API reports it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status} {code}: {message}")]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// A stable machine-readable code.
+    pub code: &'static str,
+    /// What went wrong, for a person.
+    pub message: String,
+    /// Glase's result code, when Glase rejected the call.
+    pub result_code: Option<i32>,
+    /// The request field at fault, when there is one.
+    pub field: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            result_code: None,
+            field: None,
+        }
+    }
+
+    /// 400: the request is malformed or fails validation.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    /// 400 naming the field at fault.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::invalid(message)
+        }
+    }
+
+    /// 401: no or a wrong credential.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid API key or client secret is required",
+        )
+    }
+
+    /// 404: nothing of that kind with that id (also for a wrong notification token).
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+    }
+
+    /// 409: the request conflicts with the current state.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// 413: the body is larger than the API accepts.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body exceeds {limit} bytes"),
+        )
+    }
+
+    /// 422 or 502: Glase rejected the call. Rejections caused by the request's data are the caller's
+    /// to fix (422); everything else is Glase's or our configuration's (502).
+    pub fn glase_rejected(result_code: i32, description: &str, callers_fault: bool) -> Self {
+        let status = if callers_fault {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::BAD_GATEWAY
+        };
+        Self {
+            result_code: Some(result_code),
+            ..Self::new(
+                status,
+                "glase_rejected",
+                format!("Glase rejected the call: {description} ({result_code})"),
+            )
+        }
+    }
+
+    /// 503: Glase (or our store) cannot be reached right now; nothing was changed.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    /// 502: a call may or may not have taken effect; it is not repeated automatically.
+    pub fn outcome_unknown(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, "outcome_unknown", message)
+    }
+
+    /// 500: a fault of ours; the message stays generic.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred",
+        )
+    }
+
+    /// The status and the JSON body of this error.
+    pub fn into_response_parts(&self) -> (StatusCode, String) {
+        let body = Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                result_code: self.result_code,
+                field: self.field.as_deref(),
+            },
+        };
+        let json = serde_json::to_string(&body).unwrap_or_else(|_| String::from("{\"error\":{}}"));
+        (self.status, json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_glase_rejection_carries_its_result_code() {
+        let (status, body) = ApiError::glase_rejected(49, "INVALID_INVOICE_DATA", true).into_response_parts();
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"]["code"], "glase_rejected");
+        assert_eq!(v["error"]["result_code"], 49);
+        let (status, _) = ApiError::glase_rejected(20, "AUTHENTICATION_FAILED", false).into_response_parts();
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+    }
+
+    #[test]
+    fn optional_fields_are_left_out_when_absent() {
+        let (status, body) = ApiError::not_found("payment").into_response_parts();
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            body,
+            r#"{"error":{"code":"not_found","message":"no such payment"}}"#
+        );
+        let (_, body) = ApiError::invalid_field("rows", "rows do not sum to total").into_response_parts();
+        assert!(body.contains(r#""field":"rows""#));
+    }
+}

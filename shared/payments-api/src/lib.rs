@@ -1,0 +1,20 @@
+//! The v1 HTTP API of the Glase payment backend, shared by every function and by the local stack.
+//!
+//! Function crates are thin: they read their configuration with [`config`], initialise logging with
+//! [`telemetry`], build their clients once, and hand each request to a handler here. Errors become
+//! HTTP answers in exactly one place, [`error`].
+//!
+//! # Layout
+//! - [`config`]: typed configuration from the environment, naming every missing variable at once.
+//! - [`telemetry`]: the tracing initialiser honouring Lambda's log level and format controls.
+//! - [`metrics`]: business metrics in CloudWatch Embedded Metric Format.
+//! - [`auth`]: merchant API keys as hashes, compared in constant time.
+//! - [`error`]: the error type and its mapping to HTTP statuses and JSON bodies.
+//! - [`openapi`]: the OpenAPI document of the API.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod telemetry;
