@@ -1,0 +1,1 @@
+//! payments-sqs (work in progress).
