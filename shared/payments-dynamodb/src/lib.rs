@@ -1,1 +1,17 @@
-//! payments-dynamodb (work in progress).
+//! The DynamoDB store of the payment functions: one table (single-table design) holding payments, refunds,
+//! terminals, reporting periods, idempotency records and WebSocket connection items.
+//!
+//! # Layout
+//! - [`attrs`]: every attribute name (the only module that spells them).
+//! - [`table`]: the table definition, its CloudFormation rendering, creation and drift check.
+//! - [`error`]: [`StoreError`], which keeps the kind of each DynamoDB failure.
+//! - `testing` (feature `testing`): fresh tables on dynoxide or DynamoDB Local for tests.
+
+pub mod attrs;
+pub mod error;
+pub mod item;
+pub mod table;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{CancelReason, StoreError};

