@@ -1,1 +1,46 @@
-//! payments-domain (work in progress).
+//! The payment domain of the Glase functions: what a payment, a refund, a POS terminal, a reporting period
+//! and an idempotent request are, how each may change, and the use cases that drive them through ports.
+//! This crate does no I/O and knows nothing of AWS, HTTP, SOAP or Lambda; adapters implement its
+//! [`ports`], and every boundary converts its own DTOs into these types (no domain type derives
+//! `Serialize`).
+//!
+//! # Layout
+//! - [`money`]: [`Money`] (integer minor units) and [`Currency`] (ISO 4217, exponent 0 or 2).
+//! - [`text`], [`ids`], [`secret`]: bounded text fields, our ids and Glase's references, timestamps,
+//!   revisions, client secrets and notification tokens with their SHA-256 hashes.
+//! - [`order`]: orders and rows, checked by [`Order::new`].
+//! - [`payment`]: the payment state machine and [`payment::decide`], the pure mapping of Glase
+//!   observations to transitions; the refund ledger of a payment.
+//! - [`refund`], [`terminal`], [`period`]: the other entities.
+//! - [`idempotency`]: keys, fingerprints, records and [`idempotency::evaluate`].
+//! - [`ports`]: `PaymentStore`, `GlaseGateway`, `RefundQueue`, `StatusPush`, `Clock`, `IdGenerator`.
+//! - `testing` (cargo feature `testing`): in-memory fakes of every port.
+//!
+//! # Invariants
+//! - Money is an `i64` of minor units with a currency; arithmetic is checked; there is no float.
+//! - An order has 1 to 100 rows in one currency that sum exactly to a total above zero.
+//! - A payment moves `pending → paid | canceled | failed` only; a final payment never changes state.
+//!   Stale (older version), duplicate and unknown observations change nothing.
+//! - A refund moves `queued → sending → succeeded | failed | needs_reconciliation`, and
+//!   `needs_reconciliation → succeeded | failed` only through a period report.
+//! - The amounts of a payment's refunds that are not `failed` never exceed what was paid.
+//! - Every change yields the next revision; the store writes it only over the revision it was computed
+//!   from, so concurrent changes never overwrite each other.
+//! - Secrets are stored only as SHA-256 hashes, compared in constant time, and never printed by `Debug`.
+//! - The same idempotency key with another payload is always a conflict, and a side effect that must not
+//!   happen twice is never re-run after a timeout.
+
+pub mod idempotency;
+pub mod ids;
+pub mod money;
+pub mod order;
+pub mod payment;
+pub mod period;
+pub mod ports;
+pub mod refund;
+pub mod secret;
+pub mod terminal;
+pub mod text;
+
+pub use money::{Currency, Money, MoneyError};
+pub use order::{Order, OrderError, OrderParts, OrderRow};

@@ -1,0 +1,965 @@
+//! Payments and their state machine.
+//!
+//! A payment is `pending` until Glase reports a final status; then it is `paid`, `canceled` or `failed`
+//! and never changes state again. What Glase reports is an [`Observation`]; [`decide`] is the one pure
+//! function that turns the current payment and an observation into a [`Decision`]: either no change (with
+//! the reason) or the next state. Stale, duplicate and out-of-order observations change nothing.
+//!
+//! Every method that changes a payment returns a new value with the next [`Revision`]; the store writes it
+//! only if the stored revision is still the one the change was computed from.
+
+use std::fmt;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::ids::{ErsReference, InvoiceReference, PaymentId, Revision, StatusVersion, TerminalId, Timestamp};
+use crate::money::{Money, MoneyError};
+use crate::order::Order;
+use crate::secret::SecretHash;
+
+/// The public status of a payment.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum PaymentStatus {
+    /// The invoice is out; nobody has paid, cancelled or failed it yet.
+    Pending,
+    /// Paid and acknowledged to Glase.
+    Paid,
+    /// Cancelled (by us, by the shopper, by expiry, or replaced on a POS terminal).
+    Canceled,
+    /// The payment failed.
+    Failed,
+}
+
+impl PaymentStatus {
+    /// The wire name used by the public API and the store: `pending`, `paid`, `canceled`, `failed`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PaymentStatus::Pending => "pending",
+            PaymentStatus::Paid => "paid",
+            PaymentStatus::Canceled => "canceled",
+            PaymentStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "pending" => Some(PaymentStatus::Pending),
+            "paid" => Some(PaymentStatus::Paid),
+            "canceled" => Some(PaymentStatus::Canceled),
+            "failed" => Some(PaymentStatus::Failed),
+            _ => None,
+        }
+    }
+
+    /// True for `paid`, `canceled` and `failed`.
+    pub fn is_final(&self) -> bool {
+        !matches!(self, PaymentStatus::Pending)
+    }
+}
+
+impl fmt::Display for PaymentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The state of a payment with what each state carries.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum PaymentState {
+    /// Waiting for the shopper.
+    Pending,
+    /// Paid: Glase's payment reference and when it was paid.
+    Paid {
+        /// The payment's `ersReference` (needed for refunds and reconciliation).
+        ers_reference: ErsReference,
+        /// When Glase says it was paid (the receipt's `paymentDate`), else when we saw it.
+        paid_at: Timestamp,
+    },
+    /// Cancelled.
+    Canceled {
+        /// When we learned it.
+        at: Timestamp,
+    },
+    /// Failed.
+    Failed {
+        /// When we learned it.
+        at: Timestamp,
+    },
+}
+
+impl PaymentState {
+    /// The status without its data.
+    pub fn status(&self) -> PaymentStatus {
+        match self {
+            PaymentState::Pending => PaymentStatus::Pending,
+            PaymentState::Paid { .. } => PaymentStatus::Paid,
+            PaymentState::Canceled { .. } => PaymentStatus::Canceled,
+            PaymentState::Failed { .. } => PaymentStatus::Failed,
+        }
+    }
+}
+
+/// An invoice status as Glase reports it (`invoiceStatus`).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum GlaseInvoiceStatus {
+    /// `ISSUED`: waiting for payment.
+    Issued,
+    /// `PENDING_ISSUER_ACKNOWLEDGE`: the shopper is identified; waiting for the merchant.
+    PendingIssuerAcknowledge,
+    /// `PAID`.
+    Paid,
+    /// `CANCELED`.
+    Canceled,
+    /// `FAILED`.
+    Failed,
+    /// `RESERVED`: amount reserved, awaiting commitReservation (not used by our invoices).
+    Reserved,
+    /// `EXPIRED` (2.10+): the invoice lapsed.
+    Expired,
+    /// Anything else, kept verbatim.
+    Unknown(String),
+}
+
+impl GlaseInvoiceStatus {
+    /// Maps the wire literal; unknown literals are kept, never an error.
+    pub fn from_wire(value: &str) -> Self {
+        match value {
+            "ISSUED" => GlaseInvoiceStatus::Issued,
+            "PENDING_ISSUER_ACKNOWLEDGE" => GlaseInvoiceStatus::PendingIssuerAcknowledge,
+            "PAID" => GlaseInvoiceStatus::Paid,
+            "CANCELED" => GlaseInvoiceStatus::Canceled,
+            "FAILED" => GlaseInvoiceStatus::Failed,
+            "RESERVED" => GlaseInvoiceStatus::Reserved,
+            "EXPIRED" => GlaseInvoiceStatus::Expired,
+            other => GlaseInvoiceStatus::Unknown(other.to_owned()),
+        }
+    }
+
+    /// The wire literal.
+    pub fn as_wire(&self) -> &str {
+        match self {
+            GlaseInvoiceStatus::Issued => "ISSUED",
+            GlaseInvoiceStatus::PendingIssuerAcknowledge => "PENDING_ISSUER_ACKNOWLEDGE",
+            GlaseInvoiceStatus::Paid => "PAID",
+            GlaseInvoiceStatus::Canceled => "CANCELED",
+            GlaseInvoiceStatus::Failed => "FAILED",
+            GlaseInvoiceStatus::Reserved => "RESERVED",
+            GlaseInvoiceStatus::Expired => "EXPIRED",
+            GlaseInvoiceStatus::Unknown(other) => other,
+        }
+    }
+}
+
+/// One answer of getPaymentStatus, in domain terms.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Observation {
+    /// The invoice status.
+    pub status: GlaseInvoiceStatus,
+    /// The status version Glase reported.
+    pub version: StatusVersion,
+    /// The payment's `ersReference` (present when paid).
+    pub ers_reference: Option<ErsReference>,
+    /// The receipt's `paymentDate` (present when paid).
+    pub paid_at: Option<Timestamp>,
+    /// When we received the answer.
+    pub observed_at: Timestamp,
+}
+
+/// Why an observation changes nothing.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum NoChange {
+    /// The payment is already final and the observation agrees with it (a duplicate).
+    AlreadyFinal,
+    /// The payment is final but Glase now reports another final status (for example a paid payment that
+    /// Glase reversed). We never move a final payment; callers log and alert on this.
+    FinalDisagrees {
+        /// Our final status.
+        ours: PaymentStatus,
+        /// What Glase reported.
+        glase: GlaseInvoiceStatus,
+    },
+    /// The observation's version is older than one we already stored (out of order).
+    Stale,
+    /// Still waiting, and nothing newer than what we know.
+    NothingNew,
+    /// Glase says paid but gave no `ersReference`; we cannot record a payment we cannot refund or
+    /// reconcile, so the payment stays pending and the next check tries again.
+    PaidWithoutReference,
+    /// A status this crate does not know.
+    UnknownStatus(String),
+}
+
+/// The outcome of [`decide`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Decision {
+    /// Leave the payment as it is.
+    NoChange(NoChange),
+    /// Store this state and version.
+    Advance {
+        /// The next state (the same `Pending` when only the version moved on).
+        state: PaymentState,
+        /// The version to remember.
+        version: StatusVersion,
+    },
+}
+
+/// Decides what an observation means for a payment. Pure: the same inputs always give the same decision.
+///
+/// Rules: a final payment never changes; an observation older than the stored version changes nothing;
+/// `ISSUED`, `PENDING_ISSUER_ACKNOWLEDGE` and `RESERVED` keep the payment pending (remembering a newer
+/// version); `PAID` with an `ersReference` makes it paid; `CANCELED` and `EXPIRED` make it canceled;
+/// `FAILED` makes it failed; unknown statuses change nothing.
+pub fn decide(payment: &Payment, observation: &Observation) -> Decision {
+    let ours = payment.state.status();
+    if ours.is_final() {
+        let agrees = matches!(
+            (ours, &observation.status),
+            (PaymentStatus::Paid, GlaseInvoiceStatus::Paid)
+                | (
+                    PaymentStatus::Canceled,
+                    GlaseInvoiceStatus::Canceled | GlaseInvoiceStatus::Expired
+                )
+                | (PaymentStatus::Failed, GlaseInvoiceStatus::Failed)
+        );
+        let still_open = matches!(
+            observation.status,
+            GlaseInvoiceStatus::Issued
+                | GlaseInvoiceStatus::PendingIssuerAcknowledge
+                | GlaseInvoiceStatus::Reserved
+                | GlaseInvoiceStatus::Unknown(_)
+        );
+        return Decision::NoChange(
+            if agrees || still_open || observation.version < payment.glase_version {
+                NoChange::AlreadyFinal
+            } else {
+                NoChange::FinalDisagrees {
+                    ours,
+                    glase: observation.status.clone(),
+                }
+            },
+        );
+    }
+    if observation.version < payment.glase_version {
+        return Decision::NoChange(NoChange::Stale);
+    }
+    let version = observation.version;
+    let at = observation.observed_at;
+    match &observation.status {
+        GlaseInvoiceStatus::Issued
+        | GlaseInvoiceStatus::PendingIssuerAcknowledge
+        | GlaseInvoiceStatus::Reserved => {
+            if version > payment.glase_version {
+                Decision::Advance {
+                    state: PaymentState::Pending,
+                    version,
+                }
+            } else {
+                Decision::NoChange(NoChange::NothingNew)
+            }
+        }
+        GlaseInvoiceStatus::Paid => match &observation.ers_reference {
+            Some(ers_reference) => Decision::Advance {
+                state: PaymentState::Paid {
+                    ers_reference: ers_reference.clone(),
+                    paid_at: observation.paid_at.unwrap_or(at),
+                },
+                version,
+            },
+            None => Decision::NoChange(NoChange::PaidWithoutReference),
+        },
+        GlaseInvoiceStatus::Canceled | GlaseInvoiceStatus::Expired => Decision::Advance {
+            state: PaymentState::Canceled { at },
+            version,
+        },
+        GlaseInvoiceStatus::Failed => Decision::Advance {
+            state: PaymentState::Failed { at },
+            version,
+        },
+        GlaseInvoiceStatus::Unknown(other) => Decision::NoChange(NoChange::UnknownStatus(other.clone())),
+    }
+}
+
+/// Where a payment was sent: the webshop terminal, or one of our POS terminals.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum PaymentTerminal {
+    /// The webshop terminal Glase issued to the merchant (from configuration).
+    Webshop,
+    /// A registered POS terminal.
+    Pos(TerminalId),
+}
+
+/// Why a payment could not be changed as asked.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PaymentError {
+    /// The change needs another state (e.g. updating rows of a paid payment).
+    #[error("the payment is {actual}; this needs it to be {expected}")]
+    WrongStatus {
+        /// The state the change needs.
+        expected: PaymentStatus,
+        /// The payment's state.
+        actual: PaymentStatus,
+    },
+    /// A refund amount is zero or negative.
+    #[error("a refund amount must be greater than zero")]
+    RefundNotPositive,
+    /// A refund is in another currency than the payment.
+    #[error("the refund is in {refund}, the payment in {payment}")]
+    RefundCurrency {
+        /// The payment's currency.
+        payment: crate::money::Currency,
+        /// The refund's currency.
+        refund: crate::money::Currency,
+    },
+    /// The refund would take refunds above what was paid.
+    #[error("only {refundable} can still be refunded; {requested} was asked")]
+    ExceedsRefundable {
+        /// What is still refundable.
+        refundable: Money,
+        /// What was asked.
+        requested: Money,
+    },
+    /// Releasing more than is reserved: the ledger and the refunds disagree.
+    #[error("the refund ledger holds {reserved} reserved, less than the {amount} being settled")]
+    LedgerInconsistent {
+        /// What is reserved.
+        reserved: Money,
+        /// What is settled.
+        amount: Money,
+    },
+    /// A stored record breaks an invariant.
+    #[error("stored payment is inconsistent: {0}")]
+    Inconsistent(&'static str),
+    /// Amount arithmetic failed.
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+}
+
+/// What refunds hold of a paid payment: the amounts of refunds still in flight (`queued`, `sending`,
+/// `needs_reconciliation`) and of refunds that succeeded. Their sum never exceeds the paid total.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct RefundLedger {
+    reserved: Money,
+    refunded: Money,
+}
+
+impl RefundLedger {
+    /// An empty ledger.
+    pub fn empty(currency: crate::money::Currency) -> Self {
+        RefundLedger {
+            reserved: Money::zero(currency),
+            refunded: Money::zero(currency),
+        }
+    }
+
+    /// Amounts of refunds in flight.
+    pub fn reserved(&self) -> Money {
+        self.reserved
+    }
+
+    /// Amounts of refunds that succeeded.
+    pub fn refunded(&self) -> Money {
+        self.refunded
+    }
+}
+
+/// A payment. Build new ones with [`Payment::new`]; read stored ones back with
+/// `Payment::try_from(PaymentRecord)`.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Payment {
+    id: PaymentId,
+    terminal: PaymentTerminal,
+    order: Order,
+    invoice_reference: InvoiceReference,
+    state: PaymentState,
+    glase_version: StatusVersion,
+    last_checked_at: Option<Timestamp>,
+    client_secret_hash: SecretHash,
+    notification_token_hash: SecretHash,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+    refunds: RefundLedger,
+    revision: Revision,
+}
+
+/// What a new payment starts from (after sendInvoice answered with the invoice reference).
+#[derive(Clone, Debug)]
+pub struct NewPayment {
+    /// Our id.
+    pub id: PaymentId,
+    /// Where the invoice was sent.
+    pub terminal: PaymentTerminal,
+    /// The order.
+    pub order: Order,
+    /// Glase's invoice reference.
+    pub invoice_reference: InvoiceReference,
+    /// Hash of the client secret.
+    pub client_secret_hash: SecretHash,
+    /// Hash of the notification token.
+    pub notification_token_hash: SecretHash,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When an unpaid invoice is cancelled.
+    pub expires_at: Timestamp,
+}
+
+/// Every stored field of a payment, public, for store adapters. Converting it back checks the invariants.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PaymentRecord {
+    /// Our id.
+    pub id: PaymentId,
+    /// Where the invoice was sent.
+    pub terminal: PaymentTerminal,
+    /// The order.
+    pub order: Order,
+    /// Glase's invoice reference.
+    pub invoice_reference: InvoiceReference,
+    /// The state.
+    pub state: PaymentState,
+    /// The Glase status version last stored.
+    pub glase_version: StatusVersion,
+    /// When we last asked Glase for the status (or claimed to be about to).
+    pub last_checked_at: Option<Timestamp>,
+    /// Hash of the client secret.
+    pub client_secret_hash: SecretHash,
+    /// Hash of the notification token.
+    pub notification_token_hash: SecretHash,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When an unpaid invoice is cancelled.
+    pub expires_at: Timestamp,
+    /// Sum of refunds in flight.
+    pub refund_reserved: Money,
+    /// Sum of refunds that succeeded.
+    pub refunded: Money,
+    /// The optimistic-concurrency revision.
+    pub revision: Revision,
+}
+
+impl TryFrom<PaymentRecord> for Payment {
+    type Error = PaymentError;
+
+    fn try_from(r: PaymentRecord) -> Result<Self, Self::Error> {
+        let currency = r.order.currency();
+        if r.refund_reserved.currency() != currency || r.refunded.currency() != currency {
+            return Err(PaymentError::Inconsistent(
+                "refund amounts are in another currency",
+            ));
+        }
+        if r.refund_reserved.is_negative() || r.refunded.is_negative() {
+            return Err(PaymentError::Inconsistent("negative refund amounts"));
+        }
+        let held = r.refund_reserved.checked_add(&r.refunded)?;
+        if held.minor_units() > 0 && r.state.status() != PaymentStatus::Paid {
+            return Err(PaymentError::Inconsistent(
+                "refunds on a payment that is not paid",
+            ));
+        }
+        if held.minor_units() > r.order.total().minor_units() {
+            return Err(PaymentError::Inconsistent("refunds exceed the paid total"));
+        }
+        Ok(Payment {
+            id: r.id,
+            terminal: r.terminal,
+            order: r.order,
+            invoice_reference: r.invoice_reference,
+            state: r.state,
+            glase_version: r.glase_version,
+            last_checked_at: r.last_checked_at,
+            client_secret_hash: r.client_secret_hash,
+            notification_token_hash: r.notification_token_hash,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            refunds: RefundLedger {
+                reserved: r.refund_reserved,
+                refunded: r.refunded,
+            },
+            revision: r.revision,
+        })
+    }
+}
+
+impl Payment {
+    /// A new pending payment at revision 1.
+    pub fn new(new: NewPayment) -> Self {
+        let currency = new.order.currency();
+        Payment {
+            id: new.id,
+            terminal: new.terminal,
+            order: new.order,
+            invoice_reference: new.invoice_reference,
+            state: PaymentState::Pending,
+            glase_version: StatusVersion::INITIAL,
+            last_checked_at: None,
+            client_secret_hash: new.client_secret_hash,
+            notification_token_hash: new.notification_token_hash,
+            created_at: new.created_at,
+            expires_at: new.expires_at,
+            refunds: RefundLedger::empty(currency),
+            revision: Revision::FIRST,
+        }
+    }
+
+    /// Every field, for the store.
+    pub fn to_record(&self) -> PaymentRecord {
+        PaymentRecord {
+            id: self.id.clone(),
+            terminal: self.terminal.clone(),
+            order: self.order.clone(),
+            invoice_reference: self.invoice_reference.clone(),
+            state: self.state.clone(),
+            glase_version: self.glase_version,
+            last_checked_at: self.last_checked_at,
+            client_secret_hash: self.client_secret_hash,
+            notification_token_hash: self.notification_token_hash,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            refund_reserved: self.refunds.reserved,
+            refunded: self.refunds.refunded,
+            revision: self.revision,
+        }
+    }
+
+    /// Our id.
+    pub fn id(&self) -> &PaymentId {
+        &self.id
+    }
+    /// Where the invoice was sent.
+    pub fn terminal(&self) -> &PaymentTerminal {
+        &self.terminal
+    }
+    /// The order.
+    pub fn order(&self) -> &Order {
+        &self.order
+    }
+    /// The amount to pay.
+    pub fn amount(&self) -> Money {
+        self.order.total()
+    }
+    /// Glase's invoice reference.
+    pub fn invoice_reference(&self) -> &InvoiceReference {
+        &self.invoice_reference
+    }
+    /// The state.
+    pub fn state(&self) -> &PaymentState {
+        &self.state
+    }
+    /// The status.
+    pub fn status(&self) -> PaymentStatus {
+        self.state.status()
+    }
+    /// The `ersReference` once paid.
+    pub fn ers_reference(&self) -> Option<&ErsReference> {
+        match &self.state {
+            PaymentState::Paid { ers_reference, .. } => Some(ers_reference),
+            _ => None,
+        }
+    }
+    /// When it was paid.
+    pub fn paid_at(&self) -> Option<Timestamp> {
+        match &self.state {
+            PaymentState::Paid { paid_at, .. } => Some(*paid_at),
+            _ => None,
+        }
+    }
+    /// The Glase status version last stored.
+    pub fn glase_version(&self) -> StatusVersion {
+        self.glase_version
+    }
+    /// When we last asked Glase.
+    pub fn last_checked_at(&self) -> Option<Timestamp> {
+        self.last_checked_at
+    }
+    /// The hash of the client secret.
+    pub fn client_secret_hash(&self) -> &SecretHash {
+        &self.client_secret_hash
+    }
+    /// The hash of the notification token.
+    pub fn notification_token_hash(&self) -> &SecretHash {
+        &self.notification_token_hash
+    }
+    /// When it was created.
+    pub fn created_at(&self) -> Timestamp {
+        self.created_at
+    }
+    /// When an unpaid invoice is cancelled.
+    pub fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+    /// The refund ledger.
+    pub fn refunds(&self) -> RefundLedger {
+        self.refunds
+    }
+    /// The revision.
+    pub fn revision(&self) -> Revision {
+        self.revision
+    }
+
+    /// True when a client secret matches (constant-time comparison of hashes).
+    pub fn client_secret_matches(&self, presented: &str) -> bool {
+        self.client_secret_hash.verify(presented)
+    }
+
+    /// True when a notification token matches (constant-time comparison of hashes).
+    pub fn notification_token_matches(&self, presented: &str) -> bool {
+        self.notification_token_hash.verify(presented)
+    }
+
+    /// True when Glase may be asked again: pending, and not asked within `min_interval`.
+    pub fn due_for_check(&self, now: Timestamp, min_interval: Duration) -> bool {
+        self.status() == PaymentStatus::Pending
+            && self
+                .last_checked_at
+                .is_none_or(|last| now.since(last) >= min_interval || now < last)
+    }
+
+    fn bumped(&self) -> Payment {
+        Payment {
+            revision: self.revision.next(),
+            ..self.clone()
+        }
+    }
+
+    /// Records that Glase is being asked now (claimed before the call, so that concurrent readers see it).
+    #[must_use]
+    pub fn checked_at(&self, now: Timestamp) -> Payment {
+        Payment {
+            last_checked_at: Some(now),
+            ..self.bumped()
+        }
+    }
+
+    /// Applies an observation: `Ok(Some(next))` when the payment changes, `Ok(None)` with the reason
+    /// otherwise. The next payment also records `observed_at` as the last check.
+    pub fn observe(&self, observation: &Observation) -> (Decision, Option<Payment>) {
+        let decision = decide(self, observation);
+        let next = match &decision {
+            Decision::NoChange(_) => None,
+            Decision::Advance { state, version } => Some(Payment {
+                state: state.clone(),
+                glase_version: *version,
+                last_checked_at: Some(observation.observed_at),
+                ..self.bumped()
+            }),
+        };
+        (decision, next)
+    }
+
+    /// Marks a pending payment canceled because we cancelled the invoice (cancel, expiry, or a newer
+    /// invoice on the same POS terminal). Final payments are refused.
+    pub fn canceled_by_us(&self, at: Timestamp) -> Result<Payment, PaymentError> {
+        self.require(PaymentStatus::Pending)?;
+        Ok(Payment {
+            state: PaymentState::Canceled { at },
+            ..self.bumped()
+        })
+    }
+
+    /// Replaces the order of a pending payment (after updateInvoice succeeded).
+    pub fn with_order(&self, order: Order) -> Result<Payment, PaymentError> {
+        self.require(PaymentStatus::Pending)?;
+        if order.currency() != self.order.currency() {
+            return Err(PaymentError::Money(MoneyError::CurrencyMismatch {
+                left: self.order.currency(),
+                right: order.currency(),
+            }));
+        }
+        Ok(Payment {
+            order,
+            ..self.bumped()
+        })
+    }
+
+    fn require(&self, expected: PaymentStatus) -> Result<(), PaymentError> {
+        let actual = self.status();
+        if actual == expected {
+            Ok(())
+        } else {
+            Err(PaymentError::WrongStatus { expected, actual })
+        }
+    }
+
+    /// What can still be refunded: the paid total minus refunds in flight and succeeded; zero unless paid.
+    pub fn refundable(&self) -> Money {
+        let currency = self.order.currency();
+        if self.status() != PaymentStatus::Paid {
+            return Money::zero(currency);
+        }
+        // The invariant (reserved + refunded <= total, all non-negative) makes this arithmetic exact.
+        let held = self
+            .refunds
+            .reserved
+            .minor_units()
+            .saturating_add(self.refunds.refunded.minor_units());
+        Money::new(
+            self.order.total().minor_units().saturating_sub(held).max(0),
+            currency,
+        )
+    }
+
+    /// Reserves `amount` for a new refund: the payment must be paid and the amount must fit what is still
+    /// refundable. This is the pure check the store makes atomic with the refund's creation.
+    pub fn reserve_refund(&self, amount: Money) -> Result<Payment, PaymentError> {
+        self.require(PaymentStatus::Paid)?;
+        if amount.currency() != self.order.currency() {
+            return Err(PaymentError::RefundCurrency {
+                payment: self.order.currency(),
+                refund: amount.currency(),
+            });
+        }
+        if !amount.is_positive() {
+            return Err(PaymentError::RefundNotPositive);
+        }
+        let refundable = self.refundable();
+        if amount.minor_units() > refundable.minor_units() {
+            return Err(PaymentError::ExceedsRefundable {
+                refundable,
+                requested: amount,
+            });
+        }
+        let reserved = self.refunds.reserved.checked_add(&amount)?;
+        Ok(Payment {
+            refunds: RefundLedger {
+                reserved,
+                ..self.refunds
+            },
+            ..self.bumped()
+        })
+    }
+
+    /// Settles a reserved refund amount: moves it to `refunded` when the refund succeeded, or gives it back
+    /// when it failed.
+    pub fn settle_refund(&self, amount: Money, succeeded: bool) -> Result<Payment, PaymentError> {
+        if amount.minor_units() > self.refunds.reserved.minor_units() || amount.is_negative() {
+            return Err(PaymentError::LedgerInconsistent {
+                reserved: self.refunds.reserved,
+                amount,
+            });
+        }
+        let reserved = self.refunds.reserved.checked_sub(&amount)?;
+        let refunded = if succeeded {
+            self.refunds.refunded.checked_add(&amount)?
+        } else {
+            self.refunds.refunded
+        };
+        Ok(Payment {
+            refunds: RefundLedger { reserved, refunded },
+            ..self.bumped()
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::order::tests::{order_of, row, sek};
+
+    pub(crate) fn pending_payment(total: i64) -> Payment {
+        Payment::new(NewPayment {
+            id: PaymentId::from_random([1; 16]),
+            terminal: PaymentTerminal::Webshop,
+            order: order_of(vec![row("Item", sek(total))], sek(total)).unwrap(),
+            invoice_reference: InvoiceReference::parse("1397222701693").unwrap(),
+            client_secret_hash: SecretHash::of("cs"),
+            notification_token_hash: SecretHash::of("token"),
+            created_at: Timestamp::from_unix_millis(1_000),
+            expires_at: Timestamp::from_unix_millis(121_000),
+        })
+    }
+
+    pub(crate) fn observation(status: &str, version: u32) -> Observation {
+        let paid = status == "PAID";
+        Observation {
+            status: GlaseInvoiceStatus::from_wire(status),
+            version: StatusVersion::new(version),
+            ers_reference: paid.then(|| ErsReference::parse("2015102910184861801032678").unwrap()),
+            paid_at: paid.then(|| Timestamp::from_unix_millis(5_000)),
+            observed_at: Timestamp::from_unix_millis(6_000),
+        }
+    }
+
+    pub(crate) fn paid_payment(total: i64) -> Payment {
+        pending_payment(total).observe(&observation("PAID", 2)).1.unwrap()
+    }
+
+    #[test]
+    fn paid_with_a_reference_makes_a_pending_payment_paid() {
+        let (decision, next) = pending_payment(100).observe(&observation("PAID", 2));
+        assert!(matches!(decision, Decision::Advance { .. }));
+        let next = next.unwrap();
+        assert_eq!(next.status(), PaymentStatus::Paid);
+        assert_eq!(
+            next.ers_reference().unwrap().as_str(),
+            "2015102910184861801032678"
+        );
+        assert_eq!(next.paid_at(), Some(Timestamp::from_unix_millis(5_000)));
+        assert_eq!(next.revision(), Revision::FIRST.next());
+        assert_eq!(next.glase_version(), StatusVersion::new(2));
+    }
+
+    #[test]
+    fn paid_without_a_reference_keeps_the_payment_pending() {
+        let mut seen = observation("PAID", 2);
+        seen.ers_reference = None;
+        assert_eq!(
+            decide(&pending_payment(100), &seen),
+            Decision::NoChange(NoChange::PaidWithoutReference)
+        );
+    }
+
+    #[test]
+    fn canceled_and_expired_make_it_canceled_and_failed_makes_it_failed() {
+        let p = pending_payment(100);
+        assert_eq!(
+            p.observe(&observation("CANCELED", 1)).1.unwrap().status(),
+            PaymentStatus::Canceled
+        );
+        assert_eq!(
+            p.observe(&observation("EXPIRED", 1)).1.unwrap().status(),
+            PaymentStatus::Canceled
+        );
+        assert_eq!(
+            p.observe(&observation("FAILED", 1)).1.unwrap().status(),
+            PaymentStatus::Failed
+        );
+    }
+
+    #[test]
+    fn issued_with_a_newer_version_only_remembers_the_version() {
+        let p = pending_payment(100);
+        let next = p
+            .observe(&observation("PENDING_ISSUER_ACKNOWLEDGE", 1))
+            .1
+            .unwrap();
+        assert_eq!(next.status(), PaymentStatus::Pending);
+        assert_eq!(next.glase_version(), StatusVersion::new(1));
+        assert_eq!(
+            decide(&next, &observation("ISSUED", 1)),
+            Decision::NoChange(NoChange::NothingNew)
+        );
+    }
+
+    #[test]
+    fn an_older_version_is_stale_and_changes_nothing() {
+        let p = pending_payment(100).observe(&observation("ISSUED", 3)).1.unwrap();
+        assert_eq!(
+            decide(&p, &observation("CANCELED", 2)),
+            Decision::NoChange(NoChange::Stale)
+        );
+    }
+
+    #[test]
+    fn a_duplicate_paid_observation_changes_nothing() {
+        let paid = paid_payment(100);
+        assert_eq!(
+            decide(&paid, &observation("PAID", 2)),
+            Decision::NoChange(NoChange::AlreadyFinal)
+        );
+    }
+
+    #[test]
+    fn a_reversal_reported_after_paid_is_flagged_but_never_applied() {
+        let paid = paid_payment(100);
+        assert_eq!(
+            decide(&paid, &observation("CANCELED", 3)),
+            Decision::NoChange(NoChange::FinalDisagrees {
+                ours: PaymentStatus::Paid,
+                glase: GlaseInvoiceStatus::Canceled
+            })
+        );
+    }
+
+    #[test]
+    fn an_unknown_status_changes_nothing() {
+        assert_eq!(
+            decide(&pending_payment(100), &observation("PARTIALLY_PAID", 1)),
+            Decision::NoChange(NoChange::UnknownStatus("PARTIALLY_PAID".to_owned()))
+        );
+    }
+
+    #[test]
+    fn the_status_check_is_due_at_most_once_per_interval() {
+        let p = pending_payment(100);
+        let now = Timestamp::from_unix_millis(10_000);
+        assert!(p.due_for_check(now, Duration::from_secs(1)));
+        let checked = p.checked_at(now);
+        assert!(!checked.due_for_check(now.plus(Duration::from_millis(999)), Duration::from_secs(1)));
+        assert!(checked.due_for_check(now.plus(Duration::from_secs(1)), Duration::from_secs(1)));
+        assert!(!paid_payment(100).due_for_check(now, Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn refunds_are_reserved_up_to_the_paid_total_and_no_further() {
+        let paid = paid_payment(1000);
+        let once = paid.reserve_refund(sek(600)).unwrap();
+        assert_eq!(once.refundable(), sek(400));
+        assert_eq!(
+            once.reserve_refund(sek(401)),
+            Err(PaymentError::ExceedsRefundable {
+                refundable: sek(400),
+                requested: sek(401)
+            })
+        );
+        let twice = once.reserve_refund(sek(400)).unwrap();
+        assert_eq!(twice.refundable(), sek(0));
+    }
+
+    #[test]
+    fn a_failed_refund_gives_its_amount_back_and_a_succeeded_one_keeps_it() {
+        let reserved = paid_payment(1000).reserve_refund(sek(600)).unwrap();
+        let failed = reserved.settle_refund(sek(600), false).unwrap();
+        assert_eq!(failed.refundable(), sek(1000));
+        let succeeded = reserved.settle_refund(sek(600), true).unwrap();
+        assert_eq!(succeeded.refundable(), sek(400));
+        assert_eq!(succeeded.refunds().refunded(), sek(600));
+        assert!(matches!(
+            succeeded.settle_refund(sek(1), true),
+            Err(PaymentError::LedgerInconsistent { .. })
+        ));
+    }
+
+    #[test]
+    fn only_paid_payments_take_refunds_and_only_positive_ones() {
+        assert!(matches!(
+            pending_payment(100).reserve_refund(sek(10)),
+            Err(PaymentError::WrongStatus {
+                expected: PaymentStatus::Paid,
+                ..
+            })
+        ));
+        assert_eq!(
+            paid_payment(100).reserve_refund(sek(0)),
+            Err(PaymentError::RefundNotPositive)
+        );
+    }
+
+    #[test]
+    fn canceling_or_updating_needs_a_pending_payment() {
+        let paid = paid_payment(100);
+        assert!(paid.canceled_by_us(Timestamp::from_unix_millis(1)).is_err());
+        assert!(paid.with_order(paid.order().clone()).is_err());
+        let canceled = pending_payment(100)
+            .canceled_by_us(Timestamp::from_unix_millis(1))
+            .unwrap();
+        assert_eq!(canceled.status(), PaymentStatus::Canceled);
+    }
+
+    #[test]
+    fn a_record_round_trips_and_broken_records_are_refused() {
+        let paid = paid_payment(1000).reserve_refund(sek(100)).unwrap();
+        assert_eq!(Payment::try_from(paid.to_record()), Ok(paid.clone()));
+        let mut record = paid.to_record();
+        record.refund_reserved = sek(2000);
+        assert!(matches!(
+            Payment::try_from(record),
+            Err(PaymentError::Inconsistent(_))
+        ));
+        let mut record = pending_payment(1000).to_record();
+        record.refunded = sek(1);
+        assert!(matches!(
+            Payment::try_from(record),
+            Err(PaymentError::Inconsistent(_))
+        ));
+    }
+}

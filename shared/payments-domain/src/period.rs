@@ -1,0 +1,222 @@
+//! Reporting periods: a transaction period closed with markTransactionPeriod, the report documents
+//! fetched for it, and the result of reconciling them against our own payments and refunds.
+
+use crate::ids::{
+    ErsReference, GlaseTerminalId, PaymentId, PeriodId, RefundId, Revision, TerminalId, Timestamp,
+    TransactionPeriodId,
+};
+use crate::money::Money;
+
+/// Whose transactions a period covers.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum PeriodScope {
+    /// The whole shop (reseller context, no parameters).
+    Shop,
+    /// One POS terminal (`TERMINALID=` parameter).
+    Terminal {
+        /// Our id.
+        terminal_id: TerminalId,
+        /// Glase's id, sent as the parameter.
+        glase_terminal_id: GlaseTerminalId,
+    },
+}
+
+/// One report as fetched with executeReport; the raw text is kept verbatim.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ReportDocument {
+    /// The `reportId` asked for (e.g. `Reconciliation/STD_RECON_003.xml`).
+    pub report_id: String,
+    /// The report's `title`.
+    pub title: String,
+    /// The report's `mimeType` as Glase states it.
+    pub mime_type: String,
+    /// The document text (`contentString`, or `content` decoded).
+    pub content: String,
+}
+
+/// The kinds of disagreement between Glase's books and ours.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum MismatchKind {
+    /// Glase lists a payment we do not have as paid.
+    PaidAtGlaseOnly,
+    /// We have a paid payment Glase does not list.
+    PaidWithUsOnly,
+    /// Both have it with different amounts.
+    AmountDiffers,
+    /// Glase lists a refund we do not know.
+    UnknownRefund,
+}
+
+impl MismatchKind {
+    /// The wire name: `paid_at_glase_only`, `paid_with_us_only`, `amount_differs`, `unknown_refund`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MismatchKind::PaidAtGlaseOnly => "paid_at_glase_only",
+            MismatchKind::PaidWithUsOnly => "paid_with_us_only",
+            MismatchKind::AmountDiffers => "amount_differs",
+            MismatchKind::UnknownRefund => "unknown_refund",
+        }
+    }
+}
+
+/// One disagreement.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Mismatch {
+    /// What kind.
+    pub kind: MismatchKind,
+    /// The transaction's `ersReference`, when known.
+    pub ers_reference: Option<ErsReference>,
+    /// Our payment, when we have one.
+    pub payment_id: Option<PaymentId>,
+    /// Our refund, when we have one.
+    pub refund_id: Option<RefundId>,
+    /// Glase's amount, when Glase lists it.
+    pub glase_amount: Option<Money>,
+    /// Our amount, when we have it.
+    pub our_amount: Option<Money>,
+}
+
+/// The result of reconciling a period.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Reconciliation {
+    /// When it was done.
+    pub reconciled_at: Timestamp,
+    /// How many Glase transactions matched ours exactly.
+    pub matched: u32,
+    /// Every disagreement.
+    pub mismatches: Vec<Mismatch>,
+}
+
+impl Reconciliation {
+    /// The number of mismatches of one kind.
+    pub fn count(&self, kind: MismatchKind) -> usize {
+        self.mismatches.iter().filter(|m| m.kind == kind).count()
+    }
+}
+
+/// Every stored field of a period, public, for store adapters.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PeriodRecord {
+    /// Our id.
+    pub id: PeriodId,
+    /// Glase's id of the closed period.
+    pub transaction_period_id: TransactionPeriodId,
+    /// Shop or terminal.
+    pub scope: PeriodScope,
+    /// When markTransactionPeriod answered.
+    pub marked_at: Timestamp,
+    /// The reports fetched so far.
+    pub documents: Vec<ReportDocument>,
+    /// The reconciliation, once done.
+    pub reconciliation: Option<Reconciliation>,
+    /// The optimistic-concurrency revision.
+    pub revision: Revision,
+}
+
+/// A reporting period.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ReportingPeriod {
+    record: PeriodRecord,
+}
+
+impl From<PeriodRecord> for ReportingPeriod {
+    fn from(record: PeriodRecord) -> Self {
+        ReportingPeriod { record }
+    }
+}
+
+impl ReportingPeriod {
+    /// A freshly marked period at revision 1.
+    pub fn marked(
+        id: PeriodId,
+        transaction_period_id: TransactionPeriodId,
+        scope: PeriodScope,
+        now: Timestamp,
+    ) -> Self {
+        ReportingPeriod {
+            record: PeriodRecord {
+                id,
+                transaction_period_id,
+                scope,
+                marked_at: now,
+                documents: Vec::new(),
+                reconciliation: None,
+                revision: Revision::FIRST,
+            },
+        }
+    }
+
+    /// Every field, for the store.
+    pub fn to_record(&self) -> PeriodRecord {
+        self.record.clone()
+    }
+    /// Our id.
+    pub fn id(&self) -> &PeriodId {
+        &self.record.id
+    }
+    /// Glase's id.
+    pub fn transaction_period_id(&self) -> &TransactionPeriodId {
+        &self.record.transaction_period_id
+    }
+    /// The scope.
+    pub fn scope(&self) -> &PeriodScope {
+        &self.record.scope
+    }
+    /// The documents.
+    pub fn documents(&self) -> &[ReportDocument] {
+        &self.record.documents
+    }
+    /// The reconciliation.
+    pub fn reconciliation(&self) -> Option<&Reconciliation> {
+        self.record.reconciliation.as_ref()
+    }
+    /// The revision.
+    pub fn revision(&self) -> Revision {
+        self.record.revision
+    }
+
+    /// Adds a document; a document with the same report id replaces the earlier one, so a retried fetch
+    /// never stores a report twice.
+    #[must_use]
+    pub fn with_document(&self, document: ReportDocument) -> ReportingPeriod {
+        let mut record = self.record.clone();
+        record.documents.retain(|d| d.report_id != document.report_id);
+        record.documents.push(document);
+        record.revision = record.revision.next();
+        ReportingPeriod { record }
+    }
+
+    /// Records the reconciliation (a later one replaces an earlier one).
+    #[must_use]
+    pub fn with_reconciliation(&self, reconciliation: Reconciliation) -> ReportingPeriod {
+        let mut record = self.record.clone();
+        record.reconciliation = Some(reconciliation);
+        record.revision = record.revision.next();
+        ReportingPeriod { record }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refetched_report_replaces_the_earlier_copy() {
+        let period = ReportingPeriod::marked(
+            PeriodId::from_random([4; 16]),
+            TransactionPeriodId::parse("2012071711291546101000028").unwrap(),
+            PeriodScope::Shop,
+            Timestamp::from_unix_millis(1),
+        );
+        let doc = |content: &str| ReportDocument {
+            report_id: "Reconciliation/STD_RECON_003.xml".to_owned(),
+            title: "t".to_owned(),
+            mime_type: "text/html".to_owned(),
+            content: content.to_owned(),
+        };
+        let twice = period.with_document(doc("a")).with_document(doc("b"));
+        assert_eq!(twice.documents().len(), 1);
+        assert_eq!(twice.documents()[0].content, "b");
+        assert_eq!(twice.revision().get(), 3);
+    }
+}

@@ -1,0 +1,197 @@
+//! Secrets handed to clients (the payment's client secret, the notification token in Glase's
+//! notificationUrl) and the SHA-256 hashes we keep instead of them.
+//!
+//! A secret is shown once (in the create answer or the notificationUrl) and never stored: the store keeps
+//! its [`SecretHash`], and a presented candidate is checked by hashing it and comparing the two hashes in
+//! constant time. Neither type prints its content in `Debug` or `Display`.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::ids::hex16;
+use crate::text::TextError;
+
+/// The secret a browser or till uses to read one payment: `cs_` and 32 hex digits (128 random bits).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    /// Builds a secret from 16 random bytes.
+    pub fn from_random(bytes: [u8; 16]) -> Self {
+        ClientSecret(format!("cs_{}", hex16(bytes)))
+    }
+
+    /// Wraps a secret presented by a client. It is only ever hashed and compared, so any non-empty text of
+    /// reasonable length is accepted; a wrong one simply does not match.
+    pub fn parse(presented: &str) -> Result<Self, TextError> {
+        check_presented("client secret", presented)?;
+        Ok(ClientSecret(presented.to_owned()))
+    }
+
+    /// The secret itself, for the one answer that hands it out. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The hash to store.
+    pub fn hash(&self) -> SecretHash {
+        SecretHash::of(&self.0)
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret(<redacted>)")
+    }
+}
+
+/// The token in a payment's notificationUrl (`?token=…`): 32 hex digits, 128 random bits.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NotificationToken(String);
+
+impl NotificationToken {
+    /// Builds a token from 16 random bytes.
+    pub fn from_random(bytes: [u8; 16]) -> Self {
+        NotificationToken(hex16(bytes))
+    }
+
+    /// Wraps a token presented in a notification; see [`ClientSecret::parse`].
+    pub fn parse(presented: &str) -> Result<Self, TextError> {
+        check_presented("notification token", presented)?;
+        Ok(NotificationToken(presented.to_owned()))
+    }
+
+    /// The token itself, for building the notificationUrl. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The hash to store.
+    pub fn hash(&self) -> SecretHash {
+        SecretHash::of(&self.0)
+    }
+}
+
+impl fmt::Debug for NotificationToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NotificationToken(<redacted>)")
+    }
+}
+
+fn check_presented(field: &'static str, presented: &str) -> Result<(), TextError> {
+    if presented.is_empty() {
+        return Err(TextError::Empty { field });
+    }
+    if presented.len() > 256 {
+        return Err(TextError::TooLong {
+            field,
+            max: 256,
+            actual: presented.chars().count(),
+        });
+    }
+    Ok(())
+}
+
+/// The SHA-256 hash of a secret.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SecretHash([u8; 32]);
+
+impl SecretHash {
+    /// Hashes a secret.
+    pub fn of(secret: &str) -> Self {
+        SecretHash(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// A hash read back from storage.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        SecretHash(bytes)
+    }
+
+    /// The 32 bytes, for storage.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Parses 64 hex digits (either case), for adapters that store the hash as text.
+    pub fn from_hex(hex: &str) -> Result<Self, TextError> {
+        let malformed = TextError::Malformed {
+            field: "secret hash",
+            reason: "expected 64 hexadecimal digits",
+        };
+        if hex.len() != 64 {
+            return Err(malformed);
+        }
+        let mut bytes = [0u8; 32];
+        for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+            let text = std::str::from_utf8(pair).map_err(|_| malformed.clone())?;
+            bytes[i] = u8::from_str_radix(text, 16).map_err(|_| malformed.clone())?;
+        }
+        Ok(SecretHash(bytes))
+    }
+
+    /// 64 lowercase hex digits.
+    pub fn to_hex(&self) -> String {
+        let (a, b) = self.0.split_at(16);
+        let mut first = [0u8; 16];
+        let mut second = [0u8; 16];
+        first.copy_from_slice(a);
+        second.copy_from_slice(b);
+        format!("{}{}", hex16(first), hex16(second))
+    }
+
+    /// True when `candidate` hashes to this hash. The comparison takes the same time wherever the
+    /// hashes differ.
+    pub fn verify(&self, candidate: &str) -> bool {
+        let candidate = SecretHash::of(candidate);
+        bool::from(self.0.ct_eq(&candidate.0))
+    }
+}
+
+impl fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretHash(<sha256>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_verifies_against_its_own_hash_only() {
+        let secret = ClientSecret::from_random([7; 16]);
+        let hash = secret.hash();
+        assert!(hash.verify(secret.expose()));
+        assert!(!hash.verify("cs_07070707070707070707070707070706"));
+        assert!(!hash.verify(""));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let secret = ClientSecret::from_random([7; 16]);
+        let token = NotificationToken::from_random([9; 16]);
+        let printed = format!("{secret:?} {token:?} {:?}", secret.hash());
+        assert!(!printed.contains("0707"), "{printed}");
+        assert!(!printed.contains("0909"), "{printed}");
+    }
+
+    #[test]
+    fn hashes_round_trip_through_hex() {
+        let hash = SecretHash::of("abc");
+        assert_eq!(
+            hash.to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(SecretHash::from_hex(&hash.to_hex()), Ok(hash));
+        assert!(SecretHash::from_hex("zz").is_err());
+    }
+
+    #[test]
+    fn presented_secrets_must_be_non_empty_and_bounded() {
+        assert!(ClientSecret::parse("").is_err());
+        assert!(NotificationToken::parse(&"a".repeat(257)).is_err());
+        assert!(NotificationToken::parse("abc").is_ok());
+    }
+}
