@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod stub;
+
 use std::path::PathBuf;
 
 use glase_protocol::*;
