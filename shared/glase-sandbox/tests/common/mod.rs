@@ -1,0 +1,231 @@
+//! Helpers shared by the integration tests: a started sandbox, a SOAP caller built on the protocol
+//! crate's codec, contexts, invoices and a tiny notification receiver.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use glase_protocol::{
+    Amount, ClientContext, GetPaymentStatusRequest, GetPaymentStatusResponse, Invoice, InvoiceRow, Password,
+    PaymentMode, Request, Response, SendInvoiceRequest, SendInvoiceResponse, soap,
+};
+use glase_sandbox::{SandboxConfig, SandboxHandle};
+
+pub const TERMINAL: &str = "public_test_shop_terminal";
+pub const TERMINAL_PASSWORD: &str = "12345678";
+
+/// A started sandbox plus an HTTP client.
+pub struct TestSandbox {
+    pub handle: SandboxHandle,
+    pub http: reqwest::Client,
+}
+
+pub async fn start() -> TestSandbox {
+    start_with(SandboxConfig {
+        seed: Some(7),
+        ..SandboxConfig::default()
+    })
+    .await
+}
+
+pub async fn start_with(config: SandboxConfig) -> TestSandbox {
+    let handle = glase_sandbox::spawn(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    TestSandbox {
+        handle,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl TestSandbox {
+    pub fn sandbox(&self) -> &glase_sandbox::Sandbox {
+        self.handle.sandbox()
+    }
+
+    /// Sends one SOAP request and decodes the answer with the protocol crate's codec.
+    pub async fn call(&self, request: impl Into<Request>) -> Response {
+        let request = request.into();
+        let operation = request.operation();
+        let response = self
+            .http
+            .post(self.handle.soap_endpoint_url())
+            .header("content-type", soap::CONTENT_TYPE)
+            .body(soap::encode_request(&request))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{operation}");
+        let bytes = response.bytes().await.unwrap();
+        soap::decode_response(operation, &bytes).unwrap()
+    }
+
+    /// Sends an invoice on the webshop terminal and answers its reference.
+    pub async fn send(&self, invoice: Invoice) -> String {
+        let response = self.send_on(shop(), invoice).await;
+        assert_eq!(response.result_code.code(), 0, "{response:?}");
+        response.invoice_reference.unwrap()
+    }
+
+    pub async fn send_on(&self, context: ClientContext, invoice: Invoice) -> SendInvoiceResponse {
+        let request = SendInvoiceRequest {
+            context,
+            invoice: Some(invoice),
+            tokens: vec![],
+        };
+        SendInvoiceResponse::try_from(self.call(request).await).unwrap()
+    }
+
+    pub async fn status(&self, reference: &str) -> GetPaymentStatusResponse {
+        self.status_on(shop(), reference).await
+    }
+
+    pub async fn status_on(&self, context: ClientContext, reference: &str) -> GetPaymentStatusResponse {
+        let request = GetPaymentStatusRequest {
+            context,
+            invoice_reference: Some(reference.to_owned()),
+            invoice_version: 0,
+        };
+        GetPaymentStatusResponse::try_from(self.call(request).await).unwrap()
+    }
+
+    /// Sends an invoice, pays it as the shopper and acknowledges it with getPaymentStatus.
+    pub async fn paid_and_acknowledged(&self, minor: i64) -> (String, String) {
+        let reference = self.send(invoice(minor)).await;
+        self.sandbox().pay_invoice(&reference).unwrap();
+        let status = self.status(&reference).await;
+        assert_eq!(status.status.unwrap().as_str(), "PAID");
+        (reference, status.ers_reference.unwrap())
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.handle.base_url())
+    }
+}
+
+pub fn shop() -> ClientContext {
+    ClientContext::terminal(TERMINAL, Password::new(TERMINAL_PASSWORD))
+}
+
+pub fn reseller() -> ClientContext {
+    ClientContext::reseller("public_test_shop", "9900", Password::new("1234"))
+}
+
+pub fn sek(minor: i64) -> Amount {
+    Amount::from_minor_units("SEK", minor)
+}
+
+/// An invoice of one row for `minor` hundredths of SEK.
+pub fn invoice(minor: i64) -> Invoice {
+    Invoice {
+        payment_mode: Some(PaymentMode::ImmediateDebit),
+        title: Some("Test order".into()),
+        client_invoice_id: Some("order-42".into()),
+        invoice_rows: Some(vec![row(minor)]),
+        total_amount: Some(sek(minor)),
+        cashier_id: Some("Bob".into()),
+        back_url: Some("https://shop.example/done?order=42".into()),
+        ..Invoice::default()
+    }
+}
+
+pub fn row(minor: i64) -> InvoiceRow {
+    InvoiceRow {
+        item_description: Some("Coffee".into()),
+        item_quantity: Some(glase_protocol::Decimal::from_integer(1)),
+        item_total_amount: Some(sek(minor)),
+        ..InvoiceRow::default()
+    }
+}
+
+/// What the notification receiver saw.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path_and_query: String,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+/// A tiny notification receiver that records POSTs and answers a fixed status.
+pub struct Receiver {
+    pub addr: SocketAddr,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Receiver {
+    pub async fn start(status: StatusCode) -> Self {
+        Self::start_with_hook(status, None).await
+    }
+
+    /// Starts a receiver; `hook` (if any) runs before answering, e.g. to call getPaymentStatus like a
+    /// merchant's notification handler.
+    pub async fn start_with_hook(
+        status: StatusCode,
+        hook: Option<Arc<dyn Fn(String) + Send + Sync>>,
+    ) -> Self {
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let state = (seen.clone(), status, hook);
+        let app = Router::new().route("/{*path}", post(record)).with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { addr, seen }
+    }
+
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("http://{}{path_and_query}", self.addr)
+    }
+
+    pub fn count(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+type ReceiverState = (
+    Arc<Mutex<Vec<Seen>>>,
+    StatusCode,
+    Option<Arc<dyn Fn(String) + Send + Sync>>,
+);
+
+async fn record(
+    State((seen, status, hook)): State<ReceiverState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let body = String::from_utf8_lossy(&body).into_owned();
+    seen.lock().unwrap().push(Seen {
+        path_and_query: uri.path_and_query().map(ToString::to_string).unwrap_or_default(),
+        content_type: headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: body.clone(),
+    });
+    if let Some(hook) = hook {
+        hook(body);
+    }
+    status
+}
+
+/// Waits (real time, at most 5 s) until `f` holds.
+pub async fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    f()
+}

@@ -1,0 +1,188 @@
+//! The `/sandbox/` JSON controls over HTTP, and what the sandbox logs.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+async fn post(t: &TestSandbox, path: &str) -> (u16, Value) {
+    let response = t.http.post(t.url(path)).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn get(t: &TestSandbox, path: &str) -> (u16, Value) {
+    let response = t.http.get(t.url(path)).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn shopper_actions_answer_the_invoice_and_the_back_url() {
+    let t = start().await;
+    let reference = t.send(invoice(12550)).await;
+    let (status, scanned) = post(&t, &format!("/sandbox/invoices/{reference}/scan")).await;
+    assert_eq!((status, &scanned["invoice"]["in_progress"]), (200, &json!(true)));
+    assert_eq!(scanned["back_url"], Value::Null);
+    let (status, paid) = post(&t, &format!("/sandbox/invoices/{reference}/pay")).await;
+    assert_eq!(status, 200);
+    assert_eq!(paid["back_url"], "https://shop.example/done?order=42");
+    assert_eq!(paid["invoice"]["status"], "PAID");
+    assert_eq!(paid["invoice"]["amount"], "125.50");
+    assert_eq!(paid["invoice"]["payment"]["acknowledged"], false);
+    let (status, again) = post(&t, &format!("/sandbox/invoices/{reference}/pay")).await;
+    assert_eq!((status, &again["error"]["code"]), (409, &json!("conflict")));
+
+    let cancelled = t.send(invoice(100)).await;
+    let (_, body) = post(&t, &format!("/sandbox/invoices/{cancelled}/cancel")).await;
+    assert_eq!(
+        (&body["invoice"]["status"], &body["invoice"]["cancel_reason"]),
+        (&json!("CANCELED"), &json!("shopper"))
+    );
+    assert_eq!(body["back_url"], "https://shop.example/done?order=42");
+    let failed = t.send(invoice(100)).await;
+    let (_, body) = post(&t, &format!("/sandbox/invoices/{failed}/fail")).await;
+    assert_eq!(
+        (&body["invoice"]["status"], &body["invoice"]["version"]),
+        (&json!("FAILED"), &json!(1))
+    );
+
+    assert_eq!(post(&t, "/sandbox/invoices/123/pay").await.0, 404);
+    assert_eq!(
+        post(&t, &format!("/sandbox/invoices/{failed}/explode")).await.0,
+        404
+    );
+    assert_eq!(get(&t, "/sandbox/invoices/123").await.0, 404);
+    let (_, list) = get(&t, "/sandbox/invoices").await;
+    assert_eq!(list["invoices"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn the_clock_control_drives_the_reversal_and_the_invoice_shows_it() {
+    let t = start().await;
+    let reference = t.send(invoice(100)).await;
+    post(&t, &format!("/sandbox/invoices/{reference}/pay")).await;
+    let bad = t
+        .http
+        .post(t.url("/sandbox/clock/advance"))
+        .json(&json!({"secs": 21}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let ok = t
+        .http
+        .post(t.url("/sandbox/clock/advance"))
+        .json(&json!({"seconds": 21}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let (_, view) = get(&t, &format!("/sandbox/invoices/{reference}")).await;
+    assert_eq!(view["status"], "CANCELED");
+    assert_eq!(view["payment"]["reversed"], true);
+    assert_eq!(view["payment"]["acknowledged"], false);
+    let (_, clock) = get(&t, "/sandbox/clock").await;
+    assert_eq!(clock["offset_seconds"], 21);
+}
+
+#[tokio::test]
+async fn the_event_log_is_ordered_and_filtered_by_sequence() {
+    let t = start().await;
+    let reference = t.send(invoice(100)).await;
+    post(&t, &format!("/sandbox/invoices/{reference}/pay")).await;
+    let (_, all) = get(&t, "/sandbox/events").await;
+    let events = all["events"].as_array().unwrap();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["invoice_issued", "call", "payment_received"]);
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(events[1]["operation"], "sendInvoice");
+    assert_eq!(events[1]["result_code"], 0);
+    let (_, tail) = get(&t, "/sandbox/events?after=2").await;
+    assert_eq!(tail["events"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        t.http
+            .get(t.url("/sandbox/events?after=x"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn accounts_list_the_credentials_and_the_phone_page_is_served() {
+    let t = start().await;
+    let (_, accounts) = get(&t, "/sandbox/accounts").await;
+    assert_eq!(
+        accounts["reseller"],
+        json!({"id": "public_test_shop", "user_id": "9900", "password": "1234"})
+    );
+    assert_eq!(accounts["terminals"][0]["terminal_id"], TERMINAL);
+    assert_eq!(accounts["terminals"][0]["password"], TERMINAL_PASSWORD);
+    assert_eq!(accounts["terminals"][0]["kind"], "webshop");
+    let phone = t.http.get(t.url("/sandbox/phone")).send().await.unwrap();
+    assert_eq!(phone.status(), 200);
+    assert!(
+        phone.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = phone.text().await.unwrap();
+    assert!(html.contains("invoices/") && html.contains("stickers/"));
+}
+
+/// A writer that appends everything into a shared buffer, for capturing log output.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn logs_name_each_call_but_never_passwords_or_notification_tokens() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let receiver = Receiver::start(axum::http::StatusCode::OK).await;
+    let t = start().await;
+    let mut order = invoice(100);
+    order.notification_url = Some(receiver.url("/notify/1?token=tok-SECRET-123"));
+    let reference = t.send(order).await;
+    t.sandbox().pay_invoice(&reference).unwrap();
+    t.sandbox()
+        .wait_for_event(std::time::Duration::from_secs(5), |e| {
+            matches!(e.kind, glase_sandbox::EventKind::NotificationSent { .. })
+        })
+        .await
+        .unwrap();
+    t.status(&reference).await;
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("sendInvoice") && logs.contains("getPaymentStatus"),
+        "{logs}"
+    );
+    assert!(logs.contains("result_code=0"), "{logs}");
+    assert!(logs.contains("/notify/1"), "{logs}");
+    assert!(!logs.contains(TERMINAL_PASSWORD), "{logs}");
+    assert!(!logs.contains("tok-SECRET-123"), "{logs}");
+}
