@@ -19,6 +19,22 @@
 //! - [`client`]: `GlaseClient`, built once from `GlaseClientConfig`, with one typed async method per
 //!   operation, `call` for any `Request`, `warm_up`, and `GlaseError`.
 //!
+//! # Example
+//!
+//! ```
+//! use glase_protocol::{soap, ClientContext, GetPaymentStatusRequest, Operation, Password, Request};
+//!
+//! let request = Request::from(GetPaymentStatusRequest {
+//!     context: ClientContext::terminal("87e791f9e24148a6892c52aa85bb0331", Password::new("123456")),
+//!     invoice_reference: Some("1397222701693".into()),
+//!     invoice_version: 0,
+//! });
+//! let xml = soap::encode_request(&request);
+//! assert!(xml.contains("<invoiceReference>1397222701693</invoiceReference><invoiceVersion>0</invoiceVersion>"));
+//! assert_eq!(soap::decode_request(xml.as_bytes()), Ok(request));
+//! assert_eq!(soap::peek_operation(xml.as_bytes()), Ok(Operation::GetPaymentStatus));
+//! ```
+//!
 //! # Invariants
 //!
 //! - Passwords are `Password` values: `Debug` redacts them, and only the envelope writer reads them.

@@ -253,6 +253,34 @@ async fn retries_stop_at_the_callers_deadline() {
 }
 
 #[tokio::test]
+async fn a_spent_deadline_sends_nothing() {
+    let stub = Stub::start(vec![answer(Operation::GetPaymentStatus, 0)]).await;
+    let error = client(&stub.endpoint)
+        .get_payment_status(&status_request(), Duration::ZERO)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, GlaseError::Transport { .. }), "{error:?}");
+    assert_eq!(stub.count(), 0);
+}
+
+#[tokio::test]
+async fn a_connect_failure_after_an_ambiguous_attempt_still_reports_outcome_unknown() {
+    let stub = Stub::start(vec![Reply::after(ms(2000), answer(Operation::CancelInvoice, 0))]).await;
+    let c = client(&stub.endpoint);
+    let Request::CancelInvoice(request) = full_request(Operation::CancelInvoice) else {
+        unreachable!()
+    };
+    let call = tokio::spawn(async move { c.cancel_invoice(&request, DEADLINE).await });
+    while stub.count() == 0 {
+        tokio::time::sleep(ms(5)).await;
+    }
+    stub.stop_listening().await;
+    let error = call.await.unwrap().unwrap_err();
+    assert!(matches!(error, GlaseError::OutcomeUnknown { .. }), "{error:?}");
+    assert_eq!(stub.count(), 1);
+}
+
+#[tokio::test]
 async fn business_rejections_are_never_retried() {
     let stub = Stub::start(vec![answer(Operation::GetPaymentStatus, 54)]).await;
     let error = client(&stub.endpoint)

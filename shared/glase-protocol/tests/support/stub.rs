@@ -50,6 +50,7 @@ pub struct Stub {
     /// `http://127.0.0.1:<port>/service`.
     pub endpoint: String,
     received: Arc<Mutex<Vec<Received>>>,
+    acceptor: tokio::task::JoinHandle<()>,
 }
 
 impl Stub {
@@ -59,7 +60,7 @@ impl Stub {
         let endpoint = format!("http://{}/service", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
         let seen = received.clone();
-        tokio::spawn(async move {
+        let acceptor = tokio::spawn(async move {
             let mut index = 0_usize;
             loop {
                 let Ok((socket, _)) = listener.accept().await else {
@@ -75,7 +76,20 @@ impl Stub {
                 tokio::spawn(async move { serve(socket, reply, seen).await });
             }
         });
-        Stub { endpoint, received }
+        Stub {
+            endpoint,
+            received,
+            acceptor,
+        }
+    }
+
+    /// Stops accepting: the listening socket closes, so later connects are refused. Requests already
+    /// accepted are still served.
+    pub async fn stop_listening(&self) {
+        self.acceptor.abort();
+        while !self.acceptor.is_finished() {
+            tokio::task::yield_now().await;
+        }
     }
 
     /// The requests received so far.
