@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Starts and stops `moto_server` (PyPI `moto[server]`) on a free loopback port, for the SQS adapter tests.
+# moto speaks the JSON protocol of the current aws-sdk-sqs and really moves messages to a dead-letter
+# queue after `maxReceiveCount` receives.
+#
+#   tests/moto/moto-server.sh start [--owner-pid PID]   installs if needed, starts, waits until it answers,
+#                                                      prints SQS_ENDPOINT=http://127.0.0.1:PORT
+#   tests/moto/moto-server.sh stop                      stops the server by the process id it recorded
+#   tests/moto/moto-server.sh endpoint                  prints the endpoint of the running server
+#
+# The Python virtual environment lives in `target/py-moto/` (or `$MOTO_VENV`); the pid, port and log of
+# the running server live in `target/moto/run/` (or `$MOTO_RUN_DIR`). `start` reuses a server that is
+# already running from the same run directory. With `--owner-pid`, a small watchdog stops the server (by
+# its pid) once the owner process has exited and removes the run directory; the Rust test harness uses
+# this, with a run directory per test process, so nothing outlives `cargo test`.
+# Any failure exits non-zero: a server that cannot start fails the run, it is never skipped.
+set -euo pipefail
+
+# The version the SQS adapter tests were written and passed against.
+readonly PACKAGE="moto[server]==5.2.5"
+readonly START_TIMEOUT_SECONDS=60
+
+repo_root="$(cd "$(dirname "$0")/../.." && pwd)"
+venv="${MOTO_VENV:-$repo_root/target/py-moto}"
+home="$repo_root/target/moto"
+run_dir="${MOTO_RUN_DIR:-$home/run}"
+pid_file="$run_dir/pid"
+port_file="$run_dir/port"
+log_file="$run_dir/server.log"
+
+die() {
+    echo "moto-server: $*" >&2
+    exit 1
+}
+
+# Answers 0 when the server on the given port responds to an SQS API call (JSON protocol).
+answers() {
+    local port="$1"
+    curl --silent --show-error --fail --max-time 2 --output /dev/null \
+        --header 'Content-Type: application/x-amz-json-1.0' \
+        --header 'X-Amz-Target: AmazonSQS.ListQueues' \
+        --header 'Authorization: AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0' \
+        --data '{}' "http://127.0.0.1:$port/" 2>/dev/null
+}
+
+# Answers 0 when the recorded server process is alive.
+running() {
+    [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null
+}
+
+install_package() {
+    if [[ -x "$venv/bin/moto_server" && -f "$venv/.installed-$PACKAGE" ]]; then
+        return
+    fi
+    command -v python3 >/dev/null || die "python3 is not installed"
+    if [[ ! -x "$venv/bin/pip" ]]; then
+        python3 -m venv "$venv" >&2 || die "could not create the virtual environment $venv"
+    fi
+    echo "moto-server: installing $PACKAGE into $venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$PACKAGE" >&2 \
+        || die "pip install $PACKAGE failed"
+    [[ -x "$venv/bin/moto_server" ]] || die "pip did not install moto_server into $venv"
+    touch "$venv/.installed-$PACKAGE"
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+start() {
+    local owner_pid=""
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+            --owner-pid) owner_pid="${2:?--owner-pid needs a value}"; shift 2 ;;
+            *) die "unknown option $1" ;;
+        esac
+    done
+    command -v curl >/dev/null || die "curl is not installed"
+    mkdir -p "$home" "$run_dir"
+
+    # One starter at a time (this also serialises the install): concurrent test binaries share a server.
+    exec 9>"$home/lock"
+    flock 9
+
+    if running && answers "$(cat "$port_file")"; then
+        echo "SQS_ENDPOINT=http://127.0.0.1:$(cat "$port_file")"
+        return
+    fi
+    rm -f "$pid_file" "$port_file"
+
+    install_package
+    local port pid waited
+    port="$(free_port)"
+    # setsid puts the server in its own session, so the caller's terminal signals do not reach it and
+    # `stop` ends exactly this process. It binds to loopback only.
+    setsid "$venv/bin/moto_server" --host 127.0.0.1 --port "$port" >"$log_file" 2>&1 </dev/null 9>&- &
+    pid=$!
+    echo "$pid" >"$pid_file"
+    echo "$port" >"$port_file"
+
+    waited=0
+    until answers "$port"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            cat "$log_file" >&2 || true
+            rm -f "$pid_file" "$port_file"
+            die "moto_server exited before it answered (log above)"
+        fi
+        if (( waited >= START_TIMEOUT_SECONDS * 5 )); then
+            kill "$pid" 2>/dev/null || true
+            rm -f "$pid_file" "$port_file"
+            die "moto_server did not answer on port $port within ${START_TIMEOUT_SECONDS}s"
+        fi
+        sleep 0.2
+        waited=$((waited + 1))
+    done
+
+    if [[ -n "$owner_pid" ]]; then
+        # The watchdog ends the server once the owner has gone, by the recorded pid only.
+        (
+            exec 9>&-
+            while kill -0 "$owner_pid" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
+            if [[ -f "$pid_file" && "$(cat "$pid_file")" == "$pid" ]]; then
+                kill "$pid" 2>/dev/null || true
+                rm -rf "$run_dir"
+            fi
+        ) >/dev/null 2>&1 </dev/null &
+        disown
+    fi
+    echo "SQS_ENDPOINT=http://127.0.0.1:$port"
+}
+
+stop() {
+    if ! [[ -f "$pid_file" ]]; then
+        return
+    fi
+    local pid
+    pid="$(cat "$pid_file")"
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid"
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+    fi
+    rm -f "$pid_file" "$port_file"
+}
+
+endpoint() {
+    running || die "moto_server is not running (no live pid in $pid_file)"
+    echo "http://127.0.0.1:$(cat "$port_file")"
+}
+
+case "${1:-}" in
+    start) shift; start "$@" ;;
+    stop) stop ;;
+    endpoint) endpoint ;;
+    *) die "usage: $0 start [--owner-pid PID] | stop | endpoint" ;;
+esac
