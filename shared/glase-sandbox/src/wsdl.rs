@@ -401,7 +401,8 @@ pub fn render(endpoint: &str) -> String {
     out.push_str("  <wsdl:types>\n");
     let _ = writeln!(
         out,
-        "    <xs:schema targetNamespace=\"{NAMESPACE}\" elementFormDefault=\"unqualified\" version=\"1.0\">"
+        "    <xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:tns=\"{NAMESPACE}\" \
+         targetNamespace=\"{NAMESPACE}\" elementFormDefault=\"unqualified\" version=\"1.0\">"
     );
     for (op, _, _) in OPERATIONS {
         let _ = writeln!(out, "      <xs:element name=\"{op}\" type=\"tns:{op}\"/>");

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Checks that an ordinary SOAP toolkit (Python zeep) works against the Glase sandbox unchanged: builds the
+# sandbox binary, starts it on a free loopback port, runs check_sandbox.py against its ?wsdl and stops
+# the sandbox by process id on exit. The virtual environment lives in target/py-zeep.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+target_dir="${CARGO_TARGET_DIR:-target}"
+venv="$target_dir/py-zeep"
+if ! "$venv/bin/python" -c 'import zeep, lxml' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check zeep lxml
+fi
+
+cargo build --quiet -p glase-sandbox --bin glase-sandbox
+
+log="$(mktemp)"
+"$target_dir/debug/glase-sandbox" --bind 127.0.0.1 --port 0 >"$log" 2>&1 &
+pid=$!
+cleanup() {
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    rm -f "$log"
+}
+trap cleanup EXIT
+
+base_url=""
+for _ in $(seq 1 200); do
+    base_url="$(sed -n 's/^glase-sandbox listening on \(http:\/\/[0-9.:]*\)$/\1/p' "$log" | head -n 1)"
+    [ -n "$base_url" ] && break
+    if ! kill -0 "$pid" 2>/dev/null; then
+        echo "glase-sandbox exited early:" >&2
+        cat "$log" >&2
+        exit 1
+    fi
+    sleep 0.05
+done
+if [ -z "$base_url" ]; then
+    echo "glase-sandbox did not report its address" >&2
+    cat "$log" >&2
+    exit 1
+fi
+
+"$venv/bin/python" tests/zeep/check_sandbox.py "$base_url"
