@@ -37,7 +37,7 @@ impl CancelReason {
 
 /// A DynamoDB failure with its kind kept.
 #[derive(thiserror::Error)]
-pub enum StoreError {
+pub enum DynamoError {
     /// A single-item write's condition expression was false: someone else changed the item first, or it
     /// does not exist (or already exists).
     #[error("the conditional write failed: the item changed or does not exist")]
@@ -79,13 +79,13 @@ pub enum StoreError {
 }
 
 // Debug repeats Display: the variants carry no item data, and this keeps it that way if one ever does.
-impl fmt::Debug for StoreError {
+impl fmt::Debug for DynamoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "StoreError({self})")
+        write!(f, "DynamoError({self})")
     }
 }
 
-impl StoreError {
+impl DynamoError {
     /// Whether repeating the same request later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -156,7 +156,7 @@ impl StoreError {
     }
 }
 
-impl From<BuildError> for StoreError {
+impl From<BuildError> for DynamoError {
     fn from(error: BuildError) -> Self {
         Self::Rejected {
             code: "BuildError".to_owned(),
@@ -188,9 +188,9 @@ mod tests {
             "ThrottlingException",
             "RequestLimitExceeded",
         ] {
-            let error = StoreError::from_code(code, "slow down");
+            let error = DynamoError::from_code(code, "slow down");
             assert!(
-                matches!(&error, StoreError::Throttled { code: c } if c == code),
+                matches!(&error, DynamoError::Throttled { code: c } if c == code),
                 "{code}"
             );
             assert!(error.is_retryable(), "{code}");
@@ -199,37 +199,37 @@ mod tests {
 
     #[test]
     fn a_failed_condition_is_not_retryable() {
-        let error = StoreError::from_code(
+        let error = DynamoError::from_code(
             "ConditionalCheckFailedException",
             "The conditional request failed",
         );
-        assert!(matches!(error, StoreError::ConditionFailed));
+        assert!(matches!(error, DynamoError::ConditionFailed));
         assert!(!error.is_retryable());
     }
 
     #[test]
     fn server_errors_are_unavailable_and_retryable() {
-        let error = StoreError::from_code("InternalServerError", "oops");
-        assert!(matches!(error, StoreError::Unavailable(_)));
+        let error = DynamoError::from_code("InternalServerError", "oops");
+        assert!(matches!(error, DynamoError::Unavailable(_)));
         assert!(error.is_retryable());
     }
 
     #[test]
     fn validation_errors_are_rejections() {
-        let error = StoreError::from_code("ValidationException", "bad expression");
-        assert!(matches!(&error, StoreError::Rejected { code, .. } if code == "ValidationException"));
+        let error = DynamoError::from_code("ValidationException", "bad expression");
+        assert!(matches!(&error, DynamoError::Rejected { code, .. } if code == "ValidationException"));
         assert!(!error.is_retryable());
     }
 
     #[test]
     fn cancellation_reasons_keep_their_order_and_kind() {
-        let error = StoreError::canceled([
+        let error = DynamoError::canceled([
             Some("None"),
             Some("ConditionalCheckFailed"),
             None,
             Some("TransactionConflict"),
         ]);
-        let StoreError::TransactionCanceled { reasons } = &error else {
+        let DynamoError::TransactionCanceled { reasons } = &error else {
             panic!("{error}")
         };
         assert_eq!(
@@ -249,9 +249,9 @@ mod tests {
 
     #[test]
     fn a_transaction_lost_only_to_a_conflict_is_retryable() {
-        let error = StoreError::canceled([Some("None"), Some("TransactionConflict")]);
+        let error = DynamoError::canceled([Some("None"), Some("TransactionConflict")]);
         assert!(error.is_retryable());
-        let error = StoreError::canceled([Some("ThrottlingError")]);
+        let error = DynamoError::canceled([Some("ThrottlingError")]);
         assert!(error.is_retryable());
     }
 }

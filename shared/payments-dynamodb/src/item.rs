@@ -1,11 +1,11 @@
 //! Typed reading and writing of DynamoDB attribute values, so the entity mappings read like field lists
-//! and every malformed attribute becomes [`StoreError::MalformedItem`] naming the attribute.
+//! and every malformed attribute becomes [`DynamoError::MalformedItem`] naming the attribute.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::error::StoreError;
+use crate::error::DynamoError;
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -23,8 +23,8 @@ impl<'a> Reader<'a> {
     }
 
     /// The error for attribute `name`.
-    pub fn malformed(&self, name: &str, problem: impl Into<String>) -> StoreError {
-        StoreError::MalformedItem {
+    pub fn malformed(&self, name: &str, problem: impl Into<String>) -> DynamoError {
+        DynamoError::MalformedItem {
             item_type: self.item_type,
             attribute: name.to_owned(),
             problem: problem.into(),
@@ -37,7 +37,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A required string attribute.
-    pub fn string(&self, name: &str) -> Result<&'a str, StoreError> {
+    pub fn string(&self, name: &str) -> Result<&'a str, DynamoError> {
         match self.item.get(name) {
             Some(AttributeValue::S(value)) => Ok(value),
             Some(_) => Err(self.malformed(name, "is not a string")),
@@ -46,7 +46,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An optional string attribute.
-    pub fn opt_string(&self, name: &str) -> Result<Option<&'a str>, StoreError> {
+    pub fn opt_string(&self, name: &str) -> Result<Option<&'a str>, DynamoError> {
         if self.has(name) {
             self.string(name).map(Some)
         } else {
@@ -55,7 +55,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A required number attribute that fits an `i64`.
-    pub fn i64(&self, name: &str) -> Result<i64, StoreError> {
+    pub fn i64(&self, name: &str) -> Result<i64, DynamoError> {
         match self.item.get(name) {
             Some(AttributeValue::N(value)) => value
                 .parse()
@@ -66,7 +66,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An optional number attribute that fits an `i64`.
-    pub fn opt_i64(&self, name: &str) -> Result<Option<i64>, StoreError> {
+    pub fn opt_i64(&self, name: &str) -> Result<Option<i64>, DynamoError> {
         if self.has(name) {
             self.i64(name).map(Some)
         } else {
@@ -75,13 +75,13 @@ impl<'a> Reader<'a> {
     }
 
     /// A required non-negative number attribute that fits a `u64`.
-    pub fn u64(&self, name: &str) -> Result<u64, StoreError> {
+    pub fn u64(&self, name: &str) -> Result<u64, DynamoError> {
         let value = self.i64(name)?;
         u64::try_from(value).map_err(|_| self.malformed(name, "is negative"))
     }
 
     /// A required boolean attribute.
-    pub fn bool(&self, name: &str) -> Result<bool, StoreError> {
+    pub fn bool(&self, name: &str) -> Result<bool, DynamoError> {
         match self.item.get(name) {
             Some(AttributeValue::Bool(value)) => Ok(*value),
             Some(_) => Err(self.malformed(name, "is not a boolean")),
@@ -93,8 +93,8 @@ impl<'a> Reader<'a> {
     pub fn list_of_maps<T>(
         &self,
         name: &str,
-        mut read: impl FnMut(&Reader<'a>) -> Result<T, StoreError>,
-    ) -> Result<Vec<T>, StoreError> {
+        mut read: impl FnMut(&Reader<'a>) -> Result<T, DynamoError>,
+    ) -> Result<Vec<T>, DynamoError> {
         let list = match self.item.get(name) {
             Some(AttributeValue::L(list)) => list,
             Some(_) => return Err(self.malformed(name, "is not a list")),
@@ -110,11 +110,11 @@ impl<'a> Reader<'a> {
                 item: map,
             };
             out.push(read(&inner).map_err(|e| match e {
-                StoreError::MalformedItem {
+                DynamoError::MalformedItem {
                     item_type,
                     attribute,
                     problem,
-                } => StoreError::MalformedItem {
+                } => DynamoError::MalformedItem {
                     item_type,
                     attribute: format!("{name}[{position}].{attribute}"),
                     problem,
@@ -125,12 +125,28 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// A required list attribute of strings.
+    pub fn string_list(&self, name: &str) -> Result<Vec<String>, DynamoError> {
+        let list = match self.item.get(name) {
+            Some(AttributeValue::L(list)) => list,
+            Some(_) => return Err(self.malformed(name, "is not a list")),
+            None => return Err(self.malformed(name, "is missing")),
+        };
+        list.iter()
+            .enumerate()
+            .map(|(position, element)| match element {
+                AttributeValue::S(text) => Ok(text.clone()),
+                _ => Err(self.malformed(name, format!("element {position} is not a string"))),
+            })
+            .collect()
+    }
+
     /// Parses a required string attribute with `parse`, naming the attribute when it fails.
     pub fn parsed<T, E: std::fmt::Display>(
         &self,
         name: &str,
         parse: impl FnOnce(&str) -> Result<T, E>,
-    ) -> Result<T, StoreError> {
+    ) -> Result<T, DynamoError> {
         let text = self.string(name)?;
         parse(text).map_err(|e| self.malformed(name, format!("does not parse: {e}")))
     }
@@ -140,7 +156,7 @@ impl<'a> Reader<'a> {
         &self,
         name: &str,
         parse: impl FnOnce(&str) -> Result<T, E>,
-    ) -> Result<Option<T>, StoreError> {
+    ) -> Result<Option<T>, DynamoError> {
         match self.opt_string(name)? {
             Some(text) => parse(text)
                 .map(Some)
@@ -197,6 +213,15 @@ impl Writer {
         self
     }
 
+    /// Sets a list of strings.
+    pub fn string_list(mut self, name: &str, values: Vec<String>) -> Self {
+        self.item.insert(
+            name.to_owned(),
+            AttributeValue::L(values.into_iter().map(AttributeValue::S).collect()),
+        );
+        self
+    }
+
     /// Sets a list of maps.
     pub fn list_of_maps(mut self, name: &str, maps: Vec<Item>) -> Self {
         self.item.insert(
@@ -212,11 +237,6 @@ impl Writer {
     }
 }
 
-/// A sortable text form of a non-negative epoch time in milliseconds: 15 digits, zero-padded.
-pub fn sortable_millis(millis: i64) -> String {
-    format!("{:015}", millis.max(0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,7 +245,7 @@ mod tests {
     fn a_missing_attribute_is_named() {
         let item = Item::new();
         let error = Reader::new("payment", &item).string("amount").unwrap_err();
-        let StoreError::MalformedItem {
+        let DynamoError::MalformedItem {
             item_type,
             attribute,
             problem,
@@ -244,10 +264,10 @@ mod tests {
         let item = Writer::new().string("amount", "12").number("name", 3).build();
         let reader = Reader::new("payment", &item);
         assert!(
-            matches!(reader.i64("amount"), Err(StoreError::MalformedItem { attribute, .. }) if attribute == "amount")
+            matches!(reader.i64("amount"), Err(DynamoError::MalformedItem { attribute, .. }) if attribute == "amount")
         );
         assert!(
-            matches!(reader.string("name"), Err(StoreError::MalformedItem { attribute, .. }) if attribute == "name")
+            matches!(reader.string("name"), Err(DynamoError::MalformedItem { attribute, .. }) if attribute == "name")
         );
         let item = Writer::new().number("amount", -1).build();
         assert!(Reader::new("payment", &item).u64("amount").is_err());
@@ -272,14 +292,8 @@ mod tests {
             .list_of_maps("rows", |r| r.string("sku").map(str::to_owned))
             .unwrap_err();
         assert!(
-            matches!(&error, StoreError::MalformedItem { attribute, .. } if attribute == "rows[1].sku"),
+            matches!(&error, DynamoError::MalformedItem { attribute, .. } if attribute == "rows[1].sku"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn sortable_millis_sort_like_numbers() {
-        assert!(sortable_millis(999) < sortable_millis(1_000));
-        assert_eq!(sortable_millis(1_700_000_000_000).len(), 15);
     }
 }

@@ -16,13 +16,16 @@ use aws_sdk_dynamodb::types::{
 use serde_json::{Value, json};
 
 use crate::attrs;
-use crate::error::StoreError;
+use crate::error::DynamoError;
 
-/// Name of the overloaded lookup index (refund by id, payment by invoice reference, terminal and period
-/// lists, connection by id).
-pub const GSI1: &str = "gsi1";
-/// Name of the sparse index of items waiting for scheduled work (pending payments, queued refunds).
-pub const DUE_INDEX: &str = "due";
+/// Exact lookups: payment or refund by `ersReference`, connections of a payment, the terminal list.
+pub const LOOKUP_INDEX: &str = "lookup";
+/// Items of one kind in time order: paid payments by paid time, refunds of one status by last change.
+pub const TIMELINE_INDEX: &str = "timeline";
+/// Sparse: pending payments by when Glase was last asked (the safety net).
+pub const CHECK_DUE_INDEX: &str = "check_due";
+/// Sparse: pending payments by when their invoice expires.
+pub const EXPIRY_INDEX: &str = "expiry";
 
 /// The billing mode of the table. Only on-demand is used: the load is spiky and small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,21 +66,18 @@ pub struct TableDefinition {
 }
 
 const INDEXES: &[IndexDefinition] = &[
-    IndexDefinition {
-        name: GSI1,
-        key: KeyPair {
-            partition: attrs::GSI1_PK,
-            sort: attrs::GSI1_SK,
-        },
-    },
-    IndexDefinition {
-        name: DUE_INDEX,
-        key: KeyPair {
-            partition: attrs::DUE_PK,
-            sort: attrs::DUE_SK,
-        },
-    },
+    index(LOOKUP_INDEX, attrs::LOOKUP_PK, attrs::LOOKUP_SK),
+    index(TIMELINE_INDEX, attrs::TIMELINE_PK, attrs::TIMELINE_SK),
+    index(CHECK_DUE_INDEX, attrs::CHECK_PK, attrs::CHECK_SK),
+    index(EXPIRY_INDEX, attrs::EXPIRY_PK, attrs::EXPIRY_SK),
 ];
+
+const fn index(name: &'static str, partition: &'static str, sort: &'static str) -> IndexDefinition {
+    IndexDefinition {
+        name,
+        key: KeyPair { partition, sort },
+    }
+}
 
 /// The payments table.
 pub const fn definition() -> TableDefinition {
@@ -237,7 +237,7 @@ fn described_key(schema: &[KeySchemaElement]) -> Option<KeyPair> {
     Some(KeyPair { partition, sort })
 }
 
-fn key_schema(key: &KeyPair) -> Result<Vec<KeySchemaElement>, StoreError> {
+fn key_schema(key: &KeyPair) -> Result<Vec<KeySchemaElement>, DynamoError> {
     Ok(vec![
         KeySchemaElement::builder()
             .attribute_name(key.partition)
@@ -252,7 +252,7 @@ fn key_schema(key: &KeyPair) -> Result<Vec<KeySchemaElement>, StoreError> {
 
 /// Creates a table named `table_name` from [`definition`], waits until it and its indexes are active
 /// (polling DescribeTable: the SDK's waiter sleeps at least 20 seconds) and turns TTL on.
-pub async fn create_table(client: &Client, table_name: &str) -> Result<(), StoreError> {
+pub async fn create_table(client: &Client, table_name: &str) -> Result<(), DynamoError> {
     let def = definition();
     let mut request = client
         .create_table()
@@ -278,7 +278,7 @@ pub async fn create_table(client: &Client, table_name: &str) -> Result<(), Store
                 .build()?,
         );
     }
-    request.send().await.map_err(StoreError::from_sdk)?;
+    request.send().await.map_err(DynamoError::from_sdk)?;
     wait_until_active(client, table_name).await?;
     client
         .update_time_to_live()
@@ -291,15 +291,15 @@ pub async fn create_table(client: &Client, table_name: &str) -> Result<(), Store
         )
         .send()
         .await
-        .map_err(StoreError::from_sdk)?;
+        .map_err(DynamoError::from_sdk)?;
     Ok(())
 }
 
-async fn wait_until_active(client: &Client, table_name: &str) -> Result<(), StoreError> {
+async fn wait_until_active(client: &Client, table_name: &str) -> Result<(), DynamoError> {
     let deadline = tokio::time::Instant::now() + ACTIVE_TIMEOUT;
     loop {
         let described = client.describe_table().table_name(table_name).send().await;
-        let described = described.map_err(StoreError::from_sdk)?;
+        let described = described.map_err(DynamoError::from_sdk)?;
         let active = described.table().is_some_and(|t| {
             t.table_status() == Some(&TableStatus::Active)
                 && t.global_secondary_indexes()
@@ -310,7 +310,7 @@ async fn wait_until_active(client: &Client, table_name: &str) -> Result<(), Stor
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(StoreError::Unavailable(format!(
+            return Err(DynamoError::Unavailable(format!(
                 "table {table_name} was not active within {}s",
                 ACTIVE_TIMEOUT.as_secs()
             )));
@@ -321,22 +321,22 @@ async fn wait_until_active(client: &Client, table_name: &str) -> Result<(), Stor
 
 /// Describes a live table and compares it with [`definition`]; answers the differences (empty when the
 /// table matches), including its TTL setting.
-pub async fn verify_table(client: &Client, table_name: &str) -> Result<Vec<String>, StoreError> {
+pub async fn verify_table(client: &Client, table_name: &str) -> Result<Vec<String>, DynamoError> {
     let described = client
         .describe_table()
         .table_name(table_name)
         .send()
         .await
-        .map_err(StoreError::from_sdk)?;
+        .map_err(DynamoError::from_sdk)?;
     let table = described.table().ok_or_else(|| {
-        StoreError::Unavailable(format!("DescribeTable returned no table for {table_name}"))
+        DynamoError::Unavailable(format!("DescribeTable returned no table for {table_name}"))
     })?;
     let ttl = client
         .describe_time_to_live()
         .table_name(table_name)
         .send()
         .await
-        .map_err(StoreError::from_sdk)?;
+        .map_err(DynamoError::from_sdk)?;
     let ttl = ttl.time_to_live_description();
     let mut found = Vec::new();
     let status = ttl.and_then(|t| t.time_to_live_status());
@@ -398,9 +398,9 @@ mod tests {
     #[test]
     fn a_missing_index_and_a_wrong_ttl_attribute_are_reported() {
         let def = definition();
-        let found = def.differences(&described(&def, Some(DUE_INDEX)), Some("ttl"));
+        let found = def.differences(&described(&def, Some(EXPIRY_INDEX)), Some("ttl"));
         assert!(
-            found.iter().any(|d| d.contains("index `due` is missing")),
+            found.iter().any(|d| d.contains("index `expiry` is missing")),
             "{found:?}"
         );
         assert!(
@@ -416,10 +416,14 @@ mod tests {
             vec![
                 attrs::PK,
                 attrs::SK,
-                attrs::GSI1_PK,
-                attrs::GSI1_SK,
-                attrs::DUE_PK,
-                attrs::DUE_SK
+                attrs::LOOKUP_PK,
+                attrs::LOOKUP_SK,
+                attrs::TIMELINE_PK,
+                attrs::TIMELINE_SK,
+                attrs::CHECK_PK,
+                attrs::CHECK_SK,
+                attrs::EXPIRY_PK,
+                attrs::EXPIRY_SK,
             ]
         );
     }
@@ -436,11 +440,14 @@ mod tests {
             props["KeySchema"][1],
             json!({ "AttributeName": "sk", "KeyType": "RANGE" })
         );
-        assert_eq!(props["AttributeDefinitions"].as_array().unwrap().len(), 6);
+        assert_eq!(props["AttributeDefinitions"].as_array().unwrap().len(), 10);
         let indexes = props["GlobalSecondaryIndexes"].as_array().unwrap();
         let names: Vec<&str> = indexes.iter().map(|i| i["IndexName"].as_str().unwrap()).collect();
-        assert_eq!(names, vec![GSI1, DUE_INDEX]);
-        assert_eq!(indexes[1]["KeySchema"][0]["AttributeName"], attrs::DUE_PK);
+        assert_eq!(
+            names,
+            vec![LOOKUP_INDEX, TIMELINE_INDEX, CHECK_DUE_INDEX, EXPIRY_INDEX]
+        );
+        assert_eq!(indexes[3]["KeySchema"][0]["AttributeName"], attrs::EXPIRY_PK);
         assert_eq!(indexes[1]["Projection"]["ProjectionType"], "ALL");
         assert_eq!(
             props["TimeToLiveSpecification"],
