@@ -151,3 +151,280 @@ fn start_own_dynamodb_local() -> Result<String, String> {
         .map(str::to_owned)
         .ok_or_else(|| format!("{} printed no endpoint: {stdout}", script.display()))
 }
+
+/// Domain values for tests: every item type, in every state worth storing. Ids are random, so values from
+/// different calls never collide.
+pub mod fixtures {
+    use std::time::Duration;
+
+    use payments_domain::idempotency::{
+        FingerprintBuilder, IdempotencyKey, IdempotencyPolicy, IdempotencyRecord, Operation, StoredOutcome,
+    };
+    use payments_domain::ids::{
+        ErsReference, GlaseTerminalId, InvoiceReference, PaymentId, PeriodId, RefundId, SeqrId, TerminalId,
+        Timestamp, TransactionPeriodId,
+    };
+    use payments_domain::money::{Currency, Money};
+    use payments_domain::order::{
+        BackUrl, CashierId, DisplayName, Ean, ExternalTerminalId, ItemDescription, MerchantOrderId, Order,
+        OrderParts, OrderRow, Quantity, RefundReason, Sku, TaxRate, Title, Unit,
+    };
+    use payments_domain::payment::{GlaseInvoiceStatus, NewPayment, Observation, Payment, PaymentTerminal};
+    use payments_domain::period::{
+        Mismatch, MismatchKind, PeriodScope, Reconciliation, ReportDocument, ReportingPeriod,
+    };
+    use payments_domain::ports::{ConnectionId, PushConnection};
+    use payments_domain::refund::{NewRefund, Refund};
+    use payments_domain::secret::{ClientSecret, SecretHash};
+    use payments_domain::terminal::Terminal;
+
+    /// 16 random bytes.
+    pub fn random() -> [u8; 16] {
+        *uuid::Uuid::new_v4().as_bytes()
+    }
+
+    /// A random run of digits, for Glase references.
+    pub fn digits(count: usize) -> String {
+        let mut out = String::new();
+        while out.len() < count {
+            out.push_str(&uuid::Uuid::new_v4().as_u128().to_string());
+        }
+        out.truncate(count);
+        out
+    }
+
+    /// Swedish kronor.
+    pub fn sek(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("SEK").expect("SEK is supported"))
+    }
+
+    /// A point in time, in milliseconds.
+    pub fn at(millis: i64) -> Timestamp {
+        Timestamp::from_unix_millis(millis)
+    }
+
+    /// The current time.
+    pub fn now() -> Timestamp {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis();
+        Timestamp::from_unix_millis(i64::try_from(millis).expect("fits"))
+    }
+
+    /// An order of two rows (every optional row field set on the first) summing to `total`.
+    pub fn order(total: i64) -> Order {
+        let first = total / 2;
+        let rows = vec![
+            OrderRow {
+                description: ItemDescription::parse("Blue mug").unwrap(),
+                quantity: Quantity::from_thousandths(2_000).unwrap(),
+                unit_price: Some(sek(first / 2)),
+                total: sek(first),
+                tax_rate: Some(TaxRate::from_basis_points(2_500).unwrap()),
+                sku: Some(Sku::parse("MUG-1").unwrap()),
+                ean: Some(Ean::parse("7310865004703").unwrap()),
+                unit: Some(Unit::parse("pcs").unwrap()),
+                discount: Some(sek(0)),
+            },
+            OrderRow::simple(
+                ItemDescription::parse("Shipping").unwrap(),
+                Quantity::ONE,
+                sek(total - first),
+            ),
+        ];
+        Order::new(OrderParts {
+            merchant_order_id: MerchantOrderId::parse(&format!("order-{}", digits(6))).unwrap(),
+            title: Title::parse("Webshop order").unwrap(),
+            rows,
+            total: sek(total),
+            cashier_id: Some(CashierId::parse("Anna").unwrap()),
+            back_url: Some(BackUrl::parse("https://shop.example/back").unwrap()),
+        })
+        .expect("the rows sum to the total")
+    }
+
+    /// A new pending payment of `total` on the webshop terminal, created at `created_at`, expiring two
+    /// minutes later.
+    pub fn pending_payment_at(total: i64, created_at: Timestamp) -> Payment {
+        Payment::new(NewPayment {
+            id: PaymentId::from_random(random()),
+            terminal: PaymentTerminal::Webshop,
+            order: order(total),
+            invoice_reference: InvoiceReference::parse(&digits(13)).unwrap(),
+            client_secret_hash: SecretHash::of("client secret"),
+            notification_token_hash: SecretHash::of("notification token"),
+            created_at,
+            expires_at: created_at.plus(Duration::from_secs(120)),
+        })
+    }
+
+    /// A new pending payment of `total`.
+    pub fn pending_payment(total: i64) -> Payment {
+        pending_payment_at(total, at(1_700_000_000_000))
+    }
+
+    /// A pending payment on a POS terminal.
+    pub fn pos_payment(total: i64, terminal: &TerminalId) -> Payment {
+        let mut record = pending_payment(total).to_record();
+        record.terminal = PaymentTerminal::Pos(terminal.clone());
+        Payment::try_from(record).unwrap()
+    }
+
+    /// What Glase says about a payment.
+    pub fn observation(status: &str, version: u32, observed_at: Timestamp) -> Observation {
+        let paid = status == "PAID";
+        Observation {
+            status: GlaseInvoiceStatus::from_wire(status),
+            version: payments_domain::ids::StatusVersion::new(version),
+            ers_reference: paid.then(|| ErsReference::parse(&digits(25)).unwrap()),
+            paid_at: paid.then_some(observed_at),
+            observed_at,
+        }
+    }
+
+    /// `payment` after Glase reported it paid (the next revision).
+    pub fn paid(payment: &Payment, paid_at: Timestamp) -> Payment {
+        payment
+            .observe(&observation("PAID", 2, paid_at))
+            .1
+            .expect("a pending payment becomes paid")
+    }
+
+    /// A queued refund of `amount` of `payment`.
+    pub fn refund(payment: &Payment, amount: i64) -> Refund {
+        Refund::new(NewRefund {
+            id: RefundId::from_random(random()),
+            payment_id: payment.id().clone(),
+            amount: sek(amount),
+            reason: RefundReason::parse("Returned item").unwrap(),
+            cashier_id: Some(CashierId::parse("Anna").unwrap()),
+            created_at: at(1_700_000_100_000),
+        })
+        .unwrap()
+    }
+
+    /// A new active terminal.
+    pub fn terminal() -> Terminal {
+        Terminal::registered(
+            TerminalId::from_random(random()),
+            ExternalTerminalId::parse(&format!("till-{}", digits(8))).unwrap(),
+            DisplayName::parse("Till 1").unwrap(),
+            GlaseTerminalId::parse(&format!("glase-{}", digits(8))).unwrap(),
+            at(1_700_000_000_000),
+        )
+    }
+
+    /// A terminal with a sticker and an open payment.
+    pub fn terminal_with_sticker_and_payment() -> Terminal {
+        terminal()
+            .with_seqr_id(SeqrId::parse("42").unwrap())
+            .unwrap()
+            .with_open_payment(PaymentId::from_random(random()))
+            .unwrap()
+    }
+
+    /// A period of a terminal, just marked.
+    pub fn period() -> ReportingPeriod {
+        ReportingPeriod::marked(
+            PeriodId::from_random(random()),
+            TransactionPeriodId::parse(&digits(10)).unwrap(),
+            PeriodScope::Terminal {
+                terminal_id: TerminalId::from_random(random()),
+                glase_terminal_id: GlaseTerminalId::parse("glase-1").unwrap(),
+            },
+            at(1_700_000_200_000),
+        )
+    }
+
+    /// A report document.
+    pub fn document(report_id: &str, content: &str) -> ReportDocument {
+        ReportDocument {
+            report_id: report_id.to_owned(),
+            title: format!("Report {report_id}"),
+            mime_type: "text/xml".to_owned(),
+            content: content.to_owned(),
+        }
+    }
+
+    /// A reconciliation with one mismatch of each kind.
+    pub fn reconciliation() -> Reconciliation {
+        let mismatch = |kind, glase: Option<i64>, ours: Option<i64>| Mismatch {
+            kind,
+            ers_reference: Some(ErsReference::parse(&digits(25)).unwrap()),
+            payment_id: Some(PaymentId::from_random(random())),
+            refund_id: None,
+            glase_amount: glase.map(sek),
+            our_amount: ours.map(sek),
+        };
+        Reconciliation {
+            reconciled_at: at(1_700_000_300_000),
+            matched: 7,
+            mismatches: vec![
+                mismatch(MismatchKind::PaidAtGlaseOnly, Some(100), None),
+                mismatch(MismatchKind::PaidWithUsOnly, None, Some(200)),
+                mismatch(MismatchKind::AmountDiffers, Some(300), Some(301)),
+                Mismatch {
+                    kind: MismatchKind::UnknownRefund,
+                    ers_reference: None,
+                    payment_id: None,
+                    refund_id: Some(RefundId::from_random(random())),
+                    glase_amount: None,
+                    our_amount: None,
+                },
+            ],
+        }
+    }
+
+    /// A fresh in-progress idempotency record for `key` created at `now`.
+    pub fn idempotency_record(
+        operation: Operation,
+        key: &str,
+        payload: &str,
+        now: Timestamp,
+    ) -> IdempotencyRecord {
+        IdempotencyRecord::start(
+            operation,
+            IdempotencyKey::parse(key).unwrap(),
+            FingerprintBuilder::new(operation)
+                .text("payload", payload)
+                .finish(),
+            now,
+            IdempotencyPolicy::default(),
+        )
+    }
+
+    /// Every completed outcome an idempotency record can hold.
+    pub fn outcomes() -> Vec<StoredOutcome> {
+        vec![
+            StoredOutcome::PaymentCreated {
+                payment_id: PaymentId::from_random(random()),
+                client_secret: ClientSecret::from_random(random()),
+            },
+            StoredOutcome::RefundRequested {
+                payment_id: PaymentId::from_random(random()),
+                refund_id: RefundId::from_random(random()),
+            },
+            StoredOutcome::TerminalRegistered {
+                terminal_id: TerminalId::from_random(random()),
+            },
+            StoredOutcome::PeriodClosed {
+                period_id: PeriodId::from_random(random()),
+            },
+            StoredOutcome::GlaseRejected {
+                code: 49,
+                description: "INVALID_PARAMETERS".to_owned(),
+            },
+            StoredOutcome::OutcomeUnknown,
+        ]
+    }
+
+    /// A connection to `payment` expiring at `expires_at`.
+    pub fn connection(payment: &PaymentId, expires_at: Timestamp) -> PushConnection {
+        PushConnection {
+            connection_id: ConnectionId::parse(&format!("conn{}=", digits(10))).unwrap(),
+            payment_id: payment.clone(),
+            expires_at,
+        }
+    }
+}

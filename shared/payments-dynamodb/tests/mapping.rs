@@ -1,0 +1,235 @@
+//! Round trips of every item type through its DynamoDB item, the index entries each state carries, and
+//! malformed items naming the attribute.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use payments_domain::idempotency::Operation;
+use payments_domain::ids::ErsReference;
+use payments_domain::refund::RefundFailure;
+use payments_dynamodb::DynamoError;
+use payments_dynamodb::attrs;
+use payments_dynamodb::item::Item;
+use payments_dynamodb::mapping;
+use payments_dynamodb::testing::fixtures::*;
+
+fn has(item: &Item, name: &str) -> bool {
+    item.contains_key(name)
+}
+
+fn malformed_attribute(error: DynamoError) -> String {
+    match error {
+        DynamoError::MalformedItem { attribute, .. } => attribute,
+        other => panic!("expected a malformed item, got {other}"),
+    }
+}
+
+#[test]
+fn payments_round_trip_in_every_state() {
+    let pending = pending_payment(12_550);
+    let paid = paid(&pending, at(1_700_000_050_000));
+    let reserved = paid.reserve_refund(sek(1_000)).unwrap();
+    let canceled = pending.canceled_by_us(at(1_700_000_060_000)).unwrap();
+    let failed = pending
+        .observe(&observation("FAILED", 3, at(1_700_000_070_000)))
+        .1
+        .unwrap();
+    let checked = pending.checked_at(at(1_700_000_001_000));
+    let pos = pos_payment(500, terminal().id());
+    for payment in [pending, paid, reserved, canceled, failed, checked, pos] {
+        let item = mapping::payment_item(&payment);
+        assert_eq!(mapping::payment_from(&item).unwrap(), payment);
+    }
+}
+
+#[test]
+fn pending_payments_are_in_the_check_and_expiry_indexes_and_paid_ones_in_lookup_and_timeline() {
+    let pending = pending_payment(100);
+    let item = mapping::payment_item(&pending);
+    assert!(has(&item, attrs::CHECK_PK) && has(&item, attrs::EXPIRY_PK));
+    assert!(!has(&item, attrs::LOOKUP_PK) && !has(&item, attrs::TIMELINE_PK));
+
+    let item = mapping::payment_item(&paid(&pending, at(1_700_000_050_000)));
+    assert!(!has(&item, attrs::CHECK_PK) && !has(&item, attrs::EXPIRY_PK));
+    assert!(has(&item, attrs::LOOKUP_PK) && has(&item, attrs::TIMELINE_PK));
+
+    let item = mapping::payment_item(&pending.canceled_by_us(at(1)).unwrap());
+    for index in [
+        attrs::CHECK_PK,
+        attrs::EXPIRY_PK,
+        attrs::LOOKUP_PK,
+        attrs::TIMELINE_PK,
+    ] {
+        assert!(!has(&item, index), "{index}");
+    }
+}
+
+#[test]
+fn a_payment_never_carries_the_ttl_attribute() {
+    let item = mapping::payment_item(&pending_payment(100));
+    assert!(!has(&item, attrs::EXPIRES_AT), "TTL would delete the payment");
+    assert!(has(&item, attrs::INVOICE_EXPIRES_AT));
+}
+
+#[test]
+fn refunds_round_trip_in_every_state() {
+    let payment = paid(&pending_payment(10_000), at(1_700_000_050_000));
+    let queued = refund(&payment, 2_500);
+    let sending = queued.start_sending(at(1_700_000_101_000)).unwrap();
+    let succeeded = sending
+        .succeed(ErsReference::parse(&digits(25)).unwrap(), at(1_700_000_102_000))
+        .unwrap();
+    let rejected = sending
+        .fail(
+            RefundFailure::Rejected {
+                code: 98,
+                description: "REFUND_EXCEEDS".to_owned(),
+            },
+            at(1_700_000_103_000),
+        )
+        .unwrap();
+    let unsure = sending.needs_reconciliation(at(1_700_000_104_000)).unwrap();
+    let absent = unsure
+        .fail(RefundFailure::AbsentFromReport, at(1_700_000_105_000))
+        .unwrap();
+    for refund in [queued, sending, succeeded.clone(), rejected, unsure, absent] {
+        let item = mapping::refund_item(&refund);
+        assert_eq!(mapping::refund_from(&item).unwrap(), refund);
+        assert!(has(&item, attrs::TIMELINE_PK), "every refund is listed by status");
+    }
+    assert!(
+        has(&mapping::refund_item(&succeeded), attrs::LOOKUP_PK),
+        "found by its ersReference"
+    );
+}
+
+#[test]
+fn terminals_round_trip_with_their_external_id_item() {
+    let fresh = terminal();
+    let busy = terminal_with_sticker_and_payment();
+    let gone = busy.unregistered(at(1_700_000_900_000)).unwrap();
+    for terminal in [fresh, busy, gone] {
+        let item = mapping::terminal_item(&terminal);
+        assert_eq!(mapping::terminal_from(&item).unwrap(), terminal);
+        let external = mapping::terminal_external_item(&terminal);
+        assert_eq!(
+            &mapping::terminal_external_from(&external).unwrap(),
+            terminal.id()
+        );
+    }
+}
+
+#[test]
+fn periods_round_trip_with_documents_and_reconciliation() {
+    let marked = period();
+    let with_documents = marked
+        .with_document(document("Reconciliation/STD_RECON_003.xml", "<r/>"))
+        .with_document(document("b", "x"));
+    let reconciled = with_documents.with_reconciliation(reconciliation());
+    for period in [marked, with_documents, reconciled] {
+        let (item, documents) = mapping::period_items(&period);
+        assert_eq!(documents.len(), period.documents().len());
+        // Documents are read back in the period's order whatever order the query returns them in.
+        let reversed: Vec<Item> = documents.into_iter().rev().collect();
+        assert_eq!(mapping::period_from(&item, &reversed).unwrap(), period);
+    }
+}
+
+#[test]
+fn a_period_whose_document_is_missing_is_malformed() {
+    let period = period().with_document(document("a", "x"));
+    let (item, _) = mapping::period_items(&period);
+    let error = mapping::period_from(&item, &[]).unwrap_err();
+    assert_eq!(malformed_attribute(error), attrs::DOCUMENT_IDS);
+}
+
+#[test]
+fn idempotency_records_round_trip_in_progress_and_with_every_outcome() {
+    let now = at(1_700_000_000_123);
+    let started = idempotency_record(Operation::CreatePayment, "key-1", "body", now);
+    let item = mapping::idempotency_item(&started);
+    assert_eq!(mapping::idempotency_from(&item).unwrap(), started);
+    for outcome in outcomes() {
+        let done = started.completed(outcome);
+        assert_eq!(
+            mapping::idempotency_from(&mapping::idempotency_item(&done)).unwrap(),
+            done
+        );
+    }
+}
+
+#[test]
+fn ttl_items_carry_expiry_in_epoch_seconds_rounded_up() {
+    let now = at(1_700_000_000_123);
+    let record = idempotency_record(Operation::RequestRefund, "key-2", "body", now);
+    let item = mapping::idempotency_item(&record);
+    let expected = (record.expires_at.unix_millis() + 999) / 1000;
+    assert_eq!(
+        item.get(attrs::EXPIRES_AT),
+        Some(&AttributeValue::N(expected.to_string()))
+    );
+
+    let payment = pending_payment(100);
+    let connection = connection(payment.id(), at(1_700_000_060_000));
+    let item = mapping::connection_item(&connection);
+    assert_eq!(
+        item.get(attrs::EXPIRES_AT),
+        Some(&AttributeValue::N("1700000060".to_owned()))
+    );
+    assert_eq!(mapping::connection_from(&item).unwrap(), connection);
+}
+
+#[test]
+fn a_missing_or_mistyped_attribute_is_named() {
+    let mut item = mapping::payment_item(&pending_payment(100));
+    item.remove(attrs::CLIENT_SECRET_HASH);
+    assert_eq!(
+        malformed_attribute(mapping::payment_from(&item).unwrap_err()),
+        attrs::CLIENT_SECRET_HASH
+    );
+
+    let mut item = mapping::payment_item(&pending_payment(100));
+    item.insert(
+        attrs::GLASE_VERSION.to_owned(),
+        AttributeValue::S("three".to_owned()),
+    );
+    assert_eq!(
+        malformed_attribute(mapping::payment_from(&item).unwrap_err()),
+        attrs::GLASE_VERSION
+    );
+
+    let mut item = mapping::payment_item(&pending_payment(100));
+    item.insert(attrs::STATUS.to_owned(), AttributeValue::S("refunded".to_owned()));
+    assert_eq!(
+        malformed_attribute(mapping::payment_from(&item).unwrap_err()),
+        attrs::STATUS
+    );
+
+    let mut item = mapping::refund_item(&refund(&paid(&pending_payment(100), at(1)), 10));
+    item.insert(attrs::REVISION.to_owned(), AttributeValue::N("0".to_owned()));
+    assert_eq!(
+        malformed_attribute(mapping::refund_from(&item).unwrap_err()),
+        attrs::REVISION
+    );
+}
+
+#[test]
+fn a_row_with_a_bad_value_is_named_with_its_position() {
+    let mut item = mapping::payment_item(&pending_payment(100));
+    let Some(AttributeValue::L(rows)) = item.get_mut(attrs::ROWS) else {
+        panic!("rows")
+    };
+    let Some(AttributeValue::M(row)) = rows.get_mut(1) else {
+        panic!("row")
+    };
+    row.insert(attrs::ROW_TOTAL.to_owned(), AttributeValue::S("a lot".to_owned()));
+    let attribute = malformed_attribute(mapping::payment_from(&item).unwrap_err());
+    assert_eq!(attribute, format!("{}[1].{}", attrs::ROWS, attrs::ROW_TOTAL));
+}
+
+#[test]
+fn an_item_of_another_type_is_refused() {
+    let item = mapping::refund_item(&refund(&paid(&pending_payment(100), at(1)), 10));
+    assert_eq!(
+        malformed_attribute(mapping::payment_from(&item).unwrap_err()),
+        attrs::ITEM_TYPE
+    );
+}
