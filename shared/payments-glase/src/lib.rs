@@ -1,0 +1,466 @@
+//! The Glase gateway: the domain's [`GlaseGateway`] port over the `glase-protocol` client.
+//!
+//! This crate turns domain requests (orders, refunds, terminals, periods) into Glase operations and
+//! Glase answers back into domain observations. It holds the credentials: the webshop terminal's, the
+//! reseller's, and the master secret from which every point-of-sale terminal's password is derived, so
+//! no terminal password is ever stored anywhere (the domain and the store never see one).
+//!
+//! # Layout
+//! - [`GlaseSettings`]: endpoint, credentials, deadlines.
+//! - [`ProtocolGateway`]: the port implementation; one per process, cheap to clone.
+//! - [`derive_terminal_password`]: HMAC-SHA256 of our terminal id under the master secret.
+//! - `map`: pure conversions between domain and protocol types, and the error mapping.
+//!
+//! # Error mapping
+//! A non-zero result code is `Rejected` with that code. A call that provably never reached Glase is
+//! `Unavailable`. A call whose request may have left without a usable answer (timeout after sending, a
+//! SOAP fault, an undecodable answer) is `OutcomeUnknown`: the caller must not repeat a non-idempotent
+//! operation on it. Deciding on retries for safe operations (getPaymentStatus, cancelInvoice,
+//! executeReport) is the protocol client's, inside the deadlines set here.
+
+mod map;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use glase_protocol::{
+    AssignSeqrIdRequest, CancelInvoiceRequest, ClientContext, ExecuteReportRequest, GetPaymentStatusRequest,
+    GlaseClient, MarkTransactionPeriodRequest, ParameterMap, Password, RefundPaymentRequest,
+    RegisterTerminalRequest, SendInvoiceRequest, SubmitPaymentReceiptRequest, UnregisterTerminalRequest,
+    UpdateInvoiceRequest,
+};
+use hmac::{Hmac, Mac};
+use payments_domain::ids::{
+    ErsReference, GlaseTerminalId, InvoiceReference, SeqrId, StatusVersion, TerminalId, TransactionPeriodId,
+};
+use payments_domain::order::{DisplayName, ExternalTerminalId};
+use payments_domain::payment::Observation;
+use payments_domain::period::{PeriodScope, ReportDocument};
+use payments_domain::ports::{
+    Clock, GlaseError, GlaseGateway, GlaseTerminal, Invoice, ReceiptDocument, RefundInvoice, ReportRequest,
+};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+
+pub use map::{from_protocol_error, observation_from_status};
+
+/// The name this backend gives itself in `clientId`, and its version in `clientReference`, as the Glase
+/// certification asks ("Your system name and version").
+pub const CLIENT_ID: &str = "glase-payments";
+
+/// How the gateway reaches and authenticates with Glase.
+#[derive(Clone)]
+pub struct GlaseSettings {
+    /// The webshop terminal issued by Glase.
+    pub webshop_terminal_id: String,
+    /// Its password.
+    pub webshop_password: SecretString,
+    /// The reseller (shop) id, for registerTerminal, markTransactionPeriod and executeReport.
+    pub reseller_id: String,
+    /// The reseller user id (`9900` in every Glase example).
+    pub reseller_user_id: String,
+    /// The reseller password.
+    pub reseller_password: SecretString,
+    /// The master secret from which point-of-sale terminal passwords are derived.
+    pub terminal_password_secret: SecretString,
+    /// Overall deadline of a getPaymentStatus call, retries included. Short: it runs inside the
+    /// 20-second acknowledgement window.
+    pub status_deadline: Duration,
+    /// Deadline of calls that change something (never repeated after an ambiguous failure anyway).
+    pub write_deadline: Duration,
+    /// Deadline of executeReport, including its REPORT_NOT_READY retries.
+    pub report_deadline: Duration,
+}
+
+impl std::fmt::Debug for GlaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlaseSettings")
+            .field("webshop_terminal_id", &self.webshop_terminal_id)
+            .field("reseller_id", &self.reseller_id)
+            .field("reseller_user_id", &self.reseller_user_id)
+            .field("status_deadline", &self.status_deadline)
+            .field("write_deadline", &self.write_deadline)
+            .field("report_deadline", &self.report_deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GlaseSettings {
+    /// Settings with the default deadlines: 5 s for status reads, 15 s for writes, 20 s for reports.
+    pub fn new(
+        webshop_terminal_id: impl Into<String>,
+        webshop_password: SecretString,
+        reseller_id: impl Into<String>,
+        reseller_user_id: impl Into<String>,
+        reseller_password: SecretString,
+        terminal_password_secret: SecretString,
+    ) -> Self {
+        Self {
+            webshop_terminal_id: webshop_terminal_id.into(),
+            webshop_password,
+            reseller_id: reseller_id.into(),
+            reseller_user_id: reseller_user_id.into(),
+            reseller_password,
+            terminal_password_secret,
+            status_deadline: Duration::from_secs(5),
+            write_deadline: Duration::from_secs(15),
+            report_deadline: Duration::from_secs(20),
+        }
+    }
+}
+
+/// The password of our point-of-sale terminal `terminal_id`: the first 128 bits of
+/// HMAC-SHA256(master secret, `glase-terminal-password/v1/<terminal id>`), as 32 hex digits.
+/// Deterministic, so nothing has to be stored; rotating the master secret means re-registering tills.
+pub fn derive_terminal_password(master: &SecretString, terminal_id: &TerminalId) -> Password {
+    let mut mac = Hmac::<Sha256>::new_from_slice(master.expose_secret().as_bytes())
+        .expect("HMAC accepts keys of any length");
+    mac.update(b"glase-terminal-password/v1/");
+    mac.update(terminal_id.as_str().as_bytes());
+    let digest = mac.finalize().into_bytes();
+    let mut hex = String::with_capacity(32);
+    for byte in digest.iter().take(16) {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    Password::new(hex)
+}
+
+/// The domain's Glase port over the protocol client.
+#[derive(Clone)]
+pub struct ProtocolGateway<C> {
+    client: GlaseClient,
+    settings: Arc<GlaseSettings>,
+    clock: C,
+}
+
+impl<C> std::fmt::Debug for ProtocolGateway<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProtocolGateway")
+            .field("endpoint", &self.client.endpoint())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Clock> ProtocolGateway<C> {
+    /// A gateway over `client` (built once per process) with `settings`; `clock` stamps observations.
+    pub fn new(client: GlaseClient, settings: GlaseSettings, clock: C) -> Self {
+        Self {
+            client,
+            settings: Arc::new(settings),
+            clock,
+        }
+    }
+
+    /// The protocol client, e.g. to open a connection during a cold start.
+    pub fn client(&self) -> &GlaseClient {
+        &self.client
+    }
+
+    fn tag(context: ClientContext) -> ClientContext {
+        context
+            .with_client_id(CLIENT_ID)
+            .with_client_reference(concat!("glase-payments ", env!("CARGO_PKG_VERSION")))
+    }
+
+    fn terminal_context(&self, terminal: &GlaseTerminal) -> ClientContext {
+        let context = match terminal {
+            GlaseTerminal::Webshop => ClientContext::terminal(
+                self.settings.webshop_terminal_id.clone(),
+                Password::new(self.settings.webshop_password.expose_secret()),
+            ),
+            GlaseTerminal::Pos {
+                terminal_id,
+                glase_terminal_id,
+            } => ClientContext::terminal(
+                glase_terminal_id.as_str(),
+                derive_terminal_password(&self.settings.terminal_password_secret, terminal_id),
+            ),
+        };
+        Self::tag(context)
+    }
+
+    fn reseller_context(&self) -> ClientContext {
+        Self::tag(ClientContext::reseller(
+            self.settings.reseller_id.clone(),
+            self.settings.reseller_user_id.clone(),
+            Password::new(self.settings.reseller_password.expose_secret()),
+        ))
+    }
+
+    fn period_parameters(scope: &PeriodScope) -> Option<ParameterMap> {
+        match scope {
+            PeriodScope::Shop => None,
+            PeriodScope::Terminal {
+                glase_terminal_id, ..
+            } => Some(ParameterMap::new().with("TERMINALID", glase_terminal_id.as_str())),
+        }
+    }
+}
+
+fn malformed(what: &str) -> GlaseError {
+    GlaseError::OutcomeUnknown {
+        reason: format!("Glase answered success without a usable {what}"),
+    }
+}
+
+impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
+    async fn send_invoice(
+        &self,
+        terminal: &GlaseTerminal,
+        invoice: &Invoice,
+    ) -> Result<InvoiceReference, GlaseError> {
+        let request = SendInvoiceRequest {
+            context: self.terminal_context(terminal),
+            invoice: Some(map::invoice(
+                &invoice.order,
+                Some(invoice.notification_url.expose()),
+                invoice.issued_at,
+            )?),
+            tokens: Vec::new(),
+        };
+        let response = self
+            .client
+            .send_invoice(&request, self.settings.write_deadline)
+            .await
+            .map_err(|e| from_protocol_error(&e))?;
+        response
+            .invoice_reference
+            .as_deref()
+            .and_then(|r| InvoiceReference::parse(r).ok())
+            .ok_or_else(|| malformed("invoiceReference"))
+    }
+
+    async fn payment_status(
+        &self,
+        terminal: &GlaseTerminal,
+        invoice_reference: &InvoiceReference,
+        last_seen: StatusVersion,
+    ) -> Result<Observation, GlaseError> {
+        let request = GetPaymentStatusRequest {
+            context: self.terminal_context(terminal),
+            invoice_reference: Some(invoice_reference.as_str().to_owned()),
+            invoice_version: i32::try_from(last_seen.get()).unwrap_or(i32::MAX),
+        };
+        let response = self
+            .client
+            .get_payment_status(&request, self.settings.status_deadline)
+            .await
+            .map_err(|e| from_protocol_error(&e))?;
+        observation_from_status(&response, self.clock.now())
+    }
+
+    async fn cancel_invoice(
+        &self,
+        terminal: &GlaseTerminal,
+        invoice_reference: &InvoiceReference,
+    ) -> Result<(), GlaseError> {
+        let request = CancelInvoiceRequest {
+            context: self.terminal_context(terminal),
+            invoice_reference: Some(invoice_reference.as_str().to_owned()),
+        };
+        self.client
+            .cancel_invoice(&request, self.settings.write_deadline)
+            .await
+            .map(|_| ())
+            .map_err(|e| from_protocol_error(&e))
+    }
+
+    async fn update_invoice(
+        &self,
+        terminal: &GlaseTerminal,
+        invoice_reference: &InvoiceReference,
+        invoice: &Invoice,
+    ) -> Result<(), GlaseError> {
+        let request = UpdateInvoiceRequest {
+            context: self.terminal_context(terminal),
+            invoice_reference: Some(invoice_reference.as_str().to_owned()),
+            invoice: Some(map::invoice(
+                &invoice.order,
+                Some(invoice.notification_url.expose()),
+                invoice.issued_at,
+            )?),
+            tokens: Vec::new(),
+        };
+        self.client
+            .update_invoice(&request, self.settings.write_deadline)
+            .await
+            .map(|_| ())
+            .map_err(|e| from_protocol_error(&e))
+    }
+
+    async fn refund_payment(
+        &self,
+        terminal: &GlaseTerminal,
+        payment_reference: &ErsReference,
+        refund: &RefundInvoice,
+    ) -> Result<ErsReference, GlaseError> {
+        let request = RefundPaymentRequest {
+            context: self.terminal_context(terminal),
+            ers_reference: Some(payment_reference.as_str().to_owned()),
+            invoice: Some(map::refund_invoice(refund)?),
+        };
+        let response = self
+            .client
+            .refund_payment(&request, self.settings.write_deadline)
+            .await
+            .map_err(|e| from_protocol_error(&e))?;
+        response
+            .ers_reference
+            .as_deref()
+            .and_then(|r| ErsReference::parse(r).ok())
+            .ok_or_else(|| malformed("refund ersReference"))
+    }
+
+    async fn register_terminal(
+        &self,
+        terminal_id: &TerminalId,
+        external_id: &ExternalTerminalId,
+        name: &DisplayName,
+    ) -> Result<GlaseTerminalId, GlaseError> {
+        let request = RegisterTerminalRequest {
+            context: self.reseller_context(),
+            external_terminal_id: Some(external_id.as_str().to_owned()),
+            password: Some(derive_terminal_password(
+                &self.settings.terminal_password_secret,
+                terminal_id,
+            )),
+            name: Some(name.as_str().to_owned()),
+        };
+        let response = self
+            .client
+            .register_terminal(&request, self.settings.write_deadline)
+            .await
+            .map_err(|e| from_protocol_error(&e))?;
+        response
+            .terminal_id
+            .as_deref()
+            .and_then(|t| GlaseTerminalId::parse(t).ok())
+            .ok_or_else(|| malformed("terminalId"))
+    }
+
+    async fn unregister_terminal(&self, terminal: &GlaseTerminal) -> Result<(), GlaseError> {
+        let request = UnregisterTerminalRequest {
+            context: self.terminal_context(terminal),
+        };
+        self.client
+            .unregister_terminal(&request, self.settings.write_deadline)
+            .await
+            .map(|_| ())
+            .map_err(|e| from_protocol_error(&e))
+    }
+
+    async fn assign_seqr_id(&self, terminal: &GlaseTerminal, seqr_id: &SeqrId) -> Result<(), GlaseError> {
+        let request = AssignSeqrIdRequest {
+            context: self.terminal_context(terminal),
+            seqr_id: Some(seqr_id.as_str().to_owned()),
+        };
+        self.client
+            .assign_seqr_id(&request, self.settings.write_deadline)
+            .await
+            .map(|_| ())
+            .map_err(|e| from_protocol_error(&e))
+    }
+
+    async fn submit_receipt(
+        &self,
+        terminal: &GlaseTerminal,
+        ers_reference: &ErsReference,
+        receipt: &ReceiptDocument,
+    ) -> Result<(), GlaseError> {
+        let request = SubmitPaymentReceiptRequest {
+            context: self.terminal_context(terminal),
+            ers_reference: Some(ers_reference.as_str().to_owned()),
+            receipt_document: Some(glase_protocol::ReceiptDocument {
+                mime_type: Some(receipt.mime_type.clone()),
+                receipt_data: Some(receipt.data.clone()),
+                receipt_type: Some(receipt.receipt_type.clone()),
+            }),
+        };
+        self.client
+            .submit_payment_receipt(&request, self.settings.write_deadline)
+            .await
+            .map(|_| ())
+            .map_err(|e| from_protocol_error(&e))
+    }
+
+    async fn mark_period(&self, scope: &PeriodScope) -> Result<TransactionPeriodId, GlaseError> {
+        let request = MarkTransactionPeriodRequest {
+            context: self.reseller_context(),
+            parameters: Self::period_parameters(scope),
+        };
+        let response = self
+            .client
+            .mark_transaction_period(&request, self.settings.write_deadline)
+            .await
+            .map_err(|e| from_protocol_error(&e))?;
+        // REPORTING calls the id "ersReference"; the schema calls it transactionPeriodId. Take either.
+        response
+            .transaction_period_id
+            .as_deref()
+            .or(response.ers_reference.as_deref())
+            .and_then(|t| TransactionPeriodId::parse(t).ok())
+            .ok_or_else(|| malformed("transactionPeriodId"))
+    }
+
+    async fn execute_report(&self, request: &ReportRequest) -> Result<ReportDocument, GlaseError> {
+        let mut parameters =
+            ParameterMap::new().with("transactionPeriodId", request.transaction_period_id.as_str());
+        if let PeriodScope::Terminal {
+            glase_terminal_id, ..
+        } = &request.scope
+        {
+            parameters = parameters.with("TERMINALID", glase_terminal_id.as_str());
+        }
+        let wire = ExecuteReportRequest {
+            context: self.reseller_context(),
+            report_id: Some(request.report_id.clone()),
+            language: Some("en".to_owned()),
+            parameters: Some(parameters),
+        };
+        let response = self
+            .client
+            .execute_report(&wire, self.settings.report_deadline)
+            .await
+            .map_err(|e| from_protocol_error(&e))?;
+        let report = response.report.ok_or_else(|| malformed("report"))?;
+        map::report_document(&request.report_id, report).ok_or_else(|| malformed("report content"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_passwords_are_deterministic_per_terminal_and_secret() {
+        let master = SecretString::from("master-secret-one");
+        let a = TerminalId::from_random([1; 16]);
+        let b = TerminalId::from_random([2; 16]);
+        let pa = derive_terminal_password(&master, &a);
+        assert!(pa.verify(&derive_terminal_password(&master, &a)));
+        assert!(!pa.verify(&derive_terminal_password(&master, &b)));
+        assert!(!pa.verify(&derive_terminal_password(
+            &SecretString::from("master-secret-two"),
+            &a
+        )));
+        assert_eq!(pa.char_count(), 32);
+    }
+
+    #[test]
+    fn settings_debug_shows_no_secret() {
+        let settings = GlaseSettings::new(
+            "webshop",
+            SecretString::from("webshop-password-x"),
+            "reseller",
+            "9900",
+            SecretString::from("reseller-password-y"),
+            SecretString::from("master-secret-z"),
+        );
+        let text = format!("{settings:?}");
+        assert!(text.contains("webshop") && text.contains("reseller"));
+        for secret in ["webshop-password-x", "reseller-password-y", "master-secret-z"] {
+            assert!(!text.contains(secret), "{secret} leaked");
+        }
+    }
+}
