@@ -4,6 +4,7 @@
 mod common;
 
 mod sandbox {
+    mod client;
     mod controls;
     mod faults;
     mod operations;

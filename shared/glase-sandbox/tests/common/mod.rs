@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests: a started sandbox, a SOAP caller built on the protocol
-//! crate's codec, contexts, invoices and a tiny notification receiver.
+//! Helpers shared by the integration tests: a started sandbox, the protocol crate's client pointed at it,
+//! contexts, invoices and a tiny notification receiver.
 
 #![allow(dead_code)]
 
@@ -12,18 +12,22 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use glase_protocol::retry::RetryPolicy;
 use glase_protocol::{
     Amount, ClientContext, GetPaymentStatusRequest, GetPaymentStatusResponse, Invoice, InvoiceRow, Password,
     PaymentMode, Request, Response, SendInvoiceRequest, SendInvoiceResponse, soap,
 };
+use glase_protocol::{GlaseClient, GlaseClientConfig, GlaseError};
 use glase_sandbox::{SandboxConfig, SandboxHandle};
 
 pub const TERMINAL: &str = "public_test_shop_terminal";
 pub const TERMINAL_PASSWORD: &str = "12345678";
 
-/// A started sandbox plus an HTTP client.
+/// A started sandbox, the protocol crate's client pointed at it (without retries, so that tests see every
+/// answer as it is) and a plain HTTP client for raw SOAP and the controls.
 pub struct TestSandbox {
     pub handle: SandboxHandle,
+    pub client: GlaseClient,
     pub http: reqwest::Client,
 }
 
@@ -39,10 +43,25 @@ pub async fn start_with(config: SandboxConfig) -> TestSandbox {
     let handle = glase_sandbox::spawn(config, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
+    let no_retries = RetryPolicy {
+        max_attempts: 1,
+        max_report_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    let client = client_for(&handle, no_retries);
     TestSandbox {
         handle,
+        client,
         http: reqwest::Client::new(),
     }
+}
+
+/// A protocol-crate client for the sandbox with the given retry policy.
+pub fn client_for(handle: &SandboxHandle, retry: RetryPolicy) -> GlaseClient {
+    let mut config = GlaseClientConfig::new(handle.soap_endpoint_url());
+    config.request_timeout = Duration::from_secs(5);
+    config.retry = retry;
+    GlaseClient::new(config).unwrap()
 }
 
 impl TestSandbox {
@@ -50,21 +69,30 @@ impl TestSandbox {
         self.handle.sandbox()
     }
 
-    /// Sends one SOAP request and decodes the answer with the protocol crate's codec.
+    /// Performs one request through the protocol crate's [`GlaseClient`]. A business rejection (which the
+    /// client reports as `GlaseError::Rejected`) is turned back into the response the server sent, so
+    /// that tests can assert every result code the same way.
     pub async fn call(&self, request: impl Into<Request>) -> Response {
         let request = request.into();
         let operation = request.operation();
-        let response = self
-            .http
+        match self.client.call(&request, Duration::from_secs(10)).await {
+            Ok(response) => response,
+            Err(GlaseError::Rejected { code, description }) => {
+                assert_eq!(description, Some(code.description()), "{operation}");
+                Response::with_code(operation, code)
+            }
+            Err(other) => panic!("{operation}: {other:?}"),
+        }
+    }
+
+    /// Sends one request with the codec and reqwest, bypassing the client (for fault tests).
+    pub async fn raw(&self, request: impl Into<Request>) -> reqwest::Result<reqwest::Response> {
+        self.http
             .post(self.handle.soap_endpoint_url())
             .header("content-type", soap::CONTENT_TYPE)
-            .body(soap::encode_request(&request))
+            .body(soap::encode_request(&request.into()))
             .send()
             .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{operation}");
-        let bytes = response.bytes().await.unwrap();
-        soap::decode_response(operation, &bytes).unwrap()
     }
 
     /// Sends an invoice on the webshop terminal and answers its reference.

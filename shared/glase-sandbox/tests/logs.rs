@@ -1,0 +1,74 @@
+//! What the sandbox logs: one line per call, never a password or a notification URL's query string.
+//!
+//! This test runs in its own test binary (its own process): tracing caches per-callsite interest
+//! process-wide, so a scoped subscriber in a process where other tests log concurrently can miss events.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+
+/// A writer that appends everything into a shared buffer, for capturing log output.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn logs_name_each_call_but_never_passwords_or_notification_tokens() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let receiver = Receiver::start(axum::http::StatusCode::OK).await;
+    let t = start().await;
+    let mut order = invoice(100);
+    order.notification_url = Some(receiver.url("/notify/1?token=tok-SECRET-123"));
+    let reference = t.send(order).await;
+    t.sandbox().pay_invoice(&reference).unwrap();
+    t.sandbox()
+        .wait_for_event(std::time::Duration::from_secs(5), |e| {
+            matches!(e.kind, glase_sandbox::EventKind::NotificationSent { .. })
+        })
+        .await
+        .unwrap();
+    t.status(&reference).await;
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    // The client logs its calls too; only the sandbox's own lines count here.
+    let sandbox_lines: Vec<&str> = logs.lines().filter(|l| l.contains("glase_sandbox")).collect();
+    for operation in ["sendInvoice", "getPaymentStatus"] {
+        let line = sandbox_lines
+            .iter()
+            .find(|l| l.contains("glase call") && l.contains(operation));
+        let line = line.unwrap_or_else(|| panic!("no sandbox line for {operation}: {logs}"));
+        assert!(
+            line.contains("result_code=0") && line.contains("duration_ms="),
+            "{line}"
+        );
+        assert!(line.contains(TERMINAL), "{line}");
+    }
+    assert!(
+        sandbox_lines
+            .iter()
+            .any(|l| l.contains("notification") && l.contains("/notify/1")),
+        "{logs}"
+    );
+    assert!(!logs.contains(TERMINAL_PASSWORD), "{logs}");
+    assert!(!logs.contains("tok-SECRET-123"), "{logs}");
+}
