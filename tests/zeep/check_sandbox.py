@@ -4,12 +4,15 @@ Usage: check_sandbox.py http://127.0.0.1:PORT
 
 The client is built from http://127.0.0.1:PORT/extclientproxy/service/v2?wsdl and used unchanged. The
 script also validates the request bodies zeep emits, and the sandbox's answers, against the schema of the
-WSDL the sandbox served (with lxml), so the WSDL, the client and the server agree with each other.
+WSDL the sandbox served (with lxml), so the WSDL, the client and the server agree with each other; and
+it validates the protocol crate's golden request and response envelopes (what our Rust encoder writes)
+against that schema too.
 Exits non-zero on the first failed check and prints "zeep: N passed, 0 failed" when all pass.
 """
 
 import copy
 import json
+import pathlib
 import sys
 import urllib.request
 from decimal import Decimal
@@ -174,6 +177,18 @@ def main():
     wrong = dict(context, password="wrong")
     check(service.getPaymentStatus(context=wrong, invoiceReference=reference, invoiceVersion=0).resultCode == 20,
           "a wrong password answers 20")
+
+    # The Rust client's envelopes (the protocol crate's golden files, written by its encoder) and its
+    # encoded server answers are valid against the same served schema.
+    golden = pathlib.Path(__file__).resolve().parents[2] / "shared/glase-protocol/tests/golden"
+    files = sorted(f for d in ("requests", "responses") for f in (golden / d).glob("*.xml"))
+    check(files, f"golden envelopes found under {golden}")
+    for path in files:
+        element = body_child(etree.parse(str(path)).getroot())
+        if element.tag.endswith("}Fault"):
+            continue
+        valid = schema.validate(etree.ElementTree(element))
+        check(valid, f"{path.name} is valid against the served schema: {schema.error_log.last_error}")
 
     print(f"zeep: {checks} passed, 0 failed")
 

@@ -1179,7 +1179,7 @@ impl State {
                 },
             );
         }
-        Ok(self.outcome(reference, false))
+        self.outcome(reference, false)
     }
 
     /// The shopper pays. Immediate-debit invoices become PAID (the acknowledgement window starts and
@@ -1273,7 +1273,7 @@ impl State {
                 url: url.clone(),
                 client_invoice_id: record.invoice.client_invoice_id.clone(),
             });
-        Ok((self.outcome(reference, true), job))
+        Ok((self.outcome(reference, true)?, job))
     }
 
     /// The shopper presses cancel in the app: the invoice becomes CANCELED.
@@ -1294,7 +1294,7 @@ impl State {
                 reason: CancelReason::Shopper,
             },
         );
-        Ok(self.outcome(reference, true))
+        self.outcome(reference, true)
     }
 
     /// The shopper's payment fails: the invoice becomes FAILED.
@@ -1309,7 +1309,7 @@ impl State {
                 invoice_reference: reference.to_owned(),
             },
         );
-        Ok(self.outcome(reference, true))
+        self.outcome(reference, true)
     }
 
     /// The open (ISSUED) invoice of the terminal whose sticker carries `seqr_id`: the newest one.
@@ -1333,16 +1333,16 @@ impl State {
             })
     }
 
-    fn outcome(&self, reference: &str, with_back_url: bool) -> ShopperOutcome {
+    fn outcome(&self, reference: &str, with_back_url: bool) -> Result<ShopperOutcome, ControlError> {
         let invoice = self
             .view(reference)
-            .unwrap_or_else(|| unreachable_view(reference));
+            .ok_or_else(|| ControlError::NotFound(format!("no invoice {reference}")))?;
         let back_url = if with_back_url {
             invoice.back_url.clone()
         } else {
             None
         };
-        ShopperOutcome { invoice, back_url }
+        Ok(ShopperOutcome { invoice, back_url })
     }
 
     /// The full view of one invoice.
@@ -1410,33 +1410,6 @@ impl State {
     /// Every invoice reference, oldest first.
     pub fn invoice_references(&self) -> Vec<String> {
         self.invoice_order.clone()
-    }
-}
-
-/// Builds a placeholder for a reference the caller has just checked exists; never reached in practice.
-fn unreachable_view(reference: &str) -> InvoiceView {
-    InvoiceView {
-        invoice_reference: reference.to_owned(),
-        qr_code: String::new(),
-        terminal_id: String::new(),
-        receiver_name: String::new(),
-        status: String::new(),
-        version: 0,
-        in_progress: false,
-        title: None,
-        client_invoice_id: None,
-        payment_mode: String::new(),
-        rows: Vec::new(),
-        amount_minor: 0,
-        amount: String::new(),
-        currency: String::new(),
-        back_url: None,
-        notification_url_path: None,
-        issued_at: String::new(),
-        cancel_reason: None,
-        payment: None,
-        reserved_amount_minor: None,
-        reservation_deadline: None,
     }
 }
 
