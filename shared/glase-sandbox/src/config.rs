@@ -281,6 +281,21 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_parses_and_differs_from_the_defaults_only_where_it_says() {
+        let c = SandboxConfig::from_toml(include_str!("../sandbox.example.toml")).unwrap();
+        assert_eq!(c.unpaid_invoice_expiry_secs, Some(900));
+        assert_eq!(c.seed, Some(42));
+        assert_eq!(
+            SandboxConfig {
+                unpaid_invoice_expiry_secs: None,
+                seed: None,
+                ..c
+            },
+            SandboxConfig::default()
+        );
+    }
+
+    #[test]
     fn debug_output_hides_passwords() {
         let text = format!("{:?}", SandboxConfig::default());
         assert!(!text.contains("12345678"));

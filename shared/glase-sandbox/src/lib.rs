@@ -190,7 +190,9 @@ impl Sandbox {
     /// background task that applies deadlines in real time; it stops when the last clone is dropped.
     pub fn new(config: SandboxConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        // Notifications go straight to the merchant's URL, never through a proxy from the environment.
         let http = reqwest::Client::builder()
+            .no_proxy()
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| ConfigError::Invalid(format!("cannot build the notification HTTP client: {e}")))?;
