@@ -51,7 +51,8 @@ function parse(text) {
   if (m) return { invoice: m[1] };
   m = t.match(/^(?:HTTP|HTTPS|SEQR):\/\/SEQR\.SE\/Q([A-Za-z0-9]+)$/i);
   if (m) return { sticker: m[1] };
-  if (/^\d{13,17}$/.test(t)) return { invoice: t };
+  // A bare number may be an invoice reference or a (digits-only) sticker id: try both, invoice first.
+  if (/^\d{13,17}$/.test(t)) return { invoice: t, sticker: t };
   if (/^[A-Za-z0-9]+$/.test(t)) return { sticker: t };
   return null;
 }
@@ -83,12 +84,14 @@ $("open").onclick = async () => {
   const code = parse($("code").value);
   if (!code) { say("Not a Glase code."); return; }
   try {
-    if (code.sticker) {
-      const inv = await call("GET", "stickers/" + encodeURIComponent(code.sticker));
-      show(await call("POST", "invoices/" + inv.invoice_reference + "/scan").then((o) => o.invoice));
-    } else {
-      show((await call("POST", "invoices/" + code.invoice + "/scan")).invoice);
+    let reference = code.invoice;
+    if (reference) {
+      try { await call("GET", "invoices/" + reference); } catch (e) { if (!code.sticker) throw e; reference = null; }
     }
+    if (!reference) {
+      reference = (await call("GET", "stickers/" + encodeURIComponent(code.sticker))).invoice_reference;
+    }
+    show((await call("POST", "invoices/" + reference + "/scan")).invoice);
     say("Check the amount, then pay or cancel.");
   } catch (e) { say(e.message); }
 };
