@@ -4,8 +4,8 @@
 //! glase-sandbox [--bind 127.0.0.1] [--port 8913] [--config sandbox.toml|sandbox.json]
 //! ```
 //!
-//! It prints `glase-sandbox listening on http://ADDR` once ready, then one log line per call
-//! (`RUST_LOG` filters, default `info`).
+//! It prints `glase-sandbox listening on http://ADDR` on stdout once ready, then one log line per call on
+//! stderr (`RUST_LOG` filters, default `info`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -56,7 +56,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, St
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Logs go to stderr (stdout carries only the "listening on" line), coloured only on a terminal.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
