@@ -90,6 +90,21 @@ pub(crate) struct InvoiceRecord {
 }
 
 impl InvoiceRecord {
+    /// The next deadline that changes this invoice on its own: the reversal of an unacknowledged
+    /// payment, the lapse of a reservation or the expiry of an unpaid invoice.
+    fn deadline(&self) -> Option<OffsetDateTime> {
+        match self.status {
+            InvoiceStatus::Paid => self
+                .payment
+                .as_ref()
+                .filter(|p| p.acknowledged_at.is_none() && p.reversed_at.is_none())
+                .and_then(|p| p.ack_deadline),
+            InvoiceStatus::Reserved => self.reservation.as_ref().map(|r| r.deadline),
+            InvoiceStatus::Issued => self.expires_at,
+            _ => None,
+        }
+    }
+
     fn bump(&mut self, status: InvoiceStatus) {
         self.status = status;
         self.version = self.version.saturating_add(1);
@@ -275,6 +290,8 @@ pub struct State {
     pub(crate) terminals: HashMap<String, Terminal>,
     pub(crate) invoices: HashMap<String, InvoiceRecord>,
     invoice_order: Vec<String>,
+    /// The invoices that may have a deadline (checked lazily: entries without one are dropped).
+    pending: std::collections::HashSet<String>,
     ledger: Vec<LedgerEntry>,
     periods: HashMap<String, Period>,
     pub(crate) events: EventLog,
@@ -309,6 +326,7 @@ impl State {
             terminals,
             invoices: HashMap::new(),
             invoice_order: Vec::new(),
+            pending: std::collections::HashSet::new(),
             ledger: Vec::new(),
             periods: HashMap::new(),
             events: EventLog::default(),
@@ -322,96 +340,106 @@ impl State {
     /// reservations and (when configured) expired unpaid invoices. Deadlines are applied in the order
     /// the invoices were created.
     pub fn process_due(&mut self, now: OffsetDateTime) {
-        for reference in self.invoice_order.clone() {
-            let Some(record) = self.invoices.get_mut(&reference) else {
-                continue;
-            };
-            match record.status {
-                InvoiceStatus::Paid => {
-                    let Some(payment) = record.payment.as_mut() else {
-                        continue;
-                    };
-                    let due = payment.acknowledged_at.is_none()
-                        && payment.reversed_at.is_none()
-                        && payment.ack_deadline.is_some_and(|d| d <= now);
-                    if !due {
-                        continue;
+        let mut due: Vec<(OffsetDateTime, String)> = Vec::new();
+        let invoices = &self.invoices;
+        self.pending.retain(
+            |reference| match invoices.get(reference).and_then(InvoiceRecord::deadline) {
+                Some(deadline) => {
+                    if deadline <= now {
+                        due.push((deadline, reference.clone()));
                     }
-                    let at = payment.ack_deadline.unwrap_or(now);
-                    payment.reversed_at = Some(at);
-                    let ers = payment.ers_reference.clone();
-                    let payer = payment.payer_terminal_id.clone();
-                    record.bump(InvoiceStatus::Canceled);
-                    let amount = minor_text(record.amount_minor);
-                    let currency = record.currency.clone();
-                    for entry in self.ledger.iter_mut().filter(|e| e.ers_reference == ers) {
-                        entry.reversed = true;
-                    }
-                    self.events.push(
-                        at,
-                        EventKind::PaymentReversed {
-                            invoice_reference: reference.clone(),
-                            ers_reference: ers,
-                        },
-                    );
-                    self.events.push(
-                        at,
-                        EventKind::SmsSent {
-                            invoice_reference: reference.clone(),
-                            payer_terminal_id: payer,
-                            text: format!(
-                                "Your Glase payment of {amount} {currency} was reversed because the shop did not \
-                                 confirm it. No money has been taken."
-                            ),
-                        },
-                    );
+                    true
                 }
-                InvoiceStatus::Reserved => {
-                    let Some(reservation) = record.reservation.as_ref() else {
-                        continue;
-                    };
-                    if reservation.deadline <= now {
-                        let at = reservation.deadline;
-                        record.bump(InvoiceStatus::Expired);
-                        self.events.push(
-                            at,
-                            EventKind::InvoiceExpired {
-                                invoice_reference: reference.clone(),
-                            },
-                        );
-                    }
+                None => false,
+            },
+        );
+        due.sort();
+        for (_, reference) in due {
+            self.apply_deadline(&reference, now);
+        }
+    }
+
+    fn apply_deadline(&mut self, reference: &str, now: OffsetDateTime) {
+        let reference = reference.to_owned();
+        let Some(record) = self.invoices.get_mut(&reference) else {
+            return;
+        };
+        match record.status {
+            InvoiceStatus::Paid => {
+                let Some(payment) = record.payment.as_mut() else {
+                    return;
+                };
+                let due = payment.acknowledged_at.is_none()
+                    && payment.reversed_at.is_none()
+                    && payment.ack_deadline.is_some_and(|d| d <= now);
+                if !due {
+                    return;
                 }
-                InvoiceStatus::Issued => {
-                    if let Some(at) = record.expires_at.filter(|e| *e <= now) {
-                        record.bump(InvoiceStatus::Expired);
-                        record.in_progress = false;
-                        self.events.push(
-                            at,
-                            EventKind::InvoiceExpired {
-                                invoice_reference: reference.clone(),
-                            },
-                        );
-                    }
+                let at = payment.ack_deadline.unwrap_or(now);
+                payment.reversed_at = Some(at);
+                let ers = payment.ers_reference.clone();
+                let payer = payment.payer_terminal_id.clone();
+                record.bump(InvoiceStatus::Canceled);
+                let amount = minor_text(record.amount_minor);
+                let currency = record.currency.clone();
+                for entry in self.ledger.iter_mut().filter(|e| e.ers_reference == ers) {
+                    entry.reversed = true;
                 }
-                _ => {}
+                self.events.push(
+                    at,
+                    EventKind::PaymentReversed {
+                        invoice_reference: reference.clone(),
+                        ers_reference: ers,
+                    },
+                );
+                self.events.push(
+                    at,
+                    EventKind::SmsSent {
+                        invoice_reference: reference.clone(),
+                        payer_terminal_id: payer,
+                        text: format!(
+                            "Your Glase payment of {amount} {currency} was reversed because the shop did not \
+                             confirm it. No money has been taken."
+                        ),
+                    },
+                );
             }
+            InvoiceStatus::Reserved => {
+                let Some(reservation) = record.reservation.as_ref() else {
+                    return;
+                };
+                if reservation.deadline <= now {
+                    let at = reservation.deadline;
+                    record.bump(InvoiceStatus::Expired);
+                    self.events.push(
+                        at,
+                        EventKind::InvoiceExpired {
+                            invoice_reference: reference.clone(),
+                        },
+                    );
+                }
+            }
+            InvoiceStatus::Issued => {
+                if let Some(at) = record.expires_at.filter(|e| *e <= now) {
+                    record.bump(InvoiceStatus::Expired);
+                    record.in_progress = false;
+                    self.events.push(
+                        at,
+                        EventKind::InvoiceExpired {
+                            invoice_reference: reference.clone(),
+                        },
+                    );
+                }
+            }
+            _ => {}
         }
     }
 
     /// The earliest pending deadline, if any (for the background timer).
     pub fn next_deadline(&self) -> Option<OffsetDateTime> {
-        self.invoices
-            .values()
-            .filter_map(|r| match r.status {
-                InvoiceStatus::Paid => r
-                    .payment
-                    .as_ref()
-                    .filter(|p| p.acknowledged_at.is_none() && p.reversed_at.is_none())
-                    .and_then(|p| p.ack_deadline),
-                InvoiceStatus::Reserved => r.reservation.as_ref().map(|r| r.deadline),
-                InvoiceStatus::Issued => r.expires_at,
-                _ => None,
-            })
+        self.pending
+            .iter()
+            .filter_map(|r| self.invoices.get(r).and_then(InvoiceRecord::deadline))
             .min()
     }
 
@@ -576,6 +604,9 @@ impl State {
             },
         );
         self.invoice_order.push(reference.clone());
+        if expires_at.is_some() {
+            self.pending.insert(reference.clone());
+        }
         self.events.push(
             now,
             EventKind::InvoiceIssued {
@@ -1262,6 +1293,7 @@ impl State {
             self.ledger.push(entry);
             self.events.push(now, kind);
         }
+        self.pending.insert(reference.to_owned());
         let record = &self.invoices[reference];
         let job = record
             .invoice
