@@ -239,6 +239,15 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// A put without a condition, for items owned by another item whose condition guards the transaction.
+    fn put_owned(&self, item: Item) -> Result<TransactWriteItem, DynamoError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     fn delete(&self, key: Key) -> Result<TransactWriteItem, DynamoError> {
         let delete = Delete::builder()
             .table_name(&self.table)
@@ -496,13 +505,9 @@ impl DynamoStore {
                 documents.len()..old_count
             }
         };
-        let unconditional = Condition {
-            expression: "attribute_exists(#pk) OR attribute_not_exists(#pk)".to_owned(),
-            names: HashMap::from([("#pk".to_owned(), a::PK.to_owned())]),
-            values: HashMap::new(),
-        };
+        // The documents belong to the period item, whose condition guards the whole transaction.
         for document in documents {
-            writes.push(self.put(document, &unconditional)?);
+            writes.push(self.put_owned(document)?);
         }
         for position in stale_documents {
             writes.push(self.delete(keys::period_document(id, position))?);

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use payments_domain::idempotency::{
     Begin, IdempotencyKey, IdempotencyState, Operation, SideEffect, evaluate,
 };
-use payments_domain::ids::{ErsReference, Revision};
+use payments_domain::ids::ErsReference;
 use payments_domain::payment::{Payment, PaymentError, PaymentState, PaymentStatus};
 use payments_domain::ports::{IdempotencyInsert, PaymentStore, StoreError};
 use payments_domain::refund::{RefundFailure, RefundStatus};
@@ -236,6 +236,7 @@ async fn a_refund_reserves_its_amount_in_the_same_transaction(backend: Backend) 
     assert_eq!(store.get_payment(payment.id()).await.unwrap().unwrap(), stored);
 }
 
+/// The `refund` fixture, for tests where a local variable named `refund` shadows it.
 fn refund_of(payment: &Payment, amount: i64) -> payments_domain::refund::Refund {
     refund(payment, amount)
 }
@@ -885,10 +886,9 @@ async fn a_malformed_stored_item_is_reported_with_its_attribute(backend: Backend
         Err(StoreError::Malformed { attribute, .. }) => assert_eq!(attribute, attrs::REFUND_RESERVED),
         other => panic!("expected a malformed item, got {other:?}"),
     }
-    // A write over it still needs the revision; nothing is changed by the failed read.
+    // The broken item still occupies its key: an insert does not silently replace it.
     assert_eq!(
         store.insert_payment(&payment).await,
         Err(StoreError::ConditionFailed)
     );
-    let _ = Revision::FIRST;
 }
