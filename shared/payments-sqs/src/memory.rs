@@ -11,14 +11,17 @@
 //!   handles);
 //! - bodies go through the same [`envelope`](crate::envelope) as on SQS.
 //!
-//! Time is read with `tokio::time::Instant`, so tests with a paused Tokio clock can step through
-//! visibility timeouts without sleeping.
+//! Clones share one queue, so the local stack hands one clone to the refund API (as its
+//! [`RefundQueue`]) and one to the worker's poller ([`InMemoryQueue::receive_wait`]). Time is read with
+//! `tokio::time::Instant`, so tests with a paused Tokio clock can step through visibility timeouts
+//! without sleeping.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use payments_domain::ports::{QueueError, RefundMessage, RefundQueue};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::delivery::{Delivery, ReceiptHandle};
@@ -44,27 +47,40 @@ struct State {
     dead_letters: Vec<Stored>,
 }
 
-/// The in-process stand-in for the refund queue and its dead-letter queue (tests and the local stack
-/// only).
 #[derive(Debug)]
-pub struct InMemoryQueue {
+struct Shared {
     definition: QueueDefinition,
     state: Mutex<State>,
+    /// Woken when a message is sent or made visible early, for [`InMemoryQueue::receive_wait`].
+    arrived: Notify,
+}
+
+/// The in-process stand-in for the refund queue and its dead-letter queue (tests and the local stack
+/// only). Clones share the same queue.
+#[derive(Debug, Clone)]
+pub struct InMemoryQueue {
+    shared: Arc<Shared>,
 }
 
 impl InMemoryQueue {
     /// An empty queue that behaves as `definition` says (visibility timeout, max receives).
     pub fn new(definition: QueueDefinition) -> Self {
         Self {
-            definition,
-            state: Mutex::new(State::default()),
+            shared: Arc::new(Shared {
+                definition,
+                state: Mutex::new(State::default()),
+                arrived: Notify::new(),
+            }),
         }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the state half-changed (every change is a single
         // push, remove or field update), so a poisoned lock is safe to keep using.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Sends one refund message; answers its message id.
@@ -84,6 +100,8 @@ impl InMemoryQueue {
             visible_at: Instant::now(),
             receipt_handle: None,
         });
+        drop(state);
+        self.shared.arrived.notify_waiters();
         message_id
     }
 
@@ -91,8 +109,8 @@ impl InMemoryQueue {
     /// Visible messages that have used up their receives move to the dead-letter queue on the way.
     pub fn receive(&self, max: usize) -> Vec<Delivery> {
         let now = Instant::now();
-        let max_receive_count = self.definition.max_receive_count;
-        let visibility_timeout = self.definition.visibility_timeout;
+        let max_receive_count = self.shared.definition.max_receive_count;
+        let visibility_timeout = self.shared.definition.visibility_timeout;
         let mut state = self.state();
         let state = &mut *state;
         let mut deliveries = Vec::new();
@@ -123,6 +141,34 @@ impl InMemoryQueue {
             index += 1;
         }
         deliveries
+    }
+
+    /// Like [`InMemoryQueue::receive`], but when nothing is visible it waits, up to `wait`, for a
+    /// message to be sent or to become visible again (SQS's long polling). Answers an empty batch when
+    /// the wait ends with nothing to deliver.
+    pub async fn receive_wait(&self, max: usize, wait: Duration) -> Vec<Delivery> {
+        let deadline = Instant::now() + wait;
+        loop {
+            // Register for the wake-up before looking, so a send between the look and the wait is seen.
+            let arrived = self.shared.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let batch = self.receive(max);
+            let now = Instant::now();
+            if !batch.is_empty() || now >= deadline {
+                return batch;
+            }
+            let wake_at = self.next_visible_at().map_or(deadline, |at| at.min(deadline));
+            tokio::select! {
+                () = &mut arrived => {}
+                () = tokio::time::sleep_until(wake_at) => {}
+            }
+        }
+    }
+
+    /// When the earliest in-flight message becomes visible again, if any is in flight.
+    fn next_visible_at(&self) -> Option<Instant> {
+        self.state().messages.iter().map(|m| m.visible_at).min()
     }
 
     /// Deletes the message received with `receipt_handle`. An unknown or stale handle is an
@@ -160,6 +206,8 @@ impl InMemoryQueue {
             });
         }
         message.visible_at = now + timeout.min(MAX_VISIBILITY_TIMEOUT);
+        drop(state);
+        self.shared.arrived.notify_waiters();
         Ok(())
     }
 
@@ -180,7 +228,7 @@ impl InMemoryQueue {
 
     /// The definition the queue follows.
     pub fn definition(&self) -> &QueueDefinition {
-        &self.definition
+        &self.shared.definition
     }
 }
 
@@ -345,6 +393,69 @@ mod tests {
         );
         assert_eq!(queue.dead_letters(), ["poison"]);
         assert!(queue.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn clones_share_one_queue() {
+        let producer = queue(3);
+        let consumer = producer.clone();
+        producer.enqueue(&message(1)).await.unwrap();
+        assert_eq!(consumer.receive(1)[0].refund(), Ok(message(1)));
+        assert_eq!(producer.len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn receive_wait_answers_as_soon_as_a_message_is_sent() {
+        let queue = queue(3);
+        let producer = queue.clone();
+        let started = Instant::now();
+        let sender = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            producer.send(&message(1));
+        });
+        let batch = queue.receive_wait(10, Duration::from_secs(20)).await;
+        assert_eq!(batch.len(), 1);
+        assert_eq!(started.elapsed(), Duration::from_secs(3));
+        sender.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn receive_wait_wakes_when_an_in_flight_message_becomes_visible() {
+        let queue = queue(3);
+        queue.send(&message(1));
+        let first = queue.receive(1).remove(0);
+        let started = Instant::now();
+        let again = queue.receive_wait(1, Duration::from_secs(60)).await;
+        assert_eq!(started.elapsed(), VISIBILITY);
+        assert_eq!(again[0].message_id, first.message_id);
+        assert_eq!(again[0].receive_count, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn receive_wait_wakes_when_a_message_is_made_visible_early() {
+        let queue = queue(3);
+        queue.send(&message(1));
+        let first = queue.receive(1).remove(0);
+        let releaser = queue.clone();
+        let started = Instant::now();
+        let release = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            releaser
+                .change_visibility(&first.receipt_handle, Duration::ZERO)
+                .unwrap();
+        });
+        let again = queue.receive_wait(1, Duration::from_secs(20)).await;
+        assert_eq!(started.elapsed(), Duration::from_secs(2));
+        assert_eq!(again[0].receive_count, 2);
+        release.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn receive_wait_gives_up_empty_after_the_wait() {
+        let queue = queue(3);
+        let started = Instant::now();
+        assert!(queue.receive_wait(10, Duration::from_secs(5)).await.is_empty());
+        assert_eq!(started.elapsed(), Duration::from_secs(5));
     }
 
     #[tokio::test(start_paused = true)]

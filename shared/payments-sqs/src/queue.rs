@@ -2,14 +2,17 @@
 //! (visibility timeout, retention, redrive policy), the backoff a worker applies to a transient failure,
 //! and a helper that creates the pair (tests and local tooling; in AWS the template creates them).
 //!
-//! Infrastructure as code must express the same numbers; a drift test can compare the template against
-//! [`REFUND_QUEUE`] and [`QueueDefinition::attributes`].
+//! Infrastructure as code must express the same numbers: a drift test compares the template's
+//! `AWS::SQS::Queue` resources with [`QueueDefinition::cloudformation_properties`] and
+//! [`QueueDefinition::dead_letter_cloudformation_properties`], and [`QueueDefinition::differences`]
+//! compares a live queue's attributes (GetQueueAttributes) with the definition.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
+use serde_json::{Value, json};
 
 use crate::error::SqsError;
 
@@ -90,15 +93,97 @@ impl QueueDefinition {
                 QueueAttributeName::RedrivePolicy,
                 self.redrive_policy(dead_letter_arn),
             ),
+            (QueueAttributeName::SqsManagedSseEnabled, "true".to_owned()),
         ])
     }
 
     /// The attributes of the dead-letter queue.
     pub fn dead_letter_attributes(&self) -> HashMap<QueueAttributeName, String> {
-        HashMap::from([(
+        HashMap::from([
+            (
+                QueueAttributeName::MessageRetentionPeriod,
+                self.dead_letter_retention.as_secs().to_string(),
+            ),
+            (QueueAttributeName::SqsManagedSseEnabled, "true".to_owned()),
+        ])
+    }
+
+    /// The `Properties` of the CloudFormation `AWS::SQS::Queue` resource of the queue, without
+    /// `QueueName` (the template names it). `dead_letter_arn` is how the template refers to the
+    /// dead-letter queue's ARN, e.g. `{"Fn::GetAtt": ["RefundDeadLetterQueue", "Arn"]}`. Server-side
+    /// encryption with SQS-managed keys is on (the SQS default for new queues, stated explicitly).
+    pub fn cloudformation_properties(&self, dead_letter_arn: Value) -> Value {
+        json!({
+            "VisibilityTimeout": self.visibility_timeout.as_secs(),
+            "MessageRetentionPeriod": self.message_retention.as_secs(),
+            "SqsManagedSseEnabled": true,
+            "RedrivePolicy": {
+                "deadLetterTargetArn": dead_letter_arn,
+                "maxReceiveCount": self.max_receive_count,
+            },
+        })
+    }
+
+    /// The `Properties` of the dead-letter queue's `AWS::SQS::Queue` resource, without `QueueName`.
+    pub fn dead_letter_cloudformation_properties(&self) -> Value {
+        json!({
+            "MessageRetentionPeriod": self.dead_letter_retention.as_secs(),
+            "SqsManagedSseEnabled": true,
+        })
+    }
+
+    /// Every way a live queue's attributes (GetQueueAttributes with `All`) differ from this definition:
+    /// visibility timeout, retention and the redrive policy's `maxReceiveCount`, and, when given, its
+    /// dead-letter target. Empty when they match.
+    pub fn differences(
+        &self,
+        attributes: &HashMap<QueueAttributeName, String>,
+        dead_letter_arn: Option<&str>,
+    ) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut expect = |name: QueueAttributeName, expected: String| {
+            let actual = attributes.get(&name).map(String::as_str);
+            if actual != Some(expected.as_str()) {
+                found.push(format!("{name} is {actual:?}, expected {expected:?}"));
+            }
+        };
+        expect(
+            QueueAttributeName::VisibilityTimeout,
+            self.visibility_timeout.as_secs().to_string(),
+        );
+        expect(
             QueueAttributeName::MessageRetentionPeriod,
-            self.dead_letter_retention.as_secs().to_string(),
-        )])
+            self.message_retention.as_secs().to_string(),
+        );
+        let policy = attributes
+            .get(&QueueAttributeName::RedrivePolicy)
+            .and_then(|raw| serde_json::from_str::<Value>(raw).ok());
+        match policy {
+            None => found.push("the queue has no readable redrive policy".to_owned()),
+            Some(policy) => {
+                // SQS answers `maxReceiveCount` as a number; some emulators as a string.
+                let count = match &policy["maxReceiveCount"] {
+                    Value::Number(n) => n.as_u64(),
+                    Value::String(s) => s.parse().ok(),
+                    _ => None,
+                };
+                if count != Some(u64::from(self.max_receive_count)) {
+                    found.push(format!(
+                        "maxReceiveCount is {}, expected {}",
+                        policy["maxReceiveCount"], self.max_receive_count
+                    ));
+                }
+                if let Some(arn) = dead_letter_arn
+                    && policy["deadLetterTargetArn"].as_str() != Some(arn)
+                {
+                    found.push(format!(
+                        "deadLetterTargetArn is {}, expected {arn:?}",
+                        policy["deadLetterTargetArn"]
+                    ));
+                }
+            }
+        }
+        found
     }
 }
 
@@ -194,6 +279,60 @@ mod tests {
             REFUND_QUEUE.dead_letter_attributes()[&QueueAttributeName::MessageRetentionPeriod],
             "1209600"
         );
+    }
+
+    #[test]
+    fn the_cloudformation_properties_say_what_the_definition_says() {
+        let arn = json!({"Fn::GetAtt": ["RefundDeadLetterQueue", "Arn"]});
+        assert_eq!(
+            REFUND_QUEUE.cloudformation_properties(arn.clone()),
+            json!({
+                "VisibilityTimeout": 180,
+                "MessageRetentionPeriod": 345_600,
+                "SqsManagedSseEnabled": true,
+                "RedrivePolicy": { "deadLetterTargetArn": arn, "maxReceiveCount": 5 },
+            })
+        );
+        assert_eq!(
+            REFUND_QUEUE.dead_letter_cloudformation_properties(),
+            json!({ "MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": true })
+        );
+    }
+
+    #[test]
+    fn matching_attributes_have_no_differences() {
+        let arn = "arn:aws:sqs:us-east-1:123456789012:refunds-dlq";
+        assert!(
+            REFUND_QUEUE
+                .differences(&REFUND_QUEUE.attributes(arn), Some(arn))
+                .is_empty()
+        );
+        // A string count, as some emulators answer, is the same count.
+        let mut attributes = REFUND_QUEUE.attributes(arn);
+        attributes.insert(
+            QueueAttributeName::RedrivePolicy,
+            format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":"5"}}"#),
+        );
+        assert!(REFUND_QUEUE.differences(&attributes, None).is_empty());
+    }
+
+    #[test]
+    fn every_drifted_attribute_is_named() {
+        let arn = "arn:aws:sqs:us-east-1:123456789012:refunds-dlq";
+        let other = QueueDefinition {
+            visibility_timeout: Duration::from_secs(30),
+            max_receive_count: 3,
+            message_retention: Duration::from_secs(60),
+            ..REFUND_QUEUE
+        };
+        let found = REFUND_QUEUE.differences(&other.attributes("arn:other"), Some(arn));
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(found[0].starts_with("VisibilityTimeout"), "{found:?}");
+        assert!(found[1].starts_with("MessageRetentionPeriod"), "{found:?}");
+        assert!(found[2].starts_with("maxReceiveCount"), "{found:?}");
+        assert!(found[3].starts_with("deadLetterTargetArn"), "{found:?}");
+        let missing = REFUND_QUEUE.differences(&HashMap::new(), None);
+        assert_eq!(missing.len(), 3, "{missing:?}");
     }
 
     #[test]

@@ -213,6 +213,10 @@ async fn create_queue_pair_applies_the_definition() {
         .expect("get attributes")
         .attributes
         .expect("attributes");
+    assert_eq!(
+        REFUND_QUEUE.differences(&attributes, Some(&queues.pair.dead_letter_arn)),
+        Vec::<String>::new()
+    );
     assert_eq!(attributes[&QueueAttributeName::VisibilityTimeout], "180");
     assert_eq!(attributes[&QueueAttributeName::MessageRetentionPeriod], "345600");
     let policy: serde_json::Value =
@@ -222,6 +226,22 @@ async fn create_queue_pair_applies_the_definition() {
         queues.pair.dead_letter_arn.as_str()
     );
     assert_eq!(policy["maxReceiveCount"].as_u64(), Some(5));
+    assert_eq!(attributes[&QueueAttributeName::SqsManagedSseEnabled], "true");
+
+    // The same check notices a queue created with other numbers.
+    let drifted = TestQueues::new(&FAST).await;
+    let attributes = drifted
+        .client
+        .get_queue_attributes()
+        .queue_url(&drifted.pair.queue_url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .expect("get attributes")
+        .attributes
+        .expect("attributes");
+    let found = REFUND_QUEUE.differences(&attributes, Some(&queues.pair.dead_letter_arn));
+    assert_eq!(found.len(), 3, "{found:?}");
 }
 
 #[tokio::test]
