@@ -8,7 +8,20 @@
 //! - [`item`]: typed attribute reading and writing; [`mapping`]: entity ↔ item for every item type.
 //! - [`store`]: [`DynamoStore`], the implementation of the domain's `PaymentStore` port.
 //! - [`error`]: [`DynamoError`], which keeps the kind of each DynamoDB failure.
-//! - `testing` (feature `testing`): fresh tables on dynoxide or DynamoDB Local for tests.
+//! - `testing` (feature `testing`): fresh tables on dynoxide or DynamoDB Local for tests, and fixtures.
+//!
+//! # Invariants
+//! - Every write is conditional. Inserts need the key to be absent; updates need the stored revision to
+//!   be the one the change was computed from and the stored status to be one the new status may follow,
+//!   so no write moves a payment, refund or terminal backwards, even one that bypasses the domain.
+//! - Writes of several items (refund + payment ledger, POS payment + terminal, terminal + external-id
+//!   item, period + documents) are one TransactWriteItems with a client request token derived from the
+//!   ids and revisions it writes: the same call retried within ten minutes applies once.
+//! - Only idempotency records and connection items carry the TTL attribute `expires_at` (epoch seconds,
+//!   rounded up); a payment's invoice expiry is `invoice_expires_at`, which TTL never reads.
+//! - Reads by key are strongly consistent; index queries may lag slightly. A write computed from a stale
+//!   index answer still carries its revision check, so it fails with `ConditionFailed` instead of
+//!   overwriting a newer change. Lookups by `ersReference` re-read the item by key before answering.
 
 pub mod attrs;
 pub mod error;
