@@ -289,3 +289,26 @@ async fn a_forged_receipt_handle_is_rejected() {
         .expect_err("forged handle");
     assert!(matches!(error, SqsError::Rejected { .. }), "{error:?}");
 }
+
+#[tokio::test]
+async fn receive_asks_for_a_batch_size_and_wait_that_sqs_accepts() {
+    let queues = TestQueues::new(&FAST).await;
+    for n in 1..=12 {
+        queues.queue.send(&message(n)).await.expect("send");
+    }
+    // Zero becomes one.
+    let one = queues
+        .queue
+        .receive(0, WAIT)
+        .await
+        .expect("a batch size of zero is raised to one");
+    assert_eq!(one.len(), 1);
+    // Fifty becomes ten, and a minute's wait becomes twenty seconds (messages are waiting, so it returns
+    // at once); SQS refuses both values as they are.
+    let batch = queues
+        .queue
+        .receive(50, Duration::from_secs(60))
+        .await
+        .expect("a batch size of fifty is lowered to ten");
+    assert!(!batch.is_empty() && batch.len() <= 10, "{}", batch.len());
+}
