@@ -11,10 +11,12 @@
 //! - [`auth`]: merchant API keys as hashes, compared in constant time.
 //! - [`error`]: the error type and its mapping to HTTP statuses and JSON bodies.
 //! - [`openapi`]: the OpenAPI document of the API.
+//! - [`settings`]: the list of functions, the variables each requires, and their typed settings.
 
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod settings;
 pub mod telemetry;

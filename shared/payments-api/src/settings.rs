@@ -1,0 +1,385 @@
+//! Which function needs which settings, and the settings themselves.
+//!
+//! This module is the one list of functions and of the environment variables each one requires. The
+//! function crates load their [`Settings`] through it, and the infrastructure drift test reads the same
+//! list to check that the SAM template sets every required variable for every function. Secret values
+//! (passwords, API key hashes, the terminal-password master secret) come from the same [`EnvSource`]:
+//! the process environment on a laptop, the secret store in AWS (layered over the environment by the
+//! function's start-up code), and never appear in `Debug` output.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::config::{ConfigError, EnvReader, EnvSource};
+
+/// Every Lambda function of the system, named like its crate under `functions/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    /// `POST /v1/payments`.
+    CreatePayment,
+    /// `POST /v1/notifications/{id}`.
+    Notification,
+    /// `GET /v1/payments/{id}` and `GET /v1/openapi.json`.
+    PaymentStatus,
+    /// `POST /v1/payments/{id}/cancel` and `PATCH /v1/payments/{id}`.
+    PaymentControl,
+    /// `POST /v1/payments/{id}/refunds` and `GET /v1/payments/{id}/refunds/{refund_id}`.
+    RefundRequest,
+    /// The SQS-triggered refund worker (and the outbox sweep).
+    RefundWorker,
+    /// `POST /v1/reports`, `GET /v1/reports/{id}` and the period schedule.
+    Reporting,
+    /// The safety net that confirms pending payments without a notification, and expires old ones.
+    SafetyNet,
+    /// `/v1/terminals…`.
+    Terminals,
+    /// The WebSocket API's `$connect`, `$disconnect` and `sync` routes.
+    WebSocket,
+}
+
+impl Function {
+    /// Every function.
+    pub const ALL: &'static [Function] = &[
+        Function::CreatePayment,
+        Function::Notification,
+        Function::PaymentStatus,
+        Function::PaymentControl,
+        Function::RefundRequest,
+        Function::RefundWorker,
+        Function::Reporting,
+        Function::SafetyNet,
+        Function::Terminals,
+        Function::WebSocket,
+    ];
+
+    /// The crate (and folder under `functions/`) of this function.
+    pub fn crate_name(&self) -> &'static str {
+        match self {
+            Function::CreatePayment => "create-payment",
+            Function::Notification => "notification",
+            Function::PaymentStatus => "payment-status",
+            Function::PaymentControl => "payment-control",
+            Function::RefundRequest => "refund-request",
+            Function::RefundWorker => "refund-worker",
+            Function::Reporting => "reporting",
+            Function::SafetyNet => "safety-net",
+            Function::Terminals => "terminals",
+            Function::WebSocket => "websocket",
+        }
+    }
+
+    /// What this function needs configured.
+    pub fn needs(&self) -> &'static [Need] {
+        use Need::*;
+        match self {
+            Function::CreatePayment => &[
+                Store,
+                Glase,
+                WebshopTerminal,
+                TerminalSecret,
+                PublicBaseUrl,
+                ApiKeys,
+            ],
+            Function::Notification => &[Store, Glase, WebshopTerminal, TerminalSecret, Push],
+            Function::PaymentStatus => &[Store, Glase, WebshopTerminal, TerminalSecret, ApiKeys, Push],
+            Function::PaymentControl => &[
+                Store,
+                Glase,
+                WebshopTerminal,
+                TerminalSecret,
+                PublicBaseUrl,
+                ApiKeys,
+                Push,
+            ],
+            Function::RefundRequest => &[Store, ApiKeys, RefundQueue],
+            Function::RefundWorker => &[Store, Glase, WebshopTerminal, TerminalSecret, RefundQueue],
+            Function::Reporting => &[Store, Glase, WebshopTerminal, Reseller, TerminalSecret, ApiKeys],
+            Function::SafetyNet => &[Store, Glase, WebshopTerminal, TerminalSecret, Push],
+            Function::Terminals => &[Store, Glase, WebshopTerminal, Reseller, TerminalSecret, ApiKeys],
+            Function::WebSocket => &[Store],
+        }
+    }
+
+    /// Every environment variable this function requires (secrets included), sorted.
+    pub fn required_env(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = self
+            .needs()
+            .iter()
+            .flat_map(|n| n.required_env())
+            .copied()
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}
+
+/// A group of settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Need {
+    /// The DynamoDB table.
+    Store,
+    /// The Glase endpoint.
+    Glase,
+    /// The webshop terminal's credentials.
+    WebshopTerminal,
+    /// The reseller's credentials (terminal registration, periods and reports).
+    Reseller,
+    /// The master secret of point-of-sale terminal passwords.
+    TerminalSecret,
+    /// The refund queue.
+    RefundQueue,
+    /// The public base URL that notification URLs are built from.
+    PublicBaseUrl,
+    /// The merchant API key hashes.
+    ApiKeys,
+    /// The WebSocket management endpoint (optional: without it nothing is pushed and browsers poll).
+    Push,
+}
+
+impl Need {
+    /// The variables this group requires.
+    pub fn required_env(&self) -> &'static [&'static str] {
+        match self {
+            Need::Store => &[env::TABLE_NAME],
+            Need::Glase => &[env::GLASE_ENDPOINT],
+            Need::WebshopTerminal => &[env::GLASE_TERMINAL_ID, env::GLASE_TERMINAL_PASSWORD],
+            Need::Reseller => &[env::GLASE_RESELLER_ID, env::GLASE_RESELLER_PASSWORD],
+            Need::TerminalSecret => &[env::TERMINAL_PASSWORD_SECRET],
+            Need::RefundQueue => &[env::REFUND_QUEUE_URL],
+            Need::PublicBaseUrl => &[env::PUBLIC_BASE_URL],
+            Need::ApiKeys => &[env::API_KEY_HASHES],
+            Need::Push => &[],
+        }
+    }
+}
+
+/// The variable names, in one place.
+pub mod env {
+    /// The DynamoDB table name.
+    pub const TABLE_NAME: &str = "TABLE_NAME";
+    /// The Glase SOAP endpoint, e.g. `https://…/extclientproxy/service/v2`.
+    pub const GLASE_ENDPOINT: &str = "GLASE_ENDPOINT";
+    /// Per-attempt timeout of a Glase call in milliseconds (optional, default 10000).
+    pub const GLASE_TIMEOUT_MS: &str = "GLASE_TIMEOUT_MS";
+    /// The webshop terminal id issued by Glase.
+    pub const GLASE_TERMINAL_ID: &str = "GLASE_TERMINAL_ID";
+    /// The webshop terminal password (secret).
+    pub const GLASE_TERMINAL_PASSWORD: &str = "GLASE_TERMINAL_PASSWORD";
+    /// The reseller id.
+    pub const GLASE_RESELLER_ID: &str = "GLASE_RESELLER_ID";
+    /// The reseller user id (optional, default `9900` as in every Glase example).
+    pub const GLASE_RESELLER_USER_ID: &str = "GLASE_RESELLER_USER_ID";
+    /// The reseller password (secret).
+    pub const GLASE_RESELLER_PASSWORD: &str = "GLASE_RESELLER_PASSWORD";
+    /// The master secret of point-of-sale terminal passwords (secret).
+    pub const TERMINAL_PASSWORD_SECRET: &str = "TERMINAL_PASSWORD_SECRET";
+    /// The refund queue URL.
+    pub const REFUND_QUEUE_URL: &str = "REFUND_QUEUE_URL";
+    /// The public base URL of this API, e.g. `https://pay.example.com`.
+    pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
+    /// Merchant API key hashes, `sha256:<hex>` separated by commas (secret).
+    pub const API_KEY_HASHES: &str = "API_KEY_HASHES";
+    /// The API Gateway management endpoint of the WebSocket API (optional).
+    pub const WEBSOCKET_ENDPOINT: &str = "WEBSOCKET_ENDPOINT";
+    /// Seconds after which an unpaid payment is cancelled (optional, default 120).
+    pub const PAYMENT_EXPIRY_SECONDS: &str = "PAYMENT_EXPIRY_SECONDS";
+}
+
+/// Glase endpoint and credentials.
+#[derive(Clone)]
+pub struct GlaseConfig {
+    /// The SOAP endpoint.
+    pub endpoint: String,
+    /// Per-attempt timeout.
+    pub request_timeout: Duration,
+    /// The webshop terminal id.
+    pub terminal_id: String,
+    /// The webshop terminal password.
+    pub terminal_password: SecretString,
+    /// The reseller id (empty when the function does not need it).
+    pub reseller_id: String,
+    /// The reseller user id.
+    pub reseller_user_id: String,
+    /// The reseller password (empty when the function does not need it).
+    pub reseller_password: SecretString,
+    /// The master secret of terminal passwords (empty when the function does not need it).
+    pub terminal_password_secret: SecretString,
+}
+
+impl std::fmt::Debug for GlaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlaseConfig")
+            .field("endpoint", &self.endpoint)
+            .field("request_timeout", &self.request_timeout)
+            .field("terminal_id", &self.terminal_id)
+            .field("reseller_id", &self.reseller_id)
+            .field("reseller_user_id", &self.reseller_user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The settings of one function. Groups the function does not need are `None` or empty.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The function these settings are for.
+    pub function: Function,
+    /// The DynamoDB table.
+    pub table_name: Option<String>,
+    /// Glase.
+    pub glase: Option<GlaseConfig>,
+    /// The refund queue URL.
+    pub refund_queue_url: Option<String>,
+    /// The public base URL.
+    pub public_base_url: Option<String>,
+    /// The merchant API key hashes, unparsed.
+    pub api_key_hashes: Option<SecretString>,
+    /// The WebSocket management endpoint, when pushes are configured.
+    pub websocket_endpoint: Option<String>,
+    /// How long an unpaid payment lives.
+    pub payment_expiry: Duration,
+}
+
+impl Settings {
+    /// Reads what `function` needs from `source`, reporting every missing or malformed variable at once.
+    pub fn load(function: Function, source: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let needs = function.needs();
+        let has = |n: Need| needs.contains(&n);
+        let mut r = EnvReader::new(source);
+        let empty = || SecretString::from(String::new());
+
+        let table_name = has(Need::Store).then(|| r.required(env::TABLE_NAME));
+        let glase = has(Need::Glase).then(|| GlaseConfig {
+            endpoint: r.required_url(env::GLASE_ENDPOINT),
+            request_timeout: r.millis_or(env::GLASE_TIMEOUT_MS, Duration::from_secs(10)),
+            terminal_id: if has(Need::WebshopTerminal) {
+                r.required(env::GLASE_TERMINAL_ID)
+            } else {
+                String::new()
+            },
+            terminal_password: if has(Need::WebshopTerminal) {
+                r.required_secret(env::GLASE_TERMINAL_PASSWORD)
+            } else {
+                empty()
+            },
+            reseller_id: if has(Need::Reseller) {
+                r.required(env::GLASE_RESELLER_ID)
+            } else {
+                String::new()
+            },
+            reseller_user_id: r
+                .optional(env::GLASE_RESELLER_USER_ID)
+                .unwrap_or_else(|| "9900".to_owned()),
+            reseller_password: if has(Need::Reseller) {
+                r.required_secret(env::GLASE_RESELLER_PASSWORD)
+            } else {
+                empty()
+            },
+            terminal_password_secret: if has(Need::TerminalSecret) {
+                r.required_secret(env::TERMINAL_PASSWORD_SECRET)
+            } else {
+                empty()
+            },
+        });
+        let refund_queue_url = has(Need::RefundQueue).then(|| r.required_url(env::REFUND_QUEUE_URL));
+        let public_base_url = has(Need::PublicBaseUrl).then(|| r.required_url(env::PUBLIC_BASE_URL));
+        let api_key_hashes = has(Need::ApiKeys).then(|| r.required_secret(env::API_KEY_HASHES));
+        let websocket_endpoint = if has(Need::Push) {
+            r.optional(env::WEBSOCKET_ENDPOINT)
+        } else {
+            None
+        };
+        let payment_expiry = r.seconds_or(env::PAYMENT_EXPIRY_SECONDS, Duration::from_secs(120));
+        r.finish()?;
+        Ok(Self {
+            function,
+            table_name,
+            glase,
+            refund_queue_url,
+            public_base_url,
+            api_key_hashes,
+            websocket_endpoint,
+            payment_expiry,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigProblem;
+    use std::collections::BTreeMap;
+
+    fn full_env() -> BTreeMap<String, String> {
+        [
+            (env::TABLE_NAME, "payments"),
+            (
+                env::GLASE_ENDPOINT,
+                "https://glase.example/extclientproxy/service/v2",
+            ),
+            (env::GLASE_TERMINAL_ID, "terminal"),
+            (env::GLASE_TERMINAL_PASSWORD, "terminal-password-secret-value"),
+            (env::GLASE_RESELLER_ID, "reseller"),
+            (env::GLASE_RESELLER_PASSWORD, "reseller-password-secret-value"),
+            (env::TERMINAL_PASSWORD_SECRET, "master-secret-value"),
+            (env::REFUND_QUEUE_URL, "https://sqs.example/123/refunds"),
+            (env::PUBLIC_BASE_URL, "https://pay.example"),
+            (env::API_KEY_HASHES, "sha256:00"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    #[test]
+    fn every_function_loads_from_a_complete_environment() {
+        for f in Function::ALL {
+            let s = Settings::load(*f, &full_env()).unwrap();
+            assert_eq!(s.function, *f);
+            assert_eq!(s.payment_expiry, Duration::from_secs(120));
+        }
+    }
+
+    #[test]
+    fn a_missing_variable_is_named_for_exactly_the_functions_that_need_it() {
+        for f in Function::ALL {
+            for name in f.required_env() {
+                let mut e = full_env();
+                e.remove(name);
+                let err = Settings::load(*f, &e).unwrap_err();
+                assert_eq!(
+                    err.problems,
+                    vec![ConfigProblem::Missing(name)],
+                    "{f:?} without {name}"
+                );
+            }
+        }
+        // The WebSocket function needs no Glase credentials at all.
+        let only_table: BTreeMap<String, String> = [(env::TABLE_NAME.to_owned(), "t".to_owned())]
+            .into_iter()
+            .collect();
+        Settings::load(Function::WebSocket, &only_table).unwrap();
+    }
+
+    #[test]
+    fn crate_names_are_unique() {
+        let mut names: Vec<_> = Function::ALL.iter().map(Function::crate_name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Function::ALL.len());
+    }
+
+    #[test]
+    fn settings_debug_shows_no_secret() {
+        let s = Settings::load(Function::Terminals, &full_env()).unwrap();
+        let text = format!("{s:?}");
+        for secret in [
+            "terminal-password-secret-value",
+            "reseller-password-secret-value",
+            "master-secret-value",
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked");
+        }
+    }
+}
