@@ -59,6 +59,7 @@ contract_tests!(
     idempotency_begin_complete_and_conflict,
     an_expired_idempotency_record_is_returned_and_can_be_taken_over,
     the_same_idempotency_key_from_two_tasks_at_once_has_one_owner,
+    the_same_key_with_two_payloads_at_once_is_a_conflict_for_the_loser,
     connections_are_listed_by_payment_until_they_expire_or_are_deleted,
     a_malformed_stored_item_is_reported_with_its_attribute,
 );
@@ -890,5 +891,49 @@ async fn a_malformed_stored_item_is_reported_with_its_attribute(backend: Backend
     assert_eq!(
         store.insert_payment(&payment).await,
         Err(StoreError::ConditionFailed)
+    );
+}
+
+async fn the_same_key_with_two_payloads_at_once_is_a_conflict_for_the_loser(backend: Backend) {
+    let (_t, store) = store(backend).await;
+    let store = Arc::new(store);
+    let now = now();
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let tasks = ["body A", "body B"].map(|body| {
+        let (store, barrier) = (store.clone(), barrier.clone());
+        let record = idempotency_record(Operation::CreatePayment, "shared-key", body, now);
+        tokio::spawn(async move {
+            barrier.wait().await;
+            (store.insert_idempotency_record(&record).await.unwrap(), record)
+        })
+    });
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    assert_eq!(
+        results
+            .iter()
+            .filter(|(r, _)| *r == IdempotencyInsert::Inserted)
+            .count(),
+        1,
+        "{results:?}"
+    );
+    let (winner_result, winner) = results
+        .iter()
+        .find(|(r, _)| *r == IdempotencyInsert::Inserted)
+        .unwrap();
+    let (IdempotencyInsert::Existing(existing), loser) =
+        results.iter().find(|(r, _)| r != winner_result).unwrap()
+    else {
+        panic!("the loser sees the winner's record");
+    };
+    assert_eq!(
+        existing, winner,
+        "the record returned in the failed put is the winner's"
+    );
+    assert_eq!(
+        evaluate(existing, &loser.fingerprint, now, SideEffect::NotRepeatable),
+        Begin::Conflict
     );
 }
