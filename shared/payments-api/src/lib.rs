@@ -11,6 +11,7 @@
 //! - [`auth`]: merchant API keys as hashes, compared in constant time.
 //! - [`error`]: the error type and its mapping to HTTP statuses and JSON bodies.
 //! - [`openapi`]: the OpenAPI document of the API.
+//! - [`qr`]: invoice QR codes as SVG.
 //! - [`settings`]: the list of functions, the variables each requires, and their typed settings.
 
 pub mod auth;
@@ -18,5 +19,6 @@ pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod qr;
 pub mod settings;
 pub mod telemetry;
