@@ -14,6 +14,7 @@
 //! - [`refund`], [`terminal`], [`period`]: the other entities.
 //! - [`idempotency`]: keys, fingerprints, records and [`idempotency::evaluate`].
 //! - [`ports`]: `PaymentStore`, `GlaseGateway`, `RefundQueue`, `StatusPush`, `Clock`, `IdGenerator`.
+//! - [`usecases`]: what the functions do, over the ports ([`usecases::Deps`]).
 //! - `testing` (cargo feature `testing`): in-memory fakes of every port.
 //!
 //! # Invariants
@@ -41,6 +42,10 @@ pub mod refund;
 pub mod secret;
 pub mod terminal;
 pub mod text;
+pub mod usecases;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use money::{Currency, Money, MoneyError};
 pub use order::{Order, OrderError, OrderParts, OrderRow};

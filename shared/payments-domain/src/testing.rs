@@ -1,0 +1,892 @@
+//! In-memory fakes of every port, for unit tests of the use cases and of the function handlers.
+//!
+//! The fake store keeps the same conditional semantics as the real one (insert-if-absent,
+//! update-if-revision-matches, all-or-nothing multi-item writes), so a handler test that passes here
+//! exercises the same decisions it takes against DynamoDB. The fake Glase gateway answers from a script
+//! and records every call; the clock is set by hand; ids come from a counter.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::idempotency::{IdempotencyKey, IdempotencyRecord, Operation};
+use crate::ids::{
+    ErsReference, GlaseTerminalId, InvoiceReference, PaymentId, PeriodId, RefundId, Revision, SeqrId,
+    StatusVersion, TerminalId, Timestamp, TransactionPeriodId,
+};
+use crate::order::{DisplayName, ExternalTerminalId};
+use crate::payment::{GlaseInvoiceStatus, Observation, Payment, PaymentStatus};
+use crate::period::{PeriodScope, ReportDocument, ReportingPeriod};
+use crate::ports::{
+    Clock, ConnectionId, GlaseError, GlaseGateway, GlaseTerminal, IdGenerator, IdempotencyInsert, Invoice,
+    PaymentStore, PushConnection, PushError, QueueError, ReceiptDocument, RefundInvoice, RefundMessage,
+    RefundQueue, ReportRequest, StatusPush, StatusUpdate, StoreError,
+};
+use crate::refund::{Refund, RefundStatus};
+use crate::terminal::Terminal;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Store
+// ---------------------------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct StoreState {
+    payments: BTreeMap<String, Payment>,
+    refunds: BTreeMap<(String, String), Refund>,
+    terminals: BTreeMap<String, Terminal>,
+    periods: BTreeMap<String, ReportingPeriod>,
+    idempotency: BTreeMap<(String, String), IdempotencyRecord>,
+    connections: BTreeMap<String, PushConnection>,
+    fail_next: VecDeque<StoreError>,
+    writes: u64,
+}
+
+/// An in-memory [`PaymentStore`] with the real store's conditional semantics. Clones share the data.
+#[derive(Clone, Default)]
+pub struct InMemoryStore {
+    state: Arc<Mutex<StoreState>>,
+}
+
+impl std::fmt::Debug for InMemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InMemoryStore")
+    }
+}
+
+impl InMemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes the next store call fail with `error` (calls queue up in order).
+    pub fn fail_next(&self, error: StoreError) {
+        lock(&self.state).fail_next.push_back(error);
+    }
+
+    /// Every payment, for assertions.
+    pub fn payments(&self) -> Vec<Payment> {
+        lock(&self.state).payments.values().cloned().collect()
+    }
+
+    /// Every refund, for assertions.
+    pub fn refunds(&self) -> Vec<Refund> {
+        lock(&self.state).refunds.values().cloned().collect()
+    }
+
+    /// Every idempotency record, for assertions.
+    pub fn idempotency_records(&self) -> Vec<IdempotencyRecord> {
+        lock(&self.state).idempotency.values().cloned().collect()
+    }
+
+    /// How many writes succeeded, for "nothing was stored" assertions.
+    pub fn writes(&self) -> u64 {
+        lock(&self.state).writes
+    }
+
+    fn enter(&self) -> Result<MutexGuard<'_, StoreState>, StoreError> {
+        let mut s = lock(&self.state);
+        match s.fail_next.pop_front() {
+            Some(e) => Err(e),
+            None => Ok(s),
+        }
+    }
+}
+
+fn check_revision(stored: Option<Revision>, expected: Revision) -> Result<(), StoreError> {
+    match stored {
+        Some(r) if r == expected => Ok(()),
+        _ => Err(StoreError::ConditionFailed),
+    }
+}
+
+impl PaymentStore for InMemoryStore {
+    async fn insert_payment(&self, payment: &Payment) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        if s.payments.contains_key(payment.id().as_str()) {
+            return Err(StoreError::ConditionFailed);
+        }
+        s.payments
+            .insert(payment.id().as_str().to_owned(), payment.clone());
+        s.writes += 1;
+        Ok(())
+    }
+
+    async fn insert_payment_on_terminal(
+        &self,
+        payment: &Payment,
+        terminal: &Terminal,
+        expected_terminal: Revision,
+    ) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        if s.payments.contains_key(payment.id().as_str()) {
+            return Err(StoreError::ConditionFailed);
+        }
+        check_revision(
+            s.terminals.get(terminal.id().as_str()).map(Terminal::revision),
+            expected_terminal,
+        )?;
+        s.payments
+            .insert(payment.id().as_str().to_owned(), payment.clone());
+        s.terminals
+            .insert(terminal.id().as_str().to_owned(), terminal.clone());
+        s.writes += 1;
+        Ok(())
+    }
+
+    async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
+        Ok(self.enter()?.payments.get(id.as_str()).cloned())
+    }
+
+    async fn update_payment(&self, payment: &Payment, expected: Revision) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        check_revision(
+            s.payments.get(payment.id().as_str()).map(Payment::revision),
+            expected,
+        )?;
+        s.payments
+            .insert(payment.id().as_str().to_owned(), payment.clone());
+        s.writes += 1;
+        Ok(())
+    }
+
+    async fn pending_payments_due(
+        &self,
+        checked_before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let s = self.enter()?;
+        let mut due: Vec<Payment> = s
+            .payments
+            .values()
+            .filter(|p| p.status() == PaymentStatus::Pending)
+            .filter(|p| p.last_checked_at().is_none_or(|t| t < checked_before))
+            .cloned()
+            .collect();
+        due.sort_by_key(|p| p.last_checked_at().map(|t| t.unix_millis()).unwrap_or(i64::MIN));
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn pending_payments_expired(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let s = self.enter()?;
+        let mut expired: Vec<Payment> = s
+            .payments
+            .values()
+            .filter(|p| p.status() == PaymentStatus::Pending && p.expires_at() <= now)
+            .cloned()
+            .collect();
+        expired.sort_by_key(Payment::expires_at);
+        expired.truncate(limit);
+        Ok(expired)
+    }
+
+    async fn find_payment_by_ers_reference(&self, ers: &ErsReference) -> Result<Option<Payment>, StoreError> {
+        Ok(self
+            .enter()?
+            .payments
+            .values()
+            .find(|p| p.ers_reference() == Some(ers))
+            .cloned())
+    }
+
+    async fn payments_paid_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Payment>, StoreError> {
+        Ok(self
+            .enter()?
+            .payments
+            .values()
+            .filter(|p| p.paid_at().is_some_and(|t| from <= t && t < to))
+            .cloned()
+            .collect())
+    }
+
+    async fn create_refund(
+        &self,
+        refund: &Refund,
+        payment: &Payment,
+        expected_payment: Revision,
+    ) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        let key = (
+            refund.payment_id().as_str().to_owned(),
+            refund.id().as_str().to_owned(),
+        );
+        if s.refunds.contains_key(&key) {
+            return Err(StoreError::ConditionFailed);
+        }
+        check_revision(
+            s.payments.get(payment.id().as_str()).map(Payment::revision),
+            expected_payment,
+        )?;
+        s.refunds.insert(key, refund.clone());
+        s.payments
+            .insert(payment.id().as_str().to_owned(), payment.clone());
+        s.writes += 1;
+        Ok(())
+    }
+
+    async fn get_refund(
+        &self,
+        payment_id: &PaymentId,
+        refund_id: &RefundId,
+    ) -> Result<Option<Refund>, StoreError> {
+        let key = (payment_id.as_str().to_owned(), refund_id.as_str().to_owned());
+        Ok(self.enter()?.refunds.get(&key).cloned())
+    }
+
+    async fn list_refunds(&self, payment_id: &PaymentId) -> Result<Vec<Refund>, StoreError> {
+        let mut refunds: Vec<Refund> = self
+            .enter()?
+            .refunds
+            .values()
+            .filter(|r| r.payment_id() == payment_id)
+            .cloned()
+            .collect();
+        refunds.sort_by_key(Refund::created_at);
+        Ok(refunds)
+    }
+
+    async fn update_refund(&self, refund: &Refund, expected: Revision) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        let key = (
+            refund.payment_id().as_str().to_owned(),
+            refund.id().as_str().to_owned(),
+        );
+        check_revision(s.refunds.get(&key).map(Refund::revision), expected)?;
+        s.refunds.insert(key, refund.clone());
+        s.writes += 1;
+        Ok(())
+    }
+
+    async fn settle_refund(
+        &self,
+        refund: &Refund,
+        expected_refund: Revision,
+        payment: &Payment,
+        expected_payment: Revision,
+    ) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        let key = (
+            refund.payment_id().as_str().to_owned(),
+            refund.id().as_str().to_owned(),
+        );
+        check_revision(s.refunds.get(&key).map(Refund::revision), expected_refund)?;
+        check_revision(
+            s.payments.get(payment.id().as_str()).map(Payment::revision),
+            expected_payment,
+        )?;
+        s.refunds.insert(key, refund.clone());
+        s.payments
+            .insert(payment.id().as_str().to_owned(), payment.clone());
+        s.writes += 1;
+        Ok(())
+    }
+
+    async fn refunds_in_status(
+        &self,
+        status: RefundStatus,
+        updated_before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Refund>, StoreError> {
+        let mut found: Vec<Refund> = self
+            .enter()?
+            .refunds
+            .values()
+            .filter(|r| r.status() == status && r.updated_at() < updated_before)
+            .cloned()
+            .collect();
+        found.sort_by_key(Refund::updated_at);
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn find_refund_by_ers_reference(&self, ers: &ErsReference) -> Result<Option<Refund>, StoreError> {
+        Ok(self
+            .enter()?
+            .refunds
+            .values()
+            .find(|r| r.ers_reference() == Some(ers))
+            .cloned())
+    }
+
+    async fn insert_terminal(&self, terminal: &Terminal) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        let taken = s.terminals.contains_key(terminal.id().as_str())
+            || s.terminals
+                .values()
+                .any(|t| t.external_id() == terminal.external_id());
+        if taken {
+            return Err(StoreError::ConditionFailed);
+        }
+        s.terminals
+            .insert(terminal.id().as_str().to_owned(), terminal.clone());
+        s.writes += 1;
+        Ok(())
+    }
+
+    async fn get_terminal(&self, id: &TerminalId) -> Result<Option<Terminal>, StoreError> {
+        Ok(self.enter()?.terminals.get(id.as_str()).cloned())
+    }
+
+    async fn find_terminal_by_external_id(
+        &self,
+        external: &ExternalTerminalId,
+    ) -> Result<Option<Terminal>, StoreError> {
+        Ok(self
+            .enter()?
+            .terminals
+            .values()
+            .find(|t| t.external_id() == external)
+            .cloned())
+    }
+
+    async fn list_terminals(&self) -> Result<Vec<Terminal>, StoreError> {
+        let mut all: Vec<Terminal> = self.enter()?.terminals.values().cloned().collect();
+        all.sort_by_key(|t| t.to_record().created_at);
+        Ok(all)
+    }
+
+    async fn update_terminal(&self, terminal: &Terminal, expected: Revision) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        check_revision(
+            s.terminals.get(terminal.id().as_str()).map(Terminal::revision),
+            expected,
+        )?;
+        s.terminals
+            .insert(terminal.id().as_str().to_owned(), terminal.clone());
+        s.writes += 1;
+        Ok(())
+    }
+
+    async fn insert_period(&self, period: &ReportingPeriod) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        if s.periods.contains_key(period.id().as_str()) {
+            return Err(StoreError::ConditionFailed);
+        }
+        s.periods.insert(period.id().as_str().to_owned(), period.clone());
+        s.writes += 1;
+        Ok(())
+    }
+
+    async fn get_period(&self, id: &PeriodId) -> Result<Option<ReportingPeriod>, StoreError> {
+        Ok(self.enter()?.periods.get(id.as_str()).cloned())
+    }
+
+    async fn update_period(&self, period: &ReportingPeriod, expected: Revision) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        check_revision(
+            s.periods.get(period.id().as_str()).map(ReportingPeriod::revision),
+            expected,
+        )?;
+        s.periods.insert(period.id().as_str().to_owned(), period.clone());
+        s.writes += 1;
+        Ok(())
+    }
+
+    async fn insert_idempotency_record(
+        &self,
+        record: &IdempotencyRecord,
+    ) -> Result<IdempotencyInsert, StoreError> {
+        let mut s = self.enter()?;
+        let key = (
+            record.operation.as_str().to_owned(),
+            record.key.as_str().to_owned(),
+        );
+        if let Some(existing) = s.idempotency.get(&key) {
+            return Ok(IdempotencyInsert::Existing(existing.clone()));
+        }
+        s.idempotency.insert(key, record.clone());
+        s.writes += 1;
+        Ok(IdempotencyInsert::Inserted)
+    }
+
+    async fn replace_idempotency_record(
+        &self,
+        record: &IdempotencyRecord,
+        expected: Revision,
+    ) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        let key = (
+            record.operation.as_str().to_owned(),
+            record.key.as_str().to_owned(),
+        );
+        check_revision(s.idempotency.get(&key).map(|r| r.revision), expected)?;
+        s.idempotency.insert(key, record.clone());
+        s.writes += 1;
+        Ok(())
+    }
+
+    async fn delete_idempotency_record(
+        &self,
+        operation: Operation,
+        key: &IdempotencyKey,
+        expected: Revision,
+    ) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        let k = (operation.as_str().to_owned(), key.as_str().to_owned());
+        check_revision(s.idempotency.get(&k).map(|r| r.revision), expected)?;
+        s.idempotency.remove(&k);
+        s.writes += 1;
+        Ok(())
+    }
+
+    async fn put_connection(&self, connection: &PushConnection) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        s.connections
+            .insert(connection.connection_id.as_str().to_owned(), connection.clone());
+        s.writes += 1;
+        Ok(())
+    }
+
+    async fn delete_connection(&self, connection_id: &ConnectionId) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        s.connections.remove(connection_id.as_str());
+        Ok(())
+    }
+
+    async fn connections_for_payment(
+        &self,
+        payment_id: &PaymentId,
+    ) -> Result<Vec<PushConnection>, StoreError> {
+        Ok(self
+            .enter()?
+            .connections
+            .values()
+            .filter(|c| &c.payment_id == payment_id)
+            .cloned()
+            .collect())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Glase
+// ---------------------------------------------------------------------------------------------------------
+
+/// One call the fake Glase received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GlaseCall {
+    /// sendInvoice.
+    SendInvoice {
+        terminal: GlaseTerminal,
+        total_minor: i64,
+        notification_url: String,
+    },
+    /// getPaymentStatus.
+    PaymentStatus {
+        invoice_reference: InvoiceReference,
+        last_seen: StatusVersion,
+    },
+    /// cancelInvoice.
+    CancelInvoice { invoice_reference: InvoiceReference },
+    /// updateInvoice.
+    UpdateInvoice {
+        invoice_reference: InvoiceReference,
+        total_minor: i64,
+    },
+    /// refundPayment.
+    RefundPayment {
+        payment_reference: ErsReference,
+        amount_minor: i64,
+    },
+    /// registerTerminal.
+    RegisterTerminal { terminal_id: TerminalId },
+    /// unregisterTerminal.
+    UnregisterTerminal,
+    /// assignSeqrId.
+    AssignSeqrId { seqr_id: SeqrId },
+    /// submitPaymentReceipt.
+    SubmitReceipt { ers_reference: ErsReference },
+    /// markTransactionPeriod.
+    MarkPeriod,
+    /// executeReport.
+    ExecuteReport { report_id: String },
+}
+
+#[derive(Default)]
+struct GlaseState {
+    calls: Vec<GlaseCall>,
+    invoices: BTreeMap<String, (GlaseInvoiceStatus, u32, Option<String>)>,
+    next_reference: u64,
+    failures: VecDeque<(&'static str, GlaseError)>,
+    reports: BTreeMap<String, String>,
+}
+
+/// A scripted Glase: invoices it issued move when the test says so (`pay`, `cancel`), and any call can be
+/// made to fail once with [`FakeGlase::fail_next`]. Every call is recorded.
+#[derive(Clone, Default)]
+pub struct FakeGlase {
+    state: Arc<Mutex<GlaseState>>,
+    clock: ManualClock,
+}
+
+impl std::fmt::Debug for FakeGlase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FakeGlase")
+    }
+}
+
+impl FakeGlase {
+    /// A fake stamping observations with `clock`.
+    pub fn new(clock: ManualClock) -> Self {
+        Self {
+            state: Arc::default(),
+            clock,
+        }
+    }
+
+    /// Every call so far.
+    pub fn calls(&self) -> Vec<GlaseCall> {
+        lock(&self.state).calls.clone()
+    }
+
+    /// How many calls were made.
+    pub fn call_count(&self) -> usize {
+        lock(&self.state).calls.len()
+    }
+
+    /// Makes the next call of `operation` (e.g. `"sendInvoice"`) fail with `error`.
+    pub fn fail_next(&self, operation: &'static str, error: GlaseError) {
+        lock(&self.state).failures.push_back((operation, error));
+    }
+
+    /// The shopper pays the invoice.
+    pub fn pay(&self, reference: &InvoiceReference) {
+        let mut s = lock(&self.state);
+        let n = s.next_reference;
+        if let Some(inv) = s.invoices.get_mut(reference.as_str()) {
+            inv.0 = GlaseInvoiceStatus::Paid;
+            inv.1 += 1;
+            inv.2 = Some(format!("2026112200000000000{n:06}"));
+        }
+    }
+
+    /// Sets an invoice's status (cancel, fail, expire…), adding one to its version.
+    pub fn set_status(&self, reference: &InvoiceReference, status: GlaseInvoiceStatus) {
+        let mut s = lock(&self.state);
+        if let Some(inv) = s.invoices.get_mut(reference.as_str()) {
+            inv.0 = status;
+            inv.1 += 1;
+        }
+    }
+
+    /// The text executeReport answers for `report_id`.
+    pub fn set_report(&self, report_id: &str, content: &str) {
+        lock(&self.state)
+            .reports
+            .insert(report_id.to_owned(), content.to_owned());
+    }
+
+    fn begin(&self, operation: &'static str, call: GlaseCall) -> Result<(), GlaseError> {
+        let mut s = lock(&self.state);
+        s.calls.push(call);
+        if let Some(pos) = s.failures.iter().position(|(op, _)| *op == operation)
+            && let Some((_, e)) = s.failures.remove(pos)
+        {
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+fn rejected(code: i32, description: &str) -> GlaseError {
+    GlaseError::Rejected {
+        code,
+        description: description.to_owned(),
+    }
+}
+
+impl GlaseGateway for FakeGlase {
+    async fn send_invoice(
+        &self,
+        terminal: &GlaseTerminal,
+        invoice: &Invoice,
+    ) -> Result<InvoiceReference, GlaseError> {
+        self.begin(
+            "sendInvoice",
+            GlaseCall::SendInvoice {
+                terminal: terminal.clone(),
+                total_minor: invoice.order.total().minor_units(),
+                notification_url: invoice.notification_url.expose().to_owned(),
+            },
+        )?;
+        let mut s = lock(&self.state);
+        s.next_reference += 1;
+        let reference = format!("20261122{:09}", s.next_reference);
+        s.invoices
+            .insert(reference.clone(), (GlaseInvoiceStatus::Issued, 0, None));
+        InvoiceReference::parse(&reference).map_err(|_| rejected(90, "SYSTEM_ERROR"))
+    }
+
+    async fn payment_status(
+        &self,
+        _terminal: &GlaseTerminal,
+        invoice_reference: &InvoiceReference,
+        last_seen: StatusVersion,
+    ) -> Result<Observation, GlaseError> {
+        self.begin(
+            "getPaymentStatus",
+            GlaseCall::PaymentStatus {
+                invoice_reference: invoice_reference.clone(),
+                last_seen,
+            },
+        )?;
+        let s = lock(&self.state);
+        let (status, version, ers) = s
+            .invoices
+            .get(invoice_reference.as_str())
+            .cloned()
+            .ok_or_else(|| rejected(54, "INVALID_INVOICE_REFERENCE"))?;
+        Ok(Observation {
+            status,
+            version: StatusVersion::new(version),
+            ers_reference: ers.and_then(|e| ErsReference::parse(&e).ok()),
+            paid_at: None,
+            observed_at: self.clock.now(),
+        })
+    }
+
+    async fn cancel_invoice(
+        &self,
+        _terminal: &GlaseTerminal,
+        reference: &InvoiceReference,
+    ) -> Result<(), GlaseError> {
+        self.begin(
+            "cancelInvoice",
+            GlaseCall::CancelInvoice {
+                invoice_reference: reference.clone(),
+            },
+        )?;
+        let mut s = lock(&self.state);
+        let inv = s
+            .invoices
+            .get_mut(reference.as_str())
+            .ok_or_else(|| rejected(54, "INVALID_INVOICE_REFERENCE"))?;
+        match inv.0 {
+            GlaseInvoiceStatus::Paid => Err(rejected(50, "CANNOT_CANCEL_PAID_INVOICE")),
+            GlaseInvoiceStatus::Canceled => Err(rejected(95, "INVOICE_ALREADY_CANCELED")),
+            _ => {
+                inv.0 = GlaseInvoiceStatus::Canceled;
+                inv.1 += 1;
+                Ok(())
+            }
+        }
+    }
+
+    async fn update_invoice(
+        &self,
+        _terminal: &GlaseTerminal,
+        reference: &InvoiceReference,
+        invoice: &Invoice,
+    ) -> Result<(), GlaseError> {
+        self.begin(
+            "updateInvoice",
+            GlaseCall::UpdateInvoice {
+                invoice_reference: reference.clone(),
+                total_minor: invoice.order.total().minor_units(),
+            },
+        )
+    }
+
+    async fn refund_payment(
+        &self,
+        _terminal: &GlaseTerminal,
+        payment_reference: &ErsReference,
+        refund: &RefundInvoice,
+    ) -> Result<ErsReference, GlaseError> {
+        self.begin(
+            "refundPayment",
+            GlaseCall::RefundPayment {
+                payment_reference: payment_reference.clone(),
+                amount_minor: refund.amount.minor_units(),
+            },
+        )?;
+        let mut s = lock(&self.state);
+        s.next_reference += 1;
+        ErsReference::parse(&format!("2026112299999999999{:06}", s.next_reference))
+            .map_err(|_| rejected(90, "SYSTEM_ERROR"))
+    }
+
+    async fn register_terminal(
+        &self,
+        terminal_id: &TerminalId,
+        _external_id: &ExternalTerminalId,
+        _name: &DisplayName,
+    ) -> Result<GlaseTerminalId, GlaseError> {
+        self.begin(
+            "registerTerminal",
+            GlaseCall::RegisterTerminal {
+                terminal_id: terminal_id.clone(),
+            },
+        )?;
+        let mut s = lock(&self.state);
+        s.next_reference += 1;
+        GlaseTerminalId::parse(&format!("glase{:027}", s.next_reference))
+            .map_err(|_| rejected(90, "SYSTEM_ERROR"))
+    }
+
+    async fn unregister_terminal(&self, _terminal: &GlaseTerminal) -> Result<(), GlaseError> {
+        self.begin("unregisterTerminal", GlaseCall::UnregisterTerminal)
+    }
+
+    async fn assign_seqr_id(&self, _terminal: &GlaseTerminal, seqr_id: &SeqrId) -> Result<(), GlaseError> {
+        self.begin(
+            "assignSeqrId",
+            GlaseCall::AssignSeqrId {
+                seqr_id: seqr_id.clone(),
+            },
+        )
+    }
+
+    async fn submit_receipt(
+        &self,
+        _terminal: &GlaseTerminal,
+        ers_reference: &ErsReference,
+        _receipt: &ReceiptDocument,
+    ) -> Result<(), GlaseError> {
+        self.begin(
+            "submitPaymentReceipt",
+            GlaseCall::SubmitReceipt {
+                ers_reference: ers_reference.clone(),
+            },
+        )
+    }
+
+    async fn mark_period(&self, _scope: &PeriodScope) -> Result<TransactionPeriodId, GlaseError> {
+        self.begin("markTransactionPeriod", GlaseCall::MarkPeriod)?;
+        let mut s = lock(&self.state);
+        s.next_reference += 1;
+        TransactionPeriodId::parse(&format!("2026112288888888888{:06}", s.next_reference))
+            .map_err(|_| rejected(90, "SYSTEM_ERROR"))
+    }
+
+    async fn execute_report(&self, request: &ReportRequest) -> Result<ReportDocument, GlaseError> {
+        self.begin(
+            "executeReport",
+            GlaseCall::ExecuteReport {
+                report_id: request.report_id.clone(),
+            },
+        )?;
+        let s = lock(&self.state);
+        let content = s
+            .reports
+            .get(&request.report_id)
+            .cloned()
+            .ok_or_else(|| rejected(2, "REPORT_NOT_READY"))?;
+        Ok(ReportDocument {
+            report_id: request.report_id.clone(),
+            title: String::new(),
+            mime_type: "text/html".to_owned(),
+            content,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Queue, push, clock, ids
+// ---------------------------------------------------------------------------------------------------------
+
+/// A queue that records what was sent; can be made to fail.
+#[derive(Clone, Default, Debug)]
+pub struct RecordingQueue {
+    sent: Arc<Mutex<Vec<RefundMessage>>>,
+    failing: Arc<Mutex<bool>>,
+}
+
+impl RecordingQueue {
+    /// The messages sent so far.
+    pub fn sent(&self) -> Vec<RefundMessage> {
+        lock(&self.sent).clone()
+    }
+
+    /// Makes every send fail (or succeed again).
+    pub fn set_failing(&self, failing: bool) {
+        *lock(&self.failing) = failing;
+    }
+}
+
+impl RefundQueue for RecordingQueue {
+    async fn enqueue(&self, message: &RefundMessage) -> Result<(), QueueError> {
+        if *lock(&self.failing) {
+            return Err(QueueError::Unavailable {
+                reason: "the test queue is down".into(),
+            });
+        }
+        lock(&self.sent).push(message.clone());
+        Ok(())
+    }
+}
+
+/// A push port that records what was pushed; connections named `gone…` answer `Gone`.
+#[derive(Clone, Default, Debug)]
+pub struct RecordingPush {
+    pushed: Arc<Mutex<Vec<(ConnectionId, StatusUpdate)>>>,
+}
+
+impl RecordingPush {
+    /// Everything pushed so far.
+    pub fn pushed(&self) -> Vec<(ConnectionId, StatusUpdate)> {
+        lock(&self.pushed).clone()
+    }
+}
+
+impl StatusPush for RecordingPush {
+    async fn push(&self, connection: &ConnectionId, update: &StatusUpdate) -> Result<(), PushError> {
+        if connection.as_str().starts_with("gone") {
+            return Err(PushError::Gone);
+        }
+        lock(&self.pushed).push((connection.clone(), update.clone()));
+        Ok(())
+    }
+}
+
+/// A clock set by hand. Clones share the time.
+#[derive(Clone, Debug)]
+pub struct ManualClock(Arc<AtomicU64>);
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        // 2026-11-22T09:00:00Z.
+        ManualClock(Arc::new(AtomicU64::new(1_795_338_000_000)))
+    }
+}
+
+impl ManualClock {
+    /// Moves the time forward.
+    pub fn advance(&self, by: Duration) {
+        let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_unix_millis(i64::try_from(self.0.load(Ordering::SeqCst)).unwrap_or(i64::MAX))
+    }
+}
+
+/// Ids from a counter: deterministic and distinct.
+#[derive(Clone, Default, Debug)]
+pub struct SequentialIds(Arc<AtomicU64>);
+
+impl IdGenerator for SequentialIds {
+    fn random_128(&self) -> [u8; 16] {
+        let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut bytes = [0u8; 16];
+        bytes[8..].copy_from_slice(&n.to_be_bytes());
+        bytes[0] = 0xa5;
+        bytes
+    }
+}

@@ -1,0 +1,140 @@
+//! Use cases: what the functions do, over the ports. Each is a method of [`Deps`], which holds one
+//! implementation of every port; the functions build their `Deps` once per cold start and call these.
+//!
+//! - [`payments`]: create a payment, handle Glase's notification, read a payment (confirming a pending
+//!   one with Glase at most once a second), cancel and update pending payments, and the confirmation
+//!   step every path shares.
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::idempotency::IdempotencyPolicy;
+use crate::payment::PaymentError;
+use crate::ports::{GlaseError, StoreError};
+
+pub mod payments;
+
+#[cfg(test)]
+mod tests;
+
+pub use payments::{ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView, Reader, TerminalChoice};
+
+/// Settings the use cases need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UseCaseSettings {
+    /// The public base URL notification URLs are built from.
+    pub public_base_url: String,
+    /// How long an unpaid payment lives before expiry cancels it.
+    pub payment_expiry: Duration,
+    /// The shortest time between two Glase status calls for one payment on behalf of readers.
+    pub status_check_interval: Duration,
+    /// Idempotency key lifetime and lease.
+    pub idempotency: IdempotencyPolicy,
+}
+
+impl Default for UseCaseSettings {
+    fn default() -> Self {
+        Self {
+            public_base_url: "http://127.0.0.1:3000".to_owned(),
+            payment_expiry: Duration::from_secs(120),
+            status_check_interval: Duration::from_secs(1),
+            idempotency: IdempotencyPolicy::default(),
+        }
+    }
+}
+
+/// One implementation of every port, built once and shared by every request.
+#[derive(Clone, Debug)]
+pub struct Deps<S, G, Q, P, C, I> {
+    /// The store.
+    pub store: S,
+    /// Glase.
+    pub glase: G,
+    /// The refund queue.
+    pub queue: Q,
+    /// Status pushes.
+    pub push: P,
+    /// The clock.
+    pub clock: C,
+    /// Ids and secrets.
+    pub ids: I,
+    /// Settings.
+    pub settings: UseCaseSettings,
+}
+
+/// Why a conflict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConflictReason {
+    /// The payment is paid already (cancel, update).
+    AlreadyPaid,
+    /// The shopper is paying right now (Glase 51 or 48).
+    PaymentInProgress,
+    /// The payment is not pending.
+    NotPending,
+    /// The idempotency key was used with another request body.
+    IdempotencyKeyReused,
+    /// The first request with this idempotency key is still running.
+    IdempotencyInProgress {
+        /// When it may be retried.
+        retry_after: Duration,
+    },
+    /// The terminal is unregistered.
+    TerminalUnregistered,
+}
+
+/// Why a use case failed. Every variant maps to one HTTP answer in the API layer.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum UseCaseError {
+    /// No such payment (or the credential does not match it: the caller learns nothing more).
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// The request conflicts with the current state.
+    #[error("conflict: {0:?}")]
+    Conflict(ConflictReason),
+    /// The request is invalid for this payment.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// Glase refused the request; nothing happened.
+    #[error("Glase rejected the request: {description} ({code})")]
+    GlaseRejected {
+        /// The result code.
+        code: i32,
+        /// The description.
+        description: String,
+    },
+    /// Glase could not be reached; nothing happened.
+    #[error("Glase is unavailable: {0}")]
+    GlaseUnavailable(String),
+    /// A Glase call may or may not have taken effect; it is not repeated.
+    #[error("the outcome is unknown: {0}")]
+    OutcomeUnknown(String),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for UseCaseError {
+    fn from(e: StoreError) -> Self {
+        UseCaseError::Store(e)
+    }
+}
+
+impl From<GlaseError> for UseCaseError {
+    fn from(e: GlaseError) -> Self {
+        match e {
+            GlaseError::Rejected { code, description } => UseCaseError::GlaseRejected { code, description },
+            GlaseError::Unavailable { reason } => UseCaseError::GlaseUnavailable(reason),
+            GlaseError::OutcomeUnknown { reason } => UseCaseError::OutcomeUnknown(reason),
+        }
+    }
+}
+
+impl From<PaymentError> for UseCaseError {
+    fn from(e: PaymentError) -> Self {
+        match e {
+            PaymentError::WrongStatus { .. } => UseCaseError::Conflict(ConflictReason::NotPending),
+            other => UseCaseError::Invalid(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,617 @@
+//! The payment use cases: create, notification, read, cancel, update, and the shared confirmation.
+//!
+//! The rule that shapes them: a PAID invoice is final only after a getPaymentStatus within 20 seconds.
+//! So the notification path asks Glase first and stores after; a reader of a pending payment asks Glase
+//! too (at most once a second per payment, claimed through a conditional write so concurrent readers do
+//! not multiply the calls); and every path that learns a new status pushes it to the browser.
+
+use crate::idempotency::{
+    Begin, Fingerprint, IdempotencyKey, IdempotencyRecord, Operation, SideEffect, StoredOutcome, evaluate,
+};
+use crate::ids::{InvoiceReference, PaymentId, TerminalId};
+use crate::order::Order;
+use crate::payment::{
+    Decision, GlaseInvoiceStatus, NewPayment, NoChange, Payment, PaymentStatus, PaymentTerminal,
+};
+use crate::ports::{
+    Clock, GlaseError, GlaseGateway, GlaseTerminal, IdGenerator, IdempotencyInsert, Invoice, NotificationUrl,
+    PaymentStore, RefundQueue, StatusPush, StatusUpdate, StoreError, result_codes,
+};
+use crate::refund::Refund;
+use crate::secret::{ClientSecret, NotificationToken};
+
+use super::{ConflictReason, Deps, UseCaseError};
+
+/// How many times a conditional write is retried after losing a race before giving up.
+const MAX_RACES: usize = 5;
+
+/// Where a new payment's invoice goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TerminalChoice {
+    /// The webshop terminal.
+    Webshop,
+    /// One of our registered POS terminals.
+    Pos(TerminalId),
+}
+
+/// A request to create a payment.
+#[derive(Clone, Debug)]
+pub struct CreatePayment {
+    /// The order.
+    pub order: Order,
+    /// Where to send the invoice.
+    pub terminal: TerminalChoice,
+    /// The client's idempotency key, if any, with the request's fingerprint.
+    pub idempotency: Option<(IdempotencyKey, Fingerprint)>,
+}
+
+/// A created payment and the secret its browser or till uses to read it.
+#[derive(Clone, Debug)]
+pub struct CreatedPayment {
+    /// The payment.
+    pub payment: Payment,
+    /// Its client secret (shown once; only its hash is stored on the payment).
+    pub client_secret: ClientSecret,
+    /// True when this answer replays the first request with the same idempotency key.
+    pub replayed: bool,
+}
+
+/// Who is reading or changing a payment.
+#[derive(Clone, Copy, Debug)]
+pub enum Reader<'a> {
+    /// The merchant, authenticated with an API key by the caller.
+    Merchant,
+    /// A browser or till presenting the payment's client secret.
+    ClientSecret(&'a str),
+}
+
+/// A payment with its refunds, as a reader sees it.
+#[derive(Clone, Debug)]
+pub struct PaymentView {
+    /// The payment.
+    pub payment: Payment,
+    /// Its refunds, oldest first.
+    pub refunds: Vec<Refund>,
+    /// What the latest confirmation found, when this read asked Glase.
+    pub confirmation: Option<ConfirmOutcome>,
+}
+
+/// What a confirmation with Glase found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfirmOutcome {
+    /// The status before.
+    pub before: PaymentStatus,
+    /// The status after.
+    pub after: PaymentStatus,
+    /// Glase reports another final status than ours (e.g. it reversed a payment we hold as paid).
+    pub disagreement: Option<GlaseInvoiceStatus>,
+}
+
+impl ConfirmOutcome {
+    /// True when the status changed.
+    pub fn changed(&self) -> bool {
+        self.before != self.after
+    }
+}
+
+impl<S, G, Q, P, C, I> Deps<S, G, Q, P, C, I>
+where
+    S: PaymentStore,
+    G: GlaseGateway,
+    Q: RefundQueue,
+    P: StatusPush,
+    C: Clock,
+    I: IdGenerator,
+{
+    // -----------------------------------------------------------------------------------------------------
+    // Create
+    // -----------------------------------------------------------------------------------------------------
+
+    /// Creates a payment: sends the invoice to Glase and stores the payment. With an idempotency key, a
+    /// repeated request answers the first outcome, another body under the same key is a conflict, and a
+    /// first request that vanished after sending its invoice is reported as `OutcomeUnknown`, never
+    /// sent again.
+    pub async fn create_payment(&self, request: CreatePayment) -> Result<CreatedPayment, UseCaseError> {
+        let Some((key, fingerprint)) = request.idempotency.clone() else {
+            return self.send_and_store(&request).await;
+        };
+        let now = self.clock.now();
+        let fresh = IdempotencyRecord::start(
+            Operation::CreatePayment,
+            key.clone(),
+            fingerprint,
+            now,
+            self.settings.idempotency,
+        );
+        let owned = match self.store.insert_idempotency_record(&fresh).await? {
+            IdempotencyInsert::Inserted => fresh,
+            IdempotencyInsert::Existing(existing) => {
+                match evaluate(&existing, &fingerprint, now, SideEffect::NotRepeatable) {
+                    Begin::TakeOver { expected } => {
+                        let mine = fresh.restarted_over(&existing);
+                        match self.store.replace_idempotency_record(&mine, expected).await {
+                            Ok(()) => mine,
+                            Err(StoreError::ConditionFailed) => {
+                                return Err(UseCaseError::Conflict(ConflictReason::IdempotencyInProgress {
+                                    retry_after: std::time::Duration::from_secs(1),
+                                }));
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    Begin::Replay(outcome) => return self.replay_create(outcome).await,
+                    Begin::Conflict => {
+                        return Err(UseCaseError::Conflict(ConflictReason::IdempotencyKeyReused));
+                    }
+                    Begin::RetryLater { retry_after } => {
+                        return Err(UseCaseError::Conflict(ConflictReason::IdempotencyInProgress {
+                            retry_after,
+                        }));
+                    }
+                    Begin::OutcomeUnknown => {
+                        return Err(UseCaseError::OutcomeUnknown(
+                            "an earlier request with this idempotency key did not finish".to_owned(),
+                        ));
+                    }
+                }
+            }
+        };
+
+        let result = self.send_and_store(&request).await;
+        let outcome = match &result {
+            Ok(created) => Some(StoredOutcome::PaymentCreated {
+                payment_id: created.payment.id().clone(),
+                client_secret: created.client_secret.clone(),
+            }),
+            Err(UseCaseError::GlaseRejected { code, description }) => Some(StoredOutcome::GlaseRejected {
+                code: *code,
+                description: description.clone(),
+            }),
+            Err(UseCaseError::OutcomeUnknown(_)) => Some(StoredOutcome::OutcomeUnknown),
+            // Nothing was sent (validation, Glase unreachable, store down before sending): free the key.
+            Err(_) => None,
+        };
+        match outcome {
+            Some(outcome) => {
+                // Losing this write only costs the replay: the lease then ends as "outcome unknown".
+                let _ = self
+                    .store
+                    .replace_idempotency_record(&owned.completed(outcome), owned.revision)
+                    .await;
+            }
+            None => {
+                let _ = self
+                    .store
+                    .delete_idempotency_record(Operation::CreatePayment, &key, owned.revision)
+                    .await;
+            }
+        }
+        result
+    }
+
+    async fn replay_create(&self, outcome: StoredOutcome) -> Result<CreatedPayment, UseCaseError> {
+        match outcome {
+            StoredOutcome::PaymentCreated {
+                payment_id,
+                client_secret,
+            } => {
+                let payment = self
+                    .store
+                    .get_payment(&payment_id)
+                    .await?
+                    .ok_or(UseCaseError::NotFound("payment"))?;
+                Ok(CreatedPayment {
+                    payment,
+                    client_secret,
+                    replayed: true,
+                })
+            }
+            StoredOutcome::GlaseRejected { code, description } => {
+                Err(UseCaseError::GlaseRejected { code, description })
+            }
+            StoredOutcome::OutcomeUnknown => Err(UseCaseError::OutcomeUnknown(
+                "the first request with this idempotency key had no clear outcome".to_owned(),
+            )),
+            _ => Err(UseCaseError::Conflict(ConflictReason::IdempotencyKeyReused)),
+        }
+    }
+
+    async fn send_and_store(&self, request: &CreatePayment) -> Result<CreatedPayment, UseCaseError> {
+        let now = self.clock.now();
+        let terminal = match &request.terminal {
+            TerminalChoice::Webshop => None,
+            TerminalChoice::Pos(id) => {
+                let t = self
+                    .store
+                    .get_terminal(id)
+                    .await?
+                    .ok_or(UseCaseError::NotFound("terminal"))?;
+                if !t.is_active() {
+                    return Err(UseCaseError::Conflict(ConflictReason::TerminalUnregistered));
+                }
+                Some(t)
+            }
+        };
+        let glase_terminal = match &terminal {
+            None => GlaseTerminal::Webshop,
+            Some(t) => GlaseTerminal::Pos {
+                terminal_id: t.id().clone(),
+                glase_terminal_id: t.glase_terminal_id().clone(),
+            },
+        };
+        let id = self.ids.payment_id();
+        let client_secret = self.ids.client_secret();
+        let token = self.ids.notification_token();
+        let invoice = Invoice {
+            order: request.order.clone(),
+            notification_url: NotificationUrl::new(&self.settings.public_base_url, &id, &token),
+            issued_at: now,
+        };
+        let reference = self.glase.send_invoice(&glase_terminal, &invoice).await?;
+        let payment = Payment::new(NewPayment {
+            id: id.clone(),
+            terminal: match &terminal {
+                None => PaymentTerminal::Webshop,
+                Some(t) => PaymentTerminal::Pos(t.id().clone()),
+            },
+            order: request.order.clone(),
+            invoice_reference: reference.clone(),
+            client_secret_hash: client_secret.hash(),
+            notification_token_hash: token.hash(),
+            created_at: now,
+            expires_at: now.plus(self.settings.payment_expiry),
+        });
+        let stored = match &terminal {
+            None => self.store.insert_payment(&payment).await,
+            Some(t) => match t.with_open_payment(id.clone()) {
+                Ok(next) => {
+                    self.store
+                        .insert_payment_on_terminal(&payment, &next, t.revision())
+                        .await
+                }
+                Err(_) => Err(StoreError::ConditionFailed),
+            },
+        };
+        if let Err(e) = stored {
+            // The invoice exists at Glase but not with us: withdraw it so nobody can pay it unseen.
+            let _ = self.glase.cancel_invoice(&glase_terminal, &reference).await;
+            return Err(e.into());
+        }
+        if let Some(previous) = terminal.as_ref().and_then(|t| t.open_payment()) {
+            // Glase cancelled the till's previous invoice when this one was sent; our record follows.
+            self.follow_replaced(previous).await;
+        }
+        Ok(CreatedPayment {
+            payment,
+            client_secret,
+            replayed: false,
+        })
+    }
+
+    async fn follow_replaced(&self, previous: &PaymentId) {
+        for _ in 0..MAX_RACES {
+            let Ok(Some(p)) = self.store.get_payment(previous).await else {
+                return;
+            };
+            if p.status() != PaymentStatus::Pending {
+                return;
+            }
+            let Ok(next) = p.canceled_by_us(self.clock.now()) else {
+                return;
+            };
+            match self.store.update_payment(&next, p.revision()).await {
+                Ok(()) => {
+                    self.push_status(&next).await;
+                    return;
+                }
+                Err(StoreError::ConditionFailed) => continue,
+                Err(_) => return,
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------------------
+    // Confirmation, shared by every path
+    // -----------------------------------------------------------------------------------------------------
+
+    async fn glase_terminal_of(&self, payment: &Payment) -> Result<GlaseTerminal, UseCaseError> {
+        match payment.terminal() {
+            PaymentTerminal::Webshop => Ok(GlaseTerminal::Webshop),
+            PaymentTerminal::Pos(id) => {
+                let t = self
+                    .store
+                    .get_terminal(id)
+                    .await?
+                    .ok_or(UseCaseError::NotFound("terminal"))?;
+                Ok(GlaseTerminal::Pos {
+                    terminal_id: id.clone(),
+                    glase_terminal_id: t.glase_terminal_id().clone(),
+                })
+            }
+        }
+    }
+
+    /// Asks Glase for the payment's status (which also acknowledges a paid invoice), stores what changed
+    /// with a conditional write (re-reading and re-deciding after a lost race), and pushes a new status to
+    /// the payment's browsers. Returns the stored payment and what changed.
+    pub async fn confirm(&self, payment: Payment) -> Result<(Payment, ConfirmOutcome), UseCaseError> {
+        let terminal = self.glase_terminal_of(&payment).await?;
+        let observation = self
+            .glase
+            .payment_status(&terminal, payment.invoice_reference(), payment.glase_version())
+            .await?;
+        let before = payment.status();
+        let mut current = payment;
+        for _ in 0..MAX_RACES {
+            let (decision, next) = current.observe(&observation);
+            let disagreement = match &decision {
+                Decision::NoChange(NoChange::FinalDisagrees { glase, .. }) => Some(glase.clone()),
+                _ => None,
+            };
+            let Some(next) = next else {
+                let after = current.status();
+                return Ok((
+                    current,
+                    ConfirmOutcome {
+                        before,
+                        after,
+                        disagreement,
+                    },
+                ));
+            };
+            match self.store.update_payment(&next, current.revision()).await {
+                Ok(()) => {
+                    let outcome = ConfirmOutcome {
+                        before,
+                        after: next.status(),
+                        disagreement,
+                    };
+                    if outcome.changed() {
+                        self.push_status(&next).await;
+                    }
+                    return Ok((next, outcome));
+                }
+                Err(StoreError::ConditionFailed) => {
+                    current = self
+                        .store
+                        .get_payment(current.id())
+                        .await?
+                        .ok_or(UseCaseError::NotFound("payment"))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(UseCaseError::Store(StoreError::ConditionFailed))
+    }
+
+    /// Pushes the payment's status to every connection listening to it. A gone connection is forgotten; a
+    /// failed push never fails the caller (the browser's polling covers it).
+    pub async fn push_status(&self, payment: &Payment) {
+        let Ok(connections) = self.store.connections_for_payment(payment.id()).await else {
+            return;
+        };
+        let update = StatusUpdate {
+            payment_id: payment.id().clone(),
+            status: payment.status(),
+            ers_reference: payment.ers_reference().cloned(),
+        };
+        for c in connections {
+            if let Err(crate::ports::PushError::Gone) = self.push.push(&c.connection_id, &update).await {
+                let _ = self.store.delete_connection(&c.connection_id).await;
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------------------
+    // Notification
+    // -----------------------------------------------------------------------------------------------------
+
+    /// Glase's notification: checks the token (constant time, against the stored hash) and then asks Glase
+    /// at once. An unknown payment or a wrong token is `NotFound` and makes no Glase call; a payment that is
+    /// already final is answered from the store (a duplicate notification changes nothing twice).
+    pub async fn handle_notification(
+        &self,
+        id: &PaymentId,
+        token: &str,
+    ) -> Result<(Payment, Option<ConfirmOutcome>), UseCaseError> {
+        let payment = self
+            .store
+            .get_payment(id)
+            .await?
+            .ok_or(UseCaseError::NotFound("payment"))?;
+        if !payment.notification_token_matches(token) {
+            return Err(UseCaseError::NotFound("payment"));
+        }
+        if payment.status().is_final() {
+            return Ok((payment, None));
+        }
+        let (payment, outcome) = self.confirm(payment).await?;
+        Ok((payment, Some(outcome)))
+    }
+
+    // -----------------------------------------------------------------------------------------------------
+    // Read
+    // -----------------------------------------------------------------------------------------------------
+
+    async fn load_for(&self, id: &PaymentId, reader: Reader<'_>) -> Result<Payment, UseCaseError> {
+        let payment = self
+            .store
+            .get_payment(id)
+            .await?
+            .ok_or(UseCaseError::NotFound("payment"))?;
+        match reader {
+            Reader::Merchant => Ok(payment),
+            Reader::ClientSecret(s) if payment.client_secret_matches(s) => Ok(payment),
+            Reader::ClientSecret(_) => Err(UseCaseError::NotFound("payment")),
+        }
+    }
+
+    /// Reads a payment. While it is pending, and Glase was not asked about it within the check interval,
+    /// this read claims the check with a conditional write and asks Glase: polling clients keep a payment
+    /// alive even when notifications are lost. A final payment is served from the store.
+    pub async fn read_payment(
+        &self,
+        id: &PaymentId,
+        reader: Reader<'_>,
+    ) -> Result<PaymentView, UseCaseError> {
+        let mut payment = self.load_for(id, reader).await?;
+        let mut confirmation = None;
+        let now = self.clock.now();
+        if payment.due_for_check(now, self.settings.status_check_interval) {
+            let claim = payment.checked_at(now);
+            match self.store.update_payment(&claim, payment.revision()).await {
+                Ok(()) => {
+                    let (confirmed, outcome) = self.confirm(claim).await?;
+                    payment = confirmed;
+                    confirmation = Some(outcome);
+                }
+                // Another reader claimed this second's check; serve what is stored.
+                Err(StoreError::ConditionFailed) => {
+                    payment = self
+                        .store
+                        .get_payment(id)
+                        .await?
+                        .ok_or(UseCaseError::NotFound("payment"))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let refunds = self.store.list_refunds(id).await?;
+        Ok(PaymentView {
+            payment,
+            refunds,
+            confirmation,
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------------------
+    // Cancel and update
+    // -----------------------------------------------------------------------------------------------------
+
+    /// Cancels a pending payment with Glase and records it. Already canceled: answered unchanged. Paid
+    /// (also when Glase answers 50, which this records as paid): `AlreadyPaid`. The shopper paying right
+    /// now (51, 48): `PaymentInProgress`.
+    pub async fn cancel_payment(&self, id: &PaymentId, reader: Reader<'_>) -> Result<Payment, UseCaseError> {
+        let payment = self.load_for(id, reader).await?;
+        match payment.status() {
+            PaymentStatus::Canceled => return Ok(payment),
+            PaymentStatus::Paid => return Err(UseCaseError::Conflict(ConflictReason::AlreadyPaid)),
+            PaymentStatus::Failed => return Err(UseCaseError::Conflict(ConflictReason::NotPending)),
+            PaymentStatus::Pending => {}
+        }
+        let terminal = self.glase_terminal_of(&payment).await?;
+        match self
+            .glase
+            .cancel_invoice(&terminal, payment.invoice_reference())
+            .await
+        {
+            Ok(()) => {}
+            Err(GlaseError::Rejected { code, .. }) if code == result_codes::INVOICE_ALREADY_CANCELED => {}
+            Err(GlaseError::Rejected { code, .. }) if code == result_codes::CANNOT_CANCEL_PAID_INVOICE => {
+                // Paid meanwhile: confirm it now, so the payment is acknowledged and recorded.
+                let _ = self.confirm(payment).await;
+                return Err(UseCaseError::Conflict(ConflictReason::AlreadyPaid));
+            }
+            Err(GlaseError::Rejected { code, .. })
+                if code == result_codes::CANNOT_CANCEL_INVOICE_IN_PROGRESS
+                    || code == result_codes::PAYMENT_IN_PROGRESS =>
+            {
+                return Err(UseCaseError::Conflict(ConflictReason::PaymentInProgress));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let mut current = payment;
+        for _ in 0..MAX_RACES {
+            if current.status() != PaymentStatus::Pending {
+                return match current.status() {
+                    PaymentStatus::Canceled => Ok(current),
+                    PaymentStatus::Paid => Err(UseCaseError::Conflict(ConflictReason::AlreadyPaid)),
+                    _ => Err(UseCaseError::Conflict(ConflictReason::NotPending)),
+                };
+            }
+            let next = current.canceled_by_us(self.clock.now())?;
+            match self.store.update_payment(&next, current.revision()).await {
+                Ok(()) => {
+                    self.push_status(&next).await;
+                    return Ok(next);
+                }
+                Err(StoreError::ConditionFailed) => {
+                    current = self
+                        .store
+                        .get_payment(id)
+                        .await?
+                        .ok_or(UseCaseError::NotFound("payment"))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(UseCaseError::Store(StoreError::ConditionFailed))
+    }
+
+    /// Replaces the rows and total of a pending payment (updateInvoice). The invoice gets a fresh
+    /// notification token, whose hash replaces the old one: the old token is never stored in clear, so
+    /// it cannot be sent again.
+    pub async fn update_payment(&self, id: &PaymentId, order: Order) -> Result<Payment, UseCaseError> {
+        let payment = self.load_for(id, Reader::Merchant).await?;
+        match payment.status() {
+            PaymentStatus::Pending => {}
+            PaymentStatus::Paid => return Err(UseCaseError::Conflict(ConflictReason::AlreadyPaid)),
+            _ => return Err(UseCaseError::Conflict(ConflictReason::NotPending)),
+        }
+        if order.currency() != payment.order().currency() {
+            return Err(UseCaseError::Invalid(
+                "the currency of a payment cannot change".to_owned(),
+            ));
+        }
+        let terminal = self.glase_terminal_of(&payment).await?;
+        let token = self.ids.notification_token();
+        let invoice = Invoice {
+            order: order.clone(),
+            notification_url: NotificationUrl::new(&self.settings.public_base_url, payment.id(), &token),
+            issued_at: self.clock.now(),
+        };
+        match self
+            .glase
+            .update_invoice(&terminal, payment.invoice_reference(), &invoice)
+            .await
+        {
+            Ok(()) => {}
+            Err(GlaseError::Rejected { code, .. }) if code == result_codes::PAYMENT_IN_PROGRESS => {
+                return Err(UseCaseError::Conflict(ConflictReason::PaymentInProgress));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let mut current = payment;
+        for _ in 0..MAX_RACES {
+            let next = with_token(&current.with_order(order.clone())?, &token)?;
+            match self.store.update_payment(&next, current.revision()).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::ConditionFailed) => {
+                    current = self
+                        .store
+                        .get_payment(id)
+                        .await?
+                        .ok_or(UseCaseError::NotFound("payment"))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(UseCaseError::Store(StoreError::ConditionFailed))
+    }
+
+    /// The invoice reference of a payment the caller may read (for the QR code route).
+    pub async fn invoice_reference(
+        &self,
+        id: &PaymentId,
+        reader: Reader<'_>,
+    ) -> Result<InvoiceReference, UseCaseError> {
+        Ok(self.load_for(id, reader).await?.invoice_reference().clone())
+    }
+}
+
+/// `payment` with its notification token hash replaced (same revision as `payment`).
+fn with_token(payment: &Payment, token: &NotificationToken) -> Result<Payment, UseCaseError> {
+    let mut record = payment.to_record();
+    record.notification_token_hash = token.hash();
+    Payment::try_from(record).map_err(|e| UseCaseError::Invalid(e.to_string()))
+}

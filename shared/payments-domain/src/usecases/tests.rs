@@ -1,0 +1,417 @@
+//! The payment use cases on the in-memory fakes.
+
+use std::time::Duration;
+
+use crate::idempotency::{FingerprintBuilder, IdempotencyKey, Operation};
+use crate::order::tests::{order_of, row, sek};
+use crate::payment::{GlaseInvoiceStatus, PaymentStatus};
+use crate::ports::{Clock, ConnectionId, GlaseError, PaymentStore, PushConnection, StoreError};
+use crate::testing::{
+    FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
+};
+
+use super::*;
+
+type TestDeps = Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
+
+fn deps() -> TestDeps {
+    let clock = ManualClock::default();
+    Deps {
+        store: InMemoryStore::new(),
+        glase: FakeGlase::new(clock.clone()),
+        queue: RecordingQueue::default(),
+        push: RecordingPush::default(),
+        clock,
+        ids: SequentialIds::default(),
+        settings: UseCaseSettings {
+            public_base_url: "https://pay.example".into(),
+            ..UseCaseSettings::default()
+        },
+    }
+}
+
+fn request(total: i64) -> CreatePayment {
+    CreatePayment {
+        order: order_of(vec![row("Coffee", sek(total))], sek(total)).unwrap(),
+        terminal: TerminalChoice::Webshop,
+        idempotency: None,
+    }
+}
+
+fn keyed(total: i64, key: &str) -> CreatePayment {
+    let fp = FingerprintBuilder::new(Operation::CreatePayment)
+        .int("total", total)
+        .finish();
+    CreatePayment {
+        idempotency: Some((IdempotencyKey::parse(key).unwrap(), fp)),
+        ..request(total)
+    }
+}
+
+fn token_of(d: &TestDeps) -> String {
+    let url = d
+        .glase
+        .calls()
+        .into_iter()
+        .find_map(|c| match c {
+            GlaseCall::SendInvoice { notification_url, .. } => Some(notification_url),
+            _ => None,
+        })
+        .unwrap();
+    url.split("token=").nth(1).unwrap().to_owned()
+}
+
+fn status_calls(d: &TestDeps) -> usize {
+    d.glase
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, GlaseCall::PaymentStatus { .. }))
+        .count()
+}
+
+#[tokio::test]
+async fn creating_a_payment_sends_the_invoice_and_stores_it_pending() {
+    let d = deps();
+    let created = d.create_payment(request(12_550)).await.unwrap();
+    assert_eq!(created.payment.status(), PaymentStatus::Pending);
+    assert!(
+        created
+            .payment
+            .client_secret_matches(created.client_secret.expose())
+    );
+    let url = match &d.glase.calls()[0] {
+        GlaseCall::SendInvoice {
+            notification_url,
+            total_minor,
+            ..
+        } => {
+            assert_eq!(*total_minor, 12_550);
+            notification_url.clone()
+        }
+        other => panic!("unexpected {other:?}"),
+    };
+    assert!(url.starts_with(&format!(
+        "https://pay.example/v1/notifications/{}?token=",
+        created.payment.id()
+    )));
+    assert_eq!(d.store.payments().len(), 1);
+}
+
+#[tokio::test]
+async fn a_glase_rejection_stores_nothing() {
+    let d = deps();
+    d.glase.fail_next(
+        "sendInvoice",
+        GlaseError::Rejected {
+            code: 49,
+            description: "INVALID_INVOICE_DATA".into(),
+        },
+    );
+    let err = d.create_payment(request(100)).await.unwrap_err();
+    assert_eq!(
+        err,
+        UseCaseError::GlaseRejected {
+            code: 49,
+            description: "INVALID_INVOICE_DATA".into()
+        }
+    );
+    assert!(d.store.payments().is_empty());
+}
+
+#[tokio::test]
+async fn a_store_failure_after_sending_withdraws_the_invoice() {
+    let d = deps();
+    d.store.fail_next(StoreError::Unavailable {
+        reason: "down".into(),
+    });
+    let err = d.create_payment(request(100)).await.unwrap_err();
+    assert!(matches!(err, UseCaseError::Store(_)));
+    assert!(
+        d.glase
+            .calls()
+            .iter()
+            .any(|c| matches!(c, GlaseCall::CancelInvoice { .. }))
+    );
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_and_body_replay_the_first_payment() {
+    let d = deps();
+    let first = d.create_payment(keyed(500, "order-1")).await.unwrap();
+    let again = d.create_payment(keyed(500, "order-1")).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.payment.id(), first.payment.id());
+    assert_eq!(again.client_secret.expose(), first.client_secret.expose());
+    assert_eq!(d.glase.call_count(), 1, "the invoice is sent once");
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_with_another_body_is_a_conflict() {
+    let d = deps();
+    d.create_payment(keyed(500, "order-1")).await.unwrap();
+    let err = d.create_payment(keyed(600, "order-1")).await.unwrap_err();
+    assert_eq!(err, UseCaseError::Conflict(ConflictReason::IdempotencyKeyReused));
+    assert_eq!(d.glase.call_count(), 1);
+}
+
+#[tokio::test]
+async fn a_key_whose_first_request_never_reached_glase_can_be_used_again() {
+    let d = deps();
+    d.glase.fail_next(
+        "sendInvoice",
+        GlaseError::Unavailable {
+            reason: "refused".into(),
+        },
+    );
+    assert!(matches!(
+        d.create_payment(keyed(500, "k")).await,
+        Err(UseCaseError::GlaseUnavailable(_))
+    ));
+    assert!(d.store.idempotency_records().is_empty(), "the key is freed");
+    d.create_payment(keyed(500, "k")).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_ambiguous_send_is_never_repeated_under_the_same_key() {
+    let d = deps();
+    d.glase.fail_next(
+        "sendInvoice",
+        GlaseError::OutcomeUnknown {
+            reason: "timeout".into(),
+        },
+    );
+    assert!(matches!(
+        d.create_payment(keyed(500, "k")).await,
+        Err(UseCaseError::OutcomeUnknown(_))
+    ));
+    assert!(matches!(
+        d.create_payment(keyed(500, "k")).await,
+        Err(UseCaseError::OutcomeUnknown(_))
+    ));
+    assert_eq!(d.glase.call_count(), 1);
+}
+
+#[tokio::test]
+async fn a_notification_confirms_with_glase_and_records_the_payment_as_paid() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    let (payment, outcome) = d
+        .handle_notification(created.payment.id(), &token_of(&d))
+        .await
+        .unwrap();
+    assert_eq!(payment.status(), PaymentStatus::Paid);
+    assert!(payment.ers_reference().is_some());
+    assert!(outcome.unwrap().changed());
+    assert_eq!(d.store.payments()[0].status(), PaymentStatus::Paid);
+}
+
+#[tokio::test]
+async fn a_wrong_token_or_unknown_payment_is_not_found_and_glase_is_not_asked() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let calls = d.glase.call_count();
+    let err = d
+        .handle_notification(created.payment.id(), "00000000000000000000000000000000")
+        .await
+        .unwrap_err();
+    assert_eq!(err, UseCaseError::NotFound("payment"));
+    let other = crate::ids::PaymentId::from_random([9; 16]);
+    assert_eq!(
+        d.handle_notification(&other, &token_of(&d)).await.unwrap_err(),
+        UseCaseError::NotFound("payment")
+    );
+    assert_eq!(d.glase.call_count(), calls);
+}
+
+#[tokio::test]
+async fn a_duplicate_notification_changes_nothing_and_asks_glase_once() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    let token = token_of(&d);
+    d.handle_notification(created.payment.id(), &token).await.unwrap();
+    let writes = d.store.writes();
+    let (again, outcome) = d.handle_notification(created.payment.id(), &token).await.unwrap();
+    assert_eq!(again.status(), PaymentStatus::Paid);
+    assert!(outcome.is_none());
+    assert_eq!(d.store.writes(), writes);
+    assert_eq!(status_calls(&d), 1);
+}
+
+#[tokio::test]
+async fn reading_a_pending_payment_asks_glase_at_most_once_a_second() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let id = created.payment.id().clone();
+    let secret = created.client_secret.expose().to_owned();
+    d.read_payment(&id, Reader::ClientSecret(&secret)).await.unwrap();
+    d.read_payment(&id, Reader::ClientSecret(&secret)).await.unwrap();
+    assert_eq!(status_calls(&d), 1);
+    d.clock.advance(Duration::from_millis(1_000));
+    d.glase.pay(created.payment.invoice_reference());
+    let view = d.read_payment(&id, Reader::ClientSecret(&secret)).await.unwrap();
+    assert_eq!(status_calls(&d), 2);
+    assert_eq!(
+        view.payment.status(),
+        PaymentStatus::Paid,
+        "a polling reader confirms the payment"
+    );
+    d.clock.advance(Duration::from_secs(5));
+    d.read_payment(&id, Reader::Merchant).await.unwrap();
+    assert_eq!(status_calls(&d), 2, "a final payment is served from the store");
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_reads_nothing() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let err = d
+        .read_payment(created.payment.id(), Reader::ClientSecret("nope"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, UseCaseError::NotFound("payment"));
+    assert_eq!(status_calls(&d), 0);
+}
+
+#[tokio::test]
+async fn a_status_change_is_pushed_and_gone_connections_are_forgotten() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let id = created.payment.id().clone();
+    for c in ["live-1", "gone-1"] {
+        d.store
+            .put_connection(&PushConnection {
+                connection_id: ConnectionId::parse(c).unwrap(),
+                payment_id: id.clone(),
+                expires_at: d.clock.now().plus(Duration::from_secs(3600)),
+            })
+            .await
+            .unwrap();
+    }
+    d.glase.pay(created.payment.invoice_reference());
+    d.handle_notification(&id, &token_of(&d)).await.unwrap();
+    let pushed = d.push.pushed();
+    assert_eq!(pushed.len(), 1);
+    assert_eq!(pushed[0].0.as_str(), "live-1");
+    assert_eq!(pushed[0].1.status, PaymentStatus::Paid);
+    let left = d.store.connections_for_payment(&id).await.unwrap();
+    assert_eq!(left.len(), 1, "the gone connection was deleted");
+}
+
+#[tokio::test]
+async fn cancelling_a_pending_payment_cancels_the_invoice() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let payment = d
+        .cancel_payment(created.payment.id(), Reader::Merchant)
+        .await
+        .unwrap();
+    assert_eq!(payment.status(), PaymentStatus::Canceled);
+    // Cancelling again answers the canceled payment without a Glase call.
+    let calls = d.glase.call_count();
+    assert_eq!(
+        d.cancel_payment(created.payment.id(), Reader::Merchant)
+            .await
+            .unwrap()
+            .status(),
+        PaymentStatus::Canceled
+    );
+    assert_eq!(d.glase.call_count(), calls);
+}
+
+#[tokio::test]
+async fn cancelling_a_payment_glase_holds_as_paid_records_it_paid_and_conflicts() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    let err = d
+        .cancel_payment(created.payment.id(), Reader::Merchant)
+        .await
+        .unwrap_err();
+    assert_eq!(err, UseCaseError::Conflict(ConflictReason::AlreadyPaid));
+    assert_eq!(
+        d.store.payments()[0].status(),
+        PaymentStatus::Paid,
+        "the payment was confirmed, not lost"
+    );
+}
+
+#[tokio::test]
+async fn cancelling_while_the_shopper_pays_is_a_conflict() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    d.glase.fail_next(
+        "cancelInvoice",
+        GlaseError::Rejected {
+            code: 51,
+            description: "IN_PROGRESS".into(),
+        },
+    );
+    let err = d
+        .cancel_payment(created.payment.id(), Reader::Merchant)
+        .await
+        .unwrap_err();
+    assert_eq!(err, UseCaseError::Conflict(ConflictReason::PaymentInProgress));
+    assert_eq!(d.store.payments()[0].status(), PaymentStatus::Pending);
+}
+
+#[tokio::test]
+async fn an_already_cancelled_invoice_counts_as_cancelled() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    d.glase
+        .set_status(created.payment.invoice_reference(), GlaseInvoiceStatus::Canceled);
+    let payment = d
+        .cancel_payment(created.payment.id(), Reader::Merchant)
+        .await
+        .unwrap();
+    assert_eq!(payment.status(), PaymentStatus::Canceled);
+}
+
+#[tokio::test]
+async fn updating_a_pending_payment_replaces_its_order_and_token() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let old_token = token_of(&d);
+    let order = order_of(vec![row("Coffee", sek(1_500))], sek(1_500)).unwrap();
+    let updated = d.update_payment(created.payment.id(), order).await.unwrap();
+    assert_eq!(updated.amount(), sek(1_500));
+    assert!(
+        !updated.notification_token_matches(&old_token),
+        "the old token is retired"
+    );
+    assert!(d.glase.calls().iter().any(|c| matches!(
+        c,
+        GlaseCall::UpdateInvoice {
+            total_minor: 1_500,
+            ..
+        }
+    )));
+}
+
+#[tokio::test]
+async fn a_paid_payment_cannot_be_updated() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    d.handle_notification(created.payment.id(), &token_of(&d))
+        .await
+        .unwrap();
+    let order = order_of(vec![row("Coffee", sek(1_500))], sek(1_500)).unwrap();
+    let err = d.update_payment(created.payment.id(), order).await.unwrap_err();
+    assert_eq!(err, UseCaseError::Conflict(ConflictReason::AlreadyPaid));
+}
+
+#[tokio::test]
+async fn a_reversal_glase_reports_after_we_recorded_paid_is_reported_as_a_disagreement() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    let (paid, _) = d.confirm(created.payment.clone()).await.unwrap();
+    d.glase
+        .set_status(created.payment.invoice_reference(), GlaseInvoiceStatus::Canceled);
+    let (still, outcome) = d.confirm(paid).await.unwrap();
+    assert_eq!(still.status(), PaymentStatus::Paid, "a final payment never moves");
+    assert_eq!(outcome.disagreement, Some(GlaseInvoiceStatus::Canceled));
+}
