@@ -77,6 +77,15 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
     }
 
+    /// 405: the path exists but not with this method.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this path does not take that method",
+        )
+    }
+
     /// 409: the request conflicts with the current state.
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", message)

@@ -8,17 +8,23 @@
 //! - [`config`]: typed configuration from the environment, naming every missing variable at once.
 //! - [`telemetry`]: the tracing initialiser honouring Lambda's log level and format controls.
 //! - [`metrics`]: business metrics in CloudWatch Embedded Metric Format.
+//! - [`app`]: [`app::App`], the one entry from an HTTP request to a response, and the handlers.
+//! - [`routes`]: the v1 routes and which function serves each.
+//! - [`dto`]: the JSON bodies and their conversion to domain types.
 //! - [`auth`]: merchant API keys as hashes, compared in constant time.
 //! - [`error`]: the error type and its mapping to HTTP statuses and JSON bodies.
 //! - [`openapi`]: the OpenAPI document of the API.
 //! - [`qr`]: invoice QR codes as SVG.
 //! - [`settings`]: the list of functions, the variables each requires, and their typed settings.
 
+pub mod app;
 pub mod auth;
 pub mod config;
+pub mod dto;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod qr;
+pub mod routes;
 pub mod settings;
 pub mod telemetry;

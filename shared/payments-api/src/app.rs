@@ -1,0 +1,411 @@
+//! The application: one entry point, [`App::handle`], from an HTTP request to an HTTP response.
+//!
+//! Handlers are thin: they authenticate, parse the body into domain values, call one use case and
+//! render its result. Every failure becomes a response through [`ApiError`]; `handle` never fails, so a
+//! Lambda function built on it answers every expected failure itself instead of a 502 from API Gateway.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use payments_domain::idempotency::IdempotencyKey;
+use payments_domain::ids::PaymentId;
+use payments_domain::payment::{GlaseInvoiceStatus, PaymentStatus};
+use payments_domain::ports::{
+    Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush, StoreError,
+};
+use payments_domain::usecases::{
+    ConfirmOutcome, ConflictReason, CreatePayment, Deps, Reader, TerminalChoice, UseCaseError,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::ApiKeys;
+use crate::dto::{CreatePaymentBody, PaymentDto, UpdatePaymentBody};
+use crate::error::ApiError;
+use crate::metrics::{Metric, Metrics};
+use crate::routes::Route;
+use crate::settings::Function;
+
+/// The largest request body the API reads.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A request as every function and the local stack hand it over.
+pub type ApiRequest = Request<Bytes>;
+/// A response.
+pub type ApiResponse = Response<String>;
+
+/// The application: the use cases' dependencies, the API keys, metrics, and which routes it serves.
+#[derive(Clone)]
+pub struct App<S, G, Q, P, C, I> {
+    /// The use cases.
+    pub deps: Deps<S, G, Q, P, C, I>,
+    /// The merchant API keys.
+    pub api_keys: ApiKeys,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// The function whose routes this app serves; `None` serves every route (the local stack).
+    pub function: Option<Function>,
+}
+
+fn json<T: Serialize>(status: StatusCode, body: &T) -> ApiResponse {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    let mut r = Response::new(text);
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The response of an error.
+pub fn error_response(error: &ApiError) -> ApiResponse {
+    let (status, body) = error.into_response_parts();
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The decoded query parameters of a request.
+pub fn query_params(request: &ApiRequest) -> Vec<(String, String)> {
+    request
+        .uri()
+        .query()
+        .map(|q| serde_urlencoded::from_str(q).unwrap_or_default())
+        .unwrap_or_default()
+}
+
+fn query_value(request: &ApiRequest, name: &str) -> Option<String> {
+    query_params(request)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn parse_body<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiError> {
+    if request.body().len() > MAX_BODY_BYTES {
+        return Err(ApiError::too_large(MAX_BODY_BYTES));
+    }
+    serde_json::from_slice(request.body()).map_err(|e| {
+        // serde's message names the field and position; it never echoes the body.
+        ApiError::invalid(format!("the body is not valid: {e}"))
+    })
+}
+
+fn payment_id(raw: &str) -> Result<PaymentId, ApiError> {
+    PaymentId::parse(raw).map_err(|_| ApiError::not_found("payment"))
+}
+
+/// The one mapping from use-case failures to API errors.
+pub fn from_use_case(error: UseCaseError) -> ApiError {
+    match error {
+        UseCaseError::NotFound(what) => ApiError::not_found(what),
+        UseCaseError::Conflict(reason) => ApiError::conflict(match reason {
+            ConflictReason::AlreadyPaid => "the payment is paid already; refund it instead".to_owned(),
+            ConflictReason::PaymentInProgress => {
+                "the shopper is paying right now; try again shortly".to_owned()
+            }
+            ConflictReason::NotPending => "the payment is no longer pending".to_owned(),
+            ConflictReason::IdempotencyKeyReused => {
+                "this Idempotency-Key was used with another request body".to_owned()
+            }
+            ConflictReason::IdempotencyInProgress { retry_after } => format!(
+                "a request with this Idempotency-Key is still running; retry in {} s",
+                retry_after.as_secs().max(1)
+            ),
+            ConflictReason::TerminalUnregistered => "the terminal is unregistered".to_owned(),
+        }),
+        UseCaseError::Invalid(message) => ApiError::invalid(message),
+        UseCaseError::GlaseRejected { code, description } => {
+            ApiError::glase_rejected(code, &description, matches!(code, 11 | 49 | 53 | 64 | 98))
+        }
+        UseCaseError::GlaseUnavailable(_) => {
+            ApiError::unavailable("Glase cannot be reached right now; nothing was changed, try again")
+        }
+        UseCaseError::OutcomeUnknown(_) => ApiError::outcome_unknown(
+            "Glase did not answer clearly; the request may have taken effect and is not repeated",
+        ),
+        UseCaseError::Store(StoreError::ConditionFailed) => {
+            ApiError::conflict("the payment changed at the same time; read it and try again")
+        }
+        UseCaseError::Store(StoreError::Throttled | StoreError::Unavailable { .. }) => {
+            ApiError::unavailable("the store is busy; nothing was changed, try again")
+        }
+        UseCaseError::Store(StoreError::Malformed { .. }) => ApiError::internal(),
+    }
+}
+
+impl<S, G, Q, P, C, I> App<S, G, Q, P, C, I>
+where
+    S: PaymentStore,
+    G: GlaseGateway,
+    Q: RefundQueue,
+    P: StatusPush,
+    C: Clock,
+    I: IdGenerator,
+{
+    /// Answers one request. Never fails: every error becomes its JSON response.
+    pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
+        let route = match Route::parse(request.method(), request.uri().path()) {
+            Ok(r) => r,
+            Err(e) => return error_response(&e),
+        };
+        if self.function.is_some_and(|f| f != route.function()) {
+            return error_response(&ApiError::not_found("route"));
+        }
+        match self.dispatch(route, &request).await {
+            Ok(r) => r,
+            Err(e) => {
+                if e.status.is_server_error() {
+                    tracing::warn!(status = e.status.as_u16(), code = e.code, "request failed");
+                }
+                error_response(&e)
+            }
+        }
+    }
+
+    async fn dispatch(&self, route: Route, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        match route {
+            Route::OpenApi => {
+                let mut r = Response::new(crate::openapi::OPENAPI_JSON.to_owned());
+                r.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                Ok(r)
+            }
+            Route::CreatePayment => self.create_payment(request).await,
+            Route::GetPayment(id) => self.get_payment(request, &id).await,
+            Route::PaymentQr(id) => self.payment_qr(request, &id).await,
+            Route::CancelPayment(id) => self.cancel_payment(request, &id).await,
+            Route::UpdatePayment(id) => self.update_payment(request, &id).await,
+            Route::Notify(id) => self.notify(request, &id).await,
+            _ => Err(ApiError::not_found("route")),
+        }
+    }
+
+    /// Requires the merchant API key.
+    fn merchant(&self, request: &ApiRequest) -> Result<(), ApiError> {
+        if self
+            .api_keys
+            .accepts_authorization(header_str(request.headers(), "authorization"))
+        {
+            Ok(())
+        } else {
+            Err(ApiError::unauthorized())
+        }
+    }
+
+    /// The merchant (API key) or a browser/till (the payment's client secret).
+    fn reader<'a>(
+        &self,
+        request: &'a ApiRequest,
+        secret: &'a Option<String>,
+    ) -> Result<Reader<'a>, ApiError> {
+        if header_str(request.headers(), "authorization").is_some() {
+            return self.merchant(request).map(|()| Reader::Merchant);
+        }
+        match secret
+            .as_deref()
+            .or_else(|| header_str(request.headers(), "x-client-secret"))
+        {
+            Some(s) if !s.is_empty() => Ok(Reader::ClientSecret(s)),
+            _ => Err(ApiError::unauthorized()),
+        }
+    }
+
+    fn record_glase_failure(&self, operation: &'static str, error: &UseCaseError) {
+        match error {
+            UseCaseError::GlaseRejected { code, .. } => {
+                self.metrics.record(&Metric::GlaseError {
+                    operation,
+                    result_code: *code,
+                });
+            }
+            UseCaseError::OutcomeUnknown(_) => {
+                self.metrics.record(&Metric::GlaseOutcomeUnknown { operation })
+            }
+            _ => {}
+        }
+    }
+
+    fn record_confirmation(&self, outcome: &ConfirmOutcome) {
+        if outcome.changed() {
+            match outcome.after {
+                PaymentStatus::Paid => self.metrics.record(&Metric::PaymentPaid),
+                PaymentStatus::Canceled => self.metrics.record(&Metric::PaymentCanceled),
+                _ => {}
+            }
+        }
+        if outcome.after == PaymentStatus::Paid && outcome.disagreement == Some(GlaseInvoiceStatus::Canceled)
+        {
+            // Glase reversed a payment we hold as paid: the alarm that must never fire.
+            tracing::error!("Glase reports a payment we recorded as paid as canceled");
+            self.metrics.record(&Metric::PaymentReversed);
+        }
+    }
+
+    async fn create_payment(&self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        self.merchant(request)?;
+        let body: CreatePaymentBody = parse_body(request)?;
+        let parsed = body.into_domain()?;
+        let key = match header_str(request.headers(), "idempotency-key") {
+            Some(k) => Some(
+                IdempotencyKey::parse(k)
+                    .map_err(|e| ApiError::invalid_field("Idempotency-Key", e.to_string()))?,
+            ),
+            None => None,
+        };
+        let command = CreatePayment {
+            order: parsed.order,
+            terminal: parsed
+                .terminal
+                .map_or(TerminalChoice::Webshop, TerminalChoice::Pos),
+            idempotency: key.map(|k| (k, parsed.fingerprint)),
+        };
+        let created = self
+            .deps
+            .create_payment(command)
+            .await
+            .inspect_err(|e| self.record_glase_failure("sendInvoice", e));
+        let created = created.map_err(from_use_case)?;
+        if !created.replayed {
+            self.metrics.record(&Metric::PaymentCreated);
+            tracing::info!(payment_id = created.payment.id().as_str(), "payment created");
+        }
+        let mut dto = PaymentDto::new(&created.payment, &[]);
+        dto.client_secret = Some(created.client_secret.expose().to_owned());
+        Ok(json(StatusCode::CREATED, &dto))
+    }
+
+    async fn get_payment(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
+        let secret = query_value(request, "client_secret");
+        let reader = self.reader(request, &secret)?;
+        let id = payment_id(id)?;
+        let view = self
+            .deps
+            .read_payment(&id, reader)
+            .await
+            .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))
+            .map_err(from_use_case)?;
+        if let Some(outcome) = &view.confirmation {
+            self.record_confirmation(outcome);
+        }
+        Ok(json(
+            StatusCode::OK,
+            &PaymentDto::new(&view.payment, &view.refunds),
+        ))
+    }
+
+    async fn payment_qr(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
+        let secret = query_value(request, "client_secret");
+        let reader = self.reader(request, &secret)?;
+        let id = payment_id(id)?;
+        let reference = self
+            .deps
+            .invoice_reference(&id, reader)
+            .await
+            .map_err(from_use_case)?;
+        let svg = crate::qr::svg(&reference.qr_code_url(), 220).map_err(|_| ApiError::internal())?;
+        let mut r = Response::new(svg);
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+        r.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=3600"),
+        );
+        Ok(r)
+    }
+
+    async fn cancel_payment(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
+        let secret = query_value(request, "client_secret");
+        let reader = self.reader(request, &secret)?;
+        let id = payment_id(id)?;
+        let before = self
+            .deps
+            .store
+            .get_payment(&id)
+            .await
+            .ok()
+            .flatten()
+            .map(|p| p.status());
+        let payment = self
+            .deps
+            .cancel_payment(&id, reader)
+            .await
+            .inspect_err(|e| self.record_glase_failure("cancelInvoice", e))
+            .map_err(from_use_case)?;
+        if before == Some(PaymentStatus::Pending) && payment.status() == PaymentStatus::Canceled {
+            self.metrics.record(&Metric::PaymentCanceled);
+        }
+        let refunds = self.deps.store.list_refunds(&id).await.unwrap_or_default();
+        Ok(json(StatusCode::OK, &PaymentDto::new(&payment, &refunds)))
+    }
+
+    async fn update_payment(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
+        self.merchant(request)?;
+        let body: UpdatePaymentBody = parse_body(request)?;
+        let id = payment_id(id)?;
+        let current = self
+            .deps
+            .store
+            .get_payment(&id)
+            .await
+            .map_err(|e| from_use_case(e.into()))?
+            .ok_or_else(|| ApiError::not_found("payment"))?;
+        let order = body.into_order(current.order())?;
+        let payment = self
+            .deps
+            .update_payment(&id, order)
+            .await
+            .inspect_err(|e| self.record_glase_failure("updateInvoice", e))
+            .map_err(from_use_case)?;
+        let refunds = self.deps.store.list_refunds(&id).await.unwrap_or_default();
+        Ok(json(StatusCode::OK, &PaymentDto::new(&payment, &refunds)))
+    }
+
+    async fn notify(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
+        let started = Instant::now();
+        // The body is never read: the token in the URL identifies the payment, Glase's answer decides.
+        let token = query_value(request, "token").unwrap_or_default();
+        let id = payment_id(id)?;
+        let (payment, outcome) = self
+            .deps
+            .handle_notification(&id, &token)
+            .await
+            .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))
+            .map_err(from_use_case)?;
+        if let Some(outcome) = &outcome {
+            self.record_confirmation(outcome);
+            let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.metrics.record(&Metric::NotificationToConfirmationMs(ms));
+        }
+        tracing::info!(
+            payment_id = id.as_str(),
+            status = payment.status().as_str(),
+            "notification handled"
+        );
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "status": payment.status().as_str() }),
+        ))
+    }
+}
+
+/// Builds a request for tests and adapters.
+pub fn request(method: Method, uri: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> ApiRequest {
+    let mut builder = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    builder
+        .body(body.into())
+        .unwrap_or_else(|_| Request::new(Bytes::new()))
+}

@@ -1,0 +1,467 @@
+//! The JSON bodies of the v1 API and their conversion to and from domain types.
+//!
+//! Request bodies are parsed strictly (`deny_unknown_fields`) and converted into domain values with
+//! the domain's own checks; the first problem found becomes a 400 naming the field. Numbers that are
+//! not amounts (quantity, tax rate) are read from their decimal text, never computed as floats.
+
+use payments_domain::idempotency::{Fingerprint, FingerprintBuilder, Operation};
+use payments_domain::ids::{TerminalId, Timestamp};
+use payments_domain::money::{Currency, Money};
+use payments_domain::order::{
+    BackUrl, CashierId, Ean, ItemDescription, MerchantOrderId, Order, OrderParts, OrderRow, Quantity, Sku,
+    TaxRate, Title, Unit,
+};
+use payments_domain::payment::{Payment, PaymentTerminal};
+use payments_domain::refund::Refund;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::ApiError;
+
+/// A row of an order, as the API takes it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowBody {
+    /// The item text.
+    pub description: String,
+    /// How many; defaults to 1; at most three decimals.
+    #[serde(default)]
+    pub quantity: Option<serde_json::Number>,
+    /// The unit price in minor units.
+    #[serde(default)]
+    pub unit_price: Option<i64>,
+    /// The row total in minor units.
+    pub total: i64,
+    /// VAT percent, at most two decimals.
+    #[serde(default)]
+    pub tax_rate: Option<serde_json::Number>,
+    /// Stock keeping unit.
+    #[serde(default)]
+    pub sku: Option<String>,
+    /// EAN.
+    #[serde(default)]
+    pub ean: Option<String>,
+    /// Unit of the quantity.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Discount in minor units.
+    #[serde(default)]
+    pub discount: Option<i64>,
+}
+
+/// `POST /v1/payments`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePaymentBody {
+    /// The merchant's order id.
+    pub order_id: String,
+    /// The title shown on the phone; defaults to the order id.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// ISO 4217.
+    pub currency: String,
+    /// The total in minor units.
+    pub total: i64,
+    /// The rows; without them one row carries the whole total.
+    #[serde(default)]
+    pub rows: Option<Vec<RowBody>>,
+    /// The cashier.
+    #[serde(default)]
+    pub cashier_id: Option<String>,
+    /// Where the app returns a shopper who paid from the same phone.
+    #[serde(default)]
+    pub back_url: Option<String>,
+    /// A POS terminal; without it the webshop terminal.
+    #[serde(default)]
+    pub terminal_id: Option<String>,
+}
+
+/// `PATCH /v1/payments/{id}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePaymentBody {
+    /// A new title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The new total in minor units.
+    pub total: i64,
+    /// The new rows.
+    #[serde(default)]
+    pub rows: Option<Vec<RowBody>>,
+}
+
+fn field<T, E: std::fmt::Display>(name: &str, r: Result<T, E>) -> Result<T, ApiError> {
+    r.map_err(|e| ApiError::invalid_field(name, e.to_string()))
+}
+
+/// Reads a JSON number's decimal text as an integer of `10^-scale` units; refuses more decimals.
+fn scaled(name: &str, n: &serde_json::Number, scale: u32) -> Result<i64, ApiError> {
+    let text = n.to_string();
+    let bad = || {
+        ApiError::invalid_field(
+            name,
+            format!("must be a decimal number with at most {scale} decimals"),
+        )
+    };
+    if text.contains(['e', 'E']) {
+        return Err(bad());
+    }
+    let (int, frac) = text.split_once('.').unwrap_or((text.as_str(), ""));
+    let frac = frac.trim_end_matches('0');
+    if frac.len() > scale as usize {
+        return Err(bad());
+    }
+    let negative = int.starts_with('-');
+    let int: i64 = int.trim_start_matches('-').parse().map_err(|_| bad())?;
+    let mut frac_value: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().map_err(|_| bad())?
+    };
+    for _ in frac.len()..scale as usize {
+        frac_value = frac_value.checked_mul(10).ok_or_else(bad)?;
+    }
+    let value = int
+        .checked_mul(10i64.pow(scale))
+        .and_then(|v| v.checked_add(frac_value))
+        .ok_or_else(bad)?;
+    Ok(if negative { -value } else { value })
+}
+
+fn row(i: usize, body: &RowBody, currency: Currency) -> Result<OrderRow, ApiError> {
+    let f = |name: &str| format!("rows[{i}].{name}");
+    let quantity = match &body.quantity {
+        None => Quantity::ONE,
+        Some(n) => field(
+            &f("quantity"),
+            Quantity::from_thousandths(scaled(&f("quantity"), n, 3)?),
+        )?,
+    };
+    let tax_rate = match &body.tax_rate {
+        None => None,
+        Some(n) => {
+            let bp = scaled(&f("tax_rate"), n, 2)?;
+            let bp =
+                u32::try_from(bp).map_err(|_| ApiError::invalid_field(f("tax_rate"), "must be 0 to 100"))?;
+            Some(field(&f("tax_rate"), TaxRate::from_basis_points(bp))?)
+        }
+    };
+    Ok(OrderRow {
+        description: field(&f("description"), ItemDescription::parse(&body.description))?,
+        quantity,
+        unit_price: body.unit_price.map(|m| Money::new(m, currency)),
+        total: Money::new(body.total, currency),
+        tax_rate,
+        sku: body
+            .sku
+            .as_deref()
+            .map(Sku::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid_field(f("sku"), e.to_string()))?,
+        ean: body
+            .ean
+            .as_deref()
+            .map(Ean::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid_field(f("ean"), e.to_string()))?,
+        unit: body
+            .unit
+            .as_deref()
+            .map(Unit::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid_field(f("unit"), e.to_string()))?,
+        discount: body.discount.map(|m| Money::new(m, currency)),
+    })
+}
+
+fn rows(bodies: Option<&[RowBody]>, title: &Title, total: Money) -> Result<Vec<OrderRow>, ApiError> {
+    match bodies {
+        None | Some([]) => Ok(vec![OrderRow::simple(
+            field("title", ItemDescription::parse(title.as_str()))?,
+            Quantity::ONE,
+            total,
+        )]),
+        Some(list) => {
+            if list.len() > Order::MAX_ROWS {
+                return Err(ApiError::invalid_field(
+                    "rows",
+                    format!("at most {} rows are allowed", Order::MAX_ROWS),
+                ));
+            }
+            list.iter()
+                .enumerate()
+                .map(|(i, r)| row(i, r, total.currency()))
+                .collect()
+        }
+    }
+}
+
+/// What a create request asks for, in domain terms.
+#[derive(Debug, Clone)]
+pub struct CreateRequest {
+    /// The order.
+    pub order: Order,
+    /// The POS terminal, if any.
+    pub terminal: Option<TerminalId>,
+    /// The request's fingerprint for idempotency.
+    pub fingerprint: Fingerprint,
+}
+
+impl CreatePaymentBody {
+    /// Converts the body, checking every field.
+    pub fn into_domain(self) -> Result<CreateRequest, ApiError> {
+        let fingerprint = FingerprintBuilder::new(Operation::CreatePayment)
+            .text("body", &serde_json::to_string(&self).unwrap_or_default())
+            .finish();
+        let currency = field("currency", Currency::parse(&self.currency))?;
+        let total = Money::new(self.total, currency);
+        let order_id = field("order_id", MerchantOrderId::parse(&self.order_id))?;
+        let title = field(
+            "title",
+            Title::parse(self.title.as_deref().unwrap_or(&self.order_id)),
+        )?;
+        let rows = rows(self.rows.as_deref(), &title, total)?;
+        let order = Order::new(OrderParts {
+            merchant_order_id: order_id,
+            title,
+            rows,
+            total,
+            cashier_id: self
+                .cashier_id
+                .as_deref()
+                .map(CashierId::parse)
+                .transpose()
+                .map_err(|e| ApiError::invalid_field("cashier_id", e.to_string()))?,
+            back_url: self
+                .back_url
+                .as_deref()
+                .map(BackUrl::parse)
+                .transpose()
+                .map_err(|e| ApiError::invalid_field("back_url", e.to_string()))?,
+        })
+        .map_err(|e| ApiError::invalid_field("rows", e.to_string()))?;
+        let terminal = self
+            .terminal_id
+            .as_deref()
+            .map(TerminalId::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid_field("terminal_id", e.to_string()))?;
+        Ok(CreateRequest {
+            order,
+            terminal,
+            fingerprint,
+        })
+    }
+}
+
+impl UpdatePaymentBody {
+    /// The new order of `payment`, checked.
+    pub fn into_order(self, current: &Order) -> Result<Order, ApiError> {
+        let total = Money::new(self.total, current.currency());
+        let title = match &self.title {
+            Some(t) => field("title", Title::parse(t))?,
+            None => current.title().clone(),
+        };
+        let rows = rows(self.rows.as_deref(), &title, total)?;
+        let mut parts = current.to_parts();
+        parts.title = title;
+        parts.rows = rows;
+        parts.total = total;
+        Order::new(parts).map_err(|e| ApiError::invalid_field("rows", e.to_string()))
+    }
+}
+
+/// RFC 3339 text of a timestamp.
+pub fn rfc3339(t: Timestamp) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.unix_millis()) * 1_000_000)
+        .ok()
+        .and_then(|d| d.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// A refund as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefundDto {
+    /// Id.
+    pub id: String,
+    /// The payment.
+    pub payment_id: String,
+    /// Amount in minor units.
+    pub amount: i64,
+    /// Currency.
+    pub currency: String,
+    /// Status.
+    pub status: &'static str,
+    /// Reason.
+    pub reason: String,
+    /// Glase's refund reference, once succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ers_reference: Option<String>,
+    /// Created.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+impl From<&Refund> for RefundDto {
+    fn from(r: &Refund) -> Self {
+        Self {
+            id: r.id().as_str().to_owned(),
+            payment_id: r.payment_id().as_str().to_owned(),
+            amount: r.amount().minor_units(),
+            currency: r.amount().currency().code().to_owned(),
+            status: r.status().as_str(),
+            reason: r.reason().as_str().to_owned(),
+            ers_reference: r.ers_reference().map(|e| e.as_str().to_owned()),
+            created_at: rfc3339(r.created_at()),
+            updated_at: rfc3339(r.updated_at()),
+        }
+    }
+}
+
+/// A payment as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentDto {
+    /// Id.
+    pub id: String,
+    /// `pending`, `paid`, `canceled`, `failed`.
+    pub status: &'static str,
+    /// The merchant's order id.
+    pub order_id: String,
+    /// The title.
+    pub title: String,
+    /// Currency.
+    pub currency: String,
+    /// Total in minor units.
+    pub total: i64,
+    /// Glase's invoice reference.
+    pub invoice_reference: String,
+    /// `HTTP://SEQR.SE/R…`.
+    pub qr_code_url: String,
+    /// `SEQR://SEQR.SE/R…`.
+    pub app_url: String,
+    /// The receipt reference, once paid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ers_reference: Option<String>,
+    /// When paid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<String>,
+    /// Created.
+    pub created_at: String,
+    /// When an unpaid invoice is cancelled.
+    pub expires_at: String,
+    /// The POS terminal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terminal_id: Option<String>,
+    /// What was refunded (succeeded refunds).
+    pub refunded_amount: i64,
+    /// The refunds.
+    pub refunds: Vec<RefundDto>,
+    /// Shown only when the payment is created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+impl PaymentDto {
+    /// The view of `payment` with `refunds`.
+    pub fn new(payment: &Payment, refunds: &[Refund]) -> Self {
+        Self {
+            id: payment.id().as_str().to_owned(),
+            status: payment.status().as_str(),
+            order_id: payment.order().merchant_order_id().as_str().to_owned(),
+            title: payment.order().title().as_str().to_owned(),
+            currency: payment.amount().currency().code().to_owned(),
+            total: payment.amount().minor_units(),
+            invoice_reference: payment.invoice_reference().as_str().to_owned(),
+            qr_code_url: payment.invoice_reference().qr_code_url(),
+            app_url: payment.invoice_reference().app_url(),
+            ers_reference: payment.ers_reference().map(|e| e.as_str().to_owned()),
+            paid_at: payment.paid_at().map(rfc3339),
+            created_at: rfc3339(payment.created_at()),
+            expires_at: rfc3339(payment.expires_at()),
+            terminal_id: match payment.terminal() {
+                PaymentTerminal::Webshop => None,
+                PaymentTerminal::Pos(t) => Some(t.as_str().to_owned()),
+            },
+            refunded_amount: payment.refunds().refunded().minor_units(),
+            refunds: refunds.iter().map(RefundDto::from).collect(),
+            client_secret: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(text: &str) -> serde_json::Number {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn decimal_numbers_are_read_from_their_text() {
+        assert_eq!(scaled("q", &number("2"), 3).unwrap(), 2_000);
+        assert_eq!(scaled("q", &number("0.25"), 3).unwrap(), 250);
+        assert_eq!(scaled("q", &number("1.500"), 3).unwrap(), 1_500);
+        assert_eq!(scaled("t", &number("12.5"), 2).unwrap(), 1_250);
+        assert!(scaled("q", &number("0.0001"), 3).is_err());
+        assert_eq!(scaled("q", &number("1e3"), 3).unwrap(), 1_000_000);
+        assert!(scaled("q", &number("1e-7"), 3).is_err());
+    }
+
+    fn body(json: &str) -> CreatePaymentBody {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_body_without_rows_becomes_one_row_of_the_total() {
+        let req = body(r#"{"order_id":"A-1","currency":"SEK","total":12550}"#)
+            .into_domain()
+            .unwrap();
+        assert_eq!(req.order.rows().len(), 1);
+        assert_eq!(req.order.total().minor_units(), 12_550);
+        assert_eq!(req.order.title().as_str(), "A-1");
+    }
+
+    #[test]
+    fn rows_that_do_not_sum_to_the_total_are_refused_naming_rows() {
+        let err = body(
+            r#"{"order_id":"A-1","currency":"SEK","total":100,"rows":[{"description":"x","total":90}]}"#,
+        )
+        .into_domain()
+        .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("rows"));
+    }
+
+    #[test]
+    fn an_unknown_currency_is_refused_naming_currency() {
+        let err = body(r#"{"order_id":"A-1","currency":"XXX","total":100}"#)
+            .into_domain()
+            .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("currency"));
+    }
+
+    #[test]
+    fn the_fingerprint_follows_the_body() {
+        let a = body(r#"{"order_id":"A-1","currency":"SEK","total":100}"#)
+            .into_domain()
+            .unwrap();
+        let b = body(r#"{"currency":"SEK","order_id":"A-1","total":100}"#)
+            .into_domain()
+            .unwrap();
+        let c = body(r#"{"order_id":"A-1","currency":"SEK","total":101}"#)
+            .into_domain()
+            .unwrap();
+        assert_eq!(a.fingerprint, b.fingerprint, "key order does not matter");
+        assert_ne!(a.fingerprint, c.fingerprint);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert!(
+            serde_json::from_str::<CreatePaymentBody>(r#"{"order_id":"A","currency":"SEK","total":1,"x":1}"#)
+                .is_err()
+        );
+    }
+}
