@@ -78,6 +78,11 @@ impl ApiKeys {
         Ok(Self { hashes })
     }
 
+    /// No key at all: every merchant request is refused (functions that serve no merchant route).
+    pub fn none() -> Self {
+        Self { hashes: Vec::new() }
+    }
+
     /// Whether `presented` is one of the keys. Every configured hash is compared, in constant time.
     pub fn accepts(&self, presented: &str) -> bool {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();

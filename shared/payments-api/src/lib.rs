@@ -13,6 +13,7 @@
 //! - [`dto`]: the JSON bodies and their conversion to domain types.
 //! - [`auth`]: merchant API keys as hashes, compared in constant time.
 //! - [`error`]: the error type and its mapping to HTTP statuses and JSON bodies.
+//! - [`wiring`]: the real adapters built from settings, once per cold start.
 //! - [`openapi`]: the OpenAPI document of the API.
 //! - [`qr`]: invoice QR codes as SVG.
 //! - [`settings`]: the list of functions, the variables each requires, and their typed settings.
@@ -28,3 +29,4 @@ pub mod qr;
 pub mod routes;
 pub mod settings;
 pub mod telemetry;
+pub mod wiring;

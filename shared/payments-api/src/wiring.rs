@@ -1,0 +1,180 @@
+//! Builds the real adapters from [`Settings`], once per cold start.
+//!
+//! Every client is created here and reused for every invocation: the AWS configuration is loaded once,
+//! the DynamoDB, SQS and management API clients share it, and the Glase client opens its connection
+//! during initialisation so the first notification does not pay for the TLS handshake. Endpoints follow
+//! the AWS SDK's own settings (`AWS_ENDPOINT_URL_DYNAMODB`, …), so no code here knows whether it runs in
+//! AWS or on a laptop.
+
+use std::time::Duration;
+
+use glase_protocol::{GlaseClient, GlaseClientConfig};
+use payments_domain::ids::Timestamp;
+use payments_domain::ports::{
+    Clock, ConnectionId, IdGenerator, PushError, QueueError, RefundMessage, RefundQueue, StatusPush,
+    StatusUpdate,
+};
+use payments_domain::usecases::{Deps, UseCaseSettings};
+use payments_dynamodb::DynamoStore;
+use payments_glase::{GlaseSettings, ProtocolGateway};
+use payments_push::{ApiGatewayPush, LocalHub};
+use payments_sqs::{InMemoryQueue, QueueUrl, SqsRefundQueue};
+
+use crate::app::App;
+use crate::auth::ApiKeys;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        Timestamp::from_unix_millis(ms)
+    }
+}
+
+/// Ids and secrets from the operating system's cryptographically secure generator.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OsRandom;
+
+impl IdGenerator for OsRandom {
+    fn random_128(&self) -> [u8; 16] {
+        rand::random()
+    }
+}
+
+/// The refund queue of this process: SQS in AWS, the in-process queue on a laptop, or none for
+/// functions that queue nothing.
+#[derive(Clone, Debug)]
+pub enum AnyQueue {
+    /// SQS.
+    Sqs(SqsRefundQueue),
+    /// The local stack's in-process queue.
+    Memory(InMemoryQueue),
+    /// No queue configured.
+    None,
+}
+
+impl RefundQueue for AnyQueue {
+    async fn enqueue(&self, message: &RefundMessage) -> Result<(), QueueError> {
+        match self {
+            AnyQueue::Sqs(q) => q.enqueue(message).await,
+            AnyQueue::Memory(q) => q.enqueue(message).await,
+            AnyQueue::None => Err(QueueError::Unavailable {
+                reason: "no refund queue is configured".into(),
+            }),
+        }
+    }
+}
+
+/// Where status pushes go: the WebSocket API in AWS, the local hub on a laptop, or nowhere (browsers
+/// then poll).
+#[derive(Clone, Debug)]
+pub enum AnyPush {
+    /// API Gateway's management API.
+    ApiGateway(ApiGatewayPush),
+    /// The local stack's sockets.
+    Local(LocalHub),
+    /// No pushes.
+    None,
+}
+
+impl StatusPush for AnyPush {
+    async fn push(&self, connection: &ConnectionId, update: &StatusUpdate) -> Result<(), PushError> {
+        match self {
+            AnyPush::ApiGateway(p) => p.push(connection, update).await,
+            AnyPush::Local(p) => p.push(connection, update).await,
+            AnyPush::None => Err(PushError::Unavailable {
+                reason: "no push endpoint is configured".into(),
+            }),
+        }
+    }
+}
+
+/// The application with the real adapters.
+pub type LiveApp = App<DynamoStore, ProtocolGateway<SystemClock>, AnyQueue, AnyPush, SystemClock, OsRandom>;
+
+/// Why the application could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    /// A setting cannot be used.
+    #[error("{0}")]
+    Setting(String),
+}
+
+/// The Glase gateway of `settings`, with its connection opened (best effort) before the first request.
+pub async fn glase_gateway(settings: &Settings) -> Result<ProtocolGateway<SystemClock>, WiringError> {
+    let g = settings
+        .glase
+        .as_ref()
+        .ok_or_else(|| WiringError::Setting("Glase is not configured".into()))?;
+    let mut config = GlaseClientConfig::new(g.endpoint.clone());
+    config.request_timeout = g.request_timeout;
+    config.connect_timeout = Duration::from_secs(2);
+    let client = GlaseClient::new(config).map_err(|e| WiringError::Setting(e.to_string()))?;
+    if let Err(e) = client.warm_up().await {
+        tracing::warn!(error = %e, "could not open a connection to Glase during start-up");
+    }
+    let gateway_settings = GlaseSettings::new(
+        g.terminal_id.clone(),
+        g.terminal_password.clone(),
+        g.reseller_id.clone(),
+        g.reseller_user_id.clone(),
+        g.reseller_password.clone(),
+        g.terminal_password_secret.clone(),
+    );
+    Ok(ProtocolGateway::new(client, gateway_settings, SystemClock))
+}
+
+/// The use-case settings of `settings`.
+pub fn use_case_settings(settings: &Settings) -> UseCaseSettings {
+    UseCaseSettings {
+        public_base_url: settings.public_base_url.clone().unwrap_or_default(),
+        payment_expiry: settings.payment_expiry,
+        ..UseCaseSettings::default()
+    }
+}
+
+/// Builds the application of one Lambda function from its settings and the AWS configuration.
+pub async fn live_app(settings: &Settings, aws: &aws_config::SdkConfig) -> Result<LiveApp, WiringError> {
+    let table = settings.table_name.clone().unwrap_or_default();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table);
+    let glase = glase_gateway(settings).await?;
+    let queue = match &settings.refund_queue_url {
+        Some(url) => AnyQueue::Sqs(SqsRefundQueue::new(
+            aws_sdk_sqs::Client::new(aws),
+            QueueUrl::parse(url).map_err(|e| WiringError::Setting(e.to_string()))?,
+        )),
+        None => AnyQueue::None,
+    };
+    let push = match &settings.websocket_endpoint {
+        Some(endpoint) => AnyPush::ApiGateway(ApiGatewayPush::for_endpoint(aws, endpoint)),
+        None => AnyPush::None,
+    };
+    let api_keys = match &settings.api_key_hashes {
+        Some(hashes) => {
+            ApiKeys::parse(hashes).map_err(|e| WiringError::Setting(format!("API_KEY_HASHES: {e}")))?
+        }
+        None => ApiKeys::none(),
+    };
+    Ok(App {
+        deps: Deps {
+            store,
+            glase,
+            queue,
+            push,
+            clock: SystemClock,
+            ids: OsRandom,
+            settings: use_case_settings(settings),
+        },
+        api_keys,
+        metrics: Metrics::stdout(settings.function.crate_name()),
+        function: Some(settings.function),
+    })
+}

@@ -1,0 +1,362 @@
+//! End to end with the real adapters: the handlers behind a local HTTP server on loopback, DynamoDB on
+//! dynoxide, Glase on the sandbox (which POSTs its notifications to that server). After every test the
+//! sandbox's event log must show no reversal: our side was up the whole time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use glase_protocol::{GlaseClient, GlaseClientConfig};
+use glase_sandbox::{EventKind, FaultRules, SandboxConfig, SandboxHandle};
+use payments_api::app::{ApiRequest, App};
+use payments_api::auth::{ApiKeys, hash_api_key};
+use payments_api::metrics::Metrics;
+use payments_api::wiring::{AnyPush, AnyQueue, OsRandom, SystemClock};
+use payments_domain::usecases::{Deps, UseCaseSettings};
+use payments_dynamodb::DynamoStore;
+use payments_dynamodb::testing::{Backend, TestTable};
+use payments_glase::{GlaseSettings, ProtocolGateway};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+const KEY: &str = "sk_test_e2e_key";
+
+type LiveApp = App<DynamoStore, ProtocolGateway<SystemClock>, AnyQueue, AnyPush, SystemClock, OsRandom>;
+
+struct Stack {
+    base: String,
+    sandbox: SandboxHandle,
+    http: reqwest::Client,
+    _table: TestTable,
+}
+
+async fn to_api(request: Request) -> ApiRequest {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    http::Request::from_parts(parts, bytes)
+}
+
+async fn stack() -> Stack {
+    let sandbox = glase_sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let table = TestTable::new(Backend::Dynoxide).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+
+    let accounts = sandbox.sandbox().config().clone();
+    let webshop = &accounts.webshop_terminals[0];
+    let gateway = ProtocolGateway::new(
+        GlaseClient::new(GlaseClientConfig::new(sandbox.soap_endpoint_url())).unwrap(),
+        GlaseSettings::new(
+            webshop.terminal_id.clone(),
+            SecretString::from(webshop.password.clone()),
+            accounts.reseller.id.clone(),
+            accounts.reseller.user_id.clone(),
+            SecretString::from(accounts.reseller.password.clone()),
+            SecretString::from("e2e master secret"),
+        ),
+        SystemClock,
+    );
+    let app: Arc<LiveApp> = Arc::new(App {
+        deps: Deps {
+            store: DynamoStore::new(table.client.clone(), table.table_name.clone()),
+            glase: gateway,
+            queue: AnyQueue::None,
+            push: AnyPush::None,
+            clock: SystemClock,
+            ids: OsRandom,
+            settings: UseCaseSettings {
+                public_base_url: base.clone(),
+                ..UseCaseSettings::default()
+            },
+        },
+        api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(KEY))).unwrap(),
+        metrics: Metrics::to_writer("e2e", Box::new(std::io::sink())),
+        function: None,
+    });
+    let router = Router::new().fallback(move |request: Request| {
+        let app = app.clone();
+        async move {
+            let response = app.handle(to_api(request).await).await;
+            let (parts, body) = response.into_parts();
+            Response::from_parts(parts, Body::from(body))
+        }
+    });
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    Stack {
+        base,
+        sandbox,
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        _table: table,
+    }
+}
+
+impl Stack {
+    async fn create(&self, body: &Value, key: Option<&str>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}/v1/payments", self.base))
+            .bearer_auth(KEY)
+            .json(body);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        let r = req.send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, id: &str, secret: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}/v1/payments/{id}", self.base))
+            .header("X-Client-Secret", secret)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    fn reversals(&self) -> usize {
+        self.sandbox
+            .sandbox()
+            .events(None)
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::PaymentReversed { .. }))
+            .count()
+    }
+
+    fn status_calls(&self) -> usize {
+        self.sandbox
+            .sandbox()
+            .events(None)
+            .iter()
+            .filter(
+                |e| matches!(&e.kind, EventKind::Call { operation, .. } if operation == "getPaymentStatus"),
+            )
+            .count()
+    }
+
+    async fn finish(self) {
+        assert_eq!(
+            self.reversals(),
+            0,
+            "no payment may be reversed while our side is up"
+        );
+        self.sandbox.shutdown().await;
+    }
+}
+
+fn order(total: i64) -> Value {
+    json!({
+        "order_id": "A-1001",
+        "currency": "SEK",
+        "total": total,
+        "rows": [
+            { "description": "Coffee", "quantity": 2, "unit_price": 2000, "total": 4000, "tax_rate": 12 },
+            { "description": "Mug", "total": total - 4000, "sku": "MUG-1" }
+        ]
+    })
+}
+
+#[tokio::test]
+async fn a_paid_payment_is_confirmed_by_its_notification() {
+    let s = stack().await;
+    let (status, created) = s.create(&order(12_550), None).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["status"], "pending");
+    let reference = created["invoice_reference"].as_str().unwrap();
+    assert_eq!(created["qr_code_url"], format!("HTTP://SEQR.SE/R{reference}"));
+    assert_eq!(created["app_url"], format!("SEQR://SEQR.SE/R{reference}"));
+
+    s.sandbox.sandbox().pay_invoice(reference).unwrap();
+    let notified = s
+        .sandbox
+        .sandbox()
+        .wait_for_event(Duration::from_secs(10), |e| {
+            matches!(&e.kind, EventKind::PaymentAcknowledged { .. })
+        })
+        .await;
+    assert!(
+        notified.is_some(),
+        "the notification made us acknowledge the payment"
+    );
+
+    let (_, read) = s
+        .get(
+            created["id"].as_str().unwrap(),
+            created["client_secret"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(read["status"], "paid");
+    let ers = read["ers_reference"].as_str().unwrap();
+    let view = s.sandbox.sandbox().invoice(reference).unwrap();
+    assert_eq!(view.payment.unwrap().ers_reference, ers);
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn without_notifications_a_polling_reader_still_confirms_in_time() {
+    let s = stack().await;
+    let rules: FaultRules =
+        serde_json::from_value(json!({"rules": [{"target": "notification", "action": "drop"}]})).unwrap();
+    s.sandbox.sandbox().set_faults(&rules).unwrap();
+    let (_, created) = s.create(&order(5_000), None).await;
+    let (id, secret) = (
+        created["id"].as_str().unwrap(),
+        created["client_secret"].as_str().unwrap(),
+    );
+    s.sandbox
+        .sandbox()
+        .pay_invoice(created["invoice_reference"].as_str().unwrap())
+        .unwrap();
+
+    let mut paid = false;
+    for _ in 0..30 {
+        let (_, read) = s.get(id, secret).await;
+        if read["status"] == "paid" {
+            paid = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(paid, "polling confirmed the payment");
+    s.sandbox.sandbox().advance_clock(Duration::from_secs(25));
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn duplicate_notifications_change_nothing_twice() {
+    let s = stack().await;
+    let rules: FaultRules =
+        serde_json::from_value(json!({"rules": [{"target": "notification", "action": "duplicate"}]}))
+            .unwrap();
+    s.sandbox.sandbox().set_faults(&rules).unwrap();
+    let (_, created) = s.create(&order(5_000), None).await;
+    s.sandbox
+        .sandbox()
+        .pay_invoice(created["invoice_reference"].as_str().unwrap())
+        .unwrap();
+    let second = s
+        .sandbox
+        .sandbox()
+        .wait_for_event(Duration::from_secs(10), |e| {
+            matches!(&e.kind, EventKind::NotificationSent { attempt: 2, .. })
+        })
+        .await;
+    assert!(second.is_some(), "the duplicate was delivered");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(s.status_calls(), 1, "only the first notification asked Glase");
+    let (_, read) = s
+        .get(
+            created["id"].as_str().unwrap(),
+            created["client_secret"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(read["status"], "paid");
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn a_pending_payment_is_cancelled_and_updated_at_glase() {
+    let s = stack().await;
+    let (_, created) = s.create(&order(5_000), None).await;
+    let id = created["id"].as_str().unwrap();
+    let reference = created["invoice_reference"].as_str().unwrap();
+
+    let r = s
+        .http
+        .patch(format!("{}/v1/payments/{id}", s.base))
+        .bearer_auth(KEY)
+        .json(&json!({"total": 7000, "rows": [{"description": "Bigger mug", "total": 7000}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        s.sandbox.sandbox().invoice(reference).unwrap().amount_minor,
+        7_000
+    );
+
+    let r = s
+        .http
+        .post(format!("{}/v1/payments/{id}/cancel", s.base))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "canceled");
+    assert_eq!(s.sandbox.sandbox().invoice(reference).unwrap().status, "CANCELED");
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn cancelling_a_paid_payment_is_a_conflict() {
+    let s = stack().await;
+    let (_, created) = s.create(&order(5_000), None).await;
+    let id = created["id"].as_str().unwrap();
+    s.sandbox
+        .sandbox()
+        .pay_invoice(created["invoice_reference"].as_str().unwrap())
+        .unwrap();
+    let r = s
+        .http
+        .post(format!("{}/v1/payments/{id}/cancel", s.base))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 409);
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_replays_and_a_changed_body_conflicts() {
+    let s = stack().await;
+    let (a, first) = s.create(&order(5_000), Some("order-A-1001")).await;
+    let (b, again) = s.create(&order(5_000), Some("order-A-1001")).await;
+    assert_eq!((a, b), (201, 201));
+    assert_eq!(first["id"], again["id"]);
+    let (c, conflict) = s.create(&order(6_000), Some("order-A-1001")).await;
+    assert_eq!(c, 409, "{conflict}");
+    assert_eq!(s.sandbox.sandbox().invoices().len(), 1, "one invoice was sent");
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_and_nothing_is_sent_or_stored() {
+    let s = stack().await;
+    let no_key = s
+        .http
+        .post(format!("{}/v1/payments", s.base))
+        .json(&order(5_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_key.status().as_u16(), 401);
+    let (status, err) = s.create(&json!({"order_id": "x", "currency": "SEK", "total": 100, "rows": [{"description": "a", "total": 90}]}), None).await;
+    assert_eq!(status, 400);
+    assert_eq!(err["error"]["field"], "rows");
+    let (status, _) = s.create(&json!({"order_id": "x", "currency": "SEK"}), None).await;
+    assert_eq!(status, 400);
+    let wrong_token = s
+        .http
+        .post(format!(
+            "{}/v1/notifications/pay_00000000000000000000000000000000?token=abc",
+            s.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_token.status().as_u16(), 404);
+    assert!(s.sandbox.sandbox().invoices().is_empty());
+    assert_eq!(s.status_calls(), 0);
+    s.finish().await;
+}
