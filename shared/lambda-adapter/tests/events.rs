@@ -1,0 +1,287 @@
+//! Every sample event in `events/` round-trips through the `aws_lambda_events` type of API Gateway HTTP
+//! API (payload 2.0) and runs through its function's handler on the in-memory fakes, answering the status
+//! this table expects. The expectations live here, not in the event files.
+
+use std::path::PathBuf;
+
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use lambda_adapter::{to_api_request, to_lambda_response};
+use payments_api::app::App;
+use payments_api::auth::{ApiKeys, hash_api_key};
+use payments_api::metrics::Metrics;
+use payments_api::settings::Function;
+use payments_domain::ids::PaymentId;
+use payments_domain::payment::PaymentStatus;
+use payments_domain::ports::PaymentStore;
+use payments_domain::testing::{
+    FakeGlase, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
+};
+use payments_domain::usecases::{Deps, UseCaseSettings};
+use secrecy::SecretString;
+
+type FakeApp = App<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
+
+/// What a test needs before its event: nothing, a created payment, or a created payment the shopper paid.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Before {
+    Nothing,
+    Created,
+    CreatedAndPaid,
+}
+
+const CASES: &[(&str, Function, Before, u16)] = &[
+    (
+        "create-payment/ok.json",
+        Function::CreatePayment,
+        Before::Nothing,
+        201,
+    ),
+    (
+        "create-payment/missing-key.json",
+        Function::CreatePayment,
+        Before::Nothing,
+        401,
+    ),
+    (
+        "create-payment/wrong-key.json",
+        Function::CreatePayment,
+        Before::Nothing,
+        401,
+    ),
+    (
+        "create-payment/rows-do-not-sum.json",
+        Function::CreatePayment,
+        Before::Nothing,
+        400,
+    ),
+    (
+        "create-payment/malformed-json.json",
+        Function::CreatePayment,
+        Before::Nothing,
+        400,
+    ),
+    (
+        "create-payment/unknown-field.json",
+        Function::CreatePayment,
+        Before::Nothing,
+        400,
+    ),
+    (
+        "create-payment/wrong-route.json",
+        Function::CreatePayment,
+        Before::Created,
+        404,
+    ),
+    (
+        "payment-status/merchant.json",
+        Function::PaymentStatus,
+        Before::Created,
+        200,
+    ),
+    (
+        "payment-status/client-secret.json",
+        Function::PaymentStatus,
+        Before::Created,
+        200,
+    ),
+    (
+        "payment-status/wrong-client-secret.json",
+        Function::PaymentStatus,
+        Before::Created,
+        404,
+    ),
+    (
+        "payment-status/no-credential.json",
+        Function::PaymentStatus,
+        Before::Created,
+        401,
+    ),
+    (
+        "payment-status/unknown-payment.json",
+        Function::PaymentStatus,
+        Before::Created,
+        404,
+    ),
+    (
+        "payment-status/qr.json",
+        Function::PaymentStatus,
+        Before::Created,
+        200,
+    ),
+    (
+        "payment-status/openapi.json",
+        Function::PaymentStatus,
+        Before::Nothing,
+        200,
+    ),
+    (
+        "payment-control/cancel.json",
+        Function::PaymentControl,
+        Before::Created,
+        200,
+    ),
+    (
+        "payment-control/cancel-unknown.json",
+        Function::PaymentControl,
+        Before::Created,
+        404,
+    ),
+    (
+        "payment-control/update.json",
+        Function::PaymentControl,
+        Before::Created,
+        200,
+    ),
+    (
+        "payment-control/update-rows-do-not-sum.json",
+        Function::PaymentControl,
+        Before::Created,
+        400,
+    ),
+    (
+        "payment-control/update-missing-key.json",
+        Function::PaymentControl,
+        Before::Created,
+        401,
+    ),
+    (
+        "notification/ok.json",
+        Function::Notification,
+        Before::CreatedAndPaid,
+        200,
+    ),
+    (
+        "notification/wrong-token.json",
+        Function::Notification,
+        Before::CreatedAndPaid,
+        404,
+    ),
+    (
+        "notification/missing-token.json",
+        Function::Notification,
+        Before::CreatedAndPaid,
+        404,
+    ),
+    (
+        "notification/unknown-payment.json",
+        Function::Notification,
+        Before::CreatedAndPaid,
+        404,
+    ),
+];
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events")
+}
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(events_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn app(function: Option<Function>) -> FakeApp {
+    let clock = ManualClock::default();
+    App {
+        deps: Deps {
+            store: InMemoryStore::new(),
+            glase: FakeGlase::new(clock.clone()),
+            queue: RecordingQueue::default(),
+            push: RecordingPush::default(),
+            clock,
+            ids: SequentialIds::default(),
+            settings: UseCaseSettings::default(),
+        },
+        api_keys: ApiKeys::parse(&SecretString::from(hash_api_key("sk_test_events_key"))).unwrap(),
+        metrics: Metrics::to_writer("events", Box::new(std::io::sink())),
+        function,
+    }
+}
+
+async fn run(app: &FakeApp, name: &str) -> u16 {
+    let request = lambda_http::request::from_str(&read(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let response = to_lambda_response(app.handle(to_api_request(request)).await);
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn every_event_file_round_trips_through_the_lambda_event_type() {
+    let mut seen = 0;
+    for (name, ..) in CASES {
+        let text = read(name);
+        let event: ApiGatewayV2httpRequest =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let again: ApiGatewayV2httpRequest =
+            serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            serde_json::to_value(&again).unwrap(),
+            "{name} does not round-trip"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, CASES.len());
+}
+
+#[tokio::test]
+async fn every_event_file_is_in_the_table() {
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(events_dir()).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let f = f.unwrap().path();
+            let name = format!(
+                "{}/{}",
+                dir.file_name().unwrap().to_string_lossy(),
+                f.file_name().unwrap().to_string_lossy()
+            );
+            files.push(name);
+        }
+    }
+    for f in &files {
+        assert!(CASES.iter().any(|(name, ..)| name == f), "{f} has no expectation");
+    }
+}
+
+#[tokio::test]
+async fn every_event_gets_its_expected_answer_from_its_function() {
+    for (name, function, before, expected) in CASES {
+        let seeding = app(None);
+        if *before != Before::Nothing {
+            assert_eq!(
+                run(&seeding, "create-payment/ok.json").await,
+                201,
+                "seeding {name}"
+            );
+        }
+        if *before == Before::CreatedAndPaid {
+            let payment = seeding.deps.store.payments().pop().unwrap();
+            seeding.deps.glase.pay(payment.invoice_reference());
+        }
+        let app = FakeApp {
+            function: Some(*function),
+            ..seeding
+        };
+        let writes = app.deps.store.writes();
+        let status = run(&app, name).await;
+        assert_eq!(status, *expected, "{name}");
+        if status >= 400 {
+            assert_eq!(app.deps.store.writes(), writes, "{name} must change nothing");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_notification_event_confirms_the_payment() {
+    let app = app(None);
+    run(&app, "create-payment/ok.json").await;
+    let payment = app.deps.store.payments().pop().unwrap();
+    app.deps.glase.pay(payment.invoice_reference());
+    assert_eq!(run(&app, "notification/ok.json").await, 200);
+    let id = PaymentId::parse("pay_a5000000000000000000000000000001").unwrap();
+    assert_eq!(
+        app.deps.store.get_payment(&id).await.unwrap().unwrap().status(),
+        PaymentStatus::Paid
+    );
+}
