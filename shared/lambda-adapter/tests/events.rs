@@ -196,10 +196,24 @@ fn app(function: Option<Function>) -> FakeApp {
     }
 }
 
+/// Runs one event and checks a JSON answer against the OpenAPI schema of its route and status.
 async fn run(app: &FakeApp, name: &str) -> u16 {
-    let request = lambda_http::request::from_str(&read(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let text = read(name);
+    let request = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
     let response = to_lambda_response(app.handle(to_api_request(request)).await);
-    response.status().as_u16()
+    let status = response.status().as_u16();
+    let event: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (method, template) = event["routeKey"].as_str().unwrap().split_once(' ').unwrap();
+    let is_json = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v == "application/json");
+    if is_json && template != "/v1/openapi.json" {
+        let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        payments_api::openapi::validate_response(method, template, status, &body)
+            .unwrap_or_else(|e| panic!("{name}: the answer does not match the OpenAPI document: {e}"));
+    }
+    status
 }
 
 #[tokio::test]

@@ -108,7 +108,10 @@ impl Stack {
             req = req.header("Idempotency-Key", k);
         }
         let r = req.send().await.unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        payments_api::openapi::validate_response("POST", "/v1/payments", status, &body).unwrap();
+        (status, body)
     }
 
     async fn get(&self, id: &str, secret: &str) -> (u16, Value) {
@@ -119,7 +122,10 @@ impl Stack {
             .send()
             .await
             .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        payments_api::openapi::validate_response("GET", "/v1/payments/{payment_id}", status, &body).unwrap();
+        (status, body)
     }
 
     fn reversals(&self) -> usize {
