@@ -4,6 +4,8 @@
 //! - [`payments`]: create a payment, handle Glase's notification, read a payment (confirming a pending
 //!   one with Glase at most once a second), cancel and update pending payments, and the confirmation
 //!   step every path shares.
+//! - [`sweeps`]: the safety net that confirms pending payments without a notification, and expiry.
+//! - [`connections`]: WebSocket connections listening to a payment.
 
 use std::time::Duration;
 
@@ -13,12 +15,15 @@ use crate::idempotency::IdempotencyPolicy;
 use crate::payment::PaymentError;
 use crate::ports::{GlaseError, StoreError};
 
+pub mod connections;
 pub mod payments;
+pub mod sweeps;
 
 #[cfg(test)]
 mod tests;
 
 pub use payments::{ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView, Reader, TerminalChoice};
+pub use sweeps::{ExpiryReport, SweepReport};
 
 /// Settings the use cases need.
 #[derive(Clone, Debug, PartialEq, Eq)]

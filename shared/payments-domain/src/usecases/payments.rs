@@ -433,7 +433,7 @@ where
     // Read
     // -----------------------------------------------------------------------------------------------------
 
-    async fn load_for(&self, id: &PaymentId, reader: Reader<'_>) -> Result<Payment, UseCaseError> {
+    pub(super) async fn load_for(&self, id: &PaymentId, reader: Reader<'_>) -> Result<Payment, UseCaseError> {
         let payment = self
             .store
             .get_payment(id)

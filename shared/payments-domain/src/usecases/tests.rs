@@ -415,3 +415,119 @@ async fn a_reversal_glase_reports_after_we_recorded_paid_is_reported_as_a_disagr
     assert_eq!(still.status(), PaymentStatus::Paid, "a final payment never moves");
     assert_eq!(outcome.disagreement, Some(GlaseInvoiceStatus::Canceled));
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Safety net, expiry, connections
+// ---------------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_safety_net_confirms_a_paid_payment_nobody_asked_about() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    d.clock.advance(Duration::from_secs(2));
+    let report = d.confirm_due_payments(10).await.unwrap();
+    assert_eq!(report.confirmed, 1);
+    assert_eq!(report.changed.len(), 1);
+    assert_eq!(d.store.payments()[0].status(), PaymentStatus::Paid);
+}
+
+#[tokio::test]
+async fn the_safety_net_leaves_final_and_recently_checked_payments_alone() {
+    let d = deps();
+    let paid = d.create_payment(request(1_000)).await.unwrap();
+    d.glase.pay(paid.payment.invoice_reference());
+    d.handle_notification(paid.payment.id(), &token_of(&d))
+        .await
+        .unwrap();
+    d.clock.advance(Duration::from_secs(2));
+    let fresh = d.create_payment(request(2_000)).await.unwrap();
+    d.read_payment(fresh.payment.id(), Reader::Merchant)
+        .await
+        .unwrap();
+    let calls = status_calls(&d);
+    let report = d.confirm_due_payments(10).await.unwrap();
+    assert_eq!(report.confirmed, 0, "{report:?}");
+    assert_eq!(
+        status_calls(&d),
+        calls,
+        "no Glase call for final or just-checked payments"
+    );
+}
+
+#[tokio::test]
+async fn expiry_cancels_old_unpaid_invoices_but_not_one_being_paid() {
+    let d = deps();
+    let old = d.create_payment(request(1_000)).await.unwrap();
+    let busy = d.create_payment(request(2_000)).await.unwrap();
+    d.clock.advance(Duration::from_secs(121));
+    let young = d.create_payment(request(3_000)).await.unwrap();
+    d.glase.fail_next(
+        "cancelInvoice",
+        GlaseError::Rejected {
+            code: 51,
+            description: "IN_PROGRESS".into(),
+        },
+    );
+    let report = d.expire_payments(10).await.unwrap();
+    assert_eq!(report.in_progress, 1);
+    assert_eq!(report.canceled.len(), 1);
+    let status_of = |id: &crate::ids::PaymentId| {
+        d.store
+            .payments()
+            .into_iter()
+            .find(|p| p.id() == id)
+            .unwrap()
+            .status()
+    };
+    // The first expired payment in expiry order met the injected 51; the other was cancelled.
+    let statuses = [status_of(old.payment.id()), status_of(busy.payment.id())];
+    assert!(statuses.contains(&PaymentStatus::Canceled) && statuses.contains(&PaymentStatus::Pending));
+    assert_eq!(status_of(young.payment.id()), PaymentStatus::Pending);
+}
+
+#[tokio::test]
+async fn a_connection_needs_the_client_secret_and_hears_the_current_status() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let conn = ConnectionId::parse("conn-1").unwrap();
+    let wrong = d
+        .connect(created.payment.id(), "nope", &conn, Duration::from_secs(60))
+        .await
+        .unwrap_err();
+    assert_eq!(wrong, UseCaseError::NotFound("payment"));
+    assert!(
+        d.store
+            .connections_for_payment(created.payment.id())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let update = d
+        .connect(
+            created.payment.id(),
+            created.client_secret.expose(),
+            &conn,
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(update.status, PaymentStatus::Pending);
+    assert_eq!(
+        d.store
+            .connections_for_payment(created.payment.id())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    d.disconnect(&conn).await.unwrap();
+    assert!(
+        d.store
+            .connections_for_payment(created.payment.id())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
