@@ -108,8 +108,12 @@ pub enum WiringError {
     Setting(String),
 }
 
-/// The Glase gateway of `settings`, with its connection opened (best effort) before the first request.
-pub async fn glase_gateway(settings: &Settings) -> Result<ProtocolGateway<SystemClock>, WiringError> {
+/// The Glase gateway of `settings`; with `warm_up` its connection is opened (best effort) before the
+/// first request.
+pub async fn glase_gateway(
+    settings: &Settings,
+    warm_up: bool,
+) -> Result<ProtocolGateway<SystemClock>, WiringError> {
     let g = settings
         .glase
         .as_ref()
@@ -118,7 +122,7 @@ pub async fn glase_gateway(settings: &Settings) -> Result<ProtocolGateway<System
     config.request_timeout = g.request_timeout;
     config.connect_timeout = Duration::from_secs(2);
     let client = GlaseClient::new(config).map_err(|e| WiringError::Setting(e.to_string()))?;
-    if let Err(e) = client.warm_up().await {
+    if warm_up && let Err(e) = client.warm_up().await {
         tracing::warn!(error = %e, "could not open a connection to Glase during start-up");
     }
     let gateway_settings = GlaseSettings::new(
@@ -145,7 +149,7 @@ pub fn use_case_settings(settings: &Settings) -> UseCaseSettings {
 pub async fn live_app(settings: &Settings, aws: &aws_config::SdkConfig) -> Result<LiveApp, WiringError> {
     let table = settings.table_name.clone().unwrap_or_default();
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table);
-    let glase = glase_gateway(settings).await?;
+    let glase = glase_gateway(settings, true).await?;
     let queue = match &settings.refund_queue_url {
         Some(url) => AnyQueue::Sqs(SqsRefundQueue::new(
             aws_sdk_sqs::Client::new(aws),

@@ -34,6 +34,11 @@ pub struct UseCaseSettings {
     pub payment_expiry: Duration,
     /// The shortest time between two Glase status calls for one payment on behalf of readers.
     pub status_check_interval: Duration,
+    /// How long the safety net leaves a pending payment unasked before it asks Glase itself. With a
+    /// sweep every second, a payment made at any moment is confirmed within this plus about a second:
+    /// well inside Glase's 20-second window, while a payment confirmed by its notification or by a
+    /// polling browser costs no extra call.
+    pub safety_net_interval: Duration,
     /// Idempotency key lifetime and lease.
     pub idempotency: IdempotencyPolicy,
 }
@@ -44,6 +49,7 @@ impl Default for UseCaseSettings {
             public_base_url: "http://127.0.0.1:3000".to_owned(),
             payment_expiry: Duration::from_secs(120),
             status_check_interval: Duration::from_secs(1),
+            safety_net_interval: Duration::from_secs(8),
             idempotency: IdempotencyPolicy::default(),
         }
     }

@@ -54,14 +54,18 @@ where
         let now = self.clock.now();
         let due = self
             .store
-            .pending_payments_due(now.minus(self.settings.status_check_interval), limit)
+            .pending_payments_due(now.minus(self.settings.safety_net_interval), limit)
             .await?;
         let mut report = SweepReport {
             examined: due.len(),
             ..SweepReport::default()
         };
         for payment in due {
-            if !payment.due_for_check(now, self.settings.status_check_interval) {
+            // A payment nobody asked about yet counts from its creation: its notification may still come.
+            let last = payment.last_checked_at().unwrap_or(payment.created_at());
+            if payment.status() != PaymentStatus::Pending
+                || now.since(last) < self.settings.safety_net_interval
+            {
                 report.skipped += 1;
                 continue;
             }

@@ -426,6 +426,12 @@ async fn the_safety_net_confirms_a_paid_payment_nobody_asked_about() {
     let created = d.create_payment(request(1_000)).await.unwrap();
     d.glase.pay(created.payment.invoice_reference());
     d.clock.advance(Duration::from_secs(2));
+    assert_eq!(
+        d.confirm_due_payments(10).await.unwrap().confirmed,
+        0,
+        "too early: the notification may come"
+    );
+    d.clock.advance(Duration::from_secs(7));
     let report = d.confirm_due_payments(10).await.unwrap();
     assert_eq!(report.confirmed, 1);
     assert_eq!(report.changed.len(), 1);
