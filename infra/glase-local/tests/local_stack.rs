@@ -1,0 +1,173 @@
+//! The `glase-local` binary as a person uses it: start it on a free port with a fresh data directory, buy in
+//! the demo shop, pay from the sandbox's shopper side, read the outcome on the backURL page; restart it on
+//! the same data and find the payment again.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Running {
+    child: Child,
+    base: String,
+    api_key: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(data: &Path) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_glase-local"))
+        .args(["--port", "0", "--data-dir"])
+        .arg(data)
+        .env_remove("GLASE_API_KEY")
+        .env_remove("GLASE_ENDPOINT")
+        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("glase-local starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut base = String::new();
+    let mut api_key = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("glase-local listening on ") {
+            base = rest.trim().to_owned();
+        }
+        if let Some(rest) = line.trim().strip_prefix("API key") {
+            api_key = rest.trim().to_owned();
+        }
+        if line.trim().starts_with("data") {
+            break;
+        }
+    }
+    // Keep draining stdout so the process never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    assert!(base.starts_with("http://127.0.0.1:"), "binds loopback: {base}");
+    assert!(api_key.starts_with("sk_local_"));
+    Running { child, base, api_key }
+}
+
+fn data_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("glase-local-test-{:x}", rand::random::<u64>()))
+}
+
+fn attribute<'a>(html: &'a str, name: &str) -> &'a str {
+    let start = html.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+    let end = start + html[start..].find('"').unwrap();
+    &html[start..end]
+}
+
+#[tokio::test]
+async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
+    let data = data_dir();
+    let stack = start(&data);
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let shop = http
+        .get(format!("{}/shop/", stack.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(shop.contains("Pay with Glase"));
+    let checkout = http
+        .post(format!("{}/shop/checkout", stack.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("qty_mug=1&qty_cake=2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(checkout.status().as_u16(), 303);
+    let pay_path = checkout.headers()["location"].to_str().unwrap().to_owned();
+    let page = http
+        .get(format!("{}{pay_path}", stack.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("/widget/glase-checkout.js"));
+    let payment_id = attribute(&page, "data-payment-id").to_owned();
+    let secret = attribute(&page, "data-client-secret").to_owned();
+    assert!(page.contains("195.50 SEK"), "125.50 + 2 × 35.00");
+
+    let payment: serde_json::Value = http
+        .get(format!("{}/v1/payments/{payment_id}", stack.base))
+        .header("X-Client-Secret", &secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(payment["status"], "pending");
+    let reference = payment["invoice_reference"].as_str().unwrap();
+    let qr = http
+        .get(format!(
+            "{}/v1/payments/{payment_id}/qr.svg?client_secret={secret}",
+            stack.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(qr.headers()["content-type"], "image/svg+xml");
+
+    let paid = http
+        .post(format!("{}/sandbox/invoices/{reference}/pay", stack.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(paid.status().is_success());
+    let mut shown = String::new();
+    for _ in 0..40 {
+        shown = http
+            .get(format!("{}/shop/return?payment_id={payment_id}", stack.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if shown.contains("data-status=\"paid\"") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(shown.contains("Paid. Thank you!"), "{shown}");
+    let api_key = stack.api_key.clone();
+    drop(stack);
+
+    let again = start(&data);
+    assert_eq!(
+        again.api_key, api_key,
+        "the development key is kept in the data directory"
+    );
+    let read: serde_json::Value = http
+        .get(format!("{}/v1/payments/{payment_id}", again.base))
+        .bearer_auth(&again.api_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["status"], "paid");
+    assert!(read["ers_reference"].as_str().is_some_and(|e| !e.is_empty()));
+    drop(again);
+    let _ = std::fs::remove_dir_all(&data);
+}
