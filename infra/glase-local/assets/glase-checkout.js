@@ -112,6 +112,7 @@
       });
       box.appendChild(img);
       box.appendChild(el("p", { "class": "glase-scan" }, t.scan));
+      box.appendChild(el("p", { "class": "glase-qr-text" }, payment.qr_code_url || ""));
       box.appendChild(el("p", { "class": "glase-waiting" }, t.waiting));
     }
     target.appendChild(box);
