@@ -44,6 +44,9 @@ pub mod terminal;
 pub mod text;
 pub mod usecases;
 
+#[cfg(test)]
+mod properties;
+
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
