@@ -128,3 +128,20 @@ test("a shopper who cancels sees it and can try again", async () => {
   await page.waitForURL(/\/shop\/$/);
   await page.close();
 });
+
+test("a person pays from the sandbox phone in a second tab (the README's demo)", async () => {
+  const context = await browser.newContext();
+  const shop = await context.newPage();
+  await checkout(shop);
+  const qrText = await shop.locator(".glase-qr-text").textContent();
+  const phone = await context.newPage();
+  await phone.goto(base + "/sandbox/phone");
+  await phone.fill("#code", qrText);
+  await phone.click("#open");
+  await phone.locator("#invoice").waitFor();
+  await phone.click("#pay");
+  await shop.bringToFront();
+  await shop.waitForSelector(".glase-paid", { timeout: 20000 });
+  await phone.screenshot({ path: join(artifacts, "sandbox-phone.png") });
+  await context.close();
+});
