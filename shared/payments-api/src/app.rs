@@ -123,8 +123,10 @@ pub fn from_use_case(error: UseCaseError) -> ApiError {
                 retry_after.as_secs().max(1)
             ),
             ConflictReason::TerminalUnregistered => "the terminal is unregistered".to_owned(),
+            ConflictReason::NotPaid => "only a paid payment can be refunded".to_owned(),
         }),
         UseCaseError::Invalid(message) => ApiError::invalid(message),
+        UseCaseError::Unprocessable(message) => ApiError::unprocessable(message),
         UseCaseError::GlaseRejected { code, description } => {
             ApiError::glase_rejected(code, &description, matches!(code, 11 | 49 | 53 | 64 | 98))
         }

@@ -91,6 +91,11 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 
+    /// 422: the request is well formed but cannot be done.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", message)
+    }
+
     /// 413: the body is larger than the API accepts.
     pub fn too_large(limit: usize) -> Self {
         Self::new(

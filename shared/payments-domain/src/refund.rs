@@ -1,11 +1,12 @@
 //! Refunds and their state machine.
 //!
 //! ```text
-//! queued ──▶ sending ──▶ succeeded
+//! queued ◀─▶ sending ──▶ succeeded
 //!                 │  ├──▶ failed
 //!                 │  └──▶ needs_reconciliation ──▶ succeeded | failed (safe to retry)
 //! ```
 //!
+//! `sending → queued` is taken only when the call certainly did not reach Glase (so the message is retried).
 //! `queued → sending` is the conditional write the worker makes before calling refundPayment, so a
 //! duplicate delivery finds the refund already `sending` and does nothing. After an ambiguous answer the
 //! refund becomes `needs_reconciliation` and is settled only by a period report, never by calling Glase
@@ -341,6 +342,13 @@ impl Refund {
             RefundFailure::AbsentFromReport => &[RefundStatus::NeedsReconciliation],
         };
         self.moved(from, RefundState::Failed { failure, at: now }, now)
+    }
+
+    /// `sending → queued` when the call certainly did not take effect (Glase unreachable before the
+    /// request left, or its definite "busy" answers 93 and 94): the refund goes back in line for the next
+    /// delivery of its message. Both states hold the amount, so the refund ledger does not change.
+    pub fn release(&self, now: Timestamp) -> Result<Refund, RefundTransitionError> {
+        self.moved(&[RefundStatus::Sending], RefundState::Queued, now)
     }
 
     /// `sending → needs_reconciliation` after an ambiguous answer (or a worker that vanished mid-call).

@@ -159,7 +159,8 @@ fn payment_predecessors(next: PaymentStatus) -> Vec<&'static str> {
 fn refund_predecessors(next: RefundStatus) -> Vec<&'static str> {
     use RefundStatus::*;
     let from: &[RefundStatus] = match next {
-        Queued => &[Queued],
+        // A refund goes back to `queued` only when its call certainly did not reach Glase.
+        Queued => &[Queued, Sending],
         Sending => &[Queued, Sending],
         NeedsReconciliation => &[Sending, NeedsReconciliation],
         Succeeded => &[Sending, NeedsReconciliation, Succeeded],
@@ -932,7 +933,11 @@ mod tests {
             refund_predecessors(RefundStatus::Sending),
             vec!["queued", "sending"]
         );
-        assert!(!refund_predecessors(RefundStatus::Queued).contains(&"sending"));
+        assert_eq!(
+            refund_predecessors(RefundStatus::Queued),
+            vec!["queued", "sending"]
+        );
+        assert!(!refund_predecessors(RefundStatus::Queued).contains(&"succeeded"));
         assert!(!refund_predecessors(RefundStatus::Failed).contains(&"succeeded"));
         assert!(!refund_predecessors(RefundStatus::Succeeded).contains(&"queued"));
     }

@@ -334,15 +334,11 @@ async fn settling_a_refund_moves_the_ledger_and_the_refund_forward_only(backend:
         store.update_refund(&sending, queued.revision()).await,
         Err(StoreError::ConditionFailed)
     );
-    // Writing `queued` back over `sending`, even at the right revision, is refused.
-    let mut back = sending.to_record();
-    back.state = payments_domain::refund::RefundState::Queued;
-    back.revision = sending.revision().next();
-    let back = payments_domain::refund::Refund::try_from(back).unwrap();
-    assert_eq!(
-        store.update_refund(&back, sending.revision()).await,
-        Err(StoreError::ConditionFailed)
-    );
+    // A call that certainly did not reach Glase puts the refund back in line; the next delivery claims it.
+    let released = sending.release(at(1_700_000_101_500)).unwrap();
+    store.update_refund(&released, sending.revision()).await.unwrap();
+    let sending = released.start_sending(at(1_700_000_101_700)).unwrap();
+    store.update_refund(&sending, released.revision()).await.unwrap();
 
     let ers = ErsReference::parse(&digits(25)).unwrap();
     let succeeded = sending.succeed(ers.clone(), at(1_700_000_102_000)).unwrap();
@@ -359,6 +355,16 @@ async fn settling_a_refund_moves_the_ledger_and_the_refund_forward_only(backend:
     assert_eq!(
         store.find_refund_by_ers_reference(&ers).await.unwrap(),
         Some(succeeded.clone())
+    );
+
+    // Writing `queued` over the success, even at the right revision, is refused.
+    let mut back = succeeded.to_record();
+    back.state = payments_domain::refund::RefundState::Queued;
+    back.revision = succeeded.revision().next();
+    let back = payments_domain::refund::Refund::try_from(back).unwrap();
+    assert_eq!(
+        store.update_refund(&back, succeeded.revision()).await,
+        Err(StoreError::ConditionFailed)
     );
 
     // A failure computed from `sending` cannot overwrite the success.

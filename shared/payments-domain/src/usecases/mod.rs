@@ -5,6 +5,7 @@
 //!   one with Glase at most once a second), cancel and update pending payments, and the confirmation
 //!   step every path shares.
 //! - [`sweeps`]: the safety net that confirms pending payments without a notification, and expiry.
+//! - [`refunds`]: refund requests, the worker that never pays back twice, and the outbox sweep.
 //! - [`connections`]: WebSocket connections listening to a payment.
 
 use std::time::Duration;
@@ -17,12 +18,14 @@ use crate::ports::{GlaseError, StoreError};
 
 pub mod connections;
 pub mod payments;
+pub mod refunds;
 pub mod sweeps;
 
 #[cfg(test)]
 mod tests;
 
 pub use payments::{ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView, Reader, TerminalChoice};
+pub use refunds::{RefundProcessing, RefundSweepReport, RequestRefund};
 pub use sweeps::{ExpiryReport, SweepReport};
 
 /// Settings the use cases need.
@@ -92,6 +95,8 @@ pub enum ConflictReason {
     },
     /// The terminal is unregistered.
     TerminalUnregistered,
+    /// Only a paid payment can be refunded.
+    NotPaid,
 }
 
 /// Why a use case failed. Every variant maps to one HTTP answer in the API layer.
@@ -106,6 +111,9 @@ pub enum UseCaseError {
     /// The request is invalid for this payment.
     #[error("invalid: {0}")]
     Invalid(String),
+    /// The request is well formed but cannot be done (e.g. a refund above what is refundable).
+    #[error("unprocessable: {0}")]
+    Unprocessable(String),
     /// Glase refused the request; nothing happened.
     #[error("Glase rejected the request: {description} ({code})")]
     GlaseRejected {

@@ -314,7 +314,7 @@ where
     // Confirmation, shared by every path
     // -----------------------------------------------------------------------------------------------------
 
-    async fn glase_terminal_of(&self, payment: &Payment) -> Result<GlaseTerminal, UseCaseError> {
+    pub(super) async fn glase_terminal_of(&self, payment: &Payment) -> Result<GlaseTerminal, UseCaseError> {
         match payment.terminal() {
             PaymentTerminal::Webshop => Ok(GlaseTerminal::Webshop),
             PaymentTerminal::Pos(id) => {

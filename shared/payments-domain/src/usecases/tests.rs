@@ -537,3 +537,202 @@ async fn a_connection_needs_the_client_secret_and_hears_the_current_status() {
             .is_empty()
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Refunds
+// ---------------------------------------------------------------------------------------------------------
+
+async fn paid(d: &TestDeps, total: i64) -> crate::ids::PaymentId {
+    let created = d.create_payment(request(total)).await.unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    d.confirm(created.payment.clone()).await.unwrap();
+    created.payment.id().clone()
+}
+
+fn refund_of(id: &crate::ids::PaymentId, amount: i64) -> RequestRefund {
+    RequestRefund {
+        payment_id: id.clone(),
+        amount_minor: amount,
+        reason: crate::order::RefundReason::parse("Returned").unwrap(),
+        cashier_id: None,
+        idempotency: None,
+    }
+}
+
+fn refund_calls(d: &TestDeps) -> usize {
+    d.glase
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, GlaseCall::RefundPayment { .. }))
+        .count()
+}
+
+#[tokio::test]
+async fn partial_refunds_up_to_the_paid_amount_are_recorded_and_one_over_is_refused() {
+    let d = deps();
+    let id = paid(&d, 1_000).await;
+    d.request_refund(refund_of(&id, 600)).await.unwrap();
+    d.request_refund(refund_of(&id, 400)).await.unwrap();
+    let err = d.request_refund(refund_of(&id, 1)).await.unwrap_err();
+    assert!(matches!(err, UseCaseError::Unprocessable(_)), "{err:?}");
+    assert_eq!(d.queue.sent().len(), 2, "each recorded refund is queued once");
+    assert_eq!(d.store.refunds().len(), 2);
+}
+
+#[tokio::test]
+async fn an_unpaid_payment_cannot_be_refunded() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let err = d
+        .request_refund(refund_of(created.payment.id(), 100))
+        .await
+        .unwrap_err();
+    assert_eq!(err, UseCaseError::Conflict(ConflictReason::NotPaid));
+    assert!(d.store.refunds().is_empty());
+}
+
+#[tokio::test]
+async fn the_worker_refunds_once_even_when_the_message_comes_twice() {
+    let d = deps();
+    let id = paid(&d, 1_000).await;
+    d.request_refund(refund_of(&id, 300)).await.unwrap();
+    let message = d.queue.sent()[0].clone();
+    assert_eq!(
+        d.process_refund(&message).await.unwrap(),
+        RefundProcessing::Succeeded
+    );
+    assert_eq!(
+        d.process_refund(&message).await.unwrap(),
+        RefundProcessing::AlreadyHandled
+    );
+    assert_eq!(refund_calls(&d), 1);
+    let refund = d
+        .get_refund(&message.payment_id, &message.refund_id)
+        .await
+        .unwrap();
+    assert_eq!(refund.status(), crate::refund::RefundStatus::Succeeded);
+    assert!(refund.ers_reference().is_some());
+    let payment = d.store.payments().into_iter().find(|p| p.id() == &id).unwrap();
+    assert_eq!(payment.refunds().refunded().minor_units(), 300);
+    assert_eq!(payment.refunds().reserved().minor_units(), 0);
+}
+
+#[tokio::test]
+async fn a_refused_refund_fails_and_gives_its_amount_back() {
+    let d = deps();
+    let id = paid(&d, 1_000).await;
+    d.request_refund(refund_of(&id, 1_000)).await.unwrap();
+    d.glase.fail_next(
+        "refundPayment",
+        GlaseError::Rejected {
+            code: 99,
+            description: "NO_REFUNDS".into(),
+        },
+    );
+    assert_eq!(
+        d.process_refund(&d.queue.sent()[0]).await.unwrap(),
+        RefundProcessing::Failed(99)
+    );
+    let payment = d.store.payments().into_iter().find(|p| p.id() == &id).unwrap();
+    assert_eq!(payment.refundable().minor_units(), 1_000);
+}
+
+#[tokio::test]
+async fn an_unreachable_glase_puts_the_refund_back_in_line_and_the_retry_refunds_it() {
+    let d = deps();
+    let id = paid(&d, 1_000).await;
+    d.request_refund(refund_of(&id, 500)).await.unwrap();
+    let message = d.queue.sent()[0].clone();
+    d.glase.fail_next(
+        "refundPayment",
+        GlaseError::Rejected {
+            code: 93,
+            description: "SYSTEM_BUSY".into(),
+        },
+    );
+    assert!(matches!(
+        d.process_refund(&message).await.unwrap(),
+        RefundProcessing::Retry(_)
+    ));
+    assert_eq!(
+        d.get_refund(&message.payment_id, &message.refund_id)
+            .await
+            .unwrap()
+            .status(),
+        crate::refund::RefundStatus::Queued
+    );
+    assert_eq!(
+        d.process_refund(&message).await.unwrap(),
+        RefundProcessing::Succeeded
+    );
+}
+
+#[tokio::test]
+async fn an_ambiguous_refund_is_never_sent_again() {
+    let d = deps();
+    let id = paid(&d, 1_000).await;
+    d.request_refund(refund_of(&id, 500)).await.unwrap();
+    let message = d.queue.sent()[0].clone();
+    d.glase.fail_next(
+        "refundPayment",
+        GlaseError::OutcomeUnknown {
+            reason: "timeout".into(),
+        },
+    );
+    assert_eq!(
+        d.process_refund(&message).await.unwrap(),
+        RefundProcessing::NeedsReconciliation
+    );
+    assert_eq!(
+        d.process_refund(&message).await.unwrap(),
+        RefundProcessing::AlreadyHandled
+    );
+    d.clock.advance(Duration::from_secs(3600));
+    d.sweep_refunds(Duration::from_secs(60), Duration::from_secs(300), 10)
+        .await
+        .unwrap();
+    assert_eq!(refund_calls(&d), 1, "one call, never repeated");
+    let payment = d.store.payments().into_iter().find(|p| p.id() == &id).unwrap();
+    assert_eq!(
+        payment.refunds().reserved().minor_units(),
+        500,
+        "the amount stays held until reconciled"
+    );
+}
+
+#[tokio::test]
+async fn the_outbox_sweep_queues_a_refund_whose_message_was_lost() {
+    let d = deps();
+    let id = paid(&d, 1_000).await;
+    d.queue.set_failing(true);
+    let refund = d.request_refund(refund_of(&id, 200)).await.unwrap();
+    assert!(d.queue.sent().is_empty());
+    d.queue.set_failing(false);
+    d.clock.advance(Duration::from_secs(61));
+    let report = d
+        .sweep_refunds(Duration::from_secs(60), Duration::from_secs(300), 10)
+        .await
+        .unwrap();
+    assert_eq!(report.requeued, 1);
+    assert_eq!(d.queue.sent()[0].refund_id, *refund.id());
+}
+
+#[tokio::test]
+async fn a_worker_that_vanished_mid_call_leaves_the_refund_for_reconciliation() {
+    let d = deps();
+    let id = paid(&d, 1_000).await;
+    let refund = d.request_refund(refund_of(&id, 200)).await.unwrap();
+    let claimed = refund.start_sending(d.clock.now()).unwrap();
+    d.store.update_refund(&claimed, refund.revision()).await.unwrap();
+    d.clock.advance(Duration::from_secs(301));
+    let report = d
+        .sweep_refunds(Duration::from_secs(60), Duration::from_secs(300), 10)
+        .await
+        .unwrap();
+    assert_eq!(report.abandoned, 1);
+    assert_eq!(
+        d.process_refund(&d.queue.sent()[0]).await.unwrap(),
+        RefundProcessing::AlreadyHandled
+    );
+    assert_eq!(refund_calls(&d), 0);
+}

@@ -1,0 +1,356 @@
+//! Refunds: requested through the API, recorded together with the reservation of their amount, queued,
+//! and sent to Glase by a worker that never pays back twice.
+//!
+//! - The request checks the amount against what is still refundable and writes the refund and the
+//!   payment's reserved amount in one transaction; then it sends one message. A failed send leaves the
+//!   refund `queued`, and [`Deps::sweep_refunds`] sends it again later (an outbox).
+//! - The worker claims the refund (`queued → sending`, conditional) before calling refundPayment, so a
+//!   duplicate delivery does nothing. A clear answer settles it (`succeeded` with Glase's reference, or
+//!   `failed` with the result code, giving the amount back). A call that certainly did not reach Glase
+//!   puts it back to `queued` and the message is retried. An ambiguous call (timeout after sending) makes
+//!   it `needs_reconciliation`: it is never sent again on its own; the period report settles it.
+
+use std::time::Duration;
+
+use crate::idempotency::{
+    Begin, Fingerprint, IdempotencyKey, IdempotencyRecord, Operation, SideEffect, StoredOutcome, evaluate,
+};
+use crate::ids::{PaymentId, RefundId};
+use crate::money::Money;
+use crate::order::{CashierId, RefundReason};
+use crate::payment::PaymentError;
+use crate::ports::{
+    Clock, GlaseError, GlaseGateway, IdGenerator, IdempotencyInsert, PaymentStore, RefundInvoice,
+    RefundMessage, RefundQueue, StatusPush, StoreError, result_codes,
+};
+use crate::refund::{NewRefund, Refund, RefundFailure, RefundStatus};
+
+use super::{ConflictReason, Deps, Reader, UseCaseError};
+
+/// How many conditional-write races a refund request retries.
+const MAX_RACES: usize = 5;
+
+/// A refund request.
+#[derive(Clone, Debug)]
+pub struct RequestRefund {
+    /// The payment.
+    pub payment_id: PaymentId,
+    /// The amount in the payment's minor units.
+    pub amount_minor: i64,
+    /// Why (the refund invoice's title).
+    pub reason: RefundReason,
+    /// The cashier.
+    pub cashier_id: Option<CashierId>,
+    /// The client's idempotency key with the request's fingerprint.
+    pub idempotency: Option<(IdempotencyKey, Fingerprint)>,
+}
+
+/// What the worker did with one message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefundProcessing {
+    /// Glase refunded it.
+    Succeeded,
+    /// Glase refused it with this code; its amount is refundable again.
+    Failed(i32),
+    /// The outcome is unknown; the period report settles it. Never sent again on its own.
+    NeedsReconciliation,
+    /// Nothing to do: another delivery handled it, or it is settled.
+    AlreadyHandled,
+    /// The call certainly did not reach Glase; the refund is queued again and the message should be
+    /// retried later.
+    Retry(String),
+}
+
+/// What one outbox sweep did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RefundSweepReport {
+    /// `queued` refunds whose message was sent again.
+    pub requeued: usize,
+    /// `sending` refunds abandoned by a worker, moved to `needs_reconciliation`.
+    pub abandoned: usize,
+}
+
+impl<S, G, Q, P, C, I> Deps<S, G, Q, P, C, I>
+where
+    S: PaymentStore,
+    G: GlaseGateway,
+    Q: RefundQueue,
+    P: StatusPush,
+    C: Clock,
+    I: IdGenerator,
+{
+    /// Records a refund and queues it. With an idempotency key, a repeated request answers the first
+    /// refund; another body under the same key is a conflict.
+    pub async fn request_refund(&self, request: RequestRefund) -> Result<Refund, UseCaseError> {
+        let Some((key, fingerprint)) = request.idempotency.clone() else {
+            return self.record_refund(&request).await;
+        };
+        let now = self.clock.now();
+        let fresh = IdempotencyRecord::start(
+            Operation::RequestRefund,
+            key.clone(),
+            fingerprint,
+            now,
+            self.settings.idempotency,
+        );
+        let owned = match self.store.insert_idempotency_record(&fresh).await? {
+            IdempotencyInsert::Inserted => fresh,
+            IdempotencyInsert::Existing(existing) => {
+                match evaluate(&existing, &fingerprint, now, SideEffect::Repeatable) {
+                    Begin::TakeOver { expected } => {
+                        let mine = fresh.restarted_over(&existing);
+                        self.store
+                            .replace_idempotency_record(&mine, expected)
+                            .await
+                            .map_err(|_| {
+                                UseCaseError::Conflict(ConflictReason::IdempotencyInProgress {
+                                    retry_after: Duration::from_secs(1),
+                                })
+                            })?;
+                        mine
+                    }
+                    Begin::Replay(StoredOutcome::RefundRequested {
+                        payment_id,
+                        refund_id,
+                    }) => {
+                        return self
+                            .store
+                            .get_refund(&payment_id, &refund_id)
+                            .await?
+                            .ok_or(UseCaseError::NotFound("refund"));
+                    }
+                    Begin::Replay(_) | Begin::Conflict => {
+                        return Err(UseCaseError::Conflict(ConflictReason::IdempotencyKeyReused));
+                    }
+                    Begin::RetryLater { retry_after } => {
+                        return Err(UseCaseError::Conflict(ConflictReason::IdempotencyInProgress {
+                            retry_after,
+                        }));
+                    }
+                    Begin::OutcomeUnknown => {
+                        return Err(UseCaseError::OutcomeUnknown(
+                            "an earlier request with this key did not finish".into(),
+                        ));
+                    }
+                }
+            }
+        };
+        let result = self.record_refund(&request).await;
+        match &result {
+            Ok(refund) => {
+                let outcome = StoredOutcome::RefundRequested {
+                    payment_id: refund.payment_id().clone(),
+                    refund_id: refund.id().clone(),
+                };
+                let _ = self
+                    .store
+                    .replace_idempotency_record(&owned.completed(outcome), owned.revision)
+                    .await;
+            }
+            Err(_) => {
+                let _ = self
+                    .store
+                    .delete_idempotency_record(Operation::RequestRefund, &key, owned.revision)
+                    .await;
+            }
+        }
+        result
+    }
+
+    async fn record_refund(&self, request: &RequestRefund) -> Result<Refund, UseCaseError> {
+        let mut payment = self.load_for(&request.payment_id, Reader::Merchant).await?;
+        let refund_id = self.ids.refund_id();
+        for _ in 0..MAX_RACES {
+            let amount = Money::new(request.amount_minor, payment.amount().currency());
+            let next = payment.reserve_refund(amount).map_err(|e| match e {
+                PaymentError::WrongStatus { .. } => UseCaseError::Conflict(ConflictReason::NotPaid),
+                other => UseCaseError::Unprocessable(other.to_string()),
+            })?;
+            let refund = Refund::new(NewRefund {
+                id: refund_id.clone(),
+                payment_id: request.payment_id.clone(),
+                amount,
+                reason: request.reason.clone(),
+                cashier_id: request.cashier_id.clone(),
+                created_at: self.clock.now(),
+            })
+            .map_err(|e| UseCaseError::Invalid(e.0.to_owned()))?;
+            match self.store.create_refund(&refund, &next, payment.revision()).await {
+                Ok(()) => {
+                    // A failed send is repaired by the outbox sweep: the refund stays queued.
+                    let _ = self
+                        .queue
+                        .enqueue(&RefundMessage {
+                            payment_id: request.payment_id.clone(),
+                            refund_id: refund_id.clone(),
+                        })
+                        .await;
+                    return Ok(refund);
+                }
+                Err(StoreError::ConditionFailed) => {
+                    payment = self
+                        .store
+                        .get_payment(&request.payment_id)
+                        .await?
+                        .ok_or(UseCaseError::NotFound("payment"))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(UseCaseError::Store(StoreError::ConditionFailed))
+    }
+
+    /// Reads a refund of a payment.
+    pub async fn get_refund(
+        &self,
+        payment_id: &PaymentId,
+        refund_id: &RefundId,
+    ) -> Result<Refund, UseCaseError> {
+        self.store
+            .get_refund(payment_id, refund_id)
+            .await?
+            .ok_or(UseCaseError::NotFound("refund"))
+    }
+
+    /// Processes one refund message (at-least-once delivery: duplicates do nothing).
+    pub async fn process_refund(&self, message: &RefundMessage) -> Result<RefundProcessing, UseCaseError> {
+        let Some(refund) = self
+            .store
+            .get_refund(&message.payment_id, &message.refund_id)
+            .await?
+        else {
+            return Ok(RefundProcessing::AlreadyHandled);
+        };
+        if refund.status() != RefundStatus::Queued {
+            return Ok(RefundProcessing::AlreadyHandled);
+        }
+        let sending = refund
+            .start_sending(self.clock.now())
+            .map_err(|e| UseCaseError::Invalid(e.to_string()))?;
+        match self.store.update_refund(&sending, refund.revision()).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed) => return Ok(RefundProcessing::AlreadyHandled),
+            Err(e) => return Err(e.into()),
+        }
+        let payment = self
+            .store
+            .get_payment(&message.payment_id)
+            .await?
+            .ok_or(UseCaseError::NotFound("payment"))?;
+        let Some(original) = payment.ers_reference().cloned() else {
+            return Err(UseCaseError::Invalid("a refunded payment must be paid".into()));
+        };
+        let terminal = self.glase_terminal_of(&payment).await?;
+        let invoice = RefundInvoice {
+            reason: refund.reason().clone(),
+            amount: refund.amount(),
+            cashier_id: refund.cashier_id().cloned(),
+            rows: Vec::new(),
+            issued_at: self.clock.now(),
+        };
+        let answer = self.glase.refund_payment(&terminal, &original, &invoice).await;
+        let now = self.clock.now();
+        let transient = |e: &GlaseError| match e {
+            GlaseError::Unavailable { .. } => true,
+            GlaseError::Rejected { code, .. } => {
+                *code == result_codes::SYSTEM_BUSY || *code == result_codes::SERVICE_UNAVAILABLE
+            }
+            GlaseError::OutcomeUnknown { .. } => false,
+        };
+        let (next, outcome, settle) = match answer {
+            Ok(reference) => (
+                sending
+                    .succeed(reference, now)
+                    .map_err(|e| UseCaseError::Invalid(e.to_string()))?,
+                RefundProcessing::Succeeded,
+                Some(true),
+            ),
+            Err(e) if transient(&e) => (
+                sending
+                    .release(now)
+                    .map_err(|e| UseCaseError::Invalid(e.to_string()))?,
+                RefundProcessing::Retry(e.to_string()),
+                None,
+            ),
+            Err(GlaseError::Rejected { code, description }) => (
+                sending
+                    .fail(RefundFailure::Rejected { code, description }, now)
+                    .map_err(|e| UseCaseError::Invalid(e.to_string()))?,
+                RefundProcessing::Failed(code),
+                Some(false),
+            ),
+            Err(_) => (
+                sending
+                    .needs_reconciliation(now)
+                    .map_err(|e| UseCaseError::Invalid(e.to_string()))?,
+                RefundProcessing::NeedsReconciliation,
+                None,
+            ),
+        };
+        match settle {
+            None => self.store.update_refund(&next, sending.revision()).await?,
+            Some(succeeded) => {
+                let mut current = payment;
+                for attempt in 0..MAX_RACES {
+                    let ledger = current
+                        .settle_refund(refund.amount(), succeeded)
+                        .map_err(|e| UseCaseError::Invalid(e.to_string()))?;
+                    match self
+                        .store
+                        .settle_refund(&next, sending.revision(), &ledger, current.revision())
+                        .await
+                    {
+                        Ok(()) => break,
+                        Err(StoreError::ConditionFailed) if attempt + 1 < MAX_RACES => {
+                            current = self
+                                .store
+                                .get_payment(&message.payment_id)
+                                .await?
+                                .ok_or(UseCaseError::NotFound("payment"))?;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// The outbox sweep: sends again the message of every refund still `queued` after `queued_for`, and
+    /// moves refunds a worker left `sending` for longer than `abandoned_after` to `needs_reconciliation`
+    /// (their call may have happened; only the period report may settle them).
+    pub async fn sweep_refunds(
+        &self,
+        queued_for: Duration,
+        abandoned_after: Duration,
+        limit: usize,
+    ) -> Result<RefundSweepReport, UseCaseError> {
+        let now = self.clock.now();
+        let mut report = RefundSweepReport::default();
+        for refund in self
+            .store
+            .refunds_in_status(RefundStatus::Queued, now.minus(queued_for), limit)
+            .await?
+        {
+            let message = RefundMessage {
+                payment_id: refund.payment_id().clone(),
+                refund_id: refund.id().clone(),
+            };
+            if self.queue.enqueue(&message).await.is_ok() {
+                report.requeued += 1;
+            }
+        }
+        for refund in self
+            .store
+            .refunds_in_status(RefundStatus::Sending, now.minus(abandoned_after), limit)
+            .await?
+        {
+            if let Ok(next) = refund.needs_reconciliation(now)
+                && self.store.update_refund(&next, refund.revision()).await.is_ok()
+            {
+                report.abandoned += 1;
+            }
+        }
+        Ok(report)
+    }
+}
