@@ -41,3 +41,74 @@ pub async fn run_http(function: Function) -> Result<(), Error> {
     }))
     .await
 }
+
+/// The refund worker's event: an SQS batch (from the refund queue), or anything else (the schedule that
+/// runs the outbox sweep).
+pub async fn handle_worker_event<S, G, Q, P, C, I>(
+    app: &payments_api::app::App<S, G, Q, P, C, I>,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, Error>
+where
+    S: payments_domain::ports::PaymentStore,
+    G: payments_domain::ports::GlaseGateway,
+    Q: payments_domain::ports::RefundQueue,
+    P: payments_domain::ports::StatusPush,
+    C: payments_domain::ports::Clock,
+    I: payments_domain::ports::IdGenerator,
+{
+    use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+    if event.get("Records").is_some() {
+        let batch: SqsEvent = serde_json::from_value(event)?;
+        let messages: Vec<payments_api::app::QueuedMessage> = batch
+            .records
+            .into_iter()
+            .map(|r| payments_api::app::QueuedMessage {
+                id: r.message_id.unwrap_or_default(),
+                body: r.body.unwrap_or_default(),
+            })
+            .collect();
+        let failed = app.process_refund_messages(&messages).await;
+        let mut response = SqsBatchResponse::default();
+        response.batch_item_failures = failed
+            .into_iter()
+            .map(|id| {
+                let mut f = BatchItemFailure::default();
+                f.item_identifier = id;
+                f
+            })
+            .collect();
+        return Ok(serde_json::to_value(response)?);
+    }
+    let report = app
+        .deps
+        .sweep_refunds(
+            std::time::Duration::from_secs(60),
+            std::time::Duration::from_secs(300),
+            100,
+        )
+        .await
+        .map_err(|e| Error::from(e.to_string()))?;
+    tracing::info!(
+        requeued = report.requeued,
+        abandoned = report.abandoned,
+        "refund outbox sweep"
+    );
+    Ok(serde_json::json!({ "requeued": report.requeued, "abandoned": report.abandoned }))
+}
+
+/// Runs the refund worker: settings, logging, clients once, then SQS batches (with
+/// `ReportBatchItemFailures`) and the scheduled outbox sweep.
+pub async fn run_refund_worker() -> Result<(), Error> {
+    telemetry::init(&LogSettings::from_env(&ProcessEnv, LogFormat::Json));
+    let settings = Settings::load(Function::RefundWorker, &ProcessEnv)?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let app = Arc::new(payments_api::wiring::live_app(&settings, &aws).await?);
+    tracing::info!(function = Function::RefundWorker.crate_name(), "initialised");
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let app = Arc::clone(&app);
+            async move { handle_worker_event(app.as_ref(), event.payload).await }
+        },
+    ))
+    .await
+}

@@ -27,6 +27,10 @@ enum Before {
     Nothing,
     Created,
     CreatedAndPaid,
+    /// Created, paid, and confirmed through the notification.
+    Confirmed,
+    /// Confirmed, and a refund requested.
+    RefundQueued,
 }
 
 const CASES: &[(&str, Function, Before, u16)] = &[
@@ -168,6 +172,54 @@ const CASES: &[(&str, Function, Before, u16)] = &[
         Before::CreatedAndPaid,
         404,
     ),
+    (
+        "refund-request/ok.json",
+        Function::RefundRequest,
+        Before::Confirmed,
+        202,
+    ),
+    (
+        "refund-request/ok.json",
+        Function::RefundRequest,
+        Before::Created,
+        409,
+    ),
+    (
+        "refund-request/over-refundable.json",
+        Function::RefundRequest,
+        Before::Confirmed,
+        422,
+    ),
+    (
+        "refund-request/zero-amount.json",
+        Function::RefundRequest,
+        Before::Confirmed,
+        400,
+    ),
+    (
+        "refund-request/missing-key.json",
+        Function::RefundRequest,
+        Before::Confirmed,
+        401,
+    ),
+    (
+        "refund-request/get.json",
+        Function::RefundRequest,
+        Before::RefundQueued,
+        200,
+    ),
+    (
+        "refund-request/get.json",
+        Function::RefundRequest,
+        Before::Confirmed,
+        404,
+    ),
+];
+
+/// Events of the refund worker (not HTTP): the SQS batch and the schedule.
+const WORKER_EVENTS: &[&str] = &[
+    "refund-worker/batch-with-poison.json",
+    "refund-worker/outbox-schedule.json",
 ];
 
 fn events_dir() -> PathBuf {
@@ -254,7 +306,10 @@ async fn every_event_file_is_in_the_table() {
         }
     }
     for f in &files {
-        assert!(CASES.iter().any(|(name, ..)| name == f), "{f} has no expectation");
+        assert!(
+            CASES.iter().any(|(name, ..)| name == f) || WORKER_EVENTS.contains(&f.as_str()),
+            "{f} has no expectation"
+        );
     }
 }
 
@@ -269,19 +324,37 @@ async fn every_event_gets_its_expected_answer_from_its_function() {
                 "seeding {name}"
             );
         }
-        if *before == Before::CreatedAndPaid {
+        if *before != Before::Nothing && *before != Before::Created {
             let payment = seeding.deps.store.payments().pop().unwrap();
             seeding.deps.glase.pay(payment.invoice_reference());
+        }
+        if matches!(before, Before::Confirmed | Before::RefundQueued) {
+            assert_eq!(run(&seeding, "notification/ok.json").await, 200, "seeding {name}");
+        }
+        if *before == Before::RefundQueued {
+            assert_eq!(
+                run(&seeding, "refund-request/ok.json").await,
+                202,
+                "seeding {name}"
+            );
         }
         let app = FakeApp {
             function: Some(*function),
             ..seeding
         };
-        let writes = app.deps.store.writes();
+        let snapshot = |a: &FakeApp| {
+            format!(
+                "{:?}{:?}{:?}",
+                a.deps.store.payments(),
+                a.deps.store.refunds(),
+                a.deps.store.idempotency_records()
+            )
+        };
+        let before_state = snapshot(&app);
         let status = run(&app, name).await;
         assert_eq!(status, *expected, "{name}");
         if status >= 400 {
-            assert_eq!(app.deps.store.writes(), writes, "{name} must change nothing");
+            assert_eq!(snapshot(&app), before_state, "{name} must change nothing");
         }
     }
 }
@@ -298,4 +371,54 @@ async fn the_notification_event_confirms_the_payment() {
         app.deps.store.get_payment(&id).await.unwrap().unwrap().status(),
         PaymentStatus::Paid
     );
+}
+
+#[tokio::test]
+async fn the_worker_refunds_the_good_message_and_reports_only_the_poison_one() {
+    let text = read("refund-worker/batch-with-poison.json");
+    let batch: aws_lambda_events::sqs::SqsEvent = serde_json::from_str(&text).unwrap();
+    assert_eq!(batch.records.len(), 2);
+    let app = app(None);
+    run(&app, "create-payment/ok.json").await;
+    let payment = app.deps.store.payments().pop().unwrap();
+    app.deps.glase.pay(payment.invoice_reference());
+    run(&app, "notification/ok.json").await;
+    assert_eq!(run(&app, "refund-request/ok.json").await, 202);
+
+    let answer = lambda_adapter::handle_worker_event(&app, serde_json::from_str(&text).unwrap())
+        .await
+        .unwrap();
+    let failures = answer["batchItemFailures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(
+        failures[0]["itemIdentifier"],
+        "0d5b6e7c-2222-4b3a-9f00-000000000002"
+    );
+    let refund = app.deps.store.refunds().pop().unwrap();
+    assert_eq!(refund.status(), payments_domain::refund::RefundStatus::Succeeded);
+
+    // The same batch again (an at-least-once redelivery): no second refund.
+    lambda_adapter::handle_worker_event(&app, serde_json::from_str(&text).unwrap())
+        .await
+        .unwrap();
+    let refunds = app
+        .deps
+        .glase
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c, payments_domain::testing::GlaseCall::RefundPayment { .. }))
+        .count();
+    assert_eq!(refunds, 1);
+}
+
+#[tokio::test]
+async fn the_schedule_event_runs_the_outbox_sweep() {
+    let text = read("refund-worker/outbox-schedule.json");
+    let event: aws_lambda_events::eventbridge::EventBridgeEvent = serde_json::from_str(&text).unwrap();
+    assert_eq!(event.detail_type, "Scheduled Event");
+    let app = app(None);
+    let answer = lambda_adapter::handle_worker_event(&app, serde_json::from_str(&text).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(answer["requeued"], 0);
 }

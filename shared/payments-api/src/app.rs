@@ -10,18 +10,21 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use payments_domain::idempotency::IdempotencyKey;
 use payments_domain::ids::PaymentId;
+use payments_domain::ids::RefundId;
 use payments_domain::payment::{GlaseInvoiceStatus, PaymentStatus};
+use payments_domain::ports::RefundMessage;
 use payments_domain::ports::{
     Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush, StoreError,
 };
 use payments_domain::usecases::{
-    ConfirmOutcome, ConflictReason, CreatePayment, Deps, Reader, TerminalChoice, UseCaseError,
+    ConfirmOutcome, ConflictReason, CreatePayment, Deps, Reader, RefundProcessing, RequestRefund,
+    TerminalChoice, UseCaseError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::auth::ApiKeys;
-use crate::dto::{CreatePaymentBody, PaymentDto, UpdatePaymentBody};
+use crate::dto::{CreatePaymentBody, CreateRefundBody, PaymentDto, RefundDto, UpdatePaymentBody};
 use crate::error::ApiError;
 use crate::metrics::{Metric, Metrics};
 use crate::routes::Route;
@@ -189,6 +192,8 @@ where
             Route::CancelPayment(id) => self.cancel_payment(request, &id).await,
             Route::UpdatePayment(id) => self.update_payment(request, &id).await,
             Route::Notify(id) => self.notify(request, &id).await,
+            Route::CreateRefund(id) => self.create_refund(request, &id).await,
+            Route::GetRefund(id, refund_id) => self.get_refund(request, &id, &refund_id).await,
             _ => Err(ApiError::not_found("route")),
         }
     }
@@ -398,6 +403,110 @@ where
             StatusCode::OK,
             &serde_json::json!({ "status": payment.status().as_str() }),
         ))
+    }
+}
+
+/// One queue message handed to the refund worker: its id (to report a failure) and its body.
+#[derive(Debug, Clone)]
+pub struct QueuedMessage {
+    /// The queue's message id.
+    pub id: String,
+    /// The body.
+    pub body: String,
+}
+
+impl<S, G, Q, P, C, I> App<S, G, Q, P, C, I>
+where
+    S: PaymentStore,
+    G: GlaseGateway,
+    Q: RefundQueue,
+    P: StatusPush,
+    C: Clock,
+    I: IdGenerator,
+{
+    async fn create_refund(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
+        self.merchant(request)?;
+        let body: CreateRefundBody = parse_body(request)?;
+        let (amount_minor, reason, cashier_id, fingerprint) = body.into_parts()?;
+        let key = match header_str(request.headers(), "idempotency-key") {
+            Some(k) => Some(
+                IdempotencyKey::parse(k)
+                    .map_err(|e| ApiError::invalid_field("Idempotency-Key", e.to_string()))?,
+            ),
+            None => None,
+        };
+        let refund = self
+            .deps
+            .request_refund(RequestRefund {
+                payment_id: payment_id(id)?,
+                amount_minor,
+                reason,
+                cashier_id,
+                idempotency: key.map(|k| (k, fingerprint)),
+            })
+            .await
+            .map_err(from_use_case)?;
+        tracing::info!(payment_id = id, refund_id = refund.id().as_str(), "refund queued");
+        Ok(json(StatusCode::ACCEPTED, &RefundDto::from(&refund)))
+    }
+
+    async fn get_refund(
+        &self,
+        request: &ApiRequest,
+        id: &str,
+        refund_id: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        self.merchant(request)?;
+        let refund_id = RefundId::parse(refund_id).map_err(|_| ApiError::not_found("refund"))?;
+        let refund = self
+            .deps
+            .get_refund(&payment_id(id)?, &refund_id)
+            .await
+            .map_err(from_use_case)?;
+        Ok(json(StatusCode::OK, &RefundDto::from(&refund)))
+    }
+
+    /// Processes a batch of refund messages, each on its own; answers the ids of the messages to deliver
+    /// again (a message that cannot be decoded, a refund Glase could not be reached for, a store failure).
+    /// A poison message keeps failing until the queue moves it to its dead-letter queue; it never blocks
+    /// the others.
+    pub async fn process_refund_messages(&self, messages: &[QueuedMessage]) -> Vec<String> {
+        let mut failed = Vec::new();
+        for m in messages {
+            let message: RefundMessage = match payments_sqs::decode_refund(&m.body) {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    tracing::warn!(message_id = %m.id, error = %e, "undecodable refund message");
+                    failed.push(m.id.clone());
+                    continue;
+                }
+            };
+            match self.deps.process_refund(&message).await {
+                Ok(RefundProcessing::Retry(reason)) => {
+                    tracing::info!(refund_id = message.refund_id.as_str(), %reason, "refund will be retried");
+                    failed.push(m.id.clone());
+                }
+                Ok(RefundProcessing::NeedsReconciliation) => {
+                    tracing::warn!(
+                        refund_id = message.refund_id.as_str(),
+                        "refund outcome unknown: it waits for the period report and is not sent again"
+                    );
+                    self.metrics.record(&Metric::RefundNeedsReconciliation);
+                }
+                Ok(RefundProcessing::Failed(code)) => {
+                    self.metrics.record(&Metric::GlaseError {
+                        operation: "refundPayment",
+                        result_code: code,
+                    });
+                }
+                Ok(RefundProcessing::Succeeded | RefundProcessing::AlreadyHandled) => {}
+                Err(e) => {
+                    tracing::warn!(refund_id = message.refund_id.as_str(), error = %e, "refund processing failed");
+                    failed.push(m.id.clone());
+                }
+            }
+        }
+        failed
     }
 }
 

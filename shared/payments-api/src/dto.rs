@@ -8,11 +8,11 @@ use payments_domain::idempotency::{Fingerprint, FingerprintBuilder, Operation};
 use payments_domain::ids::{TerminalId, Timestamp};
 use payments_domain::money::{Currency, Money};
 use payments_domain::order::{
-    BackUrl, CashierId, Ean, ItemDescription, MerchantOrderId, Order, OrderParts, OrderRow, Quantity, Sku,
-    TaxRate, Title, Unit,
+    BackUrl, CashierId, Ean, ItemDescription, MerchantOrderId, Order, OrderParts, OrderRow, Quantity,
+    RefundReason, Sku, TaxRate, Title, Unit,
 };
 use payments_domain::payment::{Payment, PaymentTerminal};
-use payments_domain::refund::Refund;
+use payments_domain::refund::{Refund, RefundFailure, RefundState};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -197,6 +197,43 @@ fn rows(bodies: Option<&[RowBody]>, title: &Title, total: Money) -> Result<Vec<O
     }
 }
 
+/// `POST /v1/payments/{id}/refunds`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRefundBody {
+    /// The amount in the payment's minor units.
+    pub amount: i64,
+    /// Why; the refund invoice's title (default "Refund").
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The cashier.
+    #[serde(default)]
+    pub cashier_id: Option<String>,
+}
+
+impl CreateRefundBody {
+    /// The checked parts: amount, reason, cashier, and the fingerprint for idempotency.
+    pub fn into_parts(self) -> Result<(i64, RefundReason, Option<CashierId>, Fingerprint), ApiError> {
+        let fingerprint = FingerprintBuilder::new(Operation::RequestRefund)
+            .text("body", &serde_json::to_string(&self).unwrap_or_default())
+            .finish();
+        if self.amount <= 0 {
+            return Err(ApiError::invalid_field("amount", "must be greater than zero"));
+        }
+        let reason = field(
+            "reason",
+            RefundReason::parse(self.reason.as_deref().unwrap_or("Refund")),
+        )?;
+        let cashier = self
+            .cashier_id
+            .as_deref()
+            .map(CashierId::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid_field("cashier_id", e.to_string()))?;
+        Ok((self.amount, reason, cashier, fingerprint))
+    }
+}
+
 /// What a create request asks for, in domain terms.
 #[derive(Debug, Clone)]
 pub struct CreateRequest {
@@ -298,6 +335,9 @@ pub struct RefundDto {
     /// Glase's refund reference, once succeeded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ers_reference: Option<String>,
+    /// Glase's result code, when it refused the refund.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_code: Option<i32>,
     /// Created.
     pub created_at: String,
     /// Last change.
@@ -314,6 +354,13 @@ impl From<&Refund> for RefundDto {
             status: r.status().as_str(),
             reason: r.reason().as_str().to_owned(),
             ers_reference: r.ers_reference().map(|e| e.as_str().to_owned()),
+            result_code: match r.state() {
+                RefundState::Failed {
+                    failure: RefundFailure::Rejected { code, .. },
+                    ..
+                } => Some(*code),
+                _ => None,
+            },
             created_at: rfc3339(r.created_at()),
             updated_at: rfc3339(r.updated_at()),
         }

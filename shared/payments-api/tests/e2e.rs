@@ -11,7 +11,7 @@ use axum::extract::Request;
 use axum::response::Response;
 use glase_protocol::{GlaseClient, GlaseClientConfig};
 use glase_sandbox::{EventKind, FaultRules, SandboxConfig, SandboxHandle};
-use payments_api::app::{ApiRequest, App};
+use payments_api::app::{ApiRequest, App, QueuedMessage};
 use payments_api::auth::{ApiKeys, hash_api_key};
 use payments_api::metrics::Metrics;
 use payments_api::wiring::{AnyPush, AnyQueue, OsRandom, SystemClock};
@@ -19,6 +19,8 @@ use payments_domain::usecases::{Deps, UseCaseSettings};
 use payments_dynamodb::DynamoStore;
 use payments_dynamodb::testing::{Backend, TestTable};
 use payments_glase::{GlaseSettings, ProtocolGateway};
+use payments_sqs::InMemoryQueue;
+use payments_sqs::queue::REFUND_QUEUE;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -28,6 +30,8 @@ type LiveApp = App<DynamoStore, ProtocolGateway<SystemClock>, AnyQueue, AnyPush,
 
 struct Stack {
     base: String,
+    queue: InMemoryQueue,
+    app: Arc<LiveApp>,
     sandbox: SandboxHandle,
     http: reqwest::Client,
     _table: TestTable,
@@ -40,9 +44,16 @@ async fn to_api(request: Request) -> ApiRequest {
 }
 
 async fn stack() -> Stack {
+    stack_with(GlaseClientConfig::new(String::new())).await
+}
+
+/// A stack whose Glase client uses `client_config` (its endpoint is replaced by the sandbox's).
+async fn stack_with(mut client_config: GlaseClientConfig) -> Stack {
     let sandbox = glase_sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
+    client_config.endpoint = sandbox.soap_endpoint_url();
+    let queue = InMemoryQueue::new(REFUND_QUEUE);
     let table = TestTable::new(Backend::Dynoxide).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -50,7 +61,7 @@ async fn stack() -> Stack {
     let accounts = sandbox.sandbox().config().clone();
     let webshop = &accounts.webshop_terminals[0];
     let gateway = ProtocolGateway::new(
-        GlaseClient::new(GlaseClientConfig::new(sandbox.soap_endpoint_url())).unwrap(),
+        GlaseClient::new(client_config).unwrap(),
         GlaseSettings::new(
             webshop.terminal_id.clone(),
             SecretString::from(webshop.password.clone()),
@@ -65,7 +76,7 @@ async fn stack() -> Stack {
         deps: Deps {
             store: DynamoStore::new(table.client.clone(), table.table_name.clone()),
             glase: gateway,
-            queue: AnyQueue::None,
+            queue: AnyQueue::Memory(queue.clone()),
             push: AnyPush::None,
             clock: SystemClock,
             ids: OsRandom,
@@ -78,8 +89,9 @@ async fn stack() -> Stack {
         metrics: Metrics::to_writer("e2e", Box::new(std::io::sink())),
         function: None,
     });
+    let routed = app.clone();
     let router = Router::new().fallback(move |request: Request| {
-        let app = app.clone();
+        let app = routed.clone();
         async move {
             let response = app.handle(to_api(request).await).await;
             let (parts, body) = response.into_parts();
@@ -91,6 +103,8 @@ async fn stack() -> Stack {
     });
     Stack {
         base,
+        queue,
+        app,
         sandbox,
         http: reqwest::Client::builder().no_proxy().build().unwrap(),
         _table: table,
@@ -126,6 +140,81 @@ impl Stack {
         let body: Value = r.json().await.unwrap_or(Value::Null);
         payments_api::openapi::validate_response("GET", "/v1/payments/{payment_id}", status, &body).unwrap();
         (status, body)
+    }
+
+    /// Creates a payment, pays it in the sandbox and reads it until it is paid; answers its id.
+    async fn paid_payment(&self, total: i64) -> String {
+        let (_, created) = self.create(&order(total), None).await;
+        self.sandbox
+            .sandbox()
+            .pay_invoice(created["invoice_reference"].as_str().unwrap())
+            .unwrap();
+        let (id, secret) = (
+            created["id"].as_str().unwrap(),
+            created["client_secret"].as_str().unwrap(),
+        );
+        for _ in 0..40 {
+            if self.get(id, secret).await.1["status"] == "paid" {
+                return id.to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the payment was not confirmed");
+    }
+
+    async fn refund(&self, id: &str, amount: i64) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/v1/payments/{id}/refunds", self.base))
+            .bearer_auth(KEY)
+            .json(&json!({ "amount": amount, "reason": "Returned" }))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        payments_api::openapi::validate_response("POST", "/v1/payments/{payment_id}/refunds", status, &body)
+            .unwrap();
+        (status, body)
+    }
+
+    /// Runs the worker over every queued message (deleting the handled ones); answers the failed ids.
+    async fn work(&self) -> Vec<String> {
+        let deliveries = self.queue.receive(10);
+        let messages: Vec<QueuedMessage> = deliveries
+            .iter()
+            .map(|d| QueuedMessage {
+                id: d.message_id.clone(),
+                body: d.body.clone(),
+            })
+            .collect();
+        let failed = self.app.process_refund_messages(&messages).await;
+        for d in &deliveries {
+            if !failed.contains(&d.message_id) {
+                self.queue.delete(&d.receipt_handle).unwrap();
+            }
+        }
+        failed
+    }
+
+    async fn refund_status(&self, id: &str, refund_id: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}/v1/payments/{id}/refunds/{refund_id}", self.base))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap();
+        r.json().await.unwrap()
+    }
+
+    fn refunds_at_glase(&self) -> usize {
+        self.sandbox
+            .sandbox()
+            .events(None)
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::RefundIssued { .. }))
+            .count()
     }
 
     fn reversals(&self) -> usize {
@@ -364,5 +453,62 @@ async fn bad_input_is_refused_and_nothing_is_sent_or_stored() {
     assert_eq!(wrong_token.status().as_u16(), 404);
     assert!(s.sandbox.sandbox().invoices().is_empty());
     assert_eq!(s.status_calls(), 0);
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn partial_refunds_reach_glase_once_each_and_one_over_the_payment_is_refused() {
+    let s = stack().await;
+    let id = s.paid_payment(10_000).await;
+    let (a, first) = s.refund(&id, 6_000).await;
+    let (b, _) = s.refund(&id, 4_000).await;
+    assert_eq!((a, b), (202, 202));
+    assert_eq!(first["status"], "queued");
+    let (over, err) = s.refund(&id, 1).await;
+    assert_eq!(over, 422, "{err}");
+    assert!(s.work().await.is_empty());
+    assert_eq!(s.refunds_at_glase(), 2);
+    let done = s.refund_status(&id, first["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded");
+    assert!(done["ers_reference"].as_str().is_some());
+    // A redelivered message pays nothing back a second time.
+    let message = payments_sqs::encode_refund(&payments_domain::ports::RefundMessage {
+        payment_id: payments_domain::ids::PaymentId::parse(&id).unwrap(),
+        refund_id: payments_domain::ids::RefundId::parse(first["id"].as_str().unwrap()).unwrap(),
+    });
+    s.queue.send_body(message);
+    assert!(s.work().await.is_empty());
+    assert_eq!(s.refunds_at_glase(), 2);
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn a_refund_whose_answer_is_lost_is_never_sent_again() {
+    let mut config = GlaseClientConfig::new(String::new());
+    config.request_timeout = Duration::from_millis(500);
+    let s = stack_with(config).await;
+    let id = s.paid_payment(10_000).await;
+    let rules: FaultRules = serde_json::from_value(
+        json!({"rules": [{"target": "refundPayment", "action": "latency", "delay_ms": 1500, "count": 1}]}),
+    )
+    .unwrap();
+    s.sandbox.sandbox().set_faults(&rules).unwrap();
+    let (_, refund) = s.refund(&id, 3_000).await;
+    assert!(
+        s.work().await.is_empty(),
+        "the message is done: only the report may settle it now"
+    );
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    assert_eq!(s.refunds_at_glase(), 1, "Glase executed the refund");
+    let state = s.refund_status(&id, refund["id"].as_str().unwrap()).await;
+    assert_eq!(state["status"], "needs_reconciliation");
+    // Even if the message comes again, nothing is sent.
+    let message = payments_sqs::encode_refund(&payments_domain::ports::RefundMessage {
+        payment_id: payments_domain::ids::PaymentId::parse(&id).unwrap(),
+        refund_id: payments_domain::ids::RefundId::parse(refund["id"].as_str().unwrap()).unwrap(),
+    });
+    s.queue.send_body(message);
+    s.work().await;
+    assert_eq!(s.refunds_at_glase(), 1);
     s.finish().await;
 }
