@@ -23,7 +23,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use glase_sandbox::{Sandbox, SandboxConfig};
-use payments_api::app::App;
+use payments_api::app::{App, QueuedMessage};
 use payments_api::auth::{ApiKeys, hash_api_key};
 use payments_api::metrics::Metrics;
 use payments_api::settings::{Function, GlaseConfig, Settings};
@@ -183,13 +183,14 @@ async fn run(args: Args) -> Result<(), String> {
         ),
     };
     let hub = LocalHub::new();
+    let refunds = InMemoryQueue::new(REFUND_QUEUE);
     let app: Arc<LiveApp> = Arc::new(App {
         deps: Deps {
             store: DynamoStore::new(dynamo, table_name),
             glase: wiring::glase_gateway(&settings, false)
                 .await
                 .map_err(|e| e.to_string())?,
-            queue: AnyQueue::Memory(InMemoryQueue::new(REFUND_QUEUE)),
+            queue: AnyQueue::Memory(refunds.clone()),
             push: AnyPush::Local(hub.clone()),
             clock: SystemClock,
             ids: OsRandom,
@@ -235,6 +236,33 @@ async fn run(args: Args) -> Result<(), String> {
                 && let Err(e) = sweeper.deps.expire_payments(100).await
             {
                 tracing::warn!(error = %e, "expiry sweep failed");
+            }
+        }
+    });
+
+    // The refund worker: the in-process queue's messages, with the same batch handling as the Lambda.
+    let worker = app.clone();
+    tokio::spawn(async move {
+        let mut n: u64 = 0;
+        loop {
+            let deliveries = refunds.receive_wait(10, Duration::from_secs(1)).await;
+            let messages: Vec<QueuedMessage> = deliveries
+                .iter()
+                .map(|d| QueuedMessage {
+                    id: d.message_id.clone(),
+                    body: d.body.clone(),
+                })
+                .collect();
+            let failed = worker.process_refund_messages(&messages).await;
+            for d in deliveries.iter().filter(|d| !failed.contains(&d.message_id)) {
+                let _ = refunds.delete(&d.receipt_handle);
+            }
+            n += 1;
+            if n.is_multiple_of(30) {
+                let _ = worker
+                    .deps
+                    .sweep_refunds(Duration::from_secs(60), Duration::from_secs(300), 100)
+                    .await;
             }
         }
     });

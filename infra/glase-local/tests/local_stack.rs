@@ -149,6 +149,40 @@ async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert!(shown.contains("Paid. Thank you!"), "{shown}");
+    // A partial refund goes through the in-process queue and worker to the sandbox.
+    let refund: serde_json::Value = http
+        .post(format!("{}/v1/payments/{payment_id}/refunds", stack.base))
+        .bearer_auth(&stack.api_key)
+        .json(&serde_json::json!({ "amount": 3_500, "reason": "One bun less" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refund["status"], "queued", "{refund}");
+    let refund_id = refund["id"].as_str().unwrap();
+    let mut state = serde_json::Value::Null;
+    for _ in 0..40 {
+        state = http
+            .get(format!(
+                "{}/v1/payments/{payment_id}/refunds/{refund_id}",
+                stack.base
+            ))
+            .bearer_auth(&stack.api_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if state["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(state["status"], "succeeded", "{state}");
+
     let api_key = stack.api_key.clone();
     drop(stack);
 
