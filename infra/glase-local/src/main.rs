@@ -246,16 +246,16 @@ async fn run(args: Args) -> Result<(), String> {
         let mut n: u64 = 0;
         loop {
             let deliveries = refunds.receive_wait(10, Duration::from_secs(1)).await;
-            let messages: Vec<QueuedMessage> = deliveries
+            let messages: Vec<QueuedMessage> = deliveries.iter().map(QueuedMessage::from).collect();
+            let batch = worker.process_refund_messages(&messages).await;
+            for d in deliveries
                 .iter()
-                .map(|d| QueuedMessage {
-                    id: d.message_id.clone(),
-                    body: d.body.clone(),
-                })
-                .collect();
-            let failed = worker.process_refund_messages(&messages).await;
-            for d in deliveries.iter().filter(|d| !failed.contains(&d.message_id)) {
+                .filter(|d| !batch.failed.contains(&d.message_id))
+            {
                 let _ = refunds.delete(&d.receipt_handle);
+            }
+            for (handle, delay) in &batch.delays {
+                let _ = refunds.change_visibility(&payments_sqs::ReceiptHandle::new(handle.clone()), *delay);
             }
             n += 1;
             if n.is_multiple_of(30) {

@@ -43,11 +43,11 @@ pub async fn run_http(function: Function) -> Result<(), Error> {
 }
 
 /// The refund worker's event: an SQS batch (from the refund queue), or anything else (the schedule that
-/// runs the outbox sweep).
+/// runs the outbox sweep). Answers the response for Lambda and the visibility delays to apply.
 pub async fn handle_worker_event<S, G, Q, P, C, I>(
     app: &payments_api::app::App<S, G, Q, P, C, I>,
     event: serde_json::Value,
-) -> Result<serde_json::Value, Error>
+) -> Result<(serde_json::Value, Vec<(String, std::time::Duration)>), Error>
 where
     S: payments_domain::ports::PaymentStore,
     G: payments_domain::ports::GlaseGateway,
@@ -63,11 +63,18 @@ where
             .records
             .into_iter()
             .map(|r| payments_api::app::QueuedMessage {
+                receive_count: r
+                    .attributes
+                    .get("ApproximateReceiveCount")
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(1),
                 id: r.message_id.unwrap_or_default(),
                 body: r.body.unwrap_or_default(),
+                receipt_handle: r.receipt_handle.unwrap_or_default(),
             })
             .collect();
-        let failed = app.process_refund_messages(&messages).await;
+        let batch = app.process_refund_messages(&messages).await;
+        let failed = batch.failed;
         let mut response = SqsBatchResponse::default();
         response.batch_item_failures = failed
             .into_iter()
@@ -77,7 +84,7 @@ where
                 f
             })
             .collect();
-        return Ok(serde_json::to_value(response)?);
+        return Ok((serde_json::to_value(response)?, batch.delays));
     }
     let report = app
         .deps
@@ -93,7 +100,10 @@ where
         abandoned = report.abandoned,
         "refund outbox sweep"
     );
-    Ok(serde_json::json!({ "requeued": report.requeued, "abandoned": report.abandoned }))
+    Ok((
+        serde_json::json!({ "requeued": report.requeued, "abandoned": report.abandoned }),
+        Vec::new(),
+    ))
 }
 
 /// Runs the refund worker: settings, logging, clients once, then SQS batches (with
@@ -107,7 +117,18 @@ pub async fn run_refund_worker() -> Result<(), Error> {
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let app = Arc::clone(&app);
-            async move { handle_worker_event(app.as_ref(), event.payload).await }
+            async move {
+                let (response, delays) = handle_worker_event(app.as_ref(), event.payload).await?;
+                if let payments_api::wiring::AnyQueue::Sqs(queue) = &app.deps.queue {
+                    for (handle, delay) in delays {
+                        let handle = payments_sqs::ReceiptHandle::new(handle);
+                        if let Err(e) = queue.change_visibility(&handle, delay).await {
+                            tracing::warn!(error = %e, "could not delay a refund message");
+                        }
+                    }
+                }
+                Ok::<_, Error>(response)
+            }
         },
     ))
     .await

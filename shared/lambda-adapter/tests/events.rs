@@ -385,9 +385,10 @@ async fn the_worker_refunds_the_good_message_and_reports_only_the_poison_one() {
     run(&app, "notification/ok.json").await;
     assert_eq!(run(&app, "refund-request/ok.json").await, 202);
 
-    let answer = lambda_adapter::handle_worker_event(&app, serde_json::from_str(&text).unwrap())
+    let (answer, delays) = lambda_adapter::handle_worker_event(&app, serde_json::from_str(&text).unwrap())
         .await
         .unwrap();
+    assert!(delays.is_empty());
     let failures = answer["batchItemFailures"].as_array().unwrap();
     assert_eq!(failures.len(), 1);
     assert_eq!(
@@ -417,8 +418,51 @@ async fn the_schedule_event_runs_the_outbox_sweep() {
     let event: aws_lambda_events::eventbridge::EventBridgeEvent = serde_json::from_str(&text).unwrap();
     assert_eq!(event.detail_type, "Scheduled Event");
     let app = app(None);
-    let answer = lambda_adapter::handle_worker_event(&app, serde_json::from_str(&text).unwrap())
+    let (answer, _) = lambda_adapter::handle_worker_event(&app, serde_json::from_str(&text).unwrap())
         .await
         .unwrap();
     assert_eq!(answer["requeued"], 0);
+}
+
+#[tokio::test]
+async fn an_unreachable_glase_fails_the_message_and_backs_off_by_its_receive_count() {
+    let mut event: serde_json::Value =
+        serde_json::from_str(&read("refund-worker/batch-with-poison.json")).unwrap();
+    event["Records"].as_array_mut().unwrap().truncate(1);
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = serde_json::json!("3");
+    let app = app(None);
+    run(&app, "create-payment/ok.json").await;
+    let payment = app.deps.store.payments().pop().unwrap();
+    app.deps.glase.pay(payment.invoice_reference());
+    run(&app, "notification/ok.json").await;
+    assert_eq!(run(&app, "refund-request/ok.json").await, 202);
+    app.deps.glase.fail_next(
+        "refundPayment",
+        payments_domain::ports::GlaseError::Rejected {
+            code: 93,
+            description: "SYSTEM_BUSY".into(),
+        },
+    );
+    let (answer, delays) = lambda_adapter::handle_worker_event(&app, event.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["batchItemFailures"][0]["itemIdentifier"],
+        "0d5b6e7c-1111-4b3a-9f00-000000000001"
+    );
+    let handle = event["Records"][0]["receiptHandle"].as_str().unwrap();
+    assert_eq!(
+        delays,
+        vec![(handle.to_owned(), std::time::Duration::from_secs(120))],
+        "30 s doubled twice"
+    );
+    let refund = app.deps.store.refunds().pop().unwrap();
+    assert_eq!(
+        refund.status(),
+        payments_domain::refund::RefundStatus::Queued,
+        "back in line"
+    );
+    // The next delivery refunds it.
+    let (answer, _) = lambda_adapter::handle_worker_event(&app, event).await.unwrap();
+    assert!(answer["batchItemFailures"].as_array().unwrap().is_empty());
 }

@@ -406,13 +406,38 @@ where
     }
 }
 
-/// One queue message handed to the refund worker: its id (to report a failure) and its body.
+/// One queue message handed to the refund worker.
 #[derive(Debug, Clone)]
 pub struct QueuedMessage {
-    /// The queue's message id.
+    /// The queue's message id (to report a failure).
     pub id: String,
     /// The body.
     pub body: String,
+    /// The receipt handle (to delay the next delivery).
+    pub receipt_handle: String,
+    /// How many times the queue has delivered it, this time included.
+    pub receive_count: u32,
+}
+
+impl From<&payments_sqs::Delivery> for QueuedMessage {
+    fn from(d: &payments_sqs::Delivery) -> Self {
+        Self {
+            id: d.message_id.clone(),
+            body: d.body.clone(),
+            receipt_handle: d.receipt_handle.as_str().to_owned(),
+            receive_count: d.receive_count,
+        }
+    }
+}
+
+/// What a batch of refund messages needs from the queue afterwards.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefundBatch {
+    /// The ids of the messages to deliver again.
+    pub failed: Vec<String>,
+    /// Receipt handles whose next delivery should wait this long (Glase was unreachable: backing off
+    /// 30 s, doubling with every delivery up to 15 minutes).
+    pub delays: Vec<(String, std::time::Duration)>,
 }
 
 impl<S, G, Q, P, C, I> App<S, G, Q, P, C, I>
@@ -470,8 +495,9 @@ where
     /// again (a message that cannot be decoded, a refund Glase could not be reached for, a store failure).
     /// A poison message keeps failing until the queue moves it to its dead-letter queue; it never blocks
     /// the others.
-    pub async fn process_refund_messages(&self, messages: &[QueuedMessage]) -> Vec<String> {
+    pub async fn process_refund_messages(&self, messages: &[QueuedMessage]) -> RefundBatch {
         let mut failed = Vec::new();
+        let mut delays = Vec::new();
         for m in messages {
             let message: RefundMessage = match payments_sqs::decode_refund(&m.body) {
                 Ok(decoded) => decoded,
@@ -485,6 +511,10 @@ where
                 Ok(RefundProcessing::Retry(reason)) => {
                     tracing::info!(refund_id = message.refund_id.as_str(), %reason, "refund will be retried");
                     failed.push(m.id.clone());
+                    delays.push((
+                        m.receipt_handle.clone(),
+                        payments_sqs::retry_delay(m.receive_count),
+                    ));
                 }
                 Ok(RefundProcessing::NeedsReconciliation) => {
                     tracing::warn!(
@@ -506,7 +536,7 @@ where
                 }
             }
         }
-        failed
+        RefundBatch { failed, delays }
     }
 }
 

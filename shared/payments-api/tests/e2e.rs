@@ -181,14 +181,8 @@ impl Stack {
     /// Runs the worker over every queued message (deleting the handled ones); answers the failed ids.
     async fn work(&self) -> Vec<String> {
         let deliveries = self.queue.receive(10);
-        let messages: Vec<QueuedMessage> = deliveries
-            .iter()
-            .map(|d| QueuedMessage {
-                id: d.message_id.clone(),
-                body: d.body.clone(),
-            })
-            .collect();
-        let failed = self.app.process_refund_messages(&messages).await;
+        let messages: Vec<QueuedMessage> = deliveries.iter().map(QueuedMessage::from).collect();
+        let failed = self.app.process_refund_messages(&messages).await.failed;
         for d in &deliveries {
             if !failed.contains(&d.message_id) {
                 self.queue.delete(&d.receipt_handle).unwrap();
