@@ -506,3 +506,39 @@ async fn a_refund_whose_answer_is_lost_is_never_sent_again() {
     assert_eq!(s.refunds_at_glase(), 1);
     s.finish().await;
 }
+
+#[tokio::test]
+async fn a_mixed_batch_refunds_the_good_message_and_fails_only_the_poison_one() {
+    let s = stack().await;
+    let id = s.paid_payment(10_000).await;
+    s.queue.send_body("not a refund message".to_owned());
+    let (status, _) = s.refund(&id, 2_500).await;
+    assert_eq!(status, 202);
+    let failed = s.work().await;
+    assert_eq!(failed.len(), 1, "only the poison message fails");
+    assert_eq!(s.refunds_at_glase(), 1);
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn a_worker_that_crashed_mid_call_leaves_the_refund_to_reconciliation_and_never_resends() {
+    use payments_domain::ports::{Clock, PaymentStore};
+    let s = stack().await;
+    let id = s.paid_payment(10_000).await;
+    let (_, refund) = s.refund(&id, 1_000).await;
+    let payment_id = payments_domain::ids::PaymentId::parse(&id).unwrap();
+    let refund_id = payments_domain::ids::RefundId::parse(refund["id"].as_str().unwrap()).unwrap();
+    // A worker claimed the refund and died before Glase answered: the refund is `sending`.
+    let store = &s.app.deps.store;
+    let queued = store.get_refund(&payment_id, &refund_id).await.unwrap().unwrap();
+    let claimed = queued.start_sending(SystemClock.now()).unwrap();
+    store.update_refund(&claimed, queued.revision()).await.unwrap();
+    // The message comes back: nothing is sent.
+    assert!(s.work().await.is_empty());
+    assert_eq!(s.refunds_at_glase(), 0);
+    assert_eq!(
+        s.refund_status(&id, refund_id.as_str()).await["status"],
+        "sending"
+    );
+    s.finish().await;
+}
