@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Offline checks of the infrastructure template: cfn-lint, sam validate --lint, and the committed
+# translation to plain CloudFormation (infra/generated/template.json) must be up to date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x target/py-infra/bin/cfn-lint ]; then
+  python3 -m venv target/py-infra
+  target/py-infra/bin/pip install --quiet cfn-lint aws-sam-translator
+fi
+target/py-infra/bin/cfn-lint infra/template.yaml
+
+# aws-sam-cli pins an old boto3, so it lives in its own venv.
+if [ ! -x target/py-sam/bin/sam ]; then
+  python3 -m venv target/py-sam
+  target/py-sam/bin/pip install --quiet aws-sam-cli
+fi
+AWS_DEFAULT_REGION=eu-west-1 SAM_CLI_TELEMETRY=0 target/py-sam/bin/sam validate --lint --template infra/template.yaml
+
+AWS_DEFAULT_REGION=eu-west-1 target/py-infra/bin/python infra/translate.py \
+  infra/template.yaml infra/generated/template.json
+git diff --exit-code -- infra/generated/template.json
+echo "infra: template checks passed"
