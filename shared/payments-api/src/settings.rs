@@ -185,6 +185,16 @@ pub mod env {
     pub const WEBSOCKET_ENDPOINT: &str = "WEBSOCKET_ENDPOINT";
     /// Seconds after which an unpaid payment is cancelled (optional, default 120).
     pub const PAYMENT_EXPIRY_SECONDS: &str = "PAYMENT_EXPIRY_SECONDS";
+    /// The variables that hold secrets: on AWS they come from the Secrets Manager secret named by
+    /// `APP_SECRET_ARN`, never from the function's plain environment.
+    pub const SECRETS: &[&str] = &[
+        API_KEY_HASHES,
+        GLASE_RESELLER_PASSWORD,
+        GLASE_TERMINAL_PASSWORD,
+        TERMINAL_PASSWORD_SECRET,
+    ];
+    /// The ARN of the Secrets Manager secret that holds the [`SECRETS`] (optional: unset locally).
+    pub const APP_SECRET_ARN: &str = "APP_SECRET_ARN";
 }
 
 /// Glase endpoint and credentials.

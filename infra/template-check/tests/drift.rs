@@ -1,0 +1,291 @@
+//! The committed translation of the template agrees with the workspace.
+//!
+//! Final strict state: every crate under `functions/` has exactly one function resource, and every
+//! function of `Function::ALL` has a crate. While other engineers are still creating crates, the test
+//! requires the template to match `Function::ALL` exactly and every existing crate to be covered.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use payments_api::settings::{Function, env};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(root().join("infra/generated/template.json"))
+        .expect("infra/generated/template.json exists (run infra/check.sh)");
+    serde_json::from_str(&text).expect("the translated template is JSON")
+}
+
+fn resources_of<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+    template["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+/// Function resources by the crate they are built from (the placeholder code key names the binary).
+fn functions_by_crate(template: &Value) -> BTreeMap<String, Vec<(String, Value)>> {
+    let mut by_crate: BTreeMap<String, Vec<(String, Value)>> = BTreeMap::new();
+    for (id, resource) in resources_of(template, "AWS::Lambda::Function") {
+        let key = resource["Properties"]["Code"]["S3Key"].as_str().expect("S3Key");
+        let krate = key.strip_suffix(".zip").expect("the key ends in .zip").to_owned();
+        by_crate
+            .entry(krate)
+            .or_default()
+            .push((id.clone(), resource.clone()));
+    }
+    by_crate
+}
+
+fn crate_folders() -> BTreeSet<String> {
+    std::fs::read_dir(root().join("functions"))
+        .expect("functions/")
+        .map(|e| e.expect("entry"))
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().into_string().expect("UTF-8 name"))
+        .collect()
+}
+
+#[test]
+fn every_function_has_exactly_one_resource_and_every_crate_is_deployed() {
+    let by_crate = functions_by_crate(&template());
+    for (krate, resources) in &by_crate {
+        assert_eq!(
+            resources.len(),
+            1,
+            "{krate} has {} function resources",
+            resources.len()
+        );
+    }
+    let deployed: BTreeSet<String> = by_crate.keys().cloned().collect();
+    let known: BTreeSet<String> = Function::ALL.iter().map(|f| f.crate_name().to_owned()).collect();
+    assert_eq!(
+        deployed, known,
+        "the template's functions differ from Function::ALL"
+    );
+    for folder in crate_folders() {
+        assert!(
+            deployed.contains(&folder),
+            "functions/{folder} has no function resource"
+        );
+    }
+}
+
+#[test]
+fn every_function_gets_its_plain_variables_and_the_secret_arn_when_it_needs_secrets() {
+    let by_crate = functions_by_crate(&template());
+    for function in Function::ALL {
+        let (id, resource) = &by_crate[function.crate_name()][0];
+        let vars = &resource["Properties"]["Environment"]["Variables"];
+        let required = function.required_env();
+        for name in required.iter().filter(|n| !env::SECRETS.contains(n)) {
+            assert!(!vars[*name].is_null(), "{id} lacks {name}");
+        }
+        for name in env::SECRETS {
+            assert!(
+                vars[*name].is_null(),
+                "{id} has the secret {name} in its plain environment"
+            );
+        }
+        let needs_secret = required.iter().any(|n| env::SECRETS.contains(n));
+        assert_eq!(
+            !vars[env::APP_SECRET_ARN].is_null(),
+            needs_secret,
+            "{id}: APP_SECRET_ARN"
+        );
+    }
+}
+
+#[test]
+fn every_openapi_route_goes_to_one_function_and_no_other_route_exists() {
+    let template = template();
+    let openapi: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("shared/payments-api/openapi.json")).expect("openapi.json"),
+    )
+    .expect("openapi.json is JSON");
+    let methods = ["get", "post", "put", "patch", "delete"];
+    let routes_of = |paths: &Value| -> BTreeSet<(String, String)> {
+        let mut routes = BTreeSet::new();
+        for (path, item) in paths.as_object().expect("paths") {
+            for method in methods.iter().filter(|m| item.get(**m).is_some()) {
+                routes.insert((method.to_string(), path.clone()));
+            }
+        }
+        routes
+    };
+    let body = &template["Resources"]["HttpApi"]["Properties"]["Body"]["paths"];
+    assert_eq!(routes_of(body), routes_of(&openapi["paths"]));
+    let functions: BTreeSet<&String> = resources_of(&template, "AWS::Lambda::Function")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    for (method, path) in routes_of(body) {
+        let uri = body[&path][&method]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+            .as_str()
+            .expect("an integration URI");
+        let target = functions
+            .iter()
+            .filter(|id| uri.contains(&format!("${{{id}.Arn}}")))
+            .count();
+        assert_eq!(target, 1, "{method} {path} goes to {target} functions");
+    }
+}
+
+#[test]
+fn the_table_equals_the_table_definition() {
+    let template = template();
+    let mut properties = template["Resources"]["PaymentsTable"]["Properties"].clone();
+    let object = properties.as_object_mut().expect("properties");
+    assert_eq!(
+        object.remove("DeletionProtectionEnabled"),
+        Some(Value::Bool(true))
+    );
+    assert_eq!(
+        properties,
+        payments_dynamodb::table::definition().cloudformation_properties()
+    );
+}
+
+#[test]
+fn the_refund_queues_equal_the_queue_definition() {
+    let template = template();
+    let queue = &template["Resources"]["RefundQueue"]["Properties"];
+    let expected = payments_sqs::queue::REFUND_QUEUE
+        .cloudformation_properties(serde_json::json!({"Fn::GetAtt": ["RefundDeadLetterQueue", "Arn"]}));
+    assert_eq!(queue, &expected);
+    let dead = &template["Resources"]["RefundDeadLetterQueue"]["Properties"];
+    assert_eq!(
+        dead,
+        &payments_sqs::queue::REFUND_QUEUE.dead_letter_cloudformation_properties()
+    );
+    let worker_timeout = template["Resources"]["RefundWorkerFunction"]["Properties"]["Timeout"]
+        .as_u64()
+        .expect("the worker's timeout");
+    let visibility = queue["VisibilityTimeout"].as_u64().expect("VisibilityTimeout");
+    assert!(
+        visibility >= 6 * worker_timeout,
+        "visibility {visibility} < 6 x {worker_timeout}"
+    );
+    let mapping = &resources_of(&template, "AWS::Lambda::EventSourceMapping")[0].1["Properties"];
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        serde_json::json!(["ReportBatchItemFailures"])
+    );
+}
+
+/// Statements that may name `*` as a resource. None does today: every statement is scoped.
+const STAR_RESOURCE_ALLOWED: &[&str] = &[];
+
+#[test]
+fn no_statement_has_a_star_action_and_star_resources_only_where_allowed() {
+    let template = template();
+    let mut statements = 0;
+    for (id, role) in resources_of(&template, "AWS::IAM::Role") {
+        for policy in role["Properties"]["Policies"].as_array().into_iter().flatten() {
+            for statement in policy["PolicyDocument"]["Statement"]
+                .as_array()
+                .expect("statements")
+            {
+                statements += 1;
+                let actions: Vec<&Value> = match &statement["Action"] {
+                    Value::Array(a) => a.iter().collect(),
+                    one => vec![one],
+                };
+                for action in actions {
+                    assert!(
+                        !action.as_str().expect("action").contains('*'),
+                        "{id}: action {action}"
+                    );
+                }
+                let resources: Vec<&Value> = match &statement["Resource"] {
+                    Value::Array(a) => a.iter().collect(),
+                    one => vec![one],
+                };
+                if resources.iter().any(|r| r.as_str() == Some("*")) {
+                    assert!(STAR_RESOURCE_ALLOWED.contains(&id.as_str()), "{id}: resource *");
+                }
+            }
+        }
+    }
+    assert!(statements > 10, "only {statements} statements were checked");
+}
+
+#[tokio::test]
+async fn the_translated_table_can_be_created_on_dynoxide() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+        ProjectionType, ScalarAttributeType,
+    };
+    let template = template();
+    let p = &template["Resources"]["PaymentsTable"]["Properties"];
+    let text = |v: &Value| v.as_str().expect("a string").to_owned();
+    let keys = |schema: &Value| -> Vec<KeySchemaElement> {
+        schema
+            .as_array()
+            .expect("KeySchema")
+            .iter()
+            .map(|k| {
+                KeySchemaElement::builder()
+                    .attribute_name(text(&k["AttributeName"]))
+                    .key_type(KeyType::from(k["KeyType"].as_str().expect("KeyType")))
+                    .build()
+                    .expect("key element")
+            })
+            .collect()
+    };
+    let existing = payments_dynamodb::testing::dynoxide_table().await;
+    let mut create = existing
+        .client
+        .create_table()
+        .table_name("translated")
+        .billing_mode(BillingMode::from(p["BillingMode"].as_str().expect("BillingMode")))
+        .set_key_schema(Some(keys(&p["KeySchema"])));
+    for a in p["AttributeDefinitions"]
+        .as_array()
+        .expect("AttributeDefinitions")
+    {
+        create = create.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(text(&a["AttributeName"]))
+                .attribute_type(ScalarAttributeType::from(
+                    a["AttributeType"].as_str().expect("type"),
+                ))
+                .build()
+                .expect("attribute"),
+        );
+    }
+    for g in p["GlobalSecondaryIndexes"]
+        .as_array()
+        .expect("GlobalSecondaryIndexes")
+    {
+        create = create.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(text(&g["IndexName"]))
+                .set_key_schema(Some(keys(&g["KeySchema"])))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .expect("index"),
+        );
+    }
+    create
+        .send()
+        .await
+        .expect("dynoxide creates the translated table");
+    let described = existing
+        .client
+        .describe_table()
+        .table_name("translated")
+        .send()
+        .await
+        .expect("describe")
+        .table
+        .expect("a table");
+    let differences = payments_dynamodb::table::definition().differences(&described, None);
+    assert!(differences.is_empty(), "{differences:?}");
+}
