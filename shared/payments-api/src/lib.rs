@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod qr;
 pub mod routes;
+pub mod secrets;
 pub mod settings;
 pub mod telemetry;
 pub mod wiring;
