@@ -28,11 +28,20 @@ pub fn to_lambda_response(response: ApiResponse) -> Response<Body> {
     Response::from_parts(parts, Body::Text(body))
 }
 
+/// The AWS configuration and the function's settings: the environment, with the secret named by
+/// `APP_SECRET_ARN` (fetched once, here) layered over it.
+async fn start(function: Function) -> Result<(aws_config::SdkConfig, Settings), Error> {
+    telemetry::init(&LogSettings::from_env(&ProcessEnv, LogFormat::Json));
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let fetcher = payments_api::secrets::SecretsManager(aws_sdk_secretsmanager::Client::new(&aws));
+    let env = payments_api::secrets::load(ProcessEnv, &fetcher).await?;
+    let settings = Settings::load(function, &env)?;
+    Ok((aws, settings))
+}
+
 /// Runs an HTTP function: settings, logging, clients once, then the Lambda runtime loop.
 pub async fn run_http(function: Function) -> Result<(), Error> {
-    telemetry::init(&LogSettings::from_env(&ProcessEnv, LogFormat::Json));
-    let settings = Settings::load(function, &ProcessEnv)?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let (aws, settings) = start(function).await?;
     let app = Arc::new(payments_api::wiring::live_app(&settings, &aws).await?);
     tracing::info!(function = function.crate_name(), "initialised");
     lambda_http::run(service_fn(move |request: Request| {
@@ -109,9 +118,7 @@ where
 /// Runs the refund worker: settings, logging, clients once, then SQS batches (with
 /// `ReportBatchItemFailures`) and the scheduled outbox sweep.
 pub async fn run_refund_worker() -> Result<(), Error> {
-    telemetry::init(&LogSettings::from_env(&ProcessEnv, LogFormat::Json));
-    let settings = Settings::load(Function::RefundWorker, &ProcessEnv)?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let (aws, settings) = start(Function::RefundWorker).await?;
     let app = Arc::new(payments_api::wiring::live_app(&settings, &aws).await?);
     tracing::info!(function = Function::RefundWorker.crate_name(), "initialised");
     lambda_runtime::run(lambda_runtime::service_fn(
