@@ -20,5 +20,5 @@ AWS_DEFAULT_REGION=eu-west-1 SAM_CLI_TELEMETRY=0 target/py-sam/bin/sam validate 
 AWS_DEFAULT_REGION=eu-west-1 target/py-infra/bin/python infra/translate.py \
   infra/template.yaml infra/generated/template.json
 git diff --exit-code -- infra/generated/template.json
-cargo test -q -p template-check
+cargo test -q -p template-check --tests
 echo "infra: template checks passed"
