@@ -182,7 +182,7 @@
       clearTimeout(openTimer);
       target.setAttribute("data-transport", "websocket");
       // Ask for the current status: the payment may have finished before the socket opened.
-      socket.send(JSON.stringify({ action: "sync" }));
+      socket.send(JSON.stringify({ action: "sync", payment_id: paymentId }));
     };
     socket.onmessage = function (event) {
       try {

@@ -25,6 +25,7 @@ use axum::routing::get;
 use glase_sandbox::{Sandbox, SandboxConfig};
 use payments_api::app::{App, QueuedMessage};
 use payments_api::auth::{ApiKeys, hash_api_key};
+use payments_api::jobs::SafetyNetPlan;
 use payments_api::metrics::Metrics;
 use payments_api::settings::{Function, GlaseConfig, Settings};
 use payments_api::telemetry::{self, LogFormat, LogSettings};
@@ -221,22 +222,17 @@ async fn run(args: Args) -> Result<(), String> {
     let api_app = app.clone();
     let router = router.fallback(move |request: Request| api(api_app.clone(), request));
 
-    // The schedules: the safety net every second, expiry every five.
+    // The schedules: the safety net every second, expiry every five (the same passes the safety-net
+    // function runs in AWS).
     let sweeper = app.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        let mut n: u64 = 0;
+        let plan = SafetyNetPlan::default();
+        let mut tick = tokio::time::interval(plan.tick);
+        let mut pass: u64 = 0;
         loop {
             tick.tick().await;
-            n += 1;
-            if let Err(e) = sweeper.deps.confirm_due_payments(100).await {
-                tracing::warn!(error = %e, "safety-net sweep failed");
-            }
-            if n.is_multiple_of(5)
-                && let Err(e) = sweeper.deps.expire_payments(100).await
-            {
-                tracing::warn!(error = %e, "expiry sweep failed");
-            }
+            pass += 1;
+            sweeper.safety_net_pass(pass, &plan).await;
         }
     });
 

@@ -5,7 +5,6 @@
 //! same push port, and `{"action":"sync"}` answers the current status.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -54,7 +53,7 @@ pub async fn upgrade(
             &payment_id,
             &q.client_secret,
             &connection,
-            Duration::from_secs(2 * 60 * 60),
+            payments_api::websocket::CONNECTION_LIFETIME,
         )
         .await
     {
@@ -79,7 +78,7 @@ async fn serve(mut socket: WebSocket, state: WsState, connection: ConnectionId, 
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) if text.contains("sync") => {
-                    if let Ok(update) = state.app.deps.current_status(&payment_id).await
+                    if let Ok(update) = state.app.deps.sync(&connection, &payment_id).await
                         && socket.send(Message::Text(message::encode(&update).into())).await.is_err()
                     {
                         break;

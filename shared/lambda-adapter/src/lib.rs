@@ -8,6 +8,12 @@
 
 use std::sync::Arc;
 
+pub mod safety_net;
+pub mod websocket;
+
+pub use safety_net::run_safety_net;
+pub use websocket::run_websocket;
+
 use bytes::Bytes;
 use lambda_http::{Body, Error, Request, Response, service_fn};
 use payments_api::app::{ApiRequest, ApiResponse};

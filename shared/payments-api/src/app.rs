@@ -243,7 +243,7 @@ where
         }
     }
 
-    fn record_confirmation(&self, outcome: &ConfirmOutcome) {
+    pub(crate) fn record_confirmation(&self, outcome: &ConfirmOutcome) {
         if outcome.changed() {
             match outcome.after {
                 PaymentStatus::Paid => self.metrics.record(&Metric::PaymentPaid),

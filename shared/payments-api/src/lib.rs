@@ -17,12 +17,15 @@
 //! - [`openapi`]: the OpenAPI document of the API.
 //! - [`qr`]: invoice QR codes as SVG.
 //! - [`settings`]: the list of functions, the variables each requires, and their typed settings.
+//! - [`websocket`]: the WebSocket API's `$connect`, `sync` and `$disconnect` routes.
+//! - [`jobs`]: scheduled work without a request: the safety net and expiry.
 
 pub mod app;
 pub mod auth;
 pub mod config;
 pub mod dto;
 pub mod error;
+pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 pub mod qr;
@@ -30,4 +33,5 @@ pub mod routes;
 pub mod secrets;
 pub mod settings;
 pub mod telemetry;
+pub mod websocket;
 pub mod wiring;

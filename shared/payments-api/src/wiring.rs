@@ -145,10 +145,32 @@ pub fn use_case_settings(settings: &Settings) -> UseCaseSettings {
     }
 }
 
+/// The DynamoDB store of `settings`.
+pub fn live_store(settings: &Settings, aws: &aws_config::SdkConfig) -> DynamoStore {
+    let table = settings.table_name.clone().unwrap_or_default();
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)
+}
+
+/// The dependencies of the WebSocket function: the store and the clock only. It holds no Glase
+/// credentials, queue or push client, so those ports are `()`.
+pub type ConnectionDeps = Deps<DynamoStore, (), (), (), SystemClock, ()>;
+
+/// Builds the WebSocket function's dependencies.
+pub fn connection_deps(settings: &Settings, aws: &aws_config::SdkConfig) -> ConnectionDeps {
+    Deps {
+        store: live_store(settings, aws),
+        glase: (),
+        queue: (),
+        push: (),
+        clock: SystemClock,
+        ids: (),
+        settings: use_case_settings(settings),
+    }
+}
+
 /// Builds the application of one Lambda function from its settings and the AWS configuration.
 pub async fn live_app(settings: &Settings, aws: &aws_config::SdkConfig) -> Result<LiveApp, WiringError> {
-    let table = settings.table_name.clone().unwrap_or_default();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table);
+    let store = live_store(settings, aws);
     let glase = glase_gateway(settings, true).await?;
     let queue = match &settings.refund_queue_url {
         Some(url) => AnyQueue::Sqs(SqsRefundQueue::new(

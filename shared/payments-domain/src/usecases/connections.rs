@@ -4,25 +4,30 @@
 //! store's TTL removes connections whose close was never seen. A browser asks for the current status
 //! right after connecting (the payment may have finished before the socket opened); every later change
 //! reaches it through [`Deps::push_status`].
+//!
+//! These use cases need only the store and the clock, so the WebSocket function builds its [`Deps`] with
+//! no Glase client, queue or push client at all (`()` in their places).
 
 use std::time::Duration;
 
 use crate::ids::PaymentId;
-use crate::ports::{
-    Clock, ConnectionId, GlaseGateway, IdGenerator, PaymentStore, PushConnection, RefundQueue, StatusPush,
-    StatusUpdate,
-};
+use crate::payment::Payment;
+use crate::ports::{Clock, ConnectionId, PaymentStore, PushConnection, StatusUpdate};
 
-use super::{Deps, Reader, UseCaseError};
+use super::{Deps, UseCaseError};
+
+fn update_of(payment: &Payment) -> StatusUpdate {
+    StatusUpdate {
+        payment_id: payment.id().clone(),
+        status: payment.status(),
+        ers_reference: payment.ers_reference().cloned(),
+    }
+}
 
 impl<S, G, Q, P, C, I> Deps<S, G, Q, P, C, I>
 where
     S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
     C: Clock,
-    I: IdGenerator,
 {
     /// Accepts a connection for `payment_id` if `client_secret` is the payment's, and remembers it for
     /// `lifetime`. A wrong secret or unknown payment is `NotFound` and stores nothing.
@@ -34,8 +39,11 @@ where
         lifetime: Duration,
     ) -> Result<StatusUpdate, UseCaseError> {
         let payment = self
-            .load_for(payment_id, Reader::ClientSecret(client_secret))
-            .await?;
+            .store
+            .get_payment(payment_id)
+            .await?
+            .filter(|p| p.client_secret_matches(client_secret))
+            .ok_or(UseCaseError::NotFound("payment"))?;
         self.store
             .put_connection(&PushConnection {
                 connection_id: connection_id.clone(),
@@ -43,11 +51,7 @@ where
                 expires_at: self.clock.now().plus(lifetime),
             })
             .await?;
-        Ok(StatusUpdate {
-            payment_id: payment_id.clone(),
-            status: payment.status(),
-            ers_reference: payment.ers_reference().cloned(),
-        })
+        Ok(update_of(&payment))
     }
 
     /// The current status of a payment a connection listens to, from the store.
@@ -57,11 +61,22 @@ where
             .get_payment(payment_id)
             .await?
             .ok_or(UseCaseError::NotFound("payment"))?;
-        Ok(StatusUpdate {
-            payment_id: payment_id.clone(),
-            status: payment.status(),
-            ers_reference: payment.ers_reference().cloned(),
-        })
+        Ok(update_of(&payment))
+    }
+
+    /// The current status for a connection that asks for it (the `sync` message): answered only when
+    /// `connection_id` was accepted for `payment_id` by [`Deps::connect`], so a connection cannot read
+    /// another payment's status by naming it. Anything else is `NotFound`.
+    pub async fn sync(
+        &self,
+        connection_id: &ConnectionId,
+        payment_id: &PaymentId,
+    ) -> Result<StatusUpdate, UseCaseError> {
+        let listening = self.store.connections_for_payment(payment_id).await?;
+        if !listening.iter().any(|c| &c.connection_id == connection_id) {
+            return Err(UseCaseError::NotFound("connection"));
+        }
+        self.current_status(payment_id).await
     }
 
     /// Forgets a closed connection (best effort: TTL removes it anyway).

@@ -538,6 +538,43 @@ async fn a_connection_needs_the_client_secret_and_hears_the_current_status() {
     );
 }
 
+#[tokio::test]
+async fn sync_answers_only_the_payment_the_connection_was_accepted_for() {
+    let d = deps();
+    let mine = d.create_payment(request(1_000)).await.unwrap();
+    let other = d.create_payment(request(2_000)).await.unwrap();
+    let conn = ConnectionId::parse("conn-sync").unwrap();
+    d.connect(
+        mine.payment.id(),
+        mine.client_secret.expose(),
+        &conn,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+
+    let update = d.sync(&conn, mine.payment.id()).await.unwrap();
+    assert_eq!(update.payment_id, *mine.payment.id());
+    assert_eq!(update.status, PaymentStatus::Pending);
+
+    // Naming another payment, or syncing from a connection never accepted, reveals nothing.
+    assert_eq!(
+        d.sync(&conn, other.payment.id()).await.unwrap_err(),
+        UseCaseError::NotFound("connection")
+    );
+    let stranger = ConnectionId::parse("conn-stranger").unwrap();
+    assert_eq!(
+        d.sync(&stranger, mine.payment.id()).await.unwrap_err(),
+        UseCaseError::NotFound("connection")
+    );
+
+    d.disconnect(&conn).await.unwrap();
+    assert_eq!(
+        d.sync(&conn, mine.payment.id()).await.unwrap_err(),
+        UseCaseError::NotFound("connection")
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Refunds
 // ---------------------------------------------------------------------------------------------------------
