@@ -167,7 +167,11 @@ where
         if self.function.is_some_and(|f| f != route.function()) {
             return error_response(&ApiError::not_found("route"));
         }
-        match self.dispatch(route, &request).await {
+        // Every line logged while answering carries the method and path (the payment or refund id, never
+        // the query, where the notification token and client secret travel); in Lambda this span sits
+        // inside the runtime's span that carries the request id.
+        let span = tracing::info_span!("request", method = %request.method(), path = request.uri().path());
+        match tracing::Instrument::instrument(self.dispatch(route, &request), span).await {
             Ok(r) => r,
             Err(e) => {
                 if e.status.is_server_error() {

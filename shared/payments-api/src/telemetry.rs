@@ -78,8 +78,8 @@ where
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .with_current_span(false)
+            .with_span_list(true)
             .without_time()
             .finish()
             .try_init(),
