@@ -16,7 +16,7 @@ use crate::ids::{
     StatusVersion, TerminalId, Timestamp, TransactionPeriodId,
 };
 use crate::order::{DisplayName, ExternalTerminalId};
-use crate::payment::{GlaseInvoiceStatus, Observation, Payment, PaymentStatus};
+use crate::payment::{GlaseInvoiceStatus, Observation, Payment, PaymentStatus, ReceiptState};
 use crate::period::{PeriodScope, ReportDocument, ReportingPeriod};
 use crate::ports::{
     Clock, ConnectionId, GlaseError, GlaseGateway, GlaseTerminal, IdGenerator, IdempotencyInsert, Invoice,
@@ -42,7 +42,7 @@ struct StoreState {
     periods: BTreeMap<String, ReportingPeriod>,
     idempotency: BTreeMap<(String, String), IdempotencyRecord>,
     connections: BTreeMap<String, PushConnection>,
-    fail_next: VecDeque<StoreError>,
+    fail_next: VecDeque<Option<StoreError>>,
     writes: u64,
 }
 
@@ -66,7 +66,13 @@ impl InMemoryStore {
 
     /// Makes the next store call fail with `error` (calls queue up in order).
     pub fn fail_next(&self, error: StoreError) {
-        lock(&self.state).fail_next.push_back(error);
+        lock(&self.state).fail_next.push_back(Some(error));
+    }
+
+    /// Lets the next store call through; queued before [`InMemoryStore::fail_next`], it makes a later
+    /// call fail (e.g. the write after a read).
+    pub fn pass_next(&self) {
+        lock(&self.state).fail_next.push_back(None);
     }
 
     /// Every payment, for assertions.
@@ -92,8 +98,8 @@ impl InMemoryStore {
     fn enter(&self) -> Result<MutexGuard<'_, StoreState>, StoreError> {
         let mut s = lock(&self.state);
         match s.fail_next.pop_front() {
-            Some(e) => Err(e),
-            None => Ok(s),
+            Some(Some(e)) => Err(e),
+            _ => Ok(s),
         }
     }
 }
@@ -188,6 +194,22 @@ impl PaymentStore for InMemoryStore {
         expired.sort_by_key(Payment::expires_at);
         expired.truncate(limit);
         Ok(expired)
+    }
+
+    async fn payments_with_receipt_due(&self, limit: usize) -> Result<Vec<Payment>, StoreError> {
+        let s = self.enter()?;
+        let mut due: Vec<(i64, Payment)> = s
+            .payments
+            .values()
+            .filter_map(|p| match p.receipt() {
+                ReceiptState::Pending { last_attempt_at, .. } => {
+                    Some((last_attempt_at.map_or(0, |t| t.unix_millis()), p.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        due.sort_by_key(|(t, _)| *t);
+        Ok(due.into_iter().take(limit).map(|(_, p)| p).collect())
     }
 
     async fn find_payment_by_ers_reference(&self, ers: &ErsReference) -> Result<Option<Payment>, StoreError> {
