@@ -80,6 +80,11 @@ impl InMemoryStore {
         lock(&self.state).payments.values().cloned().collect()
     }
 
+    /// Every terminal, for assertions.
+    pub fn terminals(&self) -> Vec<Terminal> {
+        lock(&self.state).terminals.values().cloned().collect()
+    }
+
     /// Every refund, for assertions.
     pub fn refunds(&self) -> Vec<Refund> {
         lock(&self.state).refunds.values().cloned().collect()
