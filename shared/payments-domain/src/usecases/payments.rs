@@ -461,7 +461,13 @@ where
             let claim = payment.checked_at(now);
             match self.store.update_payment(&claim, payment.revision()).await {
                 Ok(()) => {
-                    let (confirmed, outcome) = self.confirm(claim).await?;
+                    // A status read changes nothing on our side and is safe to repeat (a paid invoice
+                    // answers PAID again), so for the reader a lost answer is "Glase unreachable, try
+                    // again": a till shows its offline message, never a guessed status.
+                    let (confirmed, outcome) = self.confirm(claim).await.map_err(|e| match e {
+                        UseCaseError::OutcomeUnknown(reason) => UseCaseError::GlaseUnavailable(reason),
+                        other => other,
+                    })?;
                     payment = confirmed;
                     confirmation = Some(outcome);
                 }

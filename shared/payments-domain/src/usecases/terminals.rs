@@ -632,4 +632,29 @@ mod tests {
             ReceiptSweepReport::default()
         );
     }
+
+    #[tokio::test]
+    async fn a_status_read_without_a_clear_answer_is_glase_unavailable_never_a_guess() {
+        let d = deps();
+        let t = till(&d, "T1").await;
+        let p = pos_payment(&d, &t, 500).await;
+        d.glase.pay(p.invoice_reference());
+        d.glase.fail_next(
+            "getPaymentStatus",
+            GlaseError::OutcomeUnknown {
+                reason: "timeout".into(),
+            },
+        );
+        assert!(matches!(
+            d.read_payment(p.id(), Reader::Merchant).await,
+            Err(UseCaseError::GlaseUnavailable(_))
+        ));
+        assert_eq!(
+            d.store.get_payment(p.id()).await.unwrap().unwrap().status(),
+            PaymentStatus::Pending
+        );
+        d.clock.advance(Duration::from_secs(1));
+        let view = d.read_payment(p.id(), Reader::Merchant).await.unwrap();
+        assert_eq!(view.payment.status(), PaymentStatus::Paid);
+    }
 }
