@@ -221,7 +221,7 @@ async fn run(args: Args) -> Result<(), String> {
     let api_app = app.clone();
     let router = router.fallback(move |request: Request| api(api_app.clone(), request));
 
-    // The schedules: the safety net every second, expiry every five.
+    // The schedules: the safety net and the receipt sweep every second, expiry every five.
     let sweeper = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -236,6 +236,9 @@ async fn run(args: Args) -> Result<(), String> {
                 && let Err(e) = sweeper.deps.expire_payments(100).await
             {
                 tracing::warn!(error = %e, "expiry sweep failed");
+            }
+            if let Err(e) = sweeper.deps.submit_due_receipts(100).await {
+                tracing::warn!(error = %e, "receipt sweep failed");
             }
         }
     });
