@@ -446,6 +446,29 @@ async fn a_second_invoice_on_the_same_till_cancels_the_first() {
 }
 
 #[tokio::test]
+async fn an_invoice_paid_just_before_the_next_one_is_recorded_paid_and_never_reversed() {
+    let s = stack().await;
+    let terminal = s.till("Till 8", "5008").await;
+    let (_, first) = s.invoice(&terminal, 1_000).await;
+    s.sandbox.sandbox().pay_sticker("5008").unwrap();
+    let (status, _) = s.invoice(&terminal, 2_000).await;
+    assert_eq!(status, 201);
+    assert_eq!(s.glase_status(&first), "PAID");
+    let id = first["id"].as_str().unwrap();
+    let (_, stored) = s
+        .merchant(
+            Method::GET,
+            "/v1/payments/{payment_id}",
+            &format!("/v1/payments/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(stored["status"], "paid", "{stored}");
+    s.sandbox.sandbox().advance_clock(Duration::from_secs(25));
+    s.finish().await;
+}
+
+#[tokio::test]
 async fn after_thirty_seconds_the_till_asks_and_try_again_opens_a_new_window() {
     let s = stack().await;
     let terminal = s.till("Till 2", "5002").await;

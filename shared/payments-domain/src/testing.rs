@@ -546,6 +546,8 @@ pub enum GlaseCall {
 struct GlaseState {
     calls: Vec<GlaseCall>,
     invoices: BTreeMap<String, (GlaseInvoiceStatus, u32, Option<String>)>,
+    /// The last invoice of each POS terminal (Glase cancels it when the terminal sends a new one).
+    last_on_terminal: BTreeMap<String, String>,
     next_reference: u64,
     failures: VecDeque<(&'static str, GlaseError)>,
     reports: BTreeMap<String, String>,
@@ -652,6 +654,18 @@ impl GlaseGateway for FakeGlase {
         let mut s = lock(&self.state);
         s.next_reference += 1;
         let reference = format!("20261122{:09}", s.next_reference);
+        if let GlaseTerminal::Pos { terminal_id, .. } = terminal {
+            // Like Glase: a new invoice on a cash register cancels its open one.
+            if let Some(previous) = s
+                .last_on_terminal
+                .insert(terminal_id.as_str().to_owned(), reference.clone())
+                && let Some(inv) = s.invoices.get_mut(&previous)
+                && inv.0 == GlaseInvoiceStatus::Issued
+            {
+                inv.0 = GlaseInvoiceStatus::Canceled;
+                inv.1 += 1;
+            }
+        }
         s.invoices
             .insert(reference.clone(), (GlaseInvoiceStatus::Issued, 0, None));
         InvoiceReference::parse(&reference).map_err(|_| rejected(90, "SYSTEM_ERROR"))

@@ -288,25 +288,16 @@ where
         })
     }
 
+    /// Glase cancelled the till's previous invoice when the new one was sent, unless the shopper had paid
+    /// it just before. So the previous payment is confirmed with Glase rather than assumed canceled: a
+    /// paid one is acknowledged and recorded (never left to be reversed), a canceled one is recorded
+    /// canceled. If Glase cannot be asked now, it stays pending and the safety net asks later.
     async fn follow_replaced(&self, previous: &PaymentId) {
-        for _ in 0..MAX_RACES {
-            let Ok(Some(p)) = self.store.get_payment(previous).await else {
-                return;
-            };
-            if p.status() != PaymentStatus::Pending {
-                return;
-            }
-            let Ok(next) = p.canceled_by_us(self.clock.now()) else {
-                return;
-            };
-            match self.store.update_payment(&next, p.revision()).await {
-                Ok(()) => {
-                    self.push_status(&next).await;
-                    return;
-                }
-                Err(StoreError::ConditionFailed) => continue,
-                Err(_) => return,
-            }
+        let Ok(Some(p)) = self.store.get_payment(previous).await else {
+            return;
+        };
+        if p.status() == PaymentStatus::Pending {
+            let _ = self.confirm(p).await;
         }
     }
 

@@ -512,6 +512,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_previous_invoice_the_shopper_paid_just_before_is_recorded_paid_not_canceled() {
+        let d = deps();
+        let t = till(&d, "T1").await;
+        let first = pos_payment(&d, &t, 500).await;
+        d.glase.pay(first.invoice_reference());
+        pos_payment(&d, &t, 700).await;
+        let stored = d.store.get_payment(first.id()).await.unwrap().unwrap();
+        assert_eq!(stored.status(), PaymentStatus::Paid);
+        assert!(
+            calls(&d, |c| matches!(
+                c,
+                GlaseCall::PaymentStatus { invoice_reference, .. } if invoice_reference == first.invoice_reference()
+            )) >= 1
+        );
+    }
+
+    #[tokio::test]
+    async fn a_previous_invoice_glase_cannot_be_asked_about_stays_pending_for_the_safety_net() {
+        let d = deps();
+        let t = till(&d, "T1").await;
+        let first = pos_payment(&d, &t, 500).await;
+        d.glase.fail_next(
+            "getPaymentStatus",
+            GlaseError::Unavailable {
+                reason: "down".into(),
+            },
+        );
+        pos_payment(&d, &t, 700).await;
+        let stored = d.store.get_payment(first.id()).await.unwrap().unwrap();
+        assert_eq!(stored.status(), PaymentStatus::Pending);
+        d.clock.advance(Duration::from_secs(10));
+        d.confirm_due_payments(10).await.unwrap();
+        let stored = d.store.get_payment(first.id()).await.unwrap().unwrap();
+        assert_eq!(stored.status(), PaymentStatus::Canceled);
+    }
+
+    #[tokio::test]
     async fn try_again_restarts_the_window_of_a_pending_till_payment_only() {
         let d = deps();
         let t = till(&d, "T1").await;
