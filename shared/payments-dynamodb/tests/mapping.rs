@@ -202,6 +202,34 @@ fn ttl_items_carry_expiry_in_epoch_seconds_rounded_up() {
 }
 
 #[test]
+fn a_payment_item_from_before_receipts_owes_none_and_a_bad_receipt_state_is_named() {
+    let paid = paid(&pending_payment(100), at(1_700_000_050_000));
+    let mut item = mapping::payment_item(&paid);
+    for name in [attrs::RECEIPT_STATUS, attrs::RECEIPT_ATTEMPTS, attrs::RECEIPT_AT] {
+        item.remove(name);
+    }
+    assert_eq!(
+        mapping::payment_from(&item).unwrap().receipt(),
+        ReceiptState::NotDue
+    );
+    let mut item = mapping::payment_item(&paid);
+    item.insert(
+        attrs::RECEIPT_STATUS.to_owned(),
+        AttributeValue::S("lost".to_owned()),
+    );
+    assert_eq!(
+        malformed_attribute(mapping::payment_from(&item).unwrap_err()),
+        attrs::RECEIPT_STATUS
+    );
+    let mut item = mapping::payment_item(&paid.receipt_sent(at(1_700_000_051_000)).unwrap());
+    item.remove(attrs::RECEIPT_AT);
+    assert_eq!(
+        malformed_attribute(mapping::payment_from(&item).unwrap_err()),
+        attrs::RECEIPT_AT
+    );
+}
+
+#[test]
 fn a_missing_or_mistyped_attribute_is_named() {
     let mut item = mapping::payment_item(&pending_payment(100));
     item.remove(attrs::CLIENT_SECRET_HASH);
