@@ -1,4 +1,5 @@
-//! The `payment-control` Lambda function: POST /v1/payments/{payment_id}/cancel and PATCH /v1/payments/{payment_id}.
+//! The `payment-control` Lambda function: POST /v1/payments/{payment_id}/cancel, POST
+//! /v1/payments/{payment_id}/try-again and PATCH /v1/payments/{payment_id}.
 //!
 //! Everything it does lives in `payments-api` (the handlers) and `lambda-adapter` (start-up and the
 //! event conversion); this crate only names the function, so its settings and routes are its own.

@@ -65,6 +65,19 @@ fn attribute<'a>(html: &'a str, name: &str) -> &'a str {
     &html[start..end]
 }
 
+async fn payment_ers(http: &reqwest::Client, base: &str, payment_id: &str, api_key: &str) -> String {
+    let payment: serde_json::Value = http
+        .get(format!("{base}/v1/payments/{payment_id}"))
+        .bearer_auth(api_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    payment["ers_reference"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
     let data = data_dir();
@@ -182,6 +195,30 @@ async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert_eq!(state["status"], "succeeded", "{state}");
+    // The receipt sweep of the timer loop sent the paid payment's receipt to the sandbox.
+    let ers = payment_ers(&http, &stack.base, &payment_id, &stack.api_key).await;
+    let mut receipts = 0;
+    for _ in 0..40 {
+        let events: serde_json::Value = http
+            .get(format!("{}/sandbox/events", stack.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        receipts = events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "receipt_submitted" && e["ers_reference"] == ers.as_str())
+            .count();
+        if receipts > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(receipts, 1, "one receipt for the paid payment");
 
     let api_key = stack.api_key.clone();
     drop(stack);

@@ -35,6 +35,7 @@ pub fn summary_json(summary: &SafetyNetSummary) -> serde_json::Value {
         "expired": summary.expired,
         "in_progress": summary.in_progress,
         "failed": summary.failed,
+        "receipts_sent": summary.receipts_sent,
         "failed_passes": summary.failed_passes,
     })
 }

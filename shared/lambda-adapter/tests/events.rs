@@ -31,6 +31,10 @@ enum Before {
     Confirmed,
     /// Confirmed, and a refund requested.
     RefundQueued,
+    /// A registered POS terminal (`term_…01`), no payment.
+    Terminal,
+    /// A registered POS terminal and a pending payment on it (`pay_…02`).
+    PosCreated,
 }
 
 const CASES: &[(&str, Function, Before, u16)] = &[
@@ -214,6 +218,85 @@ const CASES: &[(&str, Function, Before, u16)] = &[
         Before::Confirmed,
         404,
     ),
+    (
+        "terminals/register.json",
+        Function::Terminals,
+        Before::Nothing,
+        201,
+    ),
+    (
+        "terminals/register.json",
+        Function::Terminals,
+        Before::Terminal,
+        200,
+    ),
+    (
+        "terminals/register-empty-name.json",
+        Function::Terminals,
+        Before::Nothing,
+        400,
+    ),
+    (
+        "terminals/register-missing-key.json",
+        Function::Terminals,
+        Before::Nothing,
+        401,
+    ),
+    ("terminals/list.json", Function::Terminals, Before::Terminal, 200),
+    (
+        "terminals/assign-glase-id.json",
+        Function::Terminals,
+        Before::Terminal,
+        200,
+    ),
+    (
+        "terminals/assign-glase-id.json",
+        Function::Terminals,
+        Before::Nothing,
+        404,
+    ),
+    (
+        "terminals/assign-glase-id-invalid.json",
+        Function::Terminals,
+        Before::Terminal,
+        400,
+    ),
+    (
+        "terminals/unregister.json",
+        Function::Terminals,
+        Before::PosCreated,
+        200,
+    ),
+    (
+        "terminals/unregister-unknown.json",
+        Function::Terminals,
+        Before::Terminal,
+        404,
+    ),
+    (
+        "create-payment/pos.json",
+        Function::CreatePayment,
+        Before::Terminal,
+        201,
+    ),
+    (
+        "create-payment/pos.json",
+        Function::CreatePayment,
+        Before::Nothing,
+        404,
+    ),
+    (
+        "payment-control/try-again.json",
+        Function::PaymentControl,
+        Before::PosCreated,
+        200,
+    ),
+    (
+        "payment-control/try-again-webshop.json",
+        Function::PaymentControl,
+        Before::Created,
+        409,
+    ),
 ];
 
 /// Events of the refund worker (not HTTP): the SQS batch and the schedule.
@@ -330,14 +413,31 @@ async fn every_event_file_is_in_the_table() {
 async fn every_event_gets_its_expected_answer_from_its_function() {
     for (name, function, before, expected) in CASES {
         let seeding = app(None);
-        if *before != Before::Nothing {
+        if matches!(before, Before::Terminal | Before::PosCreated) {
+            assert_eq!(
+                run(&seeding, "terminals/register.json").await,
+                201,
+                "seeding {name}"
+            );
+        }
+        if *before == Before::PosCreated {
+            assert_eq!(
+                run(&seeding, "create-payment/pos.json").await,
+                201,
+                "seeding {name}"
+            );
+        }
+        if !matches!(before, Before::Nothing | Before::Terminal | Before::PosCreated) {
             assert_eq!(
                 run(&seeding, "create-payment/ok.json").await,
                 201,
                 "seeding {name}"
             );
         }
-        if *before != Before::Nothing && *before != Before::Created {
+        if matches!(
+            before,
+            Before::CreatedAndPaid | Before::Confirmed | Before::RefundQueued
+        ) {
             let payment = seeding.deps.store.payments().pop().unwrap();
             seeding.deps.glase.pay(payment.invoice_reference());
         }
@@ -357,10 +457,11 @@ async fn every_event_gets_its_expected_answer_from_its_function() {
         };
         let snapshot = |a: &FakeApp| {
             format!(
-                "{:?}{:?}{:?}",
+                "{:?}{:?}{:?}{:?}",
                 a.deps.store.payments(),
                 a.deps.store.refunds(),
-                a.deps.store.idempotency_records()
+                a.deps.store.idempotency_records(),
+                a.deps.store.terminals()
             )
         };
         let before_state = snapshot(&app);

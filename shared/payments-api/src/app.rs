@@ -51,7 +51,7 @@ pub struct App<S, G, Q, P, C, I> {
     pub function: Option<Function>,
 }
 
-fn json<T: Serialize>(status: StatusCode, body: &T) -> ApiResponse {
+pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> ApiResponse {
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
     let mut r = Response::new(text);
     *r.status_mut() = status;
@@ -87,14 +87,14 @@ pub fn query_params(request: &ApiRequest) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn query_value(request: &ApiRequest, name: &str) -> Option<String> {
+pub(crate) fn query_value(request: &ApiRequest, name: &str) -> Option<String> {
     query_params(request)
         .into_iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)
 }
 
-fn parse_body<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiError> {
+pub(crate) fn parse_body<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiError> {
     if request.body().len() > MAX_BODY_BYTES {
         return Err(ApiError::too_large(MAX_BODY_BYTES));
     }
@@ -104,7 +104,7 @@ fn parse_body<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiError> 
     })
 }
 
-fn payment_id(raw: &str) -> Result<PaymentId, ApiError> {
+pub(crate) fn payment_id(raw: &str) -> Result<PaymentId, ApiError> {
     PaymentId::parse(raw).map_err(|_| ApiError::not_found("payment"))
 }
 
@@ -127,6 +127,7 @@ pub fn from_use_case(error: UseCaseError) -> ApiError {
             ),
             ConflictReason::TerminalUnregistered => "the terminal is unregistered".to_owned(),
             ConflictReason::NotPaid => "only a paid payment can be refunded".to_owned(),
+            ConflictReason::NotPos => "only a point-of-sale payment has a till window".to_owned(),
         }),
         UseCaseError::Invalid(message) => ApiError::invalid(message),
         UseCaseError::Unprocessable(message) => ApiError::unprocessable(message),
@@ -198,12 +199,30 @@ where
             Route::Notify(id) => self.notify(request, &id).await,
             Route::CreateRefund(id) => self.create_refund(request, &id).await,
             Route::GetRefund(id, refund_id) => self.get_refund(request, &id, &refund_id).await,
+            Route::TryAgain(id) => self.try_again(request, &id).await,
+            Route::RegisterTerminal => self.register_terminal(request).await,
+            Route::ListTerminals => self.list_terminals(request).await,
+            Route::AssignGlaseId(id) => self.assign_glase_id(request, &id).await,
+            Route::UnregisterTerminal(id) => self.unregister_terminal(request, &id).await,
             _ => Err(ApiError::not_found("route")),
         }
     }
 
+    /// The API view of a payment, with the till's view of a POS payment as of now.
+    pub(crate) fn payment_dto(
+        &self,
+        payment: &payments_domain::payment::Payment,
+        refunds: &[payments_domain::refund::Refund],
+    ) -> PaymentDto {
+        PaymentDto::new(payment, refunds).with_pos(
+            payment,
+            self.deps.clock.now(),
+            self.deps.settings.pos_window,
+        )
+    }
+
     /// Requires the merchant API key.
-    fn merchant(&self, request: &ApiRequest) -> Result<(), ApiError> {
+    pub(crate) fn merchant(&self, request: &ApiRequest) -> Result<(), ApiError> {
         if self
             .api_keys
             .accepts_authorization(header_str(request.headers(), "authorization"))
@@ -215,7 +234,7 @@ where
     }
 
     /// The merchant (API key) or a browser/till (the payment's client secret).
-    fn reader<'a>(
+    pub(crate) fn reader<'a>(
         &self,
         request: &'a ApiRequest,
         secret: &'a Option<String>,
@@ -232,7 +251,7 @@ where
         }
     }
 
-    fn record_glase_failure(&self, operation: &'static str, error: &UseCaseError) {
+    pub(crate) fn record_glase_failure(&self, operation: &'static str, error: &UseCaseError) {
         match error {
             UseCaseError::GlaseRejected { code, .. } => {
                 self.metrics.record(&Metric::GlaseError {
@@ -291,7 +310,7 @@ where
             self.metrics.record(&Metric::PaymentCreated);
             tracing::info!(payment_id = created.payment.id().as_str(), "payment created");
         }
-        let mut dto = PaymentDto::new(&created.payment, &[]);
+        let mut dto = self.payment_dto(&created.payment, &[]);
         dto.client_secret = Some(created.client_secret.expose().to_owned());
         Ok(json(StatusCode::CREATED, &dto))
     }
@@ -311,7 +330,7 @@ where
         }
         Ok(json(
             StatusCode::OK,
-            &PaymentDto::new(&view.payment, &view.refunds),
+            &self.payment_dto(&view.payment, &view.refunds),
         ))
     }
 
@@ -357,7 +376,7 @@ where
             self.metrics.record(&Metric::PaymentCanceled);
         }
         let refunds = self.deps.store.list_refunds(&id).await.unwrap_or_default();
-        Ok(json(StatusCode::OK, &PaymentDto::new(&payment, &refunds)))
+        Ok(json(StatusCode::OK, &self.payment_dto(&payment, &refunds)))
     }
 
     async fn update_payment(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
@@ -379,7 +398,7 @@ where
             .inspect_err(|e| self.record_glase_failure("updateInvoice", e))
             .map_err(from_use_case)?;
         let refunds = self.deps.store.list_refunds(&id).await.unwrap_or_default();
-        Ok(json(StatusCode::OK, &PaymentDto::new(&payment, &refunds)))
+        Ok(json(StatusCode::OK, &self.payment_dto(&payment, &refunds)))
     }
 
     async fn notify(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {

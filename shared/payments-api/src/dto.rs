@@ -12,6 +12,7 @@ use payments_domain::order::{
     RefundReason, Sku, TaxRate, Title, Unit,
 };
 use payments_domain::payment::{Payment, PaymentTerminal};
+use payments_domain::pos::{PosView, pos_view};
 use payments_domain::refund::{Refund, RefundFailure, RefundState};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -408,6 +409,34 @@ pub struct PaymentDto {
     /// Shown only when the payment is created.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// What the till shows, for a point-of-sale payment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pos: Option<PosDto>,
+}
+
+/// What a till shows for a cashier payment (`PosView` in the OpenAPI document).
+#[derive(Debug, Clone, Serialize)]
+pub struct PosDto {
+    /// `please_wait`, `completed`, `canceled`, `error`, `window_ended`.
+    pub display: &'static str,
+    /// False once the waiting window has passed.
+    pub window_open: bool,
+    /// When the current window ends.
+    pub window_ends_at: String,
+    /// The text to print for a paid payment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_text: Option<String>,
+}
+
+impl From<PosView> for PosDto {
+    fn from(v: PosView) -> Self {
+        Self {
+            display: v.display.as_str(),
+            window_open: v.window_open,
+            window_ends_at: rfc3339(v.window_ends_at),
+            receipt_text: v.receipt_text,
+        }
+    }
 }
 
 impl PaymentDto {
@@ -434,7 +463,15 @@ impl PaymentDto {
             refunded_amount: payment.refunds().refunded().minor_units(),
             refunds: refunds.iter().map(RefundDto::from).collect(),
             client_secret: None,
+            pos: None,
         }
+    }
+
+    /// Adds the till's view of a POS payment at `now` with a waiting window of `window`.
+    #[must_use]
+    pub fn with_pos(mut self, payment: &Payment, now: Timestamp, window: std::time::Duration) -> Self {
+        self.pos = pos_view(payment, now, window).map(PosDto::from);
+        self
     }
 }
 

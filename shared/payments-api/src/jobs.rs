@@ -1,7 +1,8 @@
 //! Scheduled work without a request: the safety net that confirms pending payments nobody asked Glase
-//! about, and the expiry of invoices nobody paid.
+//! about, the receipts paid payments still owe Glase, and the expiry of invoices nobody paid.
 //!
-//! One pass ([`App::safety_net_pass`]) runs the safety-net sweep and, every few passes, expiry. The local
+//! One pass ([`App::safety_net_pass`]) runs the safety-net sweep, then the receipt sweep, and, every few
+//! passes, expiry. Confirming comes first: it is the one with a deadline. The local
 //! stack runs a pass every second for as long as it runs. In AWS a schedule starts the safety-net function
 //! once a minute and [`App::run_safety_net`] runs passes every second until shortly before the next
 //! start, so the sweeps cover every second of the day with one invocation at a time (plus a short
@@ -51,6 +52,8 @@ pub struct SafetyNetSummary {
     pub in_progress: usize,
     /// Checks or cancellations that failed (tried again on a later pass).
     pub failed: usize,
+    /// Receipts Glase accepted.
+    pub receipts_sent: usize,
     /// Passes whose listing failed (the store was unreachable).
     pub failed_passes: u64,
 }
@@ -63,6 +66,7 @@ impl SafetyNetSummary {
         self.expired += other.expired;
         self.in_progress += other.in_progress;
         self.failed += other.failed;
+        self.receipts_sent += other.receipts_sent;
         self.failed_passes += other.failed_passes;
     }
 }
@@ -100,7 +104,15 @@ where
                 tracing::warn!(error = %e, "safety-net sweep failed");
             }
         }
+        match self.deps.submit_due_receipts(plan.batch).await {
+            Ok(report) => summary.receipts_sent = report.sent,
+            Err(e) => {
+                summary.failed_passes += 1;
+                tracing::warn!(error = %e, "receipt sweep failed");
+            }
+        }
         if plan.expiry_every > 0 && pass.is_multiple_of(plan.expiry_every) {
+
             match self.deps.expire_payments(plan.batch).await {
                 Ok(report) => {
                     summary.expired = report.canceled.len();
@@ -141,6 +153,7 @@ where
             confirmed = summary.confirmed,
             paid = summary.paid,
             expired = summary.expired,
+            receipts_sent = summary.receipts_sent,
             failed = summary.failed,
             "safety net run finished"
         );
@@ -226,6 +239,15 @@ mod tests {
         assert_eq!((second.confirmed, second.paid), (1, 1));
         let stored = app.deps.store.get_payment(paid.id()).await.unwrap().unwrap();
         assert_eq!(stored.status(), PaymentStatus::Paid);
+        // The same pass sent the receipt the paid payment owes.
+        assert_eq!(second.receipts_sent, 1);
+        assert!(
+            app.deps
+                .glase
+                .calls()
+                .iter()
+                .any(|c| matches!(c, GlaseCall::SubmitReceipt { .. }))
+        );
 
         // A final payment costs no further call.
         app.deps.clock.advance(Duration::from_secs(30));

@@ -16,6 +16,7 @@
 //! - [`wiring`]: the real adapters built from settings, once per cold start.
 //! - [`openapi`]: the OpenAPI document of the API.
 //! - [`qr`]: invoice QR codes as SVG.
+//! - [`terminals`]: the point-of-sale routes (terminal administration, the till's "try again").
 //! - [`settings`]: the list of functions, the variables each requires, and their typed settings.
 //! - [`websocket`]: the WebSocket API's `$connect`, `sync` and `$disconnect` routes.
 //! - [`jobs`]: scheduled work without a request: the safety net and expiry.
@@ -33,5 +34,6 @@ pub mod routes;
 pub mod secrets;
 pub mod settings;
 pub mod telemetry;
+pub mod terminals;
 pub mod websocket;
 pub mod wiring;

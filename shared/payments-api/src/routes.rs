@@ -16,6 +16,8 @@ pub enum Route {
     UpdatePayment(String),
     /// `POST /v1/payments/{id}/cancel`.
     CancelPayment(String),
+    /// `POST /v1/payments/{id}/try-again`: a new waiting window on the till.
+    TryAgain(String),
     /// `GET /v1/payments/{id}/qr.svg`.
     PaymentQr(String),
     /// `POST /v1/payments/{id}/refunds`.
@@ -53,6 +55,7 @@ impl Route {
                 (Method::PATCH, Route::UpdatePayment(id(p))),
             ],
             ["v1", "payments", p, "cancel"] => vec![(Method::POST, Route::CancelPayment(id(p)))],
+            ["v1", "payments", p, "try-again"] => vec![(Method::POST, Route::TryAgain(id(p)))],
             ["v1", "payments", p, "qr.svg"] => vec![(Method::GET, Route::PaymentQr(id(p)))],
             ["v1", "payments", p, "refunds"] => vec![(Method::POST, Route::CreateRefund(id(p)))],
             ["v1", "payments", p, "refunds", r] => vec![(Method::GET, Route::GetRefund(id(p), id(r)))],
@@ -86,7 +89,9 @@ impl Route {
         match self {
             Route::CreatePayment => Function::CreatePayment,
             Route::GetPayment(_) | Route::PaymentQr(_) | Route::OpenApi => Function::PaymentStatus,
-            Route::UpdatePayment(_) | Route::CancelPayment(_) => Function::PaymentControl,
+            Route::UpdatePayment(_) | Route::CancelPayment(_) | Route::TryAgain(_) => {
+                Function::PaymentControl
+            }
             Route::CreateRefund(_) | Route::GetRefund(..) => Function::RefundRequest,
             Route::Notify(_) => Function::Notification,
             Route::RegisterTerminal
@@ -104,6 +109,7 @@ impl Route {
         ("GET", "/v1/payments/{payment_id}"),
         ("PATCH", "/v1/payments/{payment_id}"),
         ("POST", "/v1/payments/{payment_id}/cancel"),
+        ("POST", "/v1/payments/{payment_id}/try-again"),
         ("GET", "/v1/payments/{payment_id}/qr.svg"),
         ("POST", "/v1/payments/{payment_id}/refunds"),
         ("GET", "/v1/payments/{payment_id}/refunds/{refund_id}"),

@@ -12,6 +12,7 @@
 //! - [`payment`]: the payment state machine and [`payment::decide`], the pure mapping of Glase
 //!   observations to transitions; the refund ledger of a payment.
 //! - [`refund`], [`terminal`], [`period`]: the other entities.
+//! - [`pos`]: what a till shows for a cashier payment, and the receipt sent to Glase.
 //! - [`idempotency`]: keys, fingerprints, records and [`idempotency::evaluate`].
 //! - [`ports`]: `PaymentStore`, `GlaseGateway`, `RefundQueue`, `StatusPush`, `Clock`, `IdGenerator`.
 //! - [`usecases`]: what the functions do, over the ports ([`usecases::Deps`]).
@@ -38,6 +39,7 @@ pub mod order;
 pub mod payment;
 pub mod period;
 pub mod ports;
+pub mod pos;
 pub mod refund;
 pub mod secret;
 pub mod terminal;

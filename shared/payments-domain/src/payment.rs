@@ -364,6 +364,49 @@ impl RefundLedger {
     }
 }
 
+/// Whether the receipt of a paid payment reached Glase (submitPaymentReceipt). It only moves forward:
+/// `not_due → pending → sent | failed`; a failed submission never changes the payment's own state.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReceiptState {
+    /// Not paid (or paid before receipts were sent): nothing to send.
+    NotDue,
+    /// Paid; the receipt still has to be sent.
+    Pending {
+        /// Unsuccessful attempts so far.
+        attempts: u32,
+        /// When the last attempt was made.
+        last_attempt_at: Option<Timestamp>,
+    },
+    /// Glase accepted the receipt.
+    Sent {
+        /// When.
+        at: Timestamp,
+    },
+    /// Given up: Glase refused it (`code`), or it could not be delivered in
+    /// [`ReceiptState::MAX_ATTEMPTS`] attempts (`code` is `None`).
+    Failed {
+        /// Glase's result code of a definite refusal.
+        code: Option<i32>,
+        /// When.
+        at: Timestamp,
+    },
+}
+
+impl ReceiptState {
+    /// How many unsuccessful attempts are made before a receipt is given up.
+    pub const MAX_ATTEMPTS: u32 = 10;
+
+    /// The wire name used by the store: `not_due`, `pending`, `sent`, `failed`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReceiptState::NotDue => "not_due",
+            ReceiptState::Pending { .. } => "pending",
+            ReceiptState::Sent { .. } => "sent",
+            ReceiptState::Failed { .. } => "failed",
+        }
+    }
+}
+
 /// A payment. Build new ones with [`Payment::new`]; read stored ones back with
 /// `Payment::try_from(PaymentRecord)`.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -380,6 +423,8 @@ pub struct Payment {
     created_at: Timestamp,
     expires_at: Timestamp,
     refunds: RefundLedger,
+    pos_window_started_at: Option<Timestamp>,
+    receipt: ReceiptState,
     revision: Revision,
 }
 
@@ -433,6 +478,10 @@ pub struct PaymentRecord {
     pub refund_reserved: Money,
     /// Sum of refunds that succeeded.
     pub refunded: Money,
+    /// POS payments: when the till's current waiting window started (creation, or the last "try again").
+    pub pos_window_started_at: Option<Timestamp>,
+    /// Whether the receipt reached Glase.
+    pub receipt: ReceiptState,
     /// The optimistic-concurrency revision.
     pub revision: Revision,
 }
@@ -459,6 +508,14 @@ impl TryFrom<PaymentRecord> for Payment {
         if held.minor_units() > r.order.total().minor_units() {
             return Err(PaymentError::Inconsistent("refunds exceed the paid total"));
         }
+        if r.receipt != ReceiptState::NotDue && r.state.status() != PaymentStatus::Paid {
+            return Err(PaymentError::Inconsistent(
+                "a receipt on a payment that is not paid",
+            ));
+        }
+        if r.pos_window_started_at.is_some() && r.terminal == PaymentTerminal::Webshop {
+            return Err(PaymentError::Inconsistent("a till window on a webshop payment"));
+        }
         Ok(Payment {
             id: r.id,
             terminal: r.terminal,
@@ -475,6 +532,8 @@ impl TryFrom<PaymentRecord> for Payment {
                 reserved: r.refund_reserved,
                 refunded: r.refunded,
             },
+            pos_window_started_at: r.pos_window_started_at,
+            receipt: r.receipt,
             revision: r.revision,
         })
     }
@@ -484,6 +543,10 @@ impl Payment {
     /// A new pending payment at revision 1.
     pub fn new(new: NewPayment) -> Self {
         let currency = new.order.currency();
+        let pos_window_started_at = match new.terminal {
+            PaymentTerminal::Webshop => None,
+            PaymentTerminal::Pos(_) => Some(new.created_at),
+        };
         Payment {
             id: new.id,
             terminal: new.terminal,
@@ -497,6 +560,8 @@ impl Payment {
             created_at: new.created_at,
             expires_at: new.expires_at,
             refunds: RefundLedger::empty(currency),
+            pos_window_started_at,
+            receipt: ReceiptState::NotDue,
             revision: Revision::FIRST,
         }
     }
@@ -517,6 +582,8 @@ impl Payment {
             expires_at: self.expires_at,
             refund_reserved: self.refunds.reserved,
             refunded: self.refunds.refunded,
+            pos_window_started_at: self.pos_window_started_at,
+            receipt: self.receipt,
             revision: self.revision,
         }
     }
@@ -591,6 +658,14 @@ impl Payment {
     pub fn refunds(&self) -> RefundLedger {
         self.refunds
     }
+    /// POS payments: when the till's current waiting window started.
+    pub fn pos_window_started_at(&self) -> Option<Timestamp> {
+        self.pos_window_started_at
+    }
+    /// Whether the receipt reached Glase.
+    pub fn receipt(&self) -> ReceiptState {
+        self.receipt
+    }
     /// The revision.
     pub fn revision(&self) -> Revision {
         self.revision
@@ -637,6 +712,13 @@ impl Payment {
         let next = match &decision {
             Decision::NoChange(_) => None,
             Decision::Advance { state, version } => Some(Payment {
+                receipt: match state {
+                    PaymentState::Paid { .. } => ReceiptState::Pending {
+                        attempts: 0,
+                        last_attempt_at: None,
+                    },
+                    _ => self.receipt,
+                },
                 state: state.clone(),
                 glase_version: *version,
                 last_checked_at: Some(observation.observed_at),
@@ -669,6 +751,63 @@ impl Payment {
             order,
             ..self.bumped()
         })
+    }
+
+    /// Starts a new waiting window on the till ("try again"): a pending POS payment only. The invoice is
+    /// kept alive at least until the new window ends.
+    pub fn with_new_pos_window(&self, now: Timestamp, window: Duration) -> Result<Payment, PaymentError> {
+        self.require(PaymentStatus::Pending)?;
+        if self.terminal == PaymentTerminal::Webshop {
+            return Err(PaymentError::Inconsistent("a webshop payment has no till window"));
+        }
+        Ok(Payment {
+            pos_window_started_at: Some(now),
+            expires_at: self.expires_at.max(now.plus(window)),
+            ..self.bumped()
+        })
+    }
+
+    /// Records that the receipt reached Glase. Only a pending receipt moves.
+    pub fn receipt_sent(&self, at: Timestamp) -> Result<Payment, PaymentError> {
+        self.require_receipt_pending()?;
+        Ok(Payment {
+            receipt: ReceiptState::Sent { at },
+            ..self.bumped()
+        })
+    }
+
+    /// Records an unsuccessful receipt attempt: Glase refused it (`refused_code`: given up at once), or it
+    /// did not get through (tried again later, given up after [`ReceiptState::MAX_ATTEMPTS`]).
+    pub fn receipt_attempt_failed(
+        &self,
+        at: Timestamp,
+        refused_code: Option<i32>,
+    ) -> Result<Payment, PaymentError> {
+        let attempts = self.require_receipt_pending()? + 1;
+        let receipt = if refused_code.is_some() || attempts >= ReceiptState::MAX_ATTEMPTS {
+            ReceiptState::Failed {
+                code: refused_code,
+                at,
+            }
+        } else {
+            ReceiptState::Pending {
+                attempts,
+                last_attempt_at: Some(at),
+            }
+        };
+        Ok(Payment {
+            receipt,
+            ..self.bumped()
+        })
+    }
+
+    fn require_receipt_pending(&self) -> Result<u32, PaymentError> {
+        match self.receipt {
+            ReceiptState::Pending { attempts, .. } => Ok(attempts),
+            _ => Err(PaymentError::Inconsistent(
+                "the receipt is not waiting to be sent",
+            )),
+        }
     }
 
     fn require(&self, expected: PaymentStatus) -> Result<(), PaymentError> {
@@ -960,6 +1099,99 @@ pub(crate) mod tests {
         assert!(matches!(
             Payment::try_from(record),
             Err(PaymentError::Inconsistent(_))
+        ));
+    }
+
+    fn pos_payment(total: i64) -> Payment {
+        let mut record = pending_payment(total).to_record();
+        record.terminal = PaymentTerminal::Pos(TerminalId::from_random([9; 16]));
+        record.pos_window_started_at = Some(record.created_at);
+        Payment::try_from(record).unwrap()
+    }
+
+    #[test]
+    fn a_payment_becoming_paid_owes_its_receipt_and_a_pending_one_does_not() {
+        assert_eq!(pending_payment(100).receipt(), ReceiptState::NotDue);
+        assert_eq!(
+            paid_payment(100).receipt(),
+            ReceiptState::Pending {
+                attempts: 0,
+                last_attempt_at: None
+            }
+        );
+        let canceled = pending_payment(100)
+            .observe(&observation("CANCELED", 1))
+            .1
+            .unwrap();
+        assert_eq!(canceled.receipt(), ReceiptState::NotDue);
+    }
+
+    #[test]
+    fn a_receipt_moves_forward_only_and_is_given_up_after_refusal_or_many_attempts() {
+        let at = Timestamp::from_unix_millis(9_000);
+        let sent = paid_payment(100).receipt_sent(at).unwrap();
+        assert_eq!(sent.receipt(), ReceiptState::Sent { at });
+        assert_eq!(sent.status(), PaymentStatus::Paid);
+        assert!(sent.receipt_sent(at).is_err());
+        assert!(sent.receipt_attempt_failed(at, None).is_err());
+        assert!(pending_payment(100).receipt_sent(at).is_err());
+
+        let refused = paid_payment(100).receipt_attempt_failed(at, Some(23)).unwrap();
+        assert_eq!(refused.receipt(), ReceiptState::Failed { code: Some(23), at });
+        assert_eq!(refused.status(), PaymentStatus::Paid);
+
+        let mut p = paid_payment(100);
+        for n in 1..ReceiptState::MAX_ATTEMPTS {
+            p = p.receipt_attempt_failed(at, None).unwrap();
+            assert_eq!(
+                p.receipt(),
+                ReceiptState::Pending {
+                    attempts: n,
+                    last_attempt_at: Some(at)
+                }
+            );
+        }
+        let p = p.receipt_attempt_failed(at, None).unwrap();
+        assert_eq!(p.receipt(), ReceiptState::Failed { code: None, at });
+    }
+
+    #[test]
+    fn a_stored_receipt_on_an_unpaid_payment_is_refused() {
+        let mut record = pending_payment(100).to_record();
+        record.receipt = ReceiptState::Sent {
+            at: Timestamp::from_unix_millis(1),
+        };
+        assert!(Payment::try_from(record).is_err());
+        let mut record = pending_payment(100).to_record();
+        record.pos_window_started_at = Some(Timestamp::from_unix_millis(1));
+        assert!(
+            Payment::try_from(record).is_err(),
+            "a webshop payment has no till window"
+        );
+    }
+
+    #[test]
+    fn a_new_till_window_restarts_at_now_and_keeps_the_invoice_alive_until_it_ends() {
+        let p = pos_payment(100);
+        assert_eq!(p.pos_window_started_at(), Some(p.created_at()));
+        let now = Timestamp::from_unix_millis(200_000);
+        let next = p.with_new_pos_window(now, Duration::from_secs(30)).unwrap();
+        assert_eq!(next.pos_window_started_at(), Some(now));
+        assert_eq!(next.expires_at(), Timestamp::from_unix_millis(230_000));
+        assert_eq!(next.revision(), p.revision().next());
+        let early = p
+            .with_new_pos_window(Timestamp::from_unix_millis(2_000), Duration::from_secs(30))
+            .unwrap();
+        assert_eq!(early.expires_at(), p.expires_at(), "expiry never moves earlier");
+        assert!(
+            pending_payment(100)
+                .with_new_pos_window(now, Duration::from_secs(30))
+                .is_err()
+        );
+        let paid = p.observe(&observation("PAID", 2)).1.unwrap();
+        assert!(matches!(
+            paid.with_new_pos_window(now, Duration::from_secs(30)),
+            Err(PaymentError::WrongStatus { .. })
         ));
     }
 }

@@ -146,6 +146,13 @@ pub trait PaymentStore: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Payment>, StoreError>> + Send;
 
+    /// Paid payments whose receipt still has to be sent, the least recently tried first, at most `limit`
+    /// (the receipt sweep).
+    fn payments_with_receipt_due(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Payment>, StoreError>> + Send;
+
     /// The payment with this `ersReference`, if any (reconciliation).
     fn find_payment_by_ers_reference(
         &self,

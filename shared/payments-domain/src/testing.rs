@@ -16,7 +16,7 @@ use crate::ids::{
     StatusVersion, TerminalId, Timestamp, TransactionPeriodId,
 };
 use crate::order::{DisplayName, ExternalTerminalId};
-use crate::payment::{GlaseInvoiceStatus, Observation, Payment, PaymentStatus};
+use crate::payment::{GlaseInvoiceStatus, Observation, Payment, PaymentStatus, ReceiptState};
 use crate::period::{PeriodScope, ReportDocument, ReportingPeriod};
 use crate::ports::{
     Clock, ConnectionId, GlaseError, GlaseGateway, GlaseTerminal, IdGenerator, IdempotencyInsert, Invoice,
@@ -42,7 +42,7 @@ struct StoreState {
     periods: BTreeMap<String, ReportingPeriod>,
     idempotency: BTreeMap<(String, String), IdempotencyRecord>,
     connections: BTreeMap<String, PushConnection>,
-    fail_next: VecDeque<StoreError>,
+    fail_next: VecDeque<Option<StoreError>>,
     writes: u64,
 }
 
@@ -66,12 +66,23 @@ impl InMemoryStore {
 
     /// Makes the next store call fail with `error` (calls queue up in order).
     pub fn fail_next(&self, error: StoreError) {
-        lock(&self.state).fail_next.push_back(error);
+        lock(&self.state).fail_next.push_back(Some(error));
+    }
+
+    /// Lets the next store call through; queued before [`InMemoryStore::fail_next`], it makes a later
+    /// call fail (e.g. the write after a read).
+    pub fn pass_next(&self) {
+        lock(&self.state).fail_next.push_back(None);
     }
 
     /// Every payment, for assertions.
     pub fn payments(&self) -> Vec<Payment> {
         lock(&self.state).payments.values().cloned().collect()
+    }
+
+    /// Every terminal, for assertions.
+    pub fn terminals(&self) -> Vec<Terminal> {
+        lock(&self.state).terminals.values().cloned().collect()
     }
 
     /// Every refund, for assertions.
@@ -92,8 +103,8 @@ impl InMemoryStore {
     fn enter(&self) -> Result<MutexGuard<'_, StoreState>, StoreError> {
         let mut s = lock(&self.state);
         match s.fail_next.pop_front() {
-            Some(e) => Err(e),
-            None => Ok(s),
+            Some(Some(e)) => Err(e),
+            _ => Ok(s),
         }
     }
 }
@@ -188,6 +199,22 @@ impl PaymentStore for InMemoryStore {
         expired.sort_by_key(Payment::expires_at);
         expired.truncate(limit);
         Ok(expired)
+    }
+
+    async fn payments_with_receipt_due(&self, limit: usize) -> Result<Vec<Payment>, StoreError> {
+        let s = self.enter()?;
+        let mut due: Vec<(i64, Payment)> = s
+            .payments
+            .values()
+            .filter_map(|p| match p.receipt() {
+                ReceiptState::Pending { last_attempt_at, .. } => {
+                    Some((last_attempt_at.map_or(0, |t| t.unix_millis()), p.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        due.sort_by_key(|(t, _)| *t);
+        Ok(due.into_iter().take(limit).map(|(_, p)| p).collect())
     }
 
     async fn find_payment_by_ers_reference(&self, ers: &ErsReference) -> Result<Option<Payment>, StoreError> {
@@ -519,6 +546,8 @@ pub enum GlaseCall {
 struct GlaseState {
     calls: Vec<GlaseCall>,
     invoices: BTreeMap<String, (GlaseInvoiceStatus, u32, Option<String>)>,
+    /// The last invoice of each POS terminal (Glase cancels it when the terminal sends a new one).
+    last_on_terminal: BTreeMap<String, String>,
     next_reference: u64,
     failures: VecDeque<(&'static str, GlaseError)>,
     reports: BTreeMap<String, String>,
@@ -625,6 +654,18 @@ impl GlaseGateway for FakeGlase {
         let mut s = lock(&self.state);
         s.next_reference += 1;
         let reference = format!("20261122{:09}", s.next_reference);
+        if let GlaseTerminal::Pos { terminal_id, .. } = terminal {
+            // Like Glase: a new invoice on a cash register cancels its open one.
+            if let Some(previous) = s
+                .last_on_terminal
+                .insert(terminal_id.as_str().to_owned(), reference.clone())
+                && let Some(inv) = s.invoices.get_mut(&previous)
+                && inv.0 == GlaseInvoiceStatus::Issued
+            {
+                inv.0 = GlaseInvoiceStatus::Canceled;
+                inv.1 += 1;
+            }
+        }
         s.invoices
             .insert(reference.clone(), (GlaseInvoiceStatus::Issued, 0, None));
         InvoiceReference::parse(&reference).map_err(|_| rejected(90, "SYSTEM_ERROR"))

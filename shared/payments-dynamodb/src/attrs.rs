@@ -20,10 +20,11 @@ pub const LOOKUP_SK: &str = "lookup_sk";
 pub const TIMELINE_PK: &str = "timeline_pk";
 /// Sort key of the `timeline` index: a zero-padded epoch time, then the item id.
 pub const TIMELINE_SK: &str = "timeline_sk";
-/// Partition key of the sparse `check_due` index (only on pending payments).
+/// Partition key of the sparse `check_due` index (on pending payments, and on paid payments whose receipt
+/// is still to be sent, in another partition).
 pub const CHECK_PK: &str = "check_pk";
-/// Sort key of the `check_due` index: the zero-padded time Glase was last asked (0 when never), then
-/// the id.
+/// Sort key of the `check_due` index: the zero-padded time Glase was last asked (0 when never), or the
+/// receipt's last attempt (0 when never), then the id.
 pub const CHECK_SK: &str = "check_sk";
 /// Partition key of the sparse `expiry` index (only on pending payments).
 pub const EXPIRY_PK: &str = "expiry_pk";
@@ -119,6 +120,16 @@ pub const INVOICE_EXPIRES_AT: &str = "invoice_expires_at";
 pub const REFUND_RESERVED: &str = "refund_reserved";
 /// Minor units refunded.
 pub const REFUNDED: &str = "refunded";
+/// POS payments: epoch milliseconds when the till's current waiting window started.
+pub const POS_WINDOW_STARTED_AT: &str = "pos_window_started_at";
+/// The receipt's state: `not_due`, `pending`, `sent`, `failed` (absent on older items: `not_due`).
+pub const RECEIPT_STATUS: &str = "receipt_status";
+/// Unsuccessful receipt attempts so far.
+pub const RECEIPT_ATTEMPTS: &str = "receipt_attempts";
+/// Epoch milliseconds of the receipt's last attempt (pending), or when it was sent or given up.
+pub const RECEIPT_AT: &str = "receipt_at";
+/// Glase's result code of a refused receipt.
+pub const RECEIPT_CODE: &str = "receipt_code";
 
 // Refunds.
 

@@ -2,7 +2,7 @@
 //!
 //! | Item | `pk` | `sk` | Index entries |
 //! |---|---|---|---|
-//! | payment | `PAYMENT#<id>` | `PAYMENT` | pending: `check_due` (`PENDING`, last check), `expiry` (`PENDING`, invoice expiry); paid: `lookup` (`ERS#<ersReference>`, `PAYMENT`), `timeline` (`PAID`, paid time) |
+//! | payment | `PAYMENT#<id>` | `PAYMENT` | pending: `check_due` (`PENDING`, last check), `expiry` (`PENDING`, invoice expiry); paid: `lookup` (`ERS#<ersReference>`, `PAYMENT`), `timeline` (`PAID`, paid time), while its receipt is due `check_due` (`RECEIPT_DUE`, last attempt) |
 //! | refund | `PAYMENT#<payment id>` | `REFUND#<id>` | `timeline` (`REFUND#<status>`, last change); succeeded: `lookup` (`ERS#<ersReference>`, `REFUND`) |
 //! | terminal | `TERMINAL#<id>` | `TERMINAL` | `lookup` (`TERMINALS`, creation time) |
 //! | terminal external id (uniqueness) | `TERMINAL_EXTERNAL#<external id>` | `TERMINAL_EXTERNAL` | none |
@@ -57,6 +57,8 @@ const CONNECTION: &str = "CONNECTION";
 
 /// The partition value of the sparse pending-payment indexes.
 pub const PENDING: &str = "PENDING";
+/// The `check_due` partition of paid payments whose receipt is still to be sent.
+pub const RECEIPT_DUE: &str = "RECEIPT_DUE";
 /// The `timeline` partition of paid payments.
 pub const PAID: &str = "PAID";
 /// The `lookup` partition of the terminal list.

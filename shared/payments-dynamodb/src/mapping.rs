@@ -13,7 +13,9 @@ use payments_domain::order::{
     BackUrl, CashierId, DisplayName, Ean, ExternalTerminalId, ItemDescription, MerchantOrderId, Order,
     OrderParts, OrderRow, Quantity, RefundReason, Sku, TaxRate, Title, Unit,
 };
-use payments_domain::payment::{Payment, PaymentRecord, PaymentState, PaymentStatus, PaymentTerminal};
+use payments_domain::payment::{
+    Payment, PaymentRecord, PaymentState, PaymentStatus, PaymentTerminal, ReceiptState,
+};
 use payments_domain::period::{
     Mismatch, MismatchKind, PeriodRecord, PeriodScope, Reconciliation, ReportDocument, ReportingPeriod,
 };
@@ -193,7 +195,33 @@ pub fn payment_item(payment: &Payment) -> Item {
         .number(a::INVOICE_EXPIRES_AT, millis(payment.expires_at()))
         .number(a::REFUND_RESERVED, payment.refunds().reserved().minor_units())
         .number(a::REFUNDED, payment.refunds().refunded().minor_units())
+        .opt_number(
+            a::POS_WINDOW_STARTED_AT,
+            payment.pos_window_started_at().map(millis),
+        )
+        .string(a::RECEIPT_STATUS, payment.receipt().as_str())
         .number(a::REVISION, payment.revision().get());
+    w = match payment.receipt() {
+        ReceiptState::NotDue => w,
+        ReceiptState::Pending {
+            attempts,
+            last_attempt_at,
+        } => w
+            .number(a::RECEIPT_ATTEMPTS, attempts)
+            .opt_number(a::RECEIPT_AT, last_attempt_at.map(millis))
+            .string(a::CHECK_PK, keys::RECEIPT_DUE)
+            .string(
+                a::CHECK_SK,
+                keys::timed(
+                    last_attempt_at.unwrap_or(Timestamp::from_unix_millis(0)),
+                    id.as_str(),
+                ),
+            ),
+        ReceiptState::Sent { at } => w.number(a::RECEIPT_AT, millis(at)),
+        ReceiptState::Failed { code, at } => w
+            .number(a::RECEIPT_AT, millis(at))
+            .opt_number(a::RECEIPT_CODE, code),
+    };
     w = match payment.terminal() {
         PaymentTerminal::Webshop => w.string(a::TERMINAL_ID, WEBSHOP),
         PaymentTerminal::Pos(terminal) => w.string(a::TERMINAL_ID, terminal.as_str()),
@@ -268,9 +296,34 @@ pub fn payment_from(item: &Item) -> Result<Payment, DynamoError> {
         expires_at: time(&r, a::INVOICE_EXPIRES_AT)?,
         refund_reserved: money(&r, a::REFUND_RESERVED, currency)?,
         refunded: money(&r, a::REFUNDED, currency)?,
+        pos_window_started_at: opt_time(&r, a::POS_WINDOW_STARTED_AT)?,
+        receipt: receipt_from(&r)?,
         revision: revision(&r)?,
     };
     Payment::try_from(record).map_err(|e| r.malformed(a::REFUND_RESERVED, e.to_string()))
+}
+
+fn receipt_from(r: &Reader<'_>) -> Result<ReceiptState, DynamoError> {
+    Ok(match r.opt_string(a::RECEIPT_STATUS)? {
+        None | Some("not_due") => ReceiptState::NotDue,
+        Some("pending") => ReceiptState::Pending {
+            attempts: u32_attr(r, a::RECEIPT_ATTEMPTS)?,
+            last_attempt_at: opt_time(r, a::RECEIPT_AT)?,
+        },
+        Some("sent") => ReceiptState::Sent {
+            at: time(r, a::RECEIPT_AT)?,
+        },
+        Some("failed") => ReceiptState::Failed {
+            code: match r.has(a::RECEIPT_CODE) {
+                true => Some(i32_attr(r, a::RECEIPT_CODE)?),
+                false => None,
+            },
+            at: time(r, a::RECEIPT_AT)?,
+        },
+        Some(other) => {
+            return Err(r.malformed(a::RECEIPT_STATUS, format!("`{other}` is not a receipt state")));
+        }
+    })
 }
 
 // Refunds.

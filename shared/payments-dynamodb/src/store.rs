@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{
 use payments_domain::idempotency::{IdempotencyKey, IdempotencyRecord, Operation};
 use payments_domain::ids::{ErsReference, PaymentId, PeriodId, RefundId, Revision, TerminalId, Timestamp};
 use payments_domain::order::ExternalTerminalId;
-use payments_domain::payment::{Payment, PaymentStatus};
+use payments_domain::payment::{Payment, PaymentStatus, ReceiptState};
 use payments_domain::period::ReportingPeriod;
 use payments_domain::ports::{ConnectionId, IdempotencyInsert, PaymentStore, PushConnection, StoreError};
 use payments_domain::refund::{Refund, RefundStatus};
@@ -603,6 +603,28 @@ impl PaymentStore for DynamoStore {
         Ok(payments
             .into_iter()
             .filter(|p| p.status() == PaymentStatus::Pending && p.expires_at() <= now)
+            .collect())
+    }
+
+    async fn payments_with_receipt_due(&self, limit: usize) -> Result<Vec<Payment>, StoreError> {
+        let items = self
+            .query(QuerySpec {
+                index: Some(table::CHECK_DUE_INDEX),
+                partition_attr: a::CHECK_PK,
+                partition: keys::RECEIPT_DUE.to_owned(),
+                sort_attr: a::CHECK_SK,
+                sort: SortKey::Any,
+                limit: Some(limit),
+            })
+            .await?;
+        let payments = items
+            .iter()
+            .map(mapping::payment_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        // The index may lag a write that just sent a receipt; the sweep's conditional write settles it.
+        Ok(payments
+            .into_iter()
+            .filter(|p| matches!(p.receipt(), ReceiptState::Pending { .. }))
             .collect())
     }
 

@@ -268,6 +268,7 @@ pub mod fixtures {
     pub fn pos_payment(total: i64, terminal: &TerminalId) -> Payment {
         let mut record = pending_payment(total).to_record();
         record.terminal = PaymentTerminal::Pos(terminal.clone());
+        record.pos_window_started_at = Some(record.created_at);
         Payment::try_from(record).unwrap()
     }
 

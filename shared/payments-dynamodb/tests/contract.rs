@@ -10,7 +10,7 @@ use payments_domain::idempotency::{
     Begin, IdempotencyKey, IdempotencyState, Operation, SideEffect, evaluate,
 };
 use payments_domain::ids::ErsReference;
-use payments_domain::payment::{Payment, PaymentError, PaymentState, PaymentStatus};
+use payments_domain::payment::{Payment, PaymentError, PaymentState, PaymentStatus, ReceiptState};
 use payments_domain::ports::{IdempotencyInsert, PaymentStore, StoreError};
 use payments_domain::refund::{RefundFailure, RefundStatus};
 use payments_dynamodb::testing::fixtures::*;
@@ -62,6 +62,8 @@ contract_tests!(
     the_same_key_with_two_payloads_at_once_is_a_conflict_for_the_loser,
     connections_are_listed_by_payment_until_they_expire_or_are_deleted,
     a_malformed_stored_item_is_reported_with_its_attribute,
+    receipts_due_are_listed_least_recently_tried_first_until_sent_or_given_up,
+    a_pos_payment_keeps_its_till_window_and_a_new_one_moves_it,
 );
 
 async fn store(backend: Backend) -> (TestTable, DynamoStore) {
@@ -155,6 +157,7 @@ async fn a_payment_never_moves_backwards_even_at_the_right_revision(backend: Bac
     ] {
         let mut record = paid.to_record();
         record.state = state;
+        record.receipt = ReceiptState::NotDue;
         record.revision = paid.revision().next();
         let backwards = Payment::try_from(record).unwrap();
         assert_eq!(
@@ -942,4 +945,72 @@ async fn the_same_key_with_two_payloads_at_once_is_a_conflict_for_the_loser(back
         evaluate(existing, &loser.fingerprint, now, SideEffect::NotRepeatable),
         Begin::Conflict
     );
+}
+
+async fn receipts_due_are_listed_least_recently_tried_first_until_sent_or_given_up(backend: Backend) {
+    let (_t, store) = store(backend).await;
+    let base = 1_700_000_000_000;
+    assert!(store.payments_with_receipt_due(10).await.unwrap().is_empty());
+    let pending = pending_payment(100);
+    store.insert_payment(&pending).await.unwrap();
+    assert!(
+        store.payments_with_receipt_due(10).await.unwrap().is_empty(),
+        "an unpaid payment owes no receipt"
+    );
+    let first = paid_in_store(&store, 100).await;
+    let second = paid_in_store(&store, 200).await;
+    // The first was tried once already: the never-tried one comes first.
+    let tried = first.receipt_attempt_failed(at(base + 5_000), None).unwrap();
+    store.update_payment(&tried, first.revision()).await.unwrap();
+    assert_eq!(
+        store.get_payment(first.id()).await.unwrap().unwrap().receipt(),
+        ReceiptState::Pending {
+            attempts: 1,
+            last_attempt_at: Some(at(base + 5_000))
+        }
+    );
+    let due: Vec<_> = store
+        .payments_with_receipt_due(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id().clone())
+        .collect();
+    assert_eq!(due, vec![second.id().clone(), first.id().clone()]);
+    assert_eq!(store.payments_with_receipt_due(1).await.unwrap().len(), 1);
+
+    let sent = second.receipt_sent(at(base + 6_000)).unwrap();
+    store.update_payment(&sent, second.revision()).await.unwrap();
+    let refused = tried.receipt_attempt_failed(at(base + 7_000), Some(23)).unwrap();
+    store.update_payment(&refused, tried.revision()).await.unwrap();
+    assert!(store.payments_with_receipt_due(10).await.unwrap().is_empty());
+    assert_eq!(store.get_payment(second.id()).await.unwrap().unwrap(), sent);
+    assert_eq!(store.get_payment(first.id()).await.unwrap().unwrap(), refused);
+    // A receipt does not make the payment pending again: the due-for-check list stays empty.
+    assert!(
+        store
+            .pending_payments_due(at(i64::MAX / 2), 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.id() == pending.id())
+    );
+}
+
+async fn a_pos_payment_keeps_its_till_window_and_a_new_one_moves_it(backend: Backend) {
+    let (_t, store) = store(backend).await;
+    let t = terminal();
+    store.insert_terminal(&t).await.unwrap();
+    let payment = pos_payment(100, t.id());
+    store.insert_payment(&payment).await.unwrap();
+    let stored = store.get_payment(payment.id()).await.unwrap().unwrap();
+    assert_eq!(stored.pos_window_started_at(), Some(payment.created_at()));
+    let later = payment.created_at().plus(std::time::Duration::from_secs(200));
+    let again = stored
+        .with_new_pos_window(later, std::time::Duration::from_secs(30))
+        .unwrap();
+    store.update_payment(&again, stored.revision()).await.unwrap();
+    let stored = store.get_payment(payment.id()).await.unwrap().unwrap();
+    assert_eq!(stored, again);
+    assert_eq!(stored.pos_window_started_at(), Some(later));
 }

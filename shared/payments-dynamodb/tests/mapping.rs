@@ -4,12 +4,13 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use payments_domain::idempotency::Operation;
 use payments_domain::ids::ErsReference;
+use payments_domain::payment::ReceiptState;
 use payments_domain::refund::RefundFailure;
 use payments_dynamodb::DynamoError;
-use payments_dynamodb::attrs;
 use payments_dynamodb::item::Item;
 use payments_dynamodb::mapping;
 use payments_dynamodb::testing::fixtures::*;
+use payments_dynamodb::{attrs, keys};
 
 fn has(item: &Item, name: &str) -> bool {
     item.contains_key(name)
@@ -34,7 +35,21 @@ fn payments_round_trip_in_every_state() {
         .unwrap();
     let checked = pending.checked_at(at(1_700_000_001_000));
     let pos = pos_payment(500, terminal().id());
-    for payment in [pending, paid, reserved, canceled, failed, checked, pos] {
+    let tried = paid.receipt_attempt_failed(at(1_700_000_051_000), None).unwrap();
+    let sent = tried.receipt_sent(at(1_700_000_052_000)).unwrap();
+    let refused = paid
+        .receipt_attempt_failed(at(1_700_000_053_000), Some(23))
+        .unwrap();
+    let given_up = {
+        let mut p = paid.clone();
+        while matches!(p.receipt(), ReceiptState::Pending { .. }) {
+            p = p.receipt_attempt_failed(at(1_700_000_054_000), None).unwrap();
+        }
+        p
+    };
+    for payment in [
+        pending, paid, reserved, canceled, failed, checked, pos, tried, sent, refused, given_up,
+    ] {
         let item = mapping::payment_item(&payment);
         assert_eq!(mapping::payment_from(&item).unwrap(), payment);
     }
@@ -47,9 +62,18 @@ fn pending_payments_are_in_the_check_and_expiry_indexes_and_paid_ones_in_lookup_
     assert!(has(&item, attrs::CHECK_PK) && has(&item, attrs::EXPIRY_PK));
     assert!(!has(&item, attrs::LOOKUP_PK) && !has(&item, attrs::TIMELINE_PK));
 
-    let item = mapping::payment_item(&paid(&pending, at(1_700_000_050_000)));
-    assert!(!has(&item, attrs::CHECK_PK) && !has(&item, attrs::EXPIRY_PK));
+    // A paid payment whose receipt is due is in `check_due`, but in its own partition.
+    let paid_now = paid(&pending, at(1_700_000_050_000));
+    let item = mapping::payment_item(&paid_now);
+    assert!(!has(&item, attrs::EXPIRY_PK));
+    assert_eq!(
+        item.get(attrs::CHECK_PK),
+        Some(&AttributeValue::S(keys::RECEIPT_DUE.to_owned()))
+    );
     assert!(has(&item, attrs::LOOKUP_PK) && has(&item, attrs::TIMELINE_PK));
+    let sent = paid_now.receipt_sent(at(1_700_000_051_000)).unwrap();
+    let item = mapping::payment_item(&sent);
+    assert!(!has(&item, attrs::CHECK_PK) && !has(&item, attrs::EXPIRY_PK));
 
     let item = mapping::payment_item(&pending.canceled_by_us(at(1)).unwrap());
     for index in [
@@ -175,6 +199,34 @@ fn ttl_items_carry_expiry_in_epoch_seconds_rounded_up() {
         Some(&AttributeValue::N("1700000060".to_owned()))
     );
     assert_eq!(mapping::connection_from(&item).unwrap(), connection);
+}
+
+#[test]
+fn a_payment_item_from_before_receipts_owes_none_and_a_bad_receipt_state_is_named() {
+    let paid = paid(&pending_payment(100), at(1_700_000_050_000));
+    let mut item = mapping::payment_item(&paid);
+    for name in [attrs::RECEIPT_STATUS, attrs::RECEIPT_ATTEMPTS, attrs::RECEIPT_AT] {
+        item.remove(name);
+    }
+    assert_eq!(
+        mapping::payment_from(&item).unwrap().receipt(),
+        ReceiptState::NotDue
+    );
+    let mut item = mapping::payment_item(&paid);
+    item.insert(
+        attrs::RECEIPT_STATUS.to_owned(),
+        AttributeValue::S("lost".to_owned()),
+    );
+    assert_eq!(
+        malformed_attribute(mapping::payment_from(&item).unwrap_err()),
+        attrs::RECEIPT_STATUS
+    );
+    let mut item = mapping::payment_item(&paid.receipt_sent(at(1_700_000_051_000)).unwrap());
+    item.remove(attrs::RECEIPT_AT);
+    assert_eq!(
+        malformed_attribute(mapping::payment_from(&item).unwrap_err()),
+        attrs::RECEIPT_AT
+    );
 }
 
 #[test]

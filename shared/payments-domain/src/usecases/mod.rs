@@ -7,6 +7,8 @@
 //! - [`sweeps`]: the safety net that confirms pending payments without a notification, and expiry.
 //! - [`refunds`]: refund requests, the worker that never pays back twice, and the outbox sweep.
 //! - [`connections`]: WebSocket connections listening to a payment.
+//! - [`terminals`]: POS terminals (register, list, assign a Glase ID, unregister), the till's "try
+//!   again", and the receipt sweep.
 
 use std::time::Duration;
 
@@ -20,6 +22,7 @@ pub mod connections;
 pub mod payments;
 pub mod refunds;
 pub mod sweeps;
+pub mod terminals;
 
 #[cfg(test)]
 mod tests;
@@ -27,6 +30,7 @@ mod tests;
 pub use payments::{ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView, Reader, TerminalChoice};
 pub use refunds::{RefundProcessing, RefundSweepReport, RequestRefund};
 pub use sweeps::{ExpiryReport, SweepReport};
+pub use terminals::{ReceiptSweepReport, RegisteredTerminal};
 
 /// Settings the use cases need.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +48,8 @@ pub struct UseCaseSettings {
     pub safety_net_interval: Duration,
     /// Idempotency key lifetime and lease.
     pub idempotency: IdempotencyPolicy,
+    /// How long a till waits for the shopper before it asks the cashier to try again or cancel.
+    pub pos_window: Duration,
 }
 
 impl Default for UseCaseSettings {
@@ -54,6 +60,7 @@ impl Default for UseCaseSettings {
             status_check_interval: Duration::from_secs(1),
             safety_net_interval: Duration::from_secs(8),
             idempotency: IdempotencyPolicy::default(),
+            pos_window: Duration::from_secs(30),
         }
     }
 }
@@ -97,6 +104,8 @@ pub enum ConflictReason {
     TerminalUnregistered,
     /// Only a paid payment can be refunded.
     NotPaid,
+    /// The request needs a point-of-sale payment.
+    NotPos,
 }
 
 /// Why a use case failed. Every variant maps to one HTTP answer in the API layer.

@@ -288,25 +288,16 @@ where
         })
     }
 
+    /// Glase cancelled the till's previous invoice when the new one was sent, unless the shopper had paid
+    /// it just before. So the previous payment is confirmed with Glase rather than assumed canceled: a
+    /// paid one is acknowledged and recorded (never left to be reversed), a canceled one is recorded
+    /// canceled. If Glase cannot be asked now, it stays pending and the safety net asks later.
     async fn follow_replaced(&self, previous: &PaymentId) {
-        for _ in 0..MAX_RACES {
-            let Ok(Some(p)) = self.store.get_payment(previous).await else {
-                return;
-            };
-            if p.status() != PaymentStatus::Pending {
-                return;
-            }
-            let Ok(next) = p.canceled_by_us(self.clock.now()) else {
-                return;
-            };
-            match self.store.update_payment(&next, p.revision()).await {
-                Ok(()) => {
-                    self.push_status(&next).await;
-                    return;
-                }
-                Err(StoreError::ConditionFailed) => continue,
-                Err(_) => return,
-            }
+        let Ok(Some(p)) = self.store.get_payment(previous).await else {
+            return;
+        };
+        if p.status() == PaymentStatus::Pending {
+            let _ = self.confirm(p).await;
         }
     }
 
@@ -461,7 +452,13 @@ where
             let claim = payment.checked_at(now);
             match self.store.update_payment(&claim, payment.revision()).await {
                 Ok(()) => {
-                    let (confirmed, outcome) = self.confirm(claim).await?;
+                    // A status read changes nothing on our side and is safe to repeat (a paid invoice
+                    // answers PAID again), so for the reader a lost answer is "Glase unreachable, try
+                    // again": a till shows its offline message, never a guessed status.
+                    let (confirmed, outcome) = self.confirm(claim).await.map_err(|e| match e {
+                        UseCaseError::OutcomeUnknown(reason) => UseCaseError::GlaseUnavailable(reason),
+                        other => other,
+                    })?;
                     payment = confirmed;
                     confirmation = Some(outcome);
                 }

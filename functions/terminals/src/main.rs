@@ -1,0 +1,10 @@
+//! The `terminals` Lambda function: the merchant's point-of-sale terminal administration, POST and GET
+//! /v1/terminals, PUT /v1/terminals/{terminal_id}/glase-id and DELETE /v1/terminals/{terminal_id}.
+//!
+//! Everything it does lives in `payments-api` (the handlers) and `lambda-adapter` (start-up and the
+//! event conversion); this crate only names the function, so its settings and routes are its own.
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_adapter::run_http(payments_api::settings::Function::Terminals).await
+}
