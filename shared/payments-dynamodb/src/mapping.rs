@@ -435,13 +435,6 @@ pub fn terminal_external_from(item: &Item) -> Result<TerminalId, DynamoError> {
 
 // Reporting periods.
 
-const MISMATCH_KINDS: [MismatchKind; 4] = [
-    MismatchKind::PaidAtGlaseOnly,
-    MismatchKind::PaidWithUsOnly,
-    MismatchKind::AmountDiffers,
-    MismatchKind::UnknownRefund,
-];
-
 /// The item of a period and the items of its documents (one each, so a period is not bound by the
 /// 400 KB item limit as a whole).
 pub fn period_items(period: &ReportingPeriod) -> (Item, Vec<Item>) {
@@ -553,12 +546,9 @@ pub fn period_from(item: &Item, documents: &[Item]) -> Result<ReportingPeriod, D
             matched: u32_attr(&r, a::MATCHED)?,
             mismatches: r.list_of_maps(a::MISMATCHES, |m| {
                 let kind = m.string(a::MISMATCH_KIND)?;
-                let kind = MISMATCH_KINDS
-                    .into_iter()
-                    .find(|k| k.as_str() == kind)
-                    .ok_or_else(|| {
-                        m.malformed(a::MISMATCH_KIND, format!("`{kind}` is not a mismatch kind"))
-                    })?;
+                let kind = MismatchKind::parse(kind).ok_or_else(|| {
+                    m.malformed(a::MISMATCH_KIND, format!("`{kind}` is not a mismatch kind"))
+                })?;
                 let currency = m.opt_parsed(a::CURRENCY, Currency::parse)?;
                 let amount = |name: &str| -> Result<Option<Money>, DynamoError> {
                     match (m.opt_i64(name)?, currency) {
