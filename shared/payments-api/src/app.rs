@@ -51,7 +51,7 @@ pub struct App<S, G, Q, P, C, I> {
     pub function: Option<Function>,
 }
 
-fn json<T: Serialize>(status: StatusCode, body: &T) -> ApiResponse {
+pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> ApiResponse {
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
     let mut r = Response::new(text);
     *r.status_mut() = status;
@@ -94,7 +94,7 @@ fn query_value(request: &ApiRequest, name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-fn parse_body<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiError> {
+pub(crate) fn parse_body<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiError> {
     if request.body().len() > MAX_BODY_BYTES {
         return Err(ApiError::too_large(MAX_BODY_BYTES));
     }
@@ -194,12 +194,14 @@ where
             Route::Notify(id) => self.notify(request, &id).await,
             Route::CreateRefund(id) => self.create_refund(request, &id).await,
             Route::GetRefund(id, refund_id) => self.get_refund(request, &id, &refund_id).await,
+            Route::ClosePeriod => self.close_period(request).await,
+            Route::GetReport(id) => self.get_report(request, &id).await,
             _ => Err(ApiError::not_found("route")),
         }
     }
 
     /// Requires the merchant API key.
-    fn merchant(&self, request: &ApiRequest) -> Result<(), ApiError> {
+    pub(crate) fn merchant(&self, request: &ApiRequest) -> Result<(), ApiError> {
         if self
             .api_keys
             .accepts_authorization(header_str(request.headers(), "authorization"))

@@ -16,6 +16,7 @@
 //! - [`wiring`]: the real adapters built from settings, once per cold start.
 //! - [`openapi`]: the OpenAPI document of the API.
 //! - [`qr`]: invoice QR codes as SVG.
+//! - [`reports`]: period reports: closing a period, reading it, and the daily schedule's job.
 //! - [`settings`]: the list of functions, the variables each requires, and their typed settings.
 
 pub mod app;
@@ -26,6 +27,7 @@ pub mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod qr;
+pub mod reports;
 pub mod routes;
 pub mod secrets;
 pub mod settings;

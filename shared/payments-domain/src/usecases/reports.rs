@@ -59,13 +59,14 @@ const UNSETTLED_REFUND_LIMIT: usize = 1_000;
 /// How many conditional-write races one settlement retries.
 const MAX_RACES: usize = 5;
 /// The longest period key.
-pub const MAX_PERIOD_KEY_CHARS: usize = 64;
+pub const MAX_PERIOD_KEY_CHARS: usize = 128;
 
 /// The request to close a period.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClosePeriod {
-    /// The period key (e.g. `2026-11-30`): the same key and scope always answer the same period.
-    pub period_key: String,
+    /// The period key (e.g. `daily-2026-11-30`): the same key and scope always answer the same period.
+    /// Without one, every request closes a new period.
+    pub period_key: Option<String>,
     /// A POS terminal for a per-terminal period; `None` closes the shop's period.
     pub terminal_id: Option<TerminalId>,
 }
@@ -266,7 +267,13 @@ where
         W: Fn(Duration) -> F + Send + Sync,
         F: Future<Output = ()> + Send,
     {
-        check_period_key(&request.period_key)?;
+        let period_key = match &request.period_key {
+            Some(key) => {
+                check_period_key(key)?;
+                key.clone()
+            }
+            None => format!("once-{}", self.ids.period_id()),
+        };
         let scope = match &request.terminal_id {
             None => PeriodScope::Shop,
             Some(id) => {
@@ -285,13 +292,13 @@ where
             }
         };
         let scoped_key = match &request.terminal_id {
-            None => format!("shop/{}", request.period_key),
-            Some(id) => format!("terminal/{id}/{}", request.period_key),
+            None => format!("shop/{period_key}"),
+            Some(id) => format!("terminal/{id}/{period_key}"),
         };
         let key = IdempotencyKey::parse(&scoped_key).map_err(|e| UseCaseError::Invalid(e.to_string()))?;
         let fingerprint = FingerprintBuilder::new(Operation::ClosePeriod)
             .optional_text("terminal_id", request.terminal_id.as_ref().map(|t| t.as_str()))
-            .text("period_key", &request.period_key)
+            .text("period_key", &period_key)
             .finish();
         let now = self.clock.now();
         let policy = IdempotencyPolicy {
@@ -466,6 +473,8 @@ where
             transaction_period_id: period.transaction_period_id().clone(),
             scope: period.scope().clone(),
         };
+        let started = self.clock.now();
+        let mut waited = Duration::ZERO;
         let mut attempt = 0;
         loop {
             match self.glase.execute_report(&request).await {
@@ -473,9 +482,11 @@ where
                 Err(e) if e.code() == Some(result_codes::REPORT_NOT_READY) || e.is_transient() => {
                     let pause = NOT_READY_WAITS[attempt.min(NOT_READY_WAITS.len() - 1)];
                     attempt += 1;
-                    if self.clock.now().plus(pause) >= deadline {
+                    // The clock, and the waits themselves (should the clock stand still), bound the loop.
+                    if self.clock.now().plus(pause) >= deadline || started.plus(waited + pause) >= deadline {
                         return Ok(None);
                     }
+                    waited += pause;
                     wait(pause).await;
                 }
                 Err(e) => return Err(e.into()),

@@ -92,7 +92,7 @@ fn ers(p: &Payment) -> String {
 
 fn close(key: &str) -> ClosePeriod {
     ClosePeriod {
-        period_key: key.into(),
+        period_key: Some(key.into()),
         terminal_id: None,
     }
 }
@@ -276,6 +276,20 @@ async fn the_same_period_key_twice_marks_once_and_answers_the_same_period() {
         .unwrap();
     assert_ne!(other.period.id(), first.period.id());
     assert_eq!(marks(&d), 2);
+    let unkeyed = ClosePeriod {
+        period_key: None,
+        terminal_id: None,
+    };
+    let once = d
+        .close_period(unkeyed.clone(), deadline(&d), &wait)
+        .await
+        .unwrap();
+    let twice = d.close_period(unkeyed, deadline(&d), &wait).await.unwrap();
+    assert!(
+        once.created && twice.created,
+        "without a key every close is a new period"
+    );
+    assert_eq!(marks(&d), 4);
     assert_eq!(d.get_period(first.period.id()).await.unwrap(), first.period);
 }
 
@@ -313,12 +327,16 @@ async fn reports_not_ready_by_the_deadline_leave_the_period_pending_and_the_same
         total < Duration::from_secs(45),
         "never waits past the deadline: {total:?}"
     );
+    // A wait that does not move the clock still ends: the waits themselves count.
+    let still = |_: Duration| std::future::ready(());
+    let stuck = d.close_period(close("k0"), deadline(&d), &still).await.unwrap();
+    assert_eq!(stuck.period.status(), PeriodStatus::ReportsPending);
     set_reports(&d, Vec::new());
     let resumed = d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
     assert!(!resumed.created && resumed.reconciled_now);
     assert_eq!(resumed.period.id(), pending.period.id());
     assert_eq!(resumed.period.status(), PeriodStatus::Reconciled);
-    assert_eq!(marks(&d), 1);
+    assert_eq!(marks(&d), 2, "k1 and k0, each once");
 }
 
 #[tokio::test]
@@ -426,14 +444,14 @@ async fn an_unreachable_glase_frees_the_key_and_an_unknown_mark_is_never_repeate
 async fn bad_keys_and_unknown_terminals_change_nothing() {
     let d = deps();
     let (_, wait) = recording_wait(&d);
-    for key in ["", "has space", &"x".repeat(65), "slash/"] {
+    for key in ["", "has space", &"x".repeat(129), "slash/"] {
         let err = d.close_period(close(key), deadline(&d), &wait).await.unwrap_err();
         assert!(matches!(err, UseCaseError::Invalid(_)), "{key:?}");
     }
     let err = d
         .close_period(
             ClosePeriod {
-                period_key: "k".into(),
+                period_key: Some("k".into()),
                 terminal_id: Some(TerminalId::from_random([9; 16])),
             },
             deadline(&d),
