@@ -257,6 +257,14 @@ pub trait PaymentStore: Send + Sync {
         id: &PeriodId,
     ) -> impl Future<Output = Result<Option<ReportingPeriod>, StoreError>> + Send;
 
+    /// The latest period of `scope` marked before `before`, if any (where the next period's window of
+    /// our own payments starts).
+    fn latest_period_before(
+        &self,
+        scope: &PeriodScope,
+        before: Timestamp,
+    ) -> impl Future<Output = Result<Option<ReportingPeriod>, StoreError>> + Send;
+
     /// Replaces a period if its stored revision is `expected`.
     fn update_period(
         &self,

@@ -385,6 +385,20 @@ impl PaymentStore for InMemoryStore {
         Ok(self.enter()?.periods.get(id.as_str()).cloned())
     }
 
+    async fn latest_period_before(
+        &self,
+        scope: &PeriodScope,
+        before: Timestamp,
+    ) -> Result<Option<ReportingPeriod>, StoreError> {
+        Ok(self
+            .enter()?
+            .periods
+            .values()
+            .filter(|p| p.scope() == scope && p.marked_at() < before)
+            .max_by_key(|p| (p.marked_at(), p.id().as_str().to_owned()))
+            .cloned())
+    }
+
     async fn update_period(&self, period: &ReportingPeriod, expected: Revision) -> Result<(), StoreError> {
         let mut s = self.enter()?;
         check_revision(

@@ -443,7 +443,9 @@ pub fn period_items(period: &ReportingPeriod) -> (Item, Vec<Item>) {
         .string(a::PERIOD_ID, record.id.as_str())
         .string(a::TRANSACTION_PERIOD_ID, record.transaction_period_id.as_str())
         .number(a::MARKED_AT, millis(record.marked_at))
-        .number(a::REVISION, record.revision.get());
+        .number(a::REVISION, record.revision.get())
+        .string(a::TIMELINE_PK, keys::periods_of(&record.scope))
+        .string(a::TIMELINE_SK, keys::timed(record.marked_at, record.id.as_str()));
     w = match &record.scope {
         PeriodScope::Shop => w.string(a::SCOPE, "shop"),
         PeriodScope::Terminal {

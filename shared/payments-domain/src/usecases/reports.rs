@@ -13,7 +13,9 @@
 //!   time stays `reports_pending`, and the same request later resumes it. A report fetched again replaces
 //!   its earlier copy, so nothing is stored twice.
 //! - **Reconciliation** ([`reconcile`], a pure function) matches every transaction of the details report
-//!   by `ErsReference` and amount with our payments and refunds, and settles refunds whose outcome was
+//!   by `ErsReference` and amount with our payments and refunds; our paid payments are those paid since
+//!   the previous period of the scope was marked (24 hours for the first one). It settles refunds whose
+//!   outcome was
 //!   unknown: found in the report means `succeeded`, absent means `failed` (it never happened; its amount
 //!   is refundable again, so a new refund can safely be requested).
 
@@ -41,9 +43,12 @@ use super::{ConflictReason, Deps, UseCaseError};
 
 /// How long a period key is remembered: a key used again within this time answers the same period.
 pub const PERIOD_KEY_LIFETIME: Duration = Duration::from_secs(400 * 24 * 60 * 60);
-/// How far back from the mark our paid payments are checked against the report ("paid with us only"):
-/// the schedule's interval.
+/// How far back from the mark our paid payments are checked against the report ("paid with us only")
+/// when no earlier period of the scope exists: the schedule's interval. Otherwise the window starts at
+/// the previous period's mark.
 pub const PAID_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+/// The longest window of our own payments one reconciliation reads, however old the previous period.
+pub const MAX_PAID_WINDOW: Duration = Duration::from_secs(31 * 24 * 60 * 60);
 /// Refunds whose outcome became unknown this shortly before the mark are left for the next period: Glase
 /// may still have been working on them when the period closed.
 pub const REFUND_SETTLE_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -511,9 +516,13 @@ where
             }
         }
         let marked = period.marked_at();
+        let from = match self.store.latest_period_before(period.scope(), marked).await? {
+            Some(previous) => previous.marked_at().max(marked.minus(MAX_PAID_WINDOW)),
+            None => marked.minus(PAID_WINDOW),
+        };
         let paid_with_us: Vec<Payment> = self
             .store
-            .payments_paid_between(marked.minus(PAID_WINDOW), marked)
+            .payments_paid_between(from, marked)
             .await?
             .into_iter()
             .filter(|p| in_scope(p, period.scope()))

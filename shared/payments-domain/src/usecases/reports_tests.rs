@@ -462,3 +462,32 @@ async fn bad_keys_and_unknown_terminals_change_nothing() {
     assert_eq!(err, UseCaseError::NotFound("terminal"));
     assert_eq!(d.glase.call_count(), 0);
 }
+
+#[tokio::test]
+async fn our_payments_are_checked_from_the_previous_mark_so_none_counts_twice() {
+    let d = deps();
+    let earlier = paid(&d, 1_000).await;
+    d.clock.advance(Duration::from_secs(1));
+    set_reports(&d, vec![tx(&ers(&earlier), 1_000)]);
+    let (_, wait) = recording_wait(&d);
+    let first = d.close_period(close("day-1"), deadline(&d), &wait).await.unwrap();
+    assert_eq!(first.period.status(), PeriodStatus::Reconciled);
+    // The next period, hours later: the payment of the first one is not ours-only in it.
+    d.clock.advance(Duration::from_secs(3_600));
+    let later = paid(&d, 2_000).await;
+    d.clock.advance(Duration::from_secs(1));
+    set_reports(&d, Vec::new());
+    let second = d.close_period(close("day-2"), deadline(&d), &wait).await.unwrap();
+    let mismatches = &second.period.reconciliation().unwrap().mismatches;
+    assert_eq!(mismatches.len(), 1, "{mismatches:?}");
+    assert_eq!(mismatches[0].kind, MismatchKind::PaidWithUsOnly);
+    assert_eq!(mismatches[0].payment_id.as_ref(), Some(later.id()));
+    assert_eq!(
+        d.store
+            .latest_period_before(&PeriodScope::Shop, second.period.marked_at())
+            .await
+            .unwrap()
+            .map(|p| p.id().clone()),
+        Some(first.period.id().clone())
+    );
+}
