@@ -29,8 +29,34 @@ const KEY: &str = "sk_test_reports_key";
 
 type TestApp = App<DynamoStore, ProtocolGateway<SystemClock>, AnyQueue, AnyPush, ManualClock, OsRandom>;
 
+/// The metric lines the app writes.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// The values of one metric, in order.
+    fn values(&self, name: &str) -> Vec<Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v.get(name).cloned())
+            .collect()
+    }
+}
+
 struct Stack {
     app: TestApp,
+    metrics: Captured,
     queue: InMemoryQueue,
     clock: ManualClock,
     sandbox: SandboxHandle,
@@ -65,6 +91,7 @@ async fn stack() -> Stack {
     ));
     let table = TestTable::new(Backend::Dynoxide).await;
     let queue = InMemoryQueue::new(REFUND_QUEUE);
+    let metrics = Captured::default();
     let app = App {
         deps: Deps {
             store: DynamoStore::new(table.client.clone(), table.table_name.clone()),
@@ -79,11 +106,12 @@ async fn stack() -> Stack {
             },
         },
         api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(KEY))).unwrap(),
-        metrics: Metrics::to_writer("reporting", Box::new(std::io::sink())),
+        metrics: Metrics::to_writer("reporting", Box::new(metrics.clone())),
         function: None,
     };
     Stack {
         app,
+        metrics,
         queue,
         clock,
         sandbox,
@@ -238,6 +266,9 @@ async fn a_period_with_payments_refunds_and_a_glase_only_payment_shows_the_expec
         .unwrap();
     assert!(details["content"].as_str().unwrap().contains("-20.00000"));
 
+    // The mismatch is counted once, in the metric the alarm watches.
+    assert_eq!(s.metrics.values("ReconciliationMismatches"), [json!(1)]);
+
     // The refund whose answer was lost is settled by the report.
     assert_eq!(s.refund_status(&unsure, &lost).await, "succeeded");
     let _ = kept;
@@ -262,6 +293,11 @@ async fn a_period_with_payments_refunds_and_a_glase_only_payment_shows_the_expec
     assert_eq!(status, 200);
     assert_eq!(again["id"], report["id"]);
     assert_eq!(s.marks(), 1, "one markTransactionPeriod");
+    assert_eq!(
+        s.metrics.values("ReconciliationMismatches").len(),
+        1,
+        "a replay counts nothing again"
+    );
     let path = format!("/v1/reports/{}", report["id"].as_str().unwrap());
     let (status, read) = s.call("GET", &path, "/v1/reports/{report_id}", None).await;
     assert_eq!(status, 200);
@@ -281,6 +317,7 @@ async fn the_schedule_event_twice_yields_one_period() {
     assert_eq!(first.status, "reconciled");
     assert_eq!(first.matched, Some(1));
     assert_eq!(s.marks(), 1);
+    assert_eq!(s.metrics.values("ReconciliationMismatches"), [json!(0)]);
     let (status, _) = s
         .call(
             "GET",

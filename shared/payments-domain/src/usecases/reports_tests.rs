@@ -491,3 +491,71 @@ async fn our_payments_are_checked_from_the_previous_mark_so_none_counts_twice() 
         Some(first.period.id().clone())
     );
 }
+
+#[tokio::test]
+async fn a_terminal_period_fetches_the_terminal_reports_and_checks_only_that_terminals_payments() {
+    use crate::ids::GlaseTerminalId;
+    use crate::order::{DisplayName, ExternalTerminalId};
+    use crate::period::{TERMINAL_DETAILS_REPORT, TERMINAL_SUMMARY_REPORT};
+    use crate::terminal::Terminal;
+    let d = deps();
+    let terminal = Terminal::registered(
+        TerminalId::from_random([7; 16]),
+        ExternalTerminalId::parse("Shop 1/Till 2").unwrap(),
+        DisplayName::parse("Till 2").unwrap(),
+        GlaseTerminalId::parse("glase-till-2").unwrap(),
+        d.clock.now(),
+    );
+    d.store.insert_terminal(&terminal).await.unwrap();
+    let webshop = paid(&d, 1_000).await;
+    let created = d
+        .create_payment(CreatePayment {
+            order: order_of(vec![row("Tea", sek(700))], sek(700)).unwrap(),
+            terminal: TerminalChoice::Pos(terminal.id().clone()),
+            idempotency: None,
+        })
+        .await
+        .unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    d.confirm(created.payment.clone()).await.unwrap();
+    d.clock.advance(Duration::from_secs(1));
+    d.glase.set_report(
+        TERMINAL_SUMMARY_REPORT,
+        "<TerminalTransactionSummary/>",
+        Vec::new(),
+    );
+    d.glase
+        .set_report(TERMINAL_DETAILS_REPORT, "<TransactionDetails/>", Vec::new());
+    let (_, wait) = recording_wait(&d);
+    let request = ClosePeriod {
+        period_key: Some("day-1".into()),
+        terminal_id: Some(terminal.id().clone()),
+    };
+    let closed = d.close_period(request, deadline(&d), &wait).await.unwrap();
+    assert_eq!(
+        closed.period.scope(),
+        &PeriodScope::Terminal {
+            terminal_id: terminal.id().clone(),
+            glase_terminal_id: terminal.glase_terminal_id().clone(),
+        }
+    );
+    let reports: Vec<String> = d
+        .glase
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            GlaseCall::ExecuteReport { report_id } => Some(report_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reports, [TERMINAL_SUMMARY_REPORT, TERMINAL_DETAILS_REPORT]);
+    let mismatches = &closed.period.reconciliation().unwrap().mismatches;
+    assert_eq!(mismatches.len(), 1, "{mismatches:?}");
+    assert_eq!(mismatches[0].payment_id.as_ref(), Some(created.payment.id()));
+    assert_ne!(mismatches[0].payment_id.as_ref(), Some(webshop.id()));
+    // The shop's period with the same key is another period.
+    set_reports(&d, vec![tx(&ers(&webshop), 1_000)]);
+    let shop = d.close_period(close("day-1"), deadline(&d), &wait).await.unwrap();
+    assert!(shop.created);
+    assert_ne!(shop.period.id(), closed.period.id());
+}
