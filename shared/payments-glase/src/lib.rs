@@ -426,12 +426,14 @@ impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
         let report = response.report.ok_or_else(|| malformed("report"))?;
         let document =
             map::report_document(&request.report_id, report).ok_or_else(|| malformed("report content"))?;
-        let transactions =
-            map::report_transactions(&document.report_id, &document.content).map_err(|reason| {
-                GlaseError::OutcomeUnknown {
-                    reason: format!("Glase sent a report that cannot be read: {reason}"),
-                }
-            })?;
+        let transactions = map::report_transactions(
+            &document.report_id,
+            request.transaction_period_id.as_str(),
+            &document.content,
+        )
+        .map_err(|reason| GlaseError::OutcomeUnknown {
+            reason: format!("Glase sent a report that cannot be read: {reason}"),
+        })?;
         Ok(FetchedReport {
             document,
             transactions,

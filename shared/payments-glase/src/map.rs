@@ -200,11 +200,24 @@ pub(crate) const REPORT_DEFAULT_CURRENCY: &str = "SEK";
 /// The transactions of a details report (STD_RECON_003 or 007); other reports carry none. A details
 /// report that cannot be read, or a row whose amount or reference is not acceptable, is an error naming
 /// what is wrong (never the document).
-pub(crate) fn report_transactions(report_id: &str, content: &str) -> Result<Vec<ReportTransaction>, String> {
+/// The report must be of `period` when its `<Meta>` names one.
+pub(crate) fn report_transactions(
+    report_id: &str,
+    period: &str,
+    content: &str,
+) -> Result<Vec<ReportTransaction>, String> {
     if report_id != SHOP_DETAILS_REPORT && report_id != TERMINAL_DETAILS_REPORT {
         return Ok(Vec::new());
     }
     let parsed = glase_protocol::report::parse_report(content).map_err(|e| e.to_string())?;
+    if let Some(other) = parsed
+        .meta
+        .transaction_period_id
+        .as_deref()
+        .filter(|id| *id != period)
+    {
+        return Err(format!("the report is of period {other}, not of {period}"));
+    }
     parsed
         .transactions
         .into_iter()
@@ -323,7 +336,7 @@ mod tests {
                    <Currency>EUR</Currency><ErsReference>1001</ErsReference></Row>\
                    <Row><TerminalId>t1</TerminalId><CashierId>Ann</CashierId><SalesAmount>-3.31000</SalesAmount>\
                    <ErsReference>1002</ErsReference></Row></TransactionDetails>";
-        let rows = report_transactions(SHOP_DETAILS_REPORT, xml).unwrap();
+        let rows = report_transactions(SHOP_DETAILS_REPORT, "P1", xml).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].amount, Money::new(9_331, Currency::parse("EUR").unwrap()));
         assert_eq!(rows[0].cashier, None);
@@ -331,17 +344,25 @@ mod tests {
         assert_eq!(rows[1].ers_reference.as_str(), "1002");
         assert_eq!(rows[1].cashier.as_deref(), Some("Ann"));
         assert_eq!(
-            report_transactions("Reconciliation/Shop.xml", "not even xml"),
+            report_transactions("Reconciliation/Shop.xml", "P1", "not even xml"),
             Ok(Vec::new())
         );
     }
 
     #[test]
     fn an_unreadable_details_report_is_an_error() {
-        assert!(report_transactions(TERMINAL_DETAILS_REPORT, "<TransactionDetails>").is_err());
+        assert!(report_transactions(TERMINAL_DETAILS_REPORT, "P1", "<TransactionDetails>").is_err());
+        let other = "<TransactionDetails><Meta><TransactionPeriodId>P2</TransactionPeriodId></Meta>\
+                     </TransactionDetails>";
+        let err = report_transactions(SHOP_DETAILS_REPORT, "P1", other).unwrap_err();
+        assert!(err.contains("P2"), "{err}");
+        assert_eq!(
+            report_transactions(SHOP_DETAILS_REPORT, "P2", other),
+            Ok(Vec::new())
+        );
         let fraction = "<TransactionDetails><Meta/><Row><SalesAmount>1.00100</SalesAmount>\
                         <ErsReference>1</ErsReference></Row></TransactionDetails>";
-        let err = report_transactions(SHOP_DETAILS_REPORT, fraction).unwrap_err();
+        let err = report_transactions(SHOP_DETAILS_REPORT, "P1", fraction).unwrap_err();
         assert!(err.contains("row 1"), "{err}");
     }
 }
