@@ -559,3 +559,85 @@ async fn a_terminal_period_fetches_the_terminal_reports_and_checks_only_that_ter
     assert!(shop.created);
     assert_ne!(shop.period.id(), closed.period.id());
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::refund::NewRefund;
+
+    fn unsettled(n: u8, amount: i64) -> Refund {
+        let mut bytes = [0u8; 16];
+        bytes[15] = n;
+        let queued = Refund::new(NewRefund {
+            id: crate::ids::RefundId::from_random(bytes),
+            payment_id: crate::ids::PaymentId::from_random([1; 16]),
+            amount: sek(amount),
+            reason: RefundReason::parse("Returned").unwrap(),
+            cashier_id: None,
+            created_at: Timestamp::from_unix_millis(1_000 + i64::from(n)),
+        })
+        .unwrap();
+        let now = Timestamp::from_unix_millis(2_000);
+        queued
+            .start_sending(now)
+            .unwrap()
+            .needs_reconciliation(now)
+            .unwrap()
+    }
+
+    proptest! {
+        /// Every refund row Glase lists is either matched to one unsettled refund or reported unknown; every
+        /// unsettled refund is settled exactly once, found or absent.
+        #[test]
+        fn every_refund_row_and_every_unsettled_refund_is_accounted_for_once(
+            unsettled_amounts in prop::collection::vec(1i64..5, 0..8),
+            row_amounts in prop::collection::vec(1i64..5, 0..8),
+        ) {
+            let refunds: Vec<Refund> = unsettled_amounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| unsettled(u8::try_from(i).unwrap(), *a))
+                .collect();
+            let rows: Vec<ReportTransaction> = row_amounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| tx(&format!("3999000000000000000{i:04}"), -a))
+                .collect();
+            let outcome = reconcile(&ReconcileInput {
+                transactions: &rows,
+                payments: &HashMap::new(),
+                refunds: &HashMap::new(),
+                paid_with_us: &[],
+                unsettled_refunds: &refunds,
+                now: Timestamp::from_unix_millis(3_000),
+            });
+            let unknown = outcome.reconciliation.count(MismatchKind::RefundUnknown);
+            let matched = usize::try_from(outcome.reconciliation.matched).unwrap();
+            prop_assert_eq!(matched + unknown, rows.len());
+            prop_assert_eq!(outcome.reconciliation.mismatches.len(), unknown);
+            prop_assert_eq!(outcome.settlements.len(), refunds.len());
+            let mut ids: Vec<&str> = outcome
+                .settlements
+                .iter()
+                .map(|s| match s {
+                    RefundSettlement::FoundInReport { refund, ers_reference } => {
+                        let row = rows.iter().find(|r| &r.ers_reference == ers_reference).unwrap();
+                        assert_eq!(Some(refund.amount()), negated(row.amount), "found by its amount");
+                        refund.id().as_str()
+                    }
+                    RefundSettlement::AbsentFromReport { refund } => refund.id().as_str(),
+                })
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            prop_assert_eq!(ids.len(), refunds.len());
+            let found = outcome
+                .settlements
+                .iter()
+                .filter(|s| matches!(s, RefundSettlement::FoundInReport { .. }))
+                .count();
+            prop_assert_eq!(found, matched);
+        }
+    }
+}
