@@ -329,7 +329,8 @@ where
                     }
                     Begin::Replay(StoredOutcome::PeriodClosed { period_id }) => {
                         let period = self.get_period(&period_id).await?;
-                        let (period, reconciled_now) = self.complete_period(period, deadline, &wait).await?;
+                        let (period, reconciled_now) =
+                            self.complete_or_current(period, deadline, &wait).await?;
                         return Ok(ClosedPeriod {
                             period,
                             created: false,
@@ -395,7 +396,7 @@ where
         self.store
             .replace_idempotency_record(&owned.completed(outcome), owned.revision)
             .await?;
-        let (period, reconciled_now) = self.complete_period(period, deadline, &wait).await?;
+        let (period, reconciled_now) = self.complete_or_current(period, deadline, &wait).await?;
         Ok(ClosedPeriod {
             period,
             created: true,
@@ -418,6 +419,25 @@ where
     ) -> Result<ReportingPeriod, UseCaseError> {
         self.store.update_period(&next, current.revision()).await?;
         Ok(next)
+    }
+
+    /// [`Self::complete_period`]; when another request with the same key moved the period on meanwhile
+    /// (its revision changed), that request owns the work and the period is answered as it is now.
+    async fn complete_or_current<W, F>(
+        &self,
+        period: ReportingPeriod,
+        deadline: Timestamp,
+        wait: &W,
+    ) -> Result<(ReportingPeriod, bool), UseCaseError>
+    where
+        W: Fn(Duration) -> F + Send + Sync,
+        F: Future<Output = ()> + Send,
+    {
+        let id = period.id().clone();
+        match self.complete_period(period, deadline, wait).await {
+            Err(UseCaseError::Store(StoreError::ConditionFailed)) => Ok((self.get_period(&id).await?, false)),
+            other => other,
+        }
     }
 
     /// Fetches what is missing and reconciles; returns the period and whether it was reconciled now.

@@ -560,6 +560,35 @@ async fn a_terminal_period_fetches_the_terminal_reports_and_checks_only_that_ter
     assert_ne!(shop.period.id(), closed.period.id());
 }
 
+#[tokio::test]
+async fn a_second_request_that_resumes_the_period_meanwhile_leaves_the_first_one_a_clean_answer() {
+    let d = deps();
+    let payment = paid(&d, 1_000).await;
+    d.clock.advance(Duration::from_secs(1));
+    // The reports are not ready at first; while the first request waits, a retry with the same key
+    // arrives, finds them ready and reconciles the period.
+    let other = d.clone();
+    let ready = vec![tx(&ers(&payment), 1_000)];
+    let wait = move |_: Duration| {
+        let other = other.clone();
+        let ready = ready.clone();
+        async move {
+            set_reports(&other, ready);
+            let still = |_: Duration| std::future::ready(());
+            let retry = other
+                .close_period(close("k1"), deadline(&other), &still)
+                .await
+                .unwrap();
+            assert!(!retry.created && retry.reconciled_now);
+        }
+    };
+    let first = d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+    assert!(first.created);
+    assert!(!first.reconciled_now, "the retry did the work and counted it");
+    assert_eq!(first.period.status(), PeriodStatus::Reconciled);
+    assert_eq!(marks(&d), 1);
+}
+
 mod properties {
     use proptest::prelude::*;
 
