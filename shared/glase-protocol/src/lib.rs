@@ -15,6 +15,8 @@
 //! - [`soap`]: `encode_request`/`decode_request`, `encode_response`/`decode_response`, `encode_fault`.
 //!   Encoding writes WSDL sequence order; decoding is lenient about order, prefixes and unknown elements
 //!   and strict about the envelope, the namespace, DTDs, size and depth.
+//! - [`report`]: `parse_report`, the executeReport documents read into `ReportMeta`, `TransactionRow`s
+//!   (exact amounts, `NULL` cashiers) and `SummaryRow`s.
 //! - [`retry`]: the retry decision as pure functions (`decide`, `jittered`) with the per-operation rules.
 //! - [`client`]: `GlaseClient`, built once from `GlaseClientConfig`, with one typed async method per
 //!   operation, `call` for any `Request`, `warm_up`, and `GlaseError`.
@@ -44,6 +46,7 @@
 
 pub mod client;
 pub mod model;
+pub mod report;
 pub mod retry;
 pub mod soap;
 

@@ -21,6 +21,9 @@ use payments_api::config::ProcessEnv;
 use payments_api::settings::{Function, Settings};
 use payments_api::telemetry::{self, LogFormat, LogSettings};
 
+mod schedule;
+pub use schedule::{handle_reporting_event, run_reporting};
+
 /// Converts a Lambda HTTP request into the API's request.
 pub fn to_api_request(request: Request) -> ApiRequest {
     let (parts, body) = request.into_parts();

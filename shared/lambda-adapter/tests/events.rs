@@ -35,6 +35,10 @@ enum Before {
     Terminal,
     /// A registered POS terminal and a pending payment on it (`pay_…02`).
     PosCreated,
+    /// Glase has the period's reports ready (nothing else).
+    ReportsReady,
+    /// Reports ready, and `reporting/close.json` closed a period.
+    PeriodClosed,
 }
 
 const CASES: &[(&str, Function, Before, u16)] = &[
@@ -297,7 +301,76 @@ const CASES: &[(&str, Function, Before, u16)] = &[
         Before::Created,
         409,
     ),
+    (
+        "reporting/close.json",
+        Function::Reporting,
+        Before::ReportsReady,
+        201,
+    ),
+    (
+        "reporting/close.json",
+        Function::Reporting,
+        Before::PeriodClosed,
+        200,
+    ),
+    (
+        "reporting/close-without-body.json",
+        Function::Reporting,
+        Before::ReportsReady,
+        201,
+    ),
+    (
+        "reporting/close-missing-key.json",
+        Function::Reporting,
+        Before::ReportsReady,
+        401,
+    ),
+    (
+        "reporting/close-bad-period-key.json",
+        Function::Reporting,
+        Before::ReportsReady,
+        400,
+    ),
+    (
+        "reporting/close-unknown-field.json",
+        Function::Reporting,
+        Before::ReportsReady,
+        400,
+    ),
+    (
+        "reporting/close-unknown-terminal.json",
+        Function::Reporting,
+        Before::ReportsReady,
+        404,
+    ),
+    (
+        "reporting/get.json",
+        Function::Reporting,
+        Before::PeriodClosed,
+        200,
+    ),
+    (
+        "reporting/get.json",
+        Function::Reporting,
+        Before::ReportsReady,
+        404,
+    ),
+    (
+        "reporting/get-unknown.json",
+        Function::Reporting,
+        Before::PeriodClosed,
+        404,
+    ),
+    (
+        "reporting/get-missing-key.json",
+        Function::Reporting,
+        Before::PeriodClosed,
+        401,
+    ),
 ];
+
+/// Events of the reporting function that are not HTTP: the schedule's input.
+const REPORTING_EVENTS: &[&str] = &["reporting/schedule.json"];
 
 /// Events of the refund worker (not HTTP): the SQS batch and the schedule.
 const WORKER_EVENTS: &[&str] = &[
@@ -340,6 +413,20 @@ fn app(function: Option<Function>) -> FakeApp {
         metrics: Metrics::to_writer("events", Box::new(std::io::sink())),
         function,
     }
+}
+
+/// Glase has the shop's reports of any period ready (empty: nothing was sold).
+fn reports_ready(app: &FakeApp) {
+    app.deps.glase.set_report(
+        payments_domain::period::SHOP_SUMMARY_REPORT,
+        "<ResellerTransactionSummary/>",
+        Vec::new(),
+    );
+    app.deps.glase.set_report(
+        payments_domain::period::SHOP_DETAILS_REPORT,
+        "<TransactionDetails/>",
+        Vec::new(),
+    );
 }
 
 /// Runs one event and checks a JSON answer against the OpenAPI schema of its route and status.
@@ -403,7 +490,8 @@ async fn every_event_file_is_in_the_table() {
         assert!(
             CASES.iter().any(|(name, ..)| name == f)
                 || WORKER_EVENTS.contains(&f.as_str())
-                || NON_HTTP_EVENTS.contains(&f.as_str()),
+                || NON_HTTP_EVENTS.contains(&f.as_str())
+                || REPORTING_EVENTS.contains(&f.as_str()),
             "{f} has no expectation"
         );
     }
@@ -427,7 +515,20 @@ async fn every_event_gets_its_expected_answer_from_its_function() {
                 "seeding {name}"
             );
         }
-        if !matches!(before, Before::Nothing | Before::Terminal | Before::PosCreated) {
+        if matches!(before, Before::ReportsReady | Before::PeriodClosed) {
+            reports_ready(&seeding);
+        }
+        if *before == Before::PeriodClosed {
+            assert_eq!(run(&seeding, "reporting/close.json").await, 201, "seeding {name}");
+        }
+        if !matches!(
+            before,
+            Before::Nothing
+                | Before::Terminal
+                | Before::PosCreated
+                | Before::ReportsReady
+                | Before::PeriodClosed
+        ) {
             assert_eq!(
                 run(&seeding, "create-payment/ok.json").await,
                 201,
@@ -457,11 +558,12 @@ async fn every_event_gets_its_expected_answer_from_its_function() {
         };
         let snapshot = |a: &FakeApp| {
             format!(
-                "{:?}{:?}{:?}{:?}",
+                "{:?}{:?}{:?}{:?}{}",
                 a.deps.store.payments(),
                 a.deps.store.refunds(),
                 a.deps.store.idempotency_records(),
-                a.deps.store.terminals()
+                a.deps.store.terminals(),
+                a.deps.glase.call_count()
             )
         };
         let before_state = snapshot(&app);
@@ -579,4 +681,57 @@ async fn an_unreachable_glase_fails_the_message_and_backs_off_by_its_receive_cou
     // The next delivery refunds it.
     let (answer, _) = lambda_adapter::handle_worker_event(&app, event).await.unwrap();
     assert!(answer["batchItemFailures"].as_array().unwrap().is_empty());
+}
+
+fn marks(app: &FakeApp) -> usize {
+    app.deps
+        .glase
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, payments_domain::testing::GlaseCall::MarkPeriod))
+        .count()
+}
+
+#[tokio::test]
+async fn the_schedule_event_closes_the_day_once_however_often_it_comes() {
+    let app = app(Some(Function::Reporting));
+    reports_ready(&app);
+    let event: serde_json::Value = serde_json::from_str(&read("reporting/schedule.json")).unwrap();
+    let first = lambda_adapter::handle_reporting_event(&app, event.clone())
+        .await
+        .unwrap();
+    payments_api::openapi::validate_response("GET", "/v1/reports/{report_id}", 200, &first)
+        .unwrap_or_else(|e| panic!("the schedule's answer is a Report: {e}"));
+    assert_eq!(first["status"], "reconciled");
+    let again = lambda_adapter::handle_reporting_event(&app, event).await.unwrap();
+    assert_eq!(
+        again["id"], first["id"],
+        "a retried event answers the same period"
+    );
+    assert_eq!(marks(&app), 1, "one markTransactionPeriod");
+
+    let unknown = serde_json::json!({"job": "something-else"});
+    assert!(
+        lambda_adapter::handle_reporting_event(&app, unknown)
+            .await
+            .is_err()
+    );
+    assert_eq!(marks(&app), 1);
+}
+
+#[tokio::test]
+async fn the_reporting_function_answers_http_events_in_the_api_gateway_shape() {
+    let app = app(Some(Function::Reporting));
+    reports_ready(&app);
+    let close: serde_json::Value = serde_json::from_str(&read("reporting/close.json")).unwrap();
+    let answer = lambda_adapter::handle_reporting_event(&app, close).await.unwrap();
+    let answer: aws_lambda_events::apigw::ApiGatewayV2httpResponse = serde_json::from_value(answer).unwrap();
+    assert_eq!(answer.status_code, 201);
+    assert_eq!(answer.headers["content-type"], "application/json");
+    let get: serde_json::Value = serde_json::from_str(&read("reporting/get.json")).unwrap();
+    let answer = lambda_adapter::handle_reporting_event(&app, get).await.unwrap();
+    assert_eq!(answer["statusCode"], 200);
+    let body: serde_json::Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["id"], "per_a5000000000000000000000000000001");
+    assert_eq!(body["documents"].as_array().unwrap().len(), 2);
 }

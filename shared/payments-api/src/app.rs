@@ -204,7 +204,8 @@ where
             Route::ListTerminals => self.list_terminals(request).await,
             Route::AssignGlaseId(id) => self.assign_glase_id(request, &id).await,
             Route::UnregisterTerminal(id) => self.unregister_terminal(request, &id).await,
-            _ => Err(ApiError::not_found("route")),
+            Route::ClosePeriod => self.close_period(request).await,
+            Route::GetReport(id) => self.get_report(request, &id).await,
         }
     }
 

@@ -112,7 +112,6 @@ where
             }
         }
         if plan.expiry_every > 0 && pass.is_multiple_of(plan.expiry_every) {
-
             match self.deps.expire_payments(plan.batch).await {
                 Ok(report) => {
                     summary.expired = report.canceled.len();

@@ -17,6 +17,7 @@
 //! - [`openapi`]: the OpenAPI document of the API.
 //! - [`qr`]: invoice QR codes as SVG.
 //! - [`terminals`]: the point-of-sale routes (terminal administration, the till's "try again").
+//! - [`reports`]: period reports: closing a period, reading it, and the daily schedule's job.
 //! - [`settings`]: the list of functions, the variables each requires, and their typed settings.
 //! - [`websocket`]: the WebSocket API's `$connect`, `sync` and `$disconnect` routes.
 //! - [`jobs`]: scheduled work without a request: the safety net and expiry.
@@ -30,6 +31,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 pub mod qr;
+pub mod reports;
 pub mod routes;
 pub mod secrets;
 pub mod settings;

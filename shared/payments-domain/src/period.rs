@@ -34,6 +34,76 @@ pub struct ReportDocument {
     pub content: String,
 }
 
+/// `reportId` of the shop summary (STD_RECON_001).
+pub const SHOP_SUMMARY_REPORT: &str = "Reconciliation/Shop.xml";
+/// `reportId` of the shop's transaction details (STD_RECON_003).
+pub const SHOP_DETAILS_REPORT: &str = "Reconciliation/STD_RECON_003.xml";
+/// `reportId` of one terminal's summary (STD_RECON_006).
+pub const TERMINAL_SUMMARY_REPORT: &str = "Reconciliation/STD_RECON_006.xml";
+/// `reportId` of one terminal's transaction details (STD_RECON_007).
+pub const TERMINAL_DETAILS_REPORT: &str = "Reconciliation/STD_RECON_007.xml";
+
+impl PeriodScope {
+    /// The reports a period of this scope fetches: the summary, then the transaction details.
+    pub fn report_ids(&self) -> [&'static str; 2] {
+        match self {
+            PeriodScope::Shop => [SHOP_SUMMARY_REPORT, SHOP_DETAILS_REPORT],
+            PeriodScope::Terminal { .. } => [TERMINAL_SUMMARY_REPORT, TERMINAL_DETAILS_REPORT],
+        }
+    }
+
+    /// The details report of this scope (the one reconciliation reads).
+    pub fn details_report_id(&self) -> &'static str {
+        self.report_ids()[1]
+    }
+}
+
+/// One transaction of a period as Glase's details report lists it (read by the gateway; the domain never
+/// sees the XML).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ReportTransaction {
+    /// The payment's or the refund's own `ErsReference`.
+    pub ers_reference: ErsReference,
+    /// The signed amount: positive for a payment, negative for a refund.
+    pub amount: Money,
+    /// The Glase terminal that took it, as the report names it.
+    pub terminal: Option<String>,
+    /// The cashier (`NULL` in the report reads as `None`).
+    pub cashier: Option<String>,
+}
+
+/// What executeReport returned: the document as Glase sent it, and its transactions when it is a details
+/// report (empty for summaries).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct FetchedReport {
+    /// The raw document, kept verbatim.
+    pub document: ReportDocument,
+    /// The transaction rows, read from the document.
+    pub transactions: Vec<ReportTransaction>,
+}
+
+/// Where a period stands.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PeriodStatus {
+    /// Marked; reports not (all) fetched or not reconciled yet.
+    ReportsPending,
+    /// Reconciled without a mismatch.
+    Reconciled,
+    /// Reconciled with at least one mismatch.
+    MismatchesFound,
+}
+
+impl PeriodStatus {
+    /// The wire name: `reports_pending`, `reconciled`, `mismatches_found`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PeriodStatus::ReportsPending => "reports_pending",
+            PeriodStatus::Reconciled => "reconciled",
+            PeriodStatus::MismatchesFound => "mismatches_found",
+        }
+    }
+}
+
 /// The kinds of disagreement between Glase's books and ours.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum MismatchKind {
@@ -44,18 +114,31 @@ pub enum MismatchKind {
     /// Both have it with different amounts.
     AmountDiffers,
     /// Glase lists a refund we do not know.
-    UnknownRefund,
+    RefundUnknown,
 }
 
 impl MismatchKind {
-    /// The wire name: `paid_at_glase_only`, `paid_with_us_only`, `amount_differs`, `unknown_refund`.
+    /// Every kind.
+    pub const ALL: [MismatchKind; 4] = [
+        MismatchKind::PaidAtGlaseOnly,
+        MismatchKind::PaidWithUsOnly,
+        MismatchKind::AmountDiffers,
+        MismatchKind::RefundUnknown,
+    ];
+
+    /// The wire name: `paid_at_glase_only`, `paid_with_us_only`, `amount_differs`, `refund_unknown`.
     pub fn as_str(&self) -> &'static str {
         match self {
             MismatchKind::PaidAtGlaseOnly => "paid_at_glase_only",
             MismatchKind::PaidWithUsOnly => "paid_with_us_only",
             MismatchKind::AmountDiffers => "amount_differs",
-            MismatchKind::UnknownRefund => "unknown_refund",
+            MismatchKind::RefundUnknown => "refund_unknown",
         }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
     }
 }
 
@@ -173,6 +256,18 @@ impl ReportingPeriod {
     /// The revision.
     pub fn revision(&self) -> Revision {
         self.record.revision
+    }
+    /// When markTransactionPeriod answered.
+    pub fn marked_at(&self) -> Timestamp {
+        self.record.marked_at
+    }
+    /// Where the period stands.
+    pub fn status(&self) -> PeriodStatus {
+        match &self.record.reconciliation {
+            None => PeriodStatus::ReportsPending,
+            Some(r) if r.mismatches.is_empty() => PeriodStatus::Reconciled,
+            Some(_) => PeriodStatus::MismatchesFound,
+        }
     }
 
     /// Adds a document; a document with the same report id replaces the earlier one, so a retried fetch

@@ -17,7 +17,7 @@ use crate::ids::{
 use crate::money::Money;
 use crate::order::{CashierId, DisplayName, ExternalTerminalId, Order, OrderRow, RefundReason};
 use crate::payment::{Observation, Payment, PaymentStatus};
-use crate::period::{PeriodScope, ReportDocument, ReportingPeriod};
+use crate::period::{FetchedReport, PeriodScope, ReportingPeriod};
 use crate::refund::{Refund, RefundStatus};
 use crate::secret::{ClientSecret, NotificationToken};
 use crate::terminal::Terminal;
@@ -262,6 +262,14 @@ pub trait PaymentStore: Send + Sync {
     fn get_period(
         &self,
         id: &PeriodId,
+    ) -> impl Future<Output = Result<Option<ReportingPeriod>, StoreError>> + Send;
+
+    /// The latest period of `scope` marked before `before`, if any (where the next period's window of
+    /// our own payments starts).
+    fn latest_period_before(
+        &self,
+        scope: &PeriodScope,
+        before: Timestamp,
     ) -> impl Future<Output = Result<Option<ReportingPeriod>, StoreError>> + Send;
 
     /// Replaces a period if its stored revision is `expected`.
@@ -559,11 +567,13 @@ pub trait GlaseGateway: Send + Sync {
         scope: &PeriodScope,
     ) -> impl Future<Output = Result<TransactionPeriodId, GlaseError>> + Send;
 
-    /// executeReport; `REPORT_NOT_READY` comes back as `Rejected { code: 2, .. }`.
+    /// executeReport: the document, with its transactions read when it is a details report. A document
+    /// that cannot be read is [`GlaseError::OutcomeUnknown`]; `REPORT_NOT_READY` comes back as
+    /// `Rejected { code: 2, .. }`.
     fn execute_report(
         &self,
         request: &ReportRequest,
-    ) -> impl Future<Output = Result<ReportDocument, GlaseError>> + Send;
+    ) -> impl Future<Output = Result<FetchedReport, GlaseError>> + Send;
 }
 
 // ---------------------------------------------------------------------------------------------------------

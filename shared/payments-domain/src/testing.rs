@@ -17,7 +17,7 @@ use crate::ids::{
 };
 use crate::order::{DisplayName, ExternalTerminalId};
 use crate::payment::{GlaseInvoiceStatus, Observation, Payment, PaymentStatus, ReceiptState};
-use crate::period::{PeriodScope, ReportDocument, ReportingPeriod};
+use crate::period::{FetchedReport, PeriodScope, ReportDocument, ReportTransaction, ReportingPeriod};
 use crate::ports::{
     Clock, ConnectionId, GlaseError, GlaseGateway, GlaseTerminal, IdGenerator, IdempotencyInsert, Invoice,
     PaymentStore, PushConnection, PushError, QueueError, ReceiptDocument, RefundInvoice, RefundMessage,
@@ -412,6 +412,20 @@ impl PaymentStore for InMemoryStore {
         Ok(self.enter()?.periods.get(id.as_str()).cloned())
     }
 
+    async fn latest_period_before(
+        &self,
+        scope: &PeriodScope,
+        before: Timestamp,
+    ) -> Result<Option<ReportingPeriod>, StoreError> {
+        Ok(self
+            .enter()?
+            .periods
+            .values()
+            .filter(|p| p.scope() == scope && p.marked_at() < before)
+            .max_by_key(|p| (p.marked_at(), p.id().as_str().to_owned()))
+            .cloned())
+    }
+
     async fn update_period(&self, period: &ReportingPeriod, expected: Revision) -> Result<(), StoreError> {
         let mut s = self.enter()?;
         check_revision(
@@ -550,7 +564,7 @@ struct GlaseState {
     last_on_terminal: BTreeMap<String, String>,
     next_reference: u64,
     failures: VecDeque<(&'static str, GlaseError)>,
-    reports: BTreeMap<String, String>,
+    reports: BTreeMap<String, (String, Vec<ReportTransaction>)>,
 }
 
 /// A scripted Glase: invoices it issued move when the test says so (`pay`, `cancel`), and any call can be
@@ -611,11 +625,12 @@ impl FakeGlase {
         }
     }
 
-    /// The text executeReport answers for `report_id`.
-    pub fn set_report(&self, report_id: &str, content: &str) {
+    /// What executeReport answers for `report_id`: the document text and the transactions the real
+    /// gateway would read from it. A report never set answers `REPORT_NOT_READY`.
+    pub fn set_report(&self, report_id: &str, content: &str, transactions: Vec<ReportTransaction>) {
         lock(&self.state)
             .reports
-            .insert(report_id.to_owned(), content.to_owned());
+            .insert(report_id.to_owned(), (content.to_owned(), transactions));
     }
 
     fn begin(&self, operation: &'static str, call: GlaseCall) -> Result<(), GlaseError> {
@@ -813,7 +828,7 @@ impl GlaseGateway for FakeGlase {
             .map_err(|_| rejected(90, "SYSTEM_ERROR"))
     }
 
-    async fn execute_report(&self, request: &ReportRequest) -> Result<ReportDocument, GlaseError> {
+    async fn execute_report(&self, request: &ReportRequest) -> Result<FetchedReport, GlaseError> {
         self.begin(
             "executeReport",
             GlaseCall::ExecuteReport {
@@ -821,16 +836,19 @@ impl GlaseGateway for FakeGlase {
             },
         )?;
         let s = lock(&self.state);
-        let content = s
+        let (content, transactions) = s
             .reports
             .get(&request.report_id)
             .cloned()
             .ok_or_else(|| rejected(2, "REPORT_NOT_READY"))?;
-        Ok(ReportDocument {
-            report_id: request.report_id.clone(),
-            title: String::new(),
-            mime_type: "text/html".to_owned(),
-            content,
+        Ok(FetchedReport {
+            document: ReportDocument {
+                report_id: request.report_id.clone(),
+                title: String::new(),
+                mime_type: "text/html".to_owned(),
+                content,
+            },
+            transactions,
         })
     }
 }

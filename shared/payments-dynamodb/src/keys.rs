@@ -6,7 +6,7 @@
 //! | refund | `PAYMENT#<payment id>` | `REFUND#<id>` | `timeline` (`REFUND#<status>`, last change); succeeded: `lookup` (`ERS#<ersReference>`, `REFUND`) |
 //! | terminal | `TERMINAL#<id>` | `TERMINAL` | `lookup` (`TERMINALS`, creation time) |
 //! | terminal external id (uniqueness) | `TERMINAL_EXTERNAL#<external id>` | `TERMINAL_EXTERNAL` | none |
-//! | period | `PERIOD#<id>` | `PERIOD` | none |
+//! | period | `PERIOD#<id>` | `PERIOD` | `timeline` (`PERIOD#shop` or `PERIOD#terminal#<terminal id>`, marked time) |
 //! | period document | `PERIOD#<period id>` | `DOCUMENT#<position>` | none |
 //! | idempotency record (TTL) | `IDEMPOTENCY#<operation>#<key>` | `IDEMPOTENCY` | none |
 //! | connection (TTL) | `CONNECTION#<connection id>` | `CONNECTION` | `lookup` (`CONNECTIONS#<payment id>`, connection id) |
@@ -14,6 +14,7 @@
 use payments_domain::idempotency::{IdempotencyKey, Operation};
 use payments_domain::ids::{ErsReference, PaymentId, PeriodId, RefundId, TerminalId, Timestamp};
 use payments_domain::order::ExternalTerminalId;
+use payments_domain::period::PeriodScope;
 use payments_domain::ports::ConnectionId;
 use payments_domain::refund::RefundStatus;
 
@@ -111,6 +112,14 @@ pub fn period(id: &PeriodId) -> Key {
     Key {
         pk: format!("{PERIOD}#{id}"),
         sk: PERIOD.to_owned(),
+    }
+}
+
+/// The `timeline` partition of the periods of one scope.
+pub fn periods_of(scope: &PeriodScope) -> String {
+    match scope {
+        PeriodScope::Shop => format!("{PERIOD}#shop"),
+        PeriodScope::Terminal { terminal_id, .. } => format!("{PERIOD}#terminal#{terminal_id}"),
     }
 }
 

@@ -488,13 +488,6 @@ pub fn terminal_external_from(item: &Item) -> Result<TerminalId, DynamoError> {
 
 // Reporting periods.
 
-const MISMATCH_KINDS: [MismatchKind; 4] = [
-    MismatchKind::PaidAtGlaseOnly,
-    MismatchKind::PaidWithUsOnly,
-    MismatchKind::AmountDiffers,
-    MismatchKind::UnknownRefund,
-];
-
 /// The item of a period and the items of its documents (one each, so a period is not bound by the
 /// 400 KB item limit as a whole).
 pub fn period_items(period: &ReportingPeriod) -> (Item, Vec<Item>) {
@@ -503,7 +496,9 @@ pub fn period_items(period: &ReportingPeriod) -> (Item, Vec<Item>) {
         .string(a::PERIOD_ID, record.id.as_str())
         .string(a::TRANSACTION_PERIOD_ID, record.transaction_period_id.as_str())
         .number(a::MARKED_AT, millis(record.marked_at))
-        .number(a::REVISION, record.revision.get());
+        .number(a::REVISION, record.revision.get())
+        .string(a::TIMELINE_PK, keys::periods_of(&record.scope))
+        .string(a::TIMELINE_SK, keys::timed(record.marked_at, record.id.as_str()));
     w = match &record.scope {
         PeriodScope::Shop => w.string(a::SCOPE, "shop"),
         PeriodScope::Terminal {
@@ -606,12 +601,9 @@ pub fn period_from(item: &Item, documents: &[Item]) -> Result<ReportingPeriod, D
             matched: u32_attr(&r, a::MATCHED)?,
             mismatches: r.list_of_maps(a::MISMATCHES, |m| {
                 let kind = m.string(a::MISMATCH_KIND)?;
-                let kind = MISMATCH_KINDS
-                    .into_iter()
-                    .find(|k| k.as_str() == kind)
-                    .ok_or_else(|| {
-                        m.malformed(a::MISMATCH_KIND, format!("`{kind}` is not a mismatch kind"))
-                    })?;
+                let kind = MismatchKind::parse(kind).ok_or_else(|| {
+                    m.malformed(a::MISMATCH_KIND, format!("`{kind}` is not a mismatch kind"))
+                })?;
                 let currency = m.opt_parsed(a::CURRENCY, Currency::parse)?;
                 let amount = |name: &str| -> Result<Option<Money>, DynamoError> {
                     match (m.opt_i64(name)?, currency) {

@@ -20,7 +20,7 @@ use payments_domain::idempotency::{IdempotencyKey, IdempotencyRecord, Operation}
 use payments_domain::ids::{ErsReference, PaymentId, PeriodId, RefundId, Revision, TerminalId, Timestamp};
 use payments_domain::order::ExternalTerminalId;
 use payments_domain::payment::{Payment, PaymentStatus, ReceiptState};
-use payments_domain::period::ReportingPeriod;
+use payments_domain::period::{PeriodScope, ReportingPeriod};
 use payments_domain::ports::{ConnectionId, IdempotencyInsert, PaymentStore, PushConnection, StoreError};
 use payments_domain::refund::{Refund, RefundStatus};
 use payments_domain::terminal::Terminal;
@@ -208,6 +208,8 @@ enum SortKey {
     Equals(String),
     BeginsWith(String),
     Below(String),
+    /// Below the value, newest first.
+    BelowNewestFirst(String),
     Between(String, String),
 }
 
@@ -311,11 +313,14 @@ impl DynamoStore {
         let mut names = HashMap::from([("#pk".to_owned(), spec.partition_attr.to_owned())]);
         let mut values = HashMap::from([(":pk".to_owned(), AttributeValue::S(spec.partition))]);
         let mut expression = "#pk = :pk".to_owned();
+        let newest_first = matches!(spec.sort, SortKey::BelowNewestFirst(_));
         let sort_condition = match spec.sort {
             SortKey::Any => None,
             SortKey::Equals(value) => Some(("#sk = :sk", vec![(":sk", value)])),
             SortKey::BeginsWith(value) => Some(("begins_with(#sk, :sk)", vec![(":sk", value)])),
-            SortKey::Below(value) => Some(("#sk < :sk", vec![(":sk", value)])),
+            SortKey::Below(value) | SortKey::BelowNewestFirst(value) => {
+                Some(("#sk < :sk", vec![(":sk", value)]))
+            }
             SortKey::Between(low, high) => {
                 Some(("#sk BETWEEN :lo AND :hi", vec![(":lo", low), (":hi", high)]))
             }
@@ -344,6 +349,7 @@ impl DynamoStore {
                 .set_expression_attribute_values(Some(values.clone()))
                 .set_limit(remaining.map(|r| i32::try_from(r).unwrap_or(i32::MAX)))
                 .set_exclusive_start_key(start)
+                .scan_index_forward(!newest_first)
                 // Only the table itself offers strongly consistent reads; indexes lag slightly.
                 .consistent_read(spec.index.is_none())
                 .send()
@@ -846,6 +852,30 @@ impl PaymentStore for DynamoStore {
 
     async fn get_period(&self, id: &PeriodId) -> Result<Option<ReportingPeriod>, StoreError> {
         Ok(self.read_period(id).await?)
+    }
+
+    async fn latest_period_before(
+        &self,
+        scope: &PeriodScope,
+        before: Timestamp,
+    ) -> Result<Option<ReportingPeriod>, StoreError> {
+        // Every entry is `<time>#<id>`; one below the bare `before` is marked strictly earlier.
+        let items = self
+            .query(QuerySpec {
+                index: Some(table::TIMELINE_INDEX),
+                partition_attr: a::TIMELINE_PK,
+                partition: keys::periods_of(scope),
+                sort_attr: a::TIMELINE_SK,
+                sort: SortKey::BelowNewestFirst(keys::sortable(before)),
+                limit: Some(1),
+            })
+            .await?;
+        let Some(item) = items.first() else {
+            return Ok(None);
+        };
+        let id = Reader::new(keys::item_type::PERIOD, item).parsed(a::PERIOD_ID, PeriodId::parse)?;
+        // The index entry carries no documents; the period is read whole by its key.
+        Ok(self.read_period(&id).await?)
     }
 
     async fn update_period(&self, period: &ReportingPeriod, expected: Revision) -> Result<(), StoreError> {

@@ -366,7 +366,7 @@ pub mod fixtures {
                 mismatch(MismatchKind::PaidWithUsOnly, None, Some(200)),
                 mismatch(MismatchKind::AmountDiffers, Some(300), Some(301)),
                 Mismatch {
-                    kind: MismatchKind::UnknownRefund,
+                    kind: MismatchKind::RefundUnknown,
                     ers_reference: None,
                     payment_id: None,
                     refund_id: Some(RefundId::from_random(random())),

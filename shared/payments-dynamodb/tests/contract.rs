@@ -56,6 +56,7 @@ contract_tests!(
     a_pos_payment_and_its_terminal_are_written_together_or_not_at_all,
     an_unregistered_terminal_never_becomes_active_again,
     periods_keep_their_documents_and_reconciliation,
+    the_latest_earlier_period_of_a_scope_is_found,
     idempotency_begin_complete_and_conflict,
     an_expired_idempotency_record_is_returned_and_can_be_taken_over,
     the_same_idempotency_key_from_two_tasks_at_once_has_one_owner,
@@ -697,6 +698,50 @@ async fn periods_keep_their_documents_and_reconciliation(backend: Backend) {
         Err(StoreError::ConditionFailed)
     );
     assert_eq!(store.get_period(marked.id()).await.unwrap(), Some(reconciled));
+}
+
+async fn the_latest_earlier_period_of_a_scope_is_found(backend: Backend) {
+    use payments_domain::ids::Timestamp;
+    use payments_domain::period::{PeriodScope, ReportingPeriod};
+    let (_t, store) = store(backend).await;
+    let terminal = period();
+    let at = |scope: &PeriodScope, millis: i64| {
+        let mut record = period().to_record();
+        record.scope = scope.clone();
+        record.marked_at = Timestamp::from_unix_millis(millis);
+        ReportingPeriod::from(record)
+    };
+    let first = at(&PeriodScope::Shop, 1_700_000_000_000);
+    let second = at(&PeriodScope::Shop, 1_700_086_400_000);
+    let other = at(terminal.scope(), 1_700_050_000_000);
+    for p in [&second, &first, &other] {
+        store.insert_period(p).await.unwrap();
+    }
+    // The stored copy, with a document, is what comes back.
+    let second_doc = second.with_document(document("Summary", "<s/>"));
+    store.update_period(&second_doc, second.revision()).await.unwrap();
+    let latest = |scope: PeriodScope, before: i64| {
+        let store = &store;
+        async move {
+            store
+                .latest_period_before(&scope, Timestamp::from_unix_millis(before))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        latest(PeriodScope::Shop, 1_800_000_000_000).await,
+        Some(second_doc)
+    );
+    assert_eq!(
+        latest(PeriodScope::Shop, 1_700_086_400_000).await,
+        Some(first.clone())
+    );
+    assert_eq!(latest(PeriodScope::Shop, 1_700_000_000_000).await, None);
+    assert_eq!(
+        latest(terminal.scope().clone(), 1_800_000_000_000).await,
+        Some(other)
+    );
 }
 
 async fn idempotency_begin_complete_and_conflict(backend: Backend) {

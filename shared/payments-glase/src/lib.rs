@@ -35,7 +35,7 @@ use payments_domain::ids::{
 };
 use payments_domain::order::{DisplayName, ExternalTerminalId};
 use payments_domain::payment::Observation;
-use payments_domain::period::{PeriodScope, ReportDocument};
+use payments_domain::period::{FetchedReport, PeriodScope};
 use payments_domain::ports::{
     Clock, GlaseError, GlaseGateway, GlaseTerminal, Invoice, ReceiptDocument, RefundInvoice, ReportRequest,
 };
@@ -403,7 +403,7 @@ impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
             .ok_or_else(|| malformed("transactionPeriodId"))
     }
 
-    async fn execute_report(&self, request: &ReportRequest) -> Result<ReportDocument, GlaseError> {
+    async fn execute_report(&self, request: &ReportRequest) -> Result<FetchedReport, GlaseError> {
         let mut parameters =
             ParameterMap::new().with("transactionPeriodId", request.transaction_period_id.as_str());
         if let PeriodScope::Terminal {
@@ -424,7 +424,20 @@ impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
             .await
             .map_err(|e| from_protocol_error(&e))?;
         let report = response.report.ok_or_else(|| malformed("report"))?;
-        map::report_document(&request.report_id, report).ok_or_else(|| malformed("report content"))
+        let document =
+            map::report_document(&request.report_id, report).ok_or_else(|| malformed("report content"))?;
+        let transactions = map::report_transactions(
+            &document.report_id,
+            request.transaction_period_id.as_str(),
+            &document.content,
+        )
+        .map_err(|reason| GlaseError::OutcomeUnknown {
+            reason: format!("Glase sent a report that cannot be read: {reason}"),
+        })?;
+        Ok(FetchedReport {
+            document,
+            transactions,
+        })
     }
 }
 

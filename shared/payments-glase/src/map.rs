@@ -5,10 +5,13 @@ use glase_protocol::{
     Report,
 };
 use payments_domain::ids::{ErsReference, StatusVersion, Timestamp};
+use payments_domain::money::Currency;
 use payments_domain::money::Money;
 use payments_domain::order::{Order, OrderRow};
 use payments_domain::payment::{GlaseInvoiceStatus, Observation};
-use payments_domain::period::ReportDocument;
+use payments_domain::period::{
+    ReportDocument, ReportTransaction, SHOP_DETAILS_REPORT, TERMINAL_DETAILS_REPORT,
+};
 use payments_domain::ports::{GlaseError, RefundInvoice};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -190,6 +193,60 @@ pub(crate) fn report_document(report_id: &str, report: Report) -> Option<ReportD
     })
 }
 
+/// The currency of report rows that name none: the reports PROTOCOL.md shows carry no `Currency`
+/// element, and Glase settles in Swedish kronor.
+pub(crate) const REPORT_DEFAULT_CURRENCY: &str = "SEK";
+
+/// The transactions of a details report (STD_RECON_003 or 007); other reports carry none. A details
+/// report that cannot be read, or a row whose amount or reference is not acceptable, is an error naming
+/// what is wrong (never the document).
+/// The report must be of `period` when its `<Meta>` names one.
+pub(crate) fn report_transactions(
+    report_id: &str,
+    period: &str,
+    content: &str,
+) -> Result<Vec<ReportTransaction>, String> {
+    if report_id != SHOP_DETAILS_REPORT && report_id != TERMINAL_DETAILS_REPORT {
+        return Ok(Vec::new());
+    }
+    let parsed = glase_protocol::report::parse_report(content).map_err(|e| e.to_string())?;
+    if let Some(other) = parsed
+        .meta
+        .transaction_period_id
+        .as_deref()
+        .filter(|id| *id != period)
+    {
+        return Err(format!("the report is of period {other}, not of {period}"));
+    }
+    parsed
+        .transactions
+        .into_iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let position = index + 1;
+            let code = row.currency.as_deref().unwrap_or(REPORT_DEFAULT_CURRENCY);
+            let currency =
+                Currency::parse(code).map_err(|e| format!("report row {position}: currency: {e}"))?;
+            let hundredths = row.amount_minor().ok_or_else(|| {
+                format!(
+                    "report row {position}: amount {} is not exact in cents",
+                    row.amount
+                )
+            })?;
+            let amount = Money::from_hundredths(hundredths, currency)
+                .map_err(|e| format!("report row {position}: amount: {e}"))?;
+            let ers_reference = ErsReference::parse(&row.ers_reference)
+                .map_err(|e| format!("report row {position}: ErsReference: {e}"))?;
+            Ok(ReportTransaction {
+                ers_reference,
+                amount,
+                terminal: row.terminal_id,
+                cashier: row.cashier_id,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,5 +327,42 @@ mod tests {
             }),
             GlaseError::OutcomeUnknown { .. }
         ));
+    }
+
+    #[test]
+    fn details_rows_become_signed_money_and_summaries_carry_none() {
+        let xml = "<TransactionDetails><Meta><ResellerId>s</ResellerId></Meta>\
+                   <Row><TerminalId>t1</TerminalId><CashierId>NULL</CashierId><SalesAmount>93.31000</SalesAmount>\
+                   <Currency>EUR</Currency><ErsReference>1001</ErsReference></Row>\
+                   <Row><TerminalId>t1</TerminalId><CashierId>Ann</CashierId><SalesAmount>-3.31000</SalesAmount>\
+                   <ErsReference>1002</ErsReference></Row></TransactionDetails>";
+        let rows = report_transactions(SHOP_DETAILS_REPORT, "P1", xml).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].amount, Money::new(9_331, Currency::parse("EUR").unwrap()));
+        assert_eq!(rows[0].cashier, None);
+        assert_eq!(rows[1].amount, Money::new(-331, Currency::parse("SEK").unwrap()));
+        assert_eq!(rows[1].ers_reference.as_str(), "1002");
+        assert_eq!(rows[1].cashier.as_deref(), Some("Ann"));
+        assert_eq!(
+            report_transactions("Reconciliation/Shop.xml", "P1", "not even xml"),
+            Ok(Vec::new())
+        );
+    }
+
+    #[test]
+    fn an_unreadable_details_report_is_an_error() {
+        assert!(report_transactions(TERMINAL_DETAILS_REPORT, "P1", "<TransactionDetails>").is_err());
+        let other = "<TransactionDetails><Meta><TransactionPeriodId>P2</TransactionPeriodId></Meta>\
+                     </TransactionDetails>";
+        let err = report_transactions(SHOP_DETAILS_REPORT, "P1", other).unwrap_err();
+        assert!(err.contains("P2"), "{err}");
+        assert_eq!(
+            report_transactions(SHOP_DETAILS_REPORT, "P2", other),
+            Ok(Vec::new())
+        );
+        let fraction = "<TransactionDetails><Meta/><Row><SalesAmount>1.00100</SalesAmount>\
+                        <ErsReference>1</ErsReference></Row></TransactionDetails>";
+        let err = report_transactions(SHOP_DETAILS_REPORT, "P1", fraction).unwrap_err();
+        assert!(err.contains("row 1"), "{err}");
     }
 }

@@ -330,14 +330,31 @@ async fn a_period_is_marked_and_its_reports_fetched() {
         .await
         .unwrap();
     assert!(
-        details.content.contains(ers.as_str()),
+        details.document.content.contains(ers.as_str()),
         "the details report lists the payment"
     );
     assert!(
-        details.content.contains("42.00000"),
+        details.document.content.contains("42.00000"),
         "amounts carry five decimals"
     );
-    assert_eq!(details.report_id, "Reconciliation/STD_RECON_003.xml");
+    assert_eq!(details.document.report_id, "Reconciliation/STD_RECON_003.xml");
+    // The sandbox's own document, read into rows: the payment with its exact amount, no cashier.
+    assert_eq!(details.transactions.len(), 1);
+    assert_eq!(details.transactions[0].ers_reference, ers);
+    assert_eq!(details.transactions[0].amount.minor_units(), 4_200);
+    assert_eq!(details.transactions[0].amount.currency().code(), "SEK");
+    assert_eq!(details.transactions[0].cashier, None);
+    let summary = f
+        .gateway
+        .execute_report(&ReportRequest {
+            report_id: "Reconciliation/Shop.xml".into(),
+            transaction_period_id: period.clone(),
+            scope: PeriodScope::Shop,
+        })
+        .await
+        .unwrap();
+    assert!(summary.transactions.is_empty());
+    assert!(summary.document.content.contains("<SalesCount>1</SalesCount>"));
     f.sandbox.shutdown().await;
 }
 

@@ -12,7 +12,7 @@
 //! a wrapper outside the Glase namespace and unknown operations. A response without `<return>` or
 //! without `<resultCode>` is rejected too: treating a missing result code as SUCCESS would be unsafe.
 
-mod read;
+pub(crate) mod read;
 mod write;
 
 use roxmltree::Node;

@@ -6,6 +6,7 @@
 //!   step every path shares.
 //! - [`sweeps`]: the safety net that confirms pending payments without a notification, and expiry.
 //! - [`refunds`]: refund requests, the worker that never pays back twice, and the outbox sweep.
+//! - [`reports`]: close a transaction period, fetch its reports, reconcile them with our books.
 //! - [`connections`]: WebSocket connections listening to a payment.
 //! - [`terminals`]: POS terminals (register, list, assign a Glase ID, unregister), the till's "try
 //!   again", and the receipt sweep.
@@ -21,6 +22,7 @@ use crate::ports::{GlaseError, StoreError};
 pub mod connections;
 pub mod payments;
 pub mod refunds;
+pub mod reports;
 pub mod sweeps;
 pub mod terminals;
 
@@ -29,6 +31,7 @@ mod tests;
 
 pub use payments::{ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView, Reader, TerminalChoice};
 pub use refunds::{RefundProcessing, RefundSweepReport, RequestRefund};
+pub use reports::{ClosePeriod, ClosedPeriod, ReconcileInput, ReconcileOutcome, RefundSettlement, reconcile};
 pub use sweeps::{ExpiryReport, SweepReport};
 pub use terminals::{ReceiptSweepReport, RegisteredTerminal};
 

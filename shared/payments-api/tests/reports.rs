@@ -1,0 +1,331 @@
+//! Period reports end to end with the real adapters: the handlers through `App::handle`, DynamoDB on
+//! dynoxide, Glase on the sandbox (its reports are not ready for 3 s after a mark, as configured by
+//! default). Our clock is a manual one started at the real time, so a test can let the refund settle
+//! margin pass without waiting for it.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use glase_protocol::{
+    ClientContext, GetPaymentStatusRequest, GlaseClient, GlaseClientConfig, Password, Request,
+};
+use glase_sandbox::{EventKind, FaultRules, SandboxConfig, SandboxHandle};
+use payments_api::app::{App, QueuedMessage};
+use payments_api::auth::{ApiKeys, hash_api_key};
+use payments_api::metrics::Metrics;
+use payments_api::wiring::{AnyPush, AnyQueue, OsRandom, SystemClock};
+use payments_domain::ports::Clock;
+use payments_domain::testing::ManualClock;
+use payments_domain::usecases::{Deps, UseCaseSettings};
+use payments_dynamodb::DynamoStore;
+use payments_dynamodb::testing::{Backend, TestTable};
+use payments_glase::{GlaseSettings, ProtocolGateway};
+use payments_sqs::InMemoryQueue;
+use payments_sqs::queue::REFUND_QUEUE;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+const KEY: &str = "sk_test_reports_key";
+
+type TestApp = App<DynamoStore, ProtocolGateway<SystemClock>, AnyQueue, AnyPush, ManualClock, OsRandom>;
+
+/// The metric lines the app writes.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// The values of one metric, in order.
+    fn values(&self, name: &str) -> Vec<Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v.get(name).cloned())
+            .collect()
+    }
+}
+
+struct Stack {
+    app: TestApp,
+    metrics: Captured,
+    queue: InMemoryQueue,
+    clock: ManualClock,
+    sandbox: SandboxHandle,
+    _table: TestTable,
+}
+
+async fn stack() -> Stack {
+    let sandbox = glase_sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let mut client = GlaseClientConfig::new(sandbox.soap_endpoint_url());
+    // Short enough that a refund the sandbox answers late becomes `needs_reconciliation`.
+    client.request_timeout = Duration::from_millis(500);
+    let accounts = sandbox.sandbox().config().clone();
+    let webshop = &accounts.webshop_terminals[0];
+    let gateway = ProtocolGateway::new(
+        GlaseClient::new(client).unwrap(),
+        GlaseSettings::new(
+            webshop.terminal_id.clone(),
+            SecretString::from(webshop.password.clone()),
+            accounts.reseller.id.clone(),
+            accounts.reseller.user_id.clone(),
+            SecretString::from(accounts.reseller.password.clone()),
+            SecretString::from("reports master secret"),
+        ),
+        SystemClock,
+    );
+    let clock = ManualClock::default();
+    let real = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap();
+    clock.advance(Duration::from_millis(
+        u64::try_from(real - clock.now().unix_millis()).unwrap(),
+    ));
+    let table = TestTable::new(Backend::Dynoxide).await;
+    let queue = InMemoryQueue::new(REFUND_QUEUE);
+    let metrics = Captured::default();
+    let app = App {
+        deps: Deps {
+            store: DynamoStore::new(table.client.clone(), table.table_name.clone()),
+            glase: gateway,
+            queue: AnyQueue::Memory(queue.clone()),
+            push: AnyPush::None,
+            clock: clock.clone(),
+            ids: OsRandom,
+            settings: UseCaseSettings {
+                public_base_url: "http://127.0.0.1:9".into(),
+                ..UseCaseSettings::default()
+            },
+        },
+        api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(KEY))).unwrap(),
+        metrics: Metrics::to_writer("reporting", Box::new(metrics.clone())),
+        function: None,
+    };
+    Stack {
+        app,
+        metrics,
+        queue,
+        clock,
+        sandbox,
+        _table: table,
+    }
+}
+
+impl Stack {
+    /// One request through `App::handle`; the answer is checked against the OpenAPI document.
+    async fn call(&self, method: &str, path: &str, template: &str, body: Option<Value>) -> (u16, Value) {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {KEY}"))
+            .header("content-type", "application/json")
+            .body(body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string())))
+            .unwrap();
+        let response = self.app.handle(request).await;
+        let status = response.status().as_u16();
+        let body: Value = serde_json::from_str(response.body()).unwrap_or(Value::Null);
+        payments_api::openapi::validate_response(method, template, status, &body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}: {body}"));
+        (status, body)
+    }
+
+    /// A payment created through the API and paid in the sandbox; answers (id, client secret, invoice).
+    async fn created_and_paid_at_glase(&self, total: i64) -> (String, String, String) {
+        let order = json!({"order_id": "R-1", "currency": "SEK", "total": total});
+        let (status, created) = self
+            .call("POST", "/v1/payments", "/v1/payments", Some(order))
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let invoice = created["invoice_reference"].as_str().unwrap().to_owned();
+        self.sandbox.sandbox().pay_invoice(&invoice).unwrap();
+        (
+            created["id"].as_str().unwrap().to_owned(),
+            created["client_secret"].as_str().unwrap().to_owned(),
+            invoice,
+        )
+    }
+
+    /// A payment paid in the sandbox and confirmed by reading it.
+    async fn paid(&self, total: i64) -> String {
+        let (id, secret, _) = self.created_and_paid_at_glase(total).await;
+        let request = http::Request::builder()
+            .uri(format!("/v1/payments/{id}"))
+            .header("x-client-secret", secret)
+            .body(Bytes::new())
+            .unwrap();
+        let body: Value = serde_json::from_str(self.app.handle(request).await.body()).unwrap();
+        assert_eq!(body["status"], "paid", "{body}");
+        id
+    }
+
+    async fn refund(&self, id: &str, amount: i64) -> String {
+        let path = format!("/v1/payments/{id}/refunds");
+        let body = json!({"amount": amount, "reason": "Returned"});
+        let (status, refund) = self
+            .call("POST", &path, "/v1/payments/{payment_id}/refunds", Some(body))
+            .await;
+        assert_eq!(status, 202, "{refund}");
+        let deliveries = self.queue.receive(10);
+        let messages: Vec<QueuedMessage> = deliveries.iter().map(QueuedMessage::from).collect();
+        self.app.process_refund_messages(&messages).await;
+        for d in &deliveries {
+            let _ = self.queue.delete(&d.receipt_handle);
+        }
+        refund["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn refund_status(&self, id: &str, refund_id: &str) -> String {
+        let path = format!("/v1/payments/{id}/refunds/{refund_id}");
+        let (_, body) = self
+            .call(
+                "GET",
+                &path,
+                "/v1/payments/{payment_id}/refunds/{refund_id}",
+                None,
+            )
+            .await;
+        body["status"].as_str().unwrap().to_owned()
+    }
+
+    fn events(&self) -> Vec<EventKind> {
+        self.sandbox
+            .sandbox()
+            .events(None)
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
+    fn marks(&self) -> usize {
+        self.events()
+            .iter()
+            .filter(|e| matches!(e, EventKind::TransactionPeriodMarked { .. }))
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn a_period_with_payments_refunds_and_a_glase_only_payment_shows_the_expected_mismatches() {
+    let s = stack().await;
+    let kept = s.paid(10_000).await;
+    let refunded = s.paid(5_000).await;
+    let refund = s.refund(&refunded, 1_000).await;
+    assert_eq!(s.refund_status(&refunded, &refund).await, "succeeded");
+
+    // A refund whose answer is lost: Glase executes it, we cannot know.
+    let unsure = s.paid(8_000).await;
+    let rules: FaultRules = serde_json::from_value(
+        json!({"rules": [{"target": "refundPayment", "action": "latency", "delay_ms": 1500, "count": 1}]}),
+    )
+    .unwrap();
+    s.sandbox.sandbox().set_faults(&rules).unwrap();
+    let lost = s.refund(&unsure, 2_000).await;
+    assert_eq!(s.refund_status(&unsure, &lost).await, "needs_reconciliation");
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+
+    // Paid at Glase, confirmed there by someone else, never by us: still pending with us.
+    let (_, _, invoice) = s.created_and_paid_at_glase(4_200).await;
+    let webshop = s.sandbox.sandbox().config().webshop_terminals[0].clone();
+    s.sandbox
+        .sandbox()
+        .execute(&Request::from(GetPaymentStatusRequest {
+            context: ClientContext::terminal(webshop.terminal_id, Password::new(webshop.password)),
+            invoice_reference: Some(invoice.clone()),
+            invoice_version: 0,
+        }));
+    let glase_only = s.sandbox.sandbox().invoice(&invoice).unwrap().payment.unwrap();
+    assert!(glase_only.acknowledged);
+
+    // The settle margin passes on our clock; the period closes.
+    s.clock.advance(Duration::from_secs(600));
+    let body = json!({"period_key": "e2e-2026-11-29"});
+    let (status, report) = s
+        .call("POST", "/v1/reports", "/v1/reports", Some(body.clone()))
+        .await;
+    assert_eq!(status, 201, "{report}");
+    assert_eq!(report["status"], "mismatches_found", "{report}");
+    assert_eq!(report["matched"], 5, "three payments and two refunds: {report}");
+    let mismatches = report["mismatches"].as_array().unwrap();
+    assert_eq!(mismatches.len(), 1, "{report}");
+    assert_eq!(mismatches[0]["kind"], "paid_at_glase_only");
+    assert_eq!(mismatches[0]["glase_amount"], 4_200);
+    assert_eq!(mismatches[0]["ers_reference"], glase_only.ers_reference.as_str());
+    let documents = report["documents"].as_array().unwrap();
+    assert_eq!(documents.len(), 2);
+    let details = documents
+        .iter()
+        .find(|d| d["report_id"] == "Reconciliation/STD_RECON_003.xml")
+        .unwrap();
+    assert!(details["content"].as_str().unwrap().contains("-20.00000"));
+
+    // The mismatch is counted once, in the metric the alarm watches.
+    assert_eq!(s.metrics.values("ReconciliationMismatches"), [json!(1)]);
+
+    // The refund whose answer was lost is settled by the report.
+    assert_eq!(s.refund_status(&unsure, &lost).await, "succeeded");
+    let _ = kept;
+
+    // REPORT_NOT_READY was answered and retried until the report came.
+    let requested: Vec<bool> = s
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            EventKind::ReportRequested { delivered, .. } => Some(delivered),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        requested.contains(&false),
+        "the report was not ready at first: {requested:?}"
+    );
+    assert_eq!(requested.iter().filter(|d| **d).count(), 2, "{requested:?}");
+
+    // The same key again: the same period, no second mark; and it can be read.
+    let (status, again) = s.call("POST", "/v1/reports", "/v1/reports", Some(body)).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["id"], report["id"]);
+    assert_eq!(s.marks(), 1, "one markTransactionPeriod");
+    assert_eq!(
+        s.metrics.values("ReconciliationMismatches").len(),
+        1,
+        "a replay counts nothing again"
+    );
+    let path = format!("/v1/reports/{}", report["id"].as_str().unwrap());
+    let (status, read) = s.call("GET", &path, "/v1/reports/{report_id}", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(read, report);
+    s.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_schedule_event_twice_yields_one_period() {
+    let s = stack().await;
+    s.paid(3_000).await;
+    let job: payments_api::reports::ScheduledJob =
+        serde_json::from_value(json!({"job": "close-period"})).unwrap();
+    let first = s.app.run_scheduled_job(&job).await.unwrap();
+    let again = s.app.run_scheduled_job(&job).await.unwrap();
+    assert_eq!(first.id, again.id);
+    assert_eq!(first.status, "reconciled");
+    assert_eq!(first.matched, Some(1));
+    assert_eq!(s.marks(), 1);
+    assert_eq!(s.metrics.values("ReconciliationMismatches"), [json!(0)]);
+    let (status, _) = s
+        .call(
+            "GET",
+            "/v1/reports/per_00000000000000000000000000000000",
+            "/v1/reports/{report_id}",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    s.sandbox.shutdown().await;
+}

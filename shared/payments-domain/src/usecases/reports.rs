@@ -1,0 +1,631 @@
+//! Period reports and reconciliation: close a transaction period at Glase, fetch its reports, and check
+//! Glase's books against ours.
+//!
+//! - **Claim first, then mark.** A period is closed under an idempotency record keyed by its scope and
+//!   period key (the schedule uses the UTC date). The record is written before markTransactionPeriod is
+//!   called, so a repeated or retried request finds it and never opens a second period: a completed record
+//!   answers the same period (and resumes its reports), a running one answers "retry later", and one whose
+//!   run vanished between the mark and storing the period answers "outcome unknown" (the mark may have
+//!   happened; it is not repeated).
+//! - **Reports.** The summary and the details report of the scope are fetched; `REPORT_NOT_READY` (and
+//!   Glase's "busy" answers) are retried with growing waits for as long as the caller's deadline allows.
+//!   The wait is the caller's closure: the domain does no I/O. A period whose reports are not ready in
+//!   time stays `reports_pending`, and the same request later resumes it. A report fetched again replaces
+//!   its earlier copy, so nothing is stored twice.
+//! - **Reconciliation** ([`reconcile`], a pure function) matches every transaction of the details report
+//!   by `ErsReference` and amount with our payments and refunds; our paid payments are those paid since
+//!   the previous period of the scope was marked (24 hours for the first one). It settles refunds whose
+//!   outcome was
+//!   unknown: found in the report means `succeeded`, absent means `failed` (it never happened; its amount
+//!   is refundable again, so a new refund can safely be requested).
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::time::Duration;
+
+use crate::idempotency::{
+    Begin, FingerprintBuilder, IdempotencyKey, IdempotencyPolicy, IdempotencyRecord, Operation, SideEffect,
+    StoredOutcome, evaluate,
+};
+use crate::ids::{ErsReference, PeriodId, TerminalId, Timestamp};
+use crate::money::Money;
+use crate::payment::{Payment, PaymentTerminal};
+use crate::period::{
+    FetchedReport, Mismatch, MismatchKind, PeriodScope, Reconciliation, ReportTransaction, ReportingPeriod,
+};
+use crate::ports::{
+    Clock, GlaseError, GlaseGateway, IdGenerator, IdempotencyInsert, PaymentStore, RefundQueue,
+    ReportRequest, StatusPush, StoreError, result_codes,
+};
+use crate::refund::{Refund, RefundFailure, RefundStatus};
+
+use super::{ConflictReason, Deps, UseCaseError};
+
+/// How long a period key is remembered: a key used again within this time answers the same period.
+pub const PERIOD_KEY_LIFETIME: Duration = Duration::from_secs(400 * 24 * 60 * 60);
+/// How far back from the mark our paid payments are checked against the report ("paid with us only")
+/// when no earlier period of the scope exists: the schedule's interval. Otherwise the window starts at
+/// the previous period's mark.
+pub const PAID_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+/// The longest window of our own payments one reconciliation reads, however old the previous period.
+pub const MAX_PAID_WINDOW: Duration = Duration::from_secs(31 * 24 * 60 * 60);
+/// Refunds whose outcome became unknown this shortly before the mark are left for the next period: Glase
+/// may still have been working on them when the period closed.
+pub const REFUND_SETTLE_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// The waits between executeReport attempts that Glase answered "not ready" (the last one repeats).
+pub const NOT_READY_WAITS: [Duration; 4] = [
+    Duration::from_secs(3),
+    Duration::from_secs(5),
+    Duration::from_secs(8),
+    Duration::from_secs(13),
+];
+/// The most unsettled refunds one reconciliation looks at.
+const UNSETTLED_REFUND_LIMIT: usize = 1_000;
+/// How many conditional-write races one settlement retries.
+const MAX_RACES: usize = 5;
+/// The longest period key.
+pub const MAX_PERIOD_KEY_CHARS: usize = 128;
+
+/// The request to close a period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClosePeriod {
+    /// The period key (e.g. `daily-2026-11-30`): the same key and scope always answer the same period.
+    /// Without one, every request closes a new period.
+    pub period_key: Option<String>,
+    /// A POS terminal for a per-terminal period; `None` closes the shop's period.
+    pub terminal_id: Option<TerminalId>,
+}
+
+/// What closing a period did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClosedPeriod {
+    /// The period as stored now.
+    pub period: ReportingPeriod,
+    /// Whether this request marked it (`false`: the key had closed it before).
+    pub created: bool,
+    /// Whether this request reconciled it (count its mismatches once).
+    pub reconciled_now: bool,
+}
+
+/// Checks a period key: 1 to [`MAX_PERIOD_KEY_CHARS`] ASCII letters, digits and `- _ . :`.
+pub fn check_period_key(key: &str) -> Result<(), UseCaseError> {
+    let ok = !key.is_empty()
+        && key.len() <= MAX_PERIOD_KEY_CHARS
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(UseCaseError::Invalid(format!(
+            "period_key must be 1 to {MAX_PERIOD_KEY_CHARS} ASCII letters, digits, '-', '_', '.' or ':'"
+        )))
+    }
+}
+
+/// What the report says about a refund whose outcome was unknown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefundSettlement {
+    /// The report lists it (matched by amount, its own reference unknown to us until now): it succeeded.
+    FoundInReport {
+        /// The refund as it was.
+        refund: Refund,
+        /// Its reference from the report.
+        ers_reference: ErsReference,
+    },
+    /// The report does not list it: it never happened.
+    AbsentFromReport {
+        /// The refund as it was.
+        refund: Refund,
+    },
+}
+
+/// Everything reconciliation compares, read from the store by the use case.
+#[derive(Clone, Debug)]
+pub struct ReconcileInput<'a> {
+    /// The transactions of the period's details report.
+    pub transactions: &'a [ReportTransaction],
+    /// Our payments found by the references of the report's payment rows.
+    pub payments: &'a HashMap<ErsReference, Payment>,
+    /// Our refunds found by the references of the report's refund rows.
+    pub refunds: &'a HashMap<ErsReference, Refund>,
+    /// Our payments paid in the period's window (and scope).
+    pub paid_with_us: &'a [Payment],
+    /// Our refunds in `needs_reconciliation` that the period covers.
+    pub unsettled_refunds: &'a [Refund],
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// The result of [`reconcile`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReconcileOutcome {
+    /// Matches and mismatches.
+    pub reconciliation: Reconciliation,
+    /// What to do with each unsettled refund.
+    pub settlements: Vec<RefundSettlement>,
+}
+
+fn negated(amount: Money) -> Option<Money> {
+    amount
+        .minor_units()
+        .checked_neg()
+        .map(|minor| Money::new(minor, amount.currency()))
+}
+
+/// Matches Glase's transactions with ours. Pure: every input is passed in.
+///
+/// - A payment row (positive) whose reference is one of our paid payments matches when the amounts are
+///   equal, else it is `amount_differs`; an unknown reference is `paid_at_glase_only`.
+/// - A refund row (negative) whose reference is one of our refunds matches when the amounts are equal,
+///   else `amount_differs`. An unknown reference is matched to the oldest unsettled refund of the same
+///   amount (which then settles as succeeded), or else it is `refund_unknown`.
+/// - Each of our paid payments the report does not list is `paid_with_us_only`.
+/// - Each unsettled refund left over is absent from the report.
+pub fn reconcile(input: &ReconcileInput<'_>) -> ReconcileOutcome {
+    let mut matched: u32 = 0;
+    let mut mismatches = Vec::new();
+    let mut settlements = Vec::new();
+    let mut unsettled: Vec<&Refund> = input.unsettled_refunds.iter().collect();
+    unsettled.sort_by_key(|r| (r.created_at(), r.id().as_str().to_owned()));
+    let mut listed: HashSet<&ErsReference> = HashSet::new();
+    for t in input.transactions {
+        listed.insert(&t.ers_reference);
+        let mismatch = |kind: MismatchKind| Mismatch {
+            kind,
+            ers_reference: Some(t.ers_reference.clone()),
+            payment_id: None,
+            refund_id: None,
+            glase_amount: Some(t.amount),
+            our_amount: None,
+        };
+        if !t.amount.is_negative() {
+            match input.payments.get(&t.ers_reference) {
+                Some(p) if p.amount() == t.amount => matched = matched.saturating_add(1),
+                Some(p) => mismatches.push(Mismatch {
+                    payment_id: Some(p.id().clone()),
+                    our_amount: Some(p.amount()),
+                    ..mismatch(MismatchKind::AmountDiffers)
+                }),
+                None => mismatches.push(mismatch(MismatchKind::PaidAtGlaseOnly)),
+            }
+            continue;
+        }
+        let refunded = negated(t.amount);
+        match input.refunds.get(&t.ers_reference) {
+            Some(r) if Some(r.amount()) == refunded => matched = matched.saturating_add(1),
+            Some(r) => mismatches.push(Mismatch {
+                payment_id: Some(r.payment_id().clone()),
+                refund_id: Some(r.id().clone()),
+                our_amount: negated(r.amount()),
+                ..mismatch(MismatchKind::AmountDiffers)
+            }),
+            None => match unsettled.iter().position(|r| Some(r.amount()) == refunded) {
+                Some(position) => {
+                    let refund = unsettled.remove(position);
+                    settlements.push(RefundSettlement::FoundInReport {
+                        refund: refund.clone(),
+                        ers_reference: t.ers_reference.clone(),
+                    });
+                    matched = matched.saturating_add(1);
+                }
+                None => mismatches.push(mismatch(MismatchKind::RefundUnknown)),
+            },
+        }
+    }
+    for p in input.paid_with_us {
+        if p.ers_reference().is_some_and(|e| !listed.contains(e)) {
+            mismatches.push(Mismatch {
+                kind: MismatchKind::PaidWithUsOnly,
+                ers_reference: p.ers_reference().cloned(),
+                payment_id: Some(p.id().clone()),
+                refund_id: None,
+                glase_amount: None,
+                our_amount: Some(p.amount()),
+            });
+        }
+    }
+    settlements.extend(
+        unsettled
+            .into_iter()
+            .map(|refund| RefundSettlement::AbsentFromReport {
+                refund: refund.clone(),
+            }),
+    );
+    ReconcileOutcome {
+        reconciliation: Reconciliation {
+            reconciled_at: input.now,
+            matched,
+            mismatches,
+        },
+        settlements,
+    }
+}
+
+fn in_scope(payment: &Payment, scope: &PeriodScope) -> bool {
+    match scope {
+        PeriodScope::Shop => true,
+        PeriodScope::Terminal { terminal_id, .. } => {
+            matches!(payment.terminal(), PaymentTerminal::Pos(t) if t == terminal_id)
+        }
+    }
+}
+
+impl<S, G, Q, P, C, I> Deps<S, G, Q, P, C, I>
+where
+    S: PaymentStore,
+    G: GlaseGateway,
+    Q: RefundQueue,
+    P: StatusPush,
+    C: Clock,
+    I: IdGenerator,
+{
+    /// Closes a period (or answers the one its key closed before, resuming its reports), fetches the
+    /// reports until `deadline`, waiting with `wait` between "not ready" answers, and reconciles.
+    pub async fn close_period<W, F>(
+        &self,
+        request: ClosePeriod,
+        deadline: Timestamp,
+        wait: W,
+    ) -> Result<ClosedPeriod, UseCaseError>
+    where
+        W: Fn(Duration) -> F + Send + Sync,
+        F: Future<Output = ()> + Send,
+    {
+        let period_key = match &request.period_key {
+            Some(key) => {
+                check_period_key(key)?;
+                key.clone()
+            }
+            None => format!("once-{}", self.ids.period_id()),
+        };
+        let scope = match &request.terminal_id {
+            None => PeriodScope::Shop,
+            Some(id) => {
+                let terminal = self
+                    .store
+                    .get_terminal(id)
+                    .await?
+                    .ok_or(UseCaseError::NotFound("terminal"))?;
+                if !terminal.is_active() {
+                    return Err(UseCaseError::Conflict(ConflictReason::TerminalUnregistered));
+                }
+                PeriodScope::Terminal {
+                    terminal_id: id.clone(),
+                    glase_terminal_id: terminal.glase_terminal_id().clone(),
+                }
+            }
+        };
+        let scoped_key = match &request.terminal_id {
+            None => format!("shop/{period_key}"),
+            Some(id) => format!("terminal/{id}/{period_key}"),
+        };
+        let key = IdempotencyKey::parse(&scoped_key).map_err(|e| UseCaseError::Invalid(e.to_string()))?;
+        let fingerprint = FingerprintBuilder::new(Operation::ClosePeriod)
+            .optional_text("terminal_id", request.terminal_id.as_ref().map(|t| t.as_str()))
+            .text("period_key", &period_key)
+            .finish();
+        let now = self.clock.now();
+        let policy = IdempotencyPolicy {
+            key_lifetime: PERIOD_KEY_LIFETIME,
+            ..self.settings.idempotency
+        };
+        let fresh = IdempotencyRecord::start(Operation::ClosePeriod, key.clone(), fingerprint, now, policy);
+        let owned = match self.store.insert_idempotency_record(&fresh).await? {
+            IdempotencyInsert::Inserted => fresh,
+            IdempotencyInsert::Existing(existing) => {
+                match evaluate(&existing, &fingerprint, now, SideEffect::NotRepeatable) {
+                    Begin::TakeOver { expected } => {
+                        let mine = fresh.restarted_over(&existing);
+                        self.store
+                            .replace_idempotency_record(&mine, expected)
+                            .await
+                            .map_err(|_| {
+                                UseCaseError::Conflict(ConflictReason::IdempotencyInProgress {
+                                    retry_after: Duration::from_secs(1),
+                                })
+                            })?;
+                        mine
+                    }
+                    Begin::Replay(StoredOutcome::PeriodClosed { period_id }) => {
+                        let period = self.get_period(&period_id).await?;
+                        let (period, reconciled_now) =
+                            self.complete_or_current(period, deadline, &wait).await?;
+                        return Ok(ClosedPeriod {
+                            period,
+                            created: false,
+                            reconciled_now,
+                        });
+                    }
+                    Begin::Replay(StoredOutcome::GlaseRejected { code, description }) => {
+                        return Err(UseCaseError::GlaseRejected { code, description });
+                    }
+                    Begin::Replay(StoredOutcome::OutcomeUnknown) | Begin::OutcomeUnknown => {
+                        return Err(UseCaseError::OutcomeUnknown(
+                            "an earlier close of this period did not finish; its mark is not repeated".into(),
+                        ));
+                    }
+                    Begin::Replay(_) | Begin::Conflict => {
+                        return Err(UseCaseError::Conflict(ConflictReason::IdempotencyKeyReused));
+                    }
+                    Begin::RetryLater { retry_after } => {
+                        return Err(UseCaseError::Conflict(ConflictReason::IdempotencyInProgress {
+                            retry_after,
+                        }));
+                    }
+                }
+            }
+        };
+        let transaction_period_id = match self.glase.mark_period(&scope).await {
+            Ok(id) => id,
+            Err(e) => {
+                let outcome = match &e {
+                    e if e.is_transient() => None,
+                    GlaseError::Rejected { code, description } => Some(StoredOutcome::GlaseRejected {
+                        code: *code,
+                        description: description.clone(),
+                    }),
+                    _ => Some(StoredOutcome::OutcomeUnknown),
+                };
+                let _ = match outcome {
+                    // Nothing happened at Glase: free the key so the next attempt marks.
+                    None => {
+                        self.store
+                            .delete_idempotency_record(Operation::ClosePeriod, &key, owned.revision)
+                            .await
+                    }
+                    Some(outcome) => {
+                        self.store
+                            .replace_idempotency_record(&owned.completed(outcome), owned.revision)
+                            .await
+                    }
+                };
+                return Err(e.into());
+            }
+        };
+        let period = ReportingPeriod::marked(
+            self.ids.period_id(),
+            transaction_period_id,
+            scope,
+            self.clock.now(),
+        );
+        self.store.insert_period(&period).await?;
+        let outcome = StoredOutcome::PeriodClosed {
+            period_id: period.id().clone(),
+        };
+        self.store
+            .replace_idempotency_record(&owned.completed(outcome), owned.revision)
+            .await?;
+        let (period, reconciled_now) = self.complete_or_current(period, deadline, &wait).await?;
+        Ok(ClosedPeriod {
+            period,
+            created: true,
+            reconciled_now,
+        })
+    }
+
+    /// Reads a period.
+    pub async fn get_period(&self, id: &PeriodId) -> Result<ReportingPeriod, UseCaseError> {
+        self.store
+            .get_period(id)
+            .await?
+            .ok_or(UseCaseError::NotFound("report"))
+    }
+
+    async fn store_period(
+        &self,
+        next: ReportingPeriod,
+        current: &ReportingPeriod,
+    ) -> Result<ReportingPeriod, UseCaseError> {
+        self.store.update_period(&next, current.revision()).await?;
+        Ok(next)
+    }
+
+    /// [`Self::complete_period`]; when another request with the same key moved the period on meanwhile
+    /// (its revision changed), that request owns the work and the period is answered as it is now.
+    async fn complete_or_current<W, F>(
+        &self,
+        period: ReportingPeriod,
+        deadline: Timestamp,
+        wait: &W,
+    ) -> Result<(ReportingPeriod, bool), UseCaseError>
+    where
+        W: Fn(Duration) -> F + Send + Sync,
+        F: Future<Output = ()> + Send,
+    {
+        let id = period.id().clone();
+        match self.complete_period(period, deadline, wait).await {
+            Err(UseCaseError::Store(StoreError::ConditionFailed)) => Ok((self.get_period(&id).await?, false)),
+            other => other,
+        }
+    }
+
+    /// Fetches what is missing and reconciles; returns the period and whether it was reconciled now.
+    async fn complete_period<W, F>(
+        &self,
+        period: ReportingPeriod,
+        deadline: Timestamp,
+        wait: &W,
+    ) -> Result<(ReportingPeriod, bool), UseCaseError>
+    where
+        W: Fn(Duration) -> F + Send + Sync,
+        F: Future<Output = ()> + Send,
+    {
+        if period.reconciliation().is_some() {
+            return Ok((period, false));
+        }
+        let mut current = period;
+        let [summary_id, details_id] = current.scope().report_ids();
+        if !current.documents().iter().any(|d| d.report_id == summary_id) {
+            let Some(summary) = self.fetch_report(&current, summary_id, deadline, wait).await? else {
+                return Ok((current, false));
+            };
+            current = self
+                .store_period(current.with_document(summary.document), &current)
+                .await?;
+        }
+        // The details are fetched again on a resume: their rows are not stored, only the document.
+        let Some(details) = self.fetch_report(&current, details_id, deadline, wait).await? else {
+            return Ok((current, false));
+        };
+        current = self
+            .store_period(current.with_document(details.document.clone()), &current)
+            .await?;
+        let outcome = self.reconcile_period(&current, &details).await?;
+        for settlement in &outcome.settlements {
+            self.settle(settlement).await?;
+        }
+        let next = current.with_reconciliation(outcome.reconciliation);
+        let current = self.store_period(next, &current).await?;
+        Ok((current, true))
+    }
+
+    /// executeReport, retried while Glase answers "not ready" or "busy" and the deadline allows another
+    /// wait; `None` when the deadline came first.
+    async fn fetch_report<W, F>(
+        &self,
+        period: &ReportingPeriod,
+        report_id: &str,
+        deadline: Timestamp,
+        wait: &W,
+    ) -> Result<Option<FetchedReport>, UseCaseError>
+    where
+        W: Fn(Duration) -> F + Send + Sync,
+        F: Future<Output = ()> + Send,
+    {
+        let request = ReportRequest {
+            report_id: report_id.to_owned(),
+            transaction_period_id: period.transaction_period_id().clone(),
+            scope: period.scope().clone(),
+        };
+        let started = self.clock.now();
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0;
+        loop {
+            match self.glase.execute_report(&request).await {
+                Ok(report) => return Ok(Some(report)),
+                Err(e) if e.code() == Some(result_codes::REPORT_NOT_READY) || e.is_transient() => {
+                    let pause = NOT_READY_WAITS[attempt.min(NOT_READY_WAITS.len() - 1)];
+                    attempt += 1;
+                    // The clock, and the waits themselves (should the clock stand still), bound the loop.
+                    if self.clock.now().plus(pause) >= deadline || started.plus(waited + pause) >= deadline {
+                        return Ok(None);
+                    }
+                    waited += pause;
+                    wait(pause).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn reconcile_period(
+        &self,
+        period: &ReportingPeriod,
+        details: &FetchedReport,
+    ) -> Result<ReconcileOutcome, UseCaseError> {
+        let mut payments = HashMap::new();
+        let mut refunds = HashMap::new();
+        for t in &details.transactions {
+            if t.amount.is_negative() {
+                if let Some(r) = self.store.find_refund_by_ers_reference(&t.ers_reference).await? {
+                    refunds.insert(t.ers_reference.clone(), r);
+                }
+            } else if let Some(p) = self.store.find_payment_by_ers_reference(&t.ers_reference).await? {
+                payments.insert(t.ers_reference.clone(), p);
+            }
+        }
+        let marked = period.marked_at();
+        let from = match self.store.latest_period_before(period.scope(), marked).await? {
+            Some(previous) => previous.marked_at().max(marked.minus(MAX_PAID_WINDOW)),
+            None => marked.minus(PAID_WINDOW),
+        };
+        let paid_with_us: Vec<Payment> = self
+            .store
+            .payments_paid_between(from, marked)
+            .await?
+            .into_iter()
+            .filter(|p| in_scope(p, period.scope()))
+            .collect();
+        let mut unsettled = Vec::new();
+        for refund in self
+            .store
+            .refunds_in_status(
+                RefundStatus::NeedsReconciliation,
+                marked.minus(REFUND_SETTLE_MARGIN),
+                UNSETTLED_REFUND_LIMIT,
+            )
+            .await?
+        {
+            let covered = match period.scope() {
+                PeriodScope::Shop => true,
+                PeriodScope::Terminal { .. } => self
+                    .store
+                    .get_payment(refund.payment_id())
+                    .await?
+                    .is_some_and(|p| in_scope(&p, period.scope())),
+            };
+            if covered {
+                unsettled.push(refund);
+            }
+        }
+        Ok(reconcile(&ReconcileInput {
+            transactions: &details.transactions,
+            payments: &payments,
+            refunds: &refunds,
+            paid_with_us: &paid_with_us,
+            unsettled_refunds: &unsettled,
+            now: self.clock.now(),
+        }))
+    }
+
+    /// Settles one refund and its payment's ledger in one transaction, re-reading after a race.
+    async fn settle(&self, settlement: &RefundSettlement) -> Result<(), UseCaseError> {
+        let (mut refund, found) = match settlement {
+            RefundSettlement::FoundInReport {
+                refund,
+                ers_reference,
+            } => (refund.clone(), Some(ers_reference.clone())),
+            RefundSettlement::AbsentFromReport { refund } => (refund.clone(), None),
+        };
+        for attempt in 0..MAX_RACES {
+            if refund.status() != RefundStatus::NeedsReconciliation {
+                return Ok(());
+            }
+            let now = self.clock.now();
+            let next = match &found {
+                Some(ers) => refund.succeed(ers.clone(), now),
+                None => refund.fail(RefundFailure::AbsentFromReport, now),
+            }
+            .map_err(|e| UseCaseError::Invalid(e.to_string()))?;
+            let payment = self
+                .store
+                .get_payment(refund.payment_id())
+                .await?
+                .ok_or(UseCaseError::NotFound("payment"))?;
+            let ledger = payment
+                .settle_refund(refund.amount(), found.is_some())
+                .map_err(|e| UseCaseError::Invalid(e.to_string()))?;
+            match self
+                .store
+                .settle_refund(&next, refund.revision(), &ledger, payment.revision())
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(StoreError::ConditionFailed) if attempt + 1 < MAX_RACES => {
+                    refund = self
+                        .store
+                        .get_refund(refund.payment_id(), refund.id())
+                        .await?
+                        .ok_or(UseCaseError::NotFound("refund"))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "reports_tests.rs"]
+mod tests;

@@ -1,0 +1,672 @@
+//! Closing periods and reconciling them, on the in-memory fakes.
+
+use std::sync::{Arc, Mutex};
+
+use crate::order::RefundReason;
+use crate::order::tests::{order_of, row, sek};
+use crate::payment::PaymentStatus;
+use crate::period::{PeriodStatus, SHOP_DETAILS_REPORT, SHOP_SUMMARY_REPORT};
+use crate::ports::GlaseError;
+use crate::refund::RefundState;
+use crate::testing::{
+    FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
+};
+use crate::usecases::{CreatePayment, RequestRefund, TerminalChoice, UseCaseSettings};
+
+use super::*;
+
+type TestDeps = Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
+
+fn deps() -> TestDeps {
+    let clock = ManualClock::default();
+    Deps {
+        store: InMemoryStore::new(),
+        glase: FakeGlase::new(clock.clone()),
+        queue: RecordingQueue::default(),
+        push: RecordingPush::default(),
+        clock,
+        ids: SequentialIds::default(),
+        settings: UseCaseSettings::default(),
+    }
+}
+
+async fn paid(d: &TestDeps, total: i64) -> Payment {
+    let created = d
+        .create_payment(CreatePayment {
+            order: order_of(vec![row("Coffee", sek(total))], sek(total)).unwrap(),
+            terminal: TerminalChoice::Webshop,
+            idempotency: None,
+        })
+        .await
+        .unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    d.confirm(created.payment.clone()).await.unwrap();
+    d.store.get_payment(created.payment.id()).await.unwrap().unwrap()
+}
+
+/// A refund whose refundPayment call timed out: `needs_reconciliation`.
+async fn unsettled_refund(d: &TestDeps, payment: &Payment, amount: i64) -> Refund {
+    let refund = d
+        .request_refund(RequestRefund {
+            payment_id: payment.id().clone(),
+            amount_minor: amount,
+            reason: RefundReason::parse("Returned").unwrap(),
+            cashier_id: None,
+            idempotency: None,
+        })
+        .await
+        .unwrap();
+    d.glase.fail_next(
+        "refundPayment",
+        GlaseError::OutcomeUnknown {
+            reason: "timeout".into(),
+        },
+    );
+    let message = crate::ports::RefundMessage {
+        payment_id: payment.id().clone(),
+        refund_id: refund.id().clone(),
+    };
+    d.process_refund(&message).await.unwrap();
+    let refund = d
+        .store
+        .get_refund(payment.id(), refund.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(refund.status(), RefundStatus::NeedsReconciliation);
+    refund
+}
+
+fn tx(ers: &str, minor: i64) -> ReportTransaction {
+    ReportTransaction {
+        ers_reference: ErsReference::parse(ers).unwrap(),
+        amount: sek(minor),
+        terminal: Some("t1".into()),
+        cashier: None,
+    }
+}
+
+fn ers(p: &Payment) -> String {
+    p.ers_reference().unwrap().as_str().to_owned()
+}
+
+fn close(key: &str) -> ClosePeriod {
+    ClosePeriod {
+        period_key: Some(key.into()),
+        terminal_id: None,
+    }
+}
+
+/// A wait that records each pause and moves the manual clock by it.
+fn recording_wait(
+    d: &TestDeps,
+) -> (
+    Arc<Mutex<Vec<Duration>>>,
+    impl Fn(Duration) -> std::future::Ready<()>,
+) {
+    let waited = Arc::new(Mutex::new(Vec::new()));
+    let clock = d.clock.clone();
+    let log = waited.clone();
+    let wait = move |pause: Duration| {
+        log.lock().unwrap().push(pause);
+        clock.advance(pause);
+        std::future::ready(())
+    };
+    (waited, wait)
+}
+
+fn set_reports(d: &TestDeps, transactions: Vec<ReportTransaction>) {
+    d.glase
+        .set_report(SHOP_SUMMARY_REPORT, "<ResellerTransactionSummary/>", Vec::new());
+    d.glase
+        .set_report(SHOP_DETAILS_REPORT, "<TransactionDetails/>", transactions);
+}
+
+fn marks(d: &TestDeps) -> usize {
+    d.glase
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, GlaseCall::MarkPeriod))
+        .count()
+}
+
+fn deadline(d: &TestDeps) -> Timestamp {
+    d.clock.now().plus(Duration::from_secs(45))
+}
+
+#[tokio::test]
+async fn reconciliation_lists_every_kind_of_mismatch_and_settles_unknown_refunds() {
+    let d = deps();
+    let matched = paid(&d, 1_000).await;
+    let differs = paid(&d, 2_000).await;
+    let ours_only = paid(&d, 3_000).await;
+    let found = unsettled_refund(&d, &matched, 300).await;
+    let absent = unsettled_refund(&d, &differs, 200).await;
+    d.clock.advance(Duration::from_secs(600));
+    let transactions = vec![
+        tx(&ers(&matched), 1_000),
+        tx(&ers(&differs), 2_500),
+        tx("29990000000000000000001", 700),
+        tx("29990000000000000000002", -300),
+        tx("29990000000000000000003", -400),
+    ];
+    let payments: HashMap<_, _> = [&matched, &differs]
+        .into_iter()
+        .map(|p| (p.ers_reference().unwrap().clone(), p.clone()))
+        .collect();
+    let outcome = reconcile(&ReconcileInput {
+        transactions: &transactions,
+        payments: &payments,
+        refunds: &HashMap::new(),
+        paid_with_us: &[matched.clone(), differs.clone(), ours_only.clone()],
+        unsettled_refunds: &[absent.clone(), found.clone()],
+        now: d.clock.now(),
+    });
+    let r = &outcome.reconciliation;
+    assert_eq!(
+        r.matched, 2,
+        "the equal payment and the refund found by its amount"
+    );
+    let kinds: Vec<_> = r
+        .mismatches
+        .iter()
+        .map(|m| (m.kind, m.ers_reference.clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (MismatchKind::AmountDiffers, differs.ers_reference().cloned()),
+            (
+                MismatchKind::PaidAtGlaseOnly,
+                ErsReference::parse("29990000000000000000001").ok()
+            ),
+            (
+                MismatchKind::RefundUnknown,
+                ErsReference::parse("29990000000000000000003").ok()
+            ),
+            (MismatchKind::PaidWithUsOnly, ours_only.ers_reference().cloned()),
+        ]
+    );
+    let differ = &r.mismatches[0];
+    assert_eq!(differ.payment_id.as_ref(), Some(differs.id()));
+    assert_eq!(
+        (differ.glase_amount, differ.our_amount),
+        (Some(sek(2_500)), Some(sek(2_000)))
+    );
+    assert_eq!(r.mismatches[2].glase_amount, Some(sek(-400)));
+    assert_eq!(r.mismatches[3].our_amount, Some(sek(3_000)));
+    assert_eq!(
+        outcome.settlements,
+        [
+            RefundSettlement::FoundInReport {
+                refund: found,
+                ers_reference: ErsReference::parse("29990000000000000000002").unwrap()
+            },
+            RefundSettlement::AbsentFromReport { refund: absent }
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_known_refund_matches_by_its_reference_and_amount() {
+    let d = deps();
+    let payment = paid(&d, 1_000).await;
+    let refund = d
+        .request_refund(RequestRefund {
+            payment_id: payment.id().clone(),
+            amount_minor: 400,
+            reason: RefundReason::parse("Returned").unwrap(),
+            cashier_id: None,
+            idempotency: None,
+        })
+        .await
+        .unwrap();
+    let message = d.queue.sent()[0].clone();
+    d.process_refund(&message).await.unwrap();
+    let refund = d
+        .store
+        .get_refund(payment.id(), refund.id())
+        .await
+        .unwrap()
+        .unwrap();
+    let reference = refund.ers_reference().unwrap().clone();
+    let refunds: HashMap<_, _> = [(reference.clone(), refund.clone())].into_iter().collect();
+    let rows = [tx(reference.as_str(), -400), tx(reference.as_str(), -500)];
+    let outcome = reconcile(&ReconcileInput {
+        transactions: &rows,
+        payments: &HashMap::new(),
+        refunds: &refunds,
+        paid_with_us: &[],
+        unsettled_refunds: &[],
+        now: d.clock.now(),
+    });
+    assert_eq!(outcome.reconciliation.matched, 1);
+    let m = &outcome.reconciliation.mismatches;
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].kind, MismatchKind::AmountDiffers);
+    assert_eq!(m[0].refund_id.as_ref(), Some(refund.id()));
+    assert_eq!(m[0].our_amount, Some(sek(-400)));
+}
+
+#[tokio::test]
+async fn the_same_period_key_twice_marks_once_and_answers_the_same_period() {
+    let d = deps();
+    let payment = paid(&d, 1_000).await;
+    d.clock.advance(Duration::from_secs(1));
+    set_reports(&d, vec![tx(&ers(&payment), 1_000)]);
+    let (_, wait) = recording_wait(&d);
+    let first = d
+        .close_period(close("2026-11-30"), deadline(&d), &wait)
+        .await
+        .unwrap();
+    assert!(first.created && first.reconciled_now);
+    assert_eq!(first.period.status(), PeriodStatus::Reconciled);
+    assert_eq!(first.period.reconciliation().unwrap().matched, 1);
+    assert_eq!(first.period.documents().len(), 2);
+    let again = d
+        .close_period(close("2026-11-30"), deadline(&d), &wait)
+        .await
+        .unwrap();
+    assert!(!again.created && !again.reconciled_now);
+    assert_eq!(again.period, first.period);
+    assert_eq!(marks(&d), 1, "one markTransactionPeriod");
+    let other = d
+        .close_period(close("2026-12-01"), deadline(&d), &wait)
+        .await
+        .unwrap();
+    assert_ne!(other.period.id(), first.period.id());
+    assert_eq!(marks(&d), 2);
+    let unkeyed = ClosePeriod {
+        period_key: None,
+        terminal_id: None,
+    };
+    let once = d
+        .close_period(unkeyed.clone(), deadline(&d), &wait)
+        .await
+        .unwrap();
+    let twice = d.close_period(unkeyed, deadline(&d), &wait).await.unwrap();
+    assert!(
+        once.created && twice.created,
+        "without a key every close is a new period"
+    );
+    assert_eq!(marks(&d), 4);
+    assert_eq!(d.get_period(first.period.id()).await.unwrap(), first.period);
+}
+
+#[tokio::test]
+async fn report_not_ready_is_retried_with_growing_waits() {
+    let d = deps();
+    set_reports(&d, Vec::new());
+    for _ in 0..2 {
+        d.glase.fail_next(
+            "executeReport",
+            GlaseError::Rejected {
+                code: 2,
+                description: "REPORT_NOT_READY".into(),
+            },
+        );
+    }
+    let (waited, wait) = recording_wait(&d);
+    let closed = d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+    assert_eq!(closed.period.status(), PeriodStatus::Reconciled);
+    assert_eq!(
+        *waited.lock().unwrap(),
+        [Duration::from_secs(3), Duration::from_secs(5)]
+    );
+}
+
+#[tokio::test]
+async fn reports_not_ready_by_the_deadline_leave_the_period_pending_and_the_same_key_resumes_it() {
+    let d = deps();
+    let (waited, wait) = recording_wait(&d);
+    let pending = d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+    assert!(pending.created && !pending.reconciled_now);
+    assert_eq!(pending.period.status(), PeriodStatus::ReportsPending);
+    let total: Duration = waited.lock().unwrap().iter().sum();
+    assert!(
+        total < Duration::from_secs(45),
+        "never waits past the deadline: {total:?}"
+    );
+    // A wait that does not move the clock still ends: the waits themselves count.
+    let still = |_: Duration| std::future::ready(());
+    let stuck = d.close_period(close("k0"), deadline(&d), &still).await.unwrap();
+    assert_eq!(stuck.period.status(), PeriodStatus::ReportsPending);
+    set_reports(&d, Vec::new());
+    let resumed = d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+    assert!(!resumed.created && resumed.reconciled_now);
+    assert_eq!(resumed.period.id(), pending.period.id());
+    assert_eq!(resumed.period.status(), PeriodStatus::Reconciled);
+    assert_eq!(marks(&d), 2, "k1 and k0, each once");
+}
+
+#[tokio::test]
+async fn unknown_refunds_are_settled_by_the_report() {
+    let d = deps();
+    let payment = paid(&d, 1_000).await;
+    let found = unsettled_refund(&d, &payment, 300).await;
+    let absent = unsettled_refund(&d, &payment, 200).await;
+    d.clock.advance(Duration::from_secs(600));
+    set_reports(
+        &d,
+        vec![tx(&ers(&payment), 1_000), tx("29990000000000000000009", -300)],
+    );
+    let (_, wait) = recording_wait(&d);
+    let closed = d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+    assert_eq!(closed.period.status(), PeriodStatus::Reconciled);
+    let found = d
+        .store
+        .get_refund(payment.id(), found.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.status(), RefundStatus::Succeeded);
+    assert_eq!(found.ers_reference().unwrap().as_str(), "29990000000000000000009");
+    let absent = d
+        .store
+        .get_refund(payment.id(), absent.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        absent.state(),
+        RefundState::Failed {
+            failure: RefundFailure::AbsentFromReport,
+            ..
+        }
+    ));
+    let payment = d.store.get_payment(payment.id()).await.unwrap().unwrap();
+    assert_eq!(payment.refunds().refunded(), sek(300));
+    assert_eq!(payment.refunds().reserved(), sek(0));
+    assert_eq!(payment.status(), PaymentStatus::Paid);
+}
+
+#[tokio::test]
+async fn a_refund_unknown_only_moments_before_the_mark_waits_for_the_next_period() {
+    let d = deps();
+    let payment = paid(&d, 1_000).await;
+    let recent = unsettled_refund(&d, &payment, 300).await;
+    d.clock.advance(Duration::from_secs(10));
+    set_reports(&d, vec![tx(&ers(&payment), 1_000)]);
+    let (_, wait) = recording_wait(&d);
+    d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+    let recent = d
+        .store
+        .get_refund(payment.id(), recent.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(recent.status(), RefundStatus::NeedsReconciliation);
+}
+
+#[tokio::test]
+async fn an_unreachable_glase_frees_the_key_and_an_unknown_mark_is_never_repeated() {
+    let d = deps();
+    let (_, wait) = recording_wait(&d);
+    d.glase.fail_next(
+        "markTransactionPeriod",
+        GlaseError::Unavailable {
+            reason: "refused".into(),
+        },
+    );
+    let err = d
+        .close_period(close("k1"), deadline(&d), &wait)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UseCaseError::GlaseUnavailable(_)));
+    set_reports(&d, Vec::new());
+    assert!(
+        d.close_period(close("k1"), deadline(&d), &wait)
+            .await
+            .unwrap()
+            .created
+    );
+
+    d.glase.fail_next(
+        "markTransactionPeriod",
+        GlaseError::OutcomeUnknown {
+            reason: "timeout".into(),
+        },
+    );
+    let err = d
+        .close_period(close("k2"), deadline(&d), &wait)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UseCaseError::OutcomeUnknown(_)));
+    let err = d
+        .close_period(close("k2"), deadline(&d), &wait)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UseCaseError::OutcomeUnknown(_)));
+    assert_eq!(marks(&d), 3, "refused, then k1, then k2 once");
+}
+
+#[tokio::test]
+async fn bad_keys_and_unknown_terminals_change_nothing() {
+    let d = deps();
+    let (_, wait) = recording_wait(&d);
+    for key in ["", "has space", &"x".repeat(129), "slash/"] {
+        let err = d.close_period(close(key), deadline(&d), &wait).await.unwrap_err();
+        assert!(matches!(err, UseCaseError::Invalid(_)), "{key:?}");
+    }
+    let err = d
+        .close_period(
+            ClosePeriod {
+                period_key: Some("k".into()),
+                terminal_id: Some(TerminalId::from_random([9; 16])),
+            },
+            deadline(&d),
+            &wait,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, UseCaseError::NotFound("terminal"));
+    assert_eq!(d.glase.call_count(), 0);
+}
+
+#[tokio::test]
+async fn our_payments_are_checked_from_the_previous_mark_so_none_counts_twice() {
+    let d = deps();
+    let earlier = paid(&d, 1_000).await;
+    d.clock.advance(Duration::from_secs(1));
+    set_reports(&d, vec![tx(&ers(&earlier), 1_000)]);
+    let (_, wait) = recording_wait(&d);
+    let first = d.close_period(close("day-1"), deadline(&d), &wait).await.unwrap();
+    assert_eq!(first.period.status(), PeriodStatus::Reconciled);
+    // The next period, hours later: the payment of the first one is not ours-only in it.
+    d.clock.advance(Duration::from_secs(3_600));
+    let later = paid(&d, 2_000).await;
+    d.clock.advance(Duration::from_secs(1));
+    set_reports(&d, Vec::new());
+    let second = d.close_period(close("day-2"), deadline(&d), &wait).await.unwrap();
+    let mismatches = &second.period.reconciliation().unwrap().mismatches;
+    assert_eq!(mismatches.len(), 1, "{mismatches:?}");
+    assert_eq!(mismatches[0].kind, MismatchKind::PaidWithUsOnly);
+    assert_eq!(mismatches[0].payment_id.as_ref(), Some(later.id()));
+    assert_eq!(
+        d.store
+            .latest_period_before(&PeriodScope::Shop, second.period.marked_at())
+            .await
+            .unwrap()
+            .map(|p| p.id().clone()),
+        Some(first.period.id().clone())
+    );
+}
+
+#[tokio::test]
+async fn a_terminal_period_fetches_the_terminal_reports_and_checks_only_that_terminals_payments() {
+    use crate::ids::GlaseTerminalId;
+    use crate::order::{DisplayName, ExternalTerminalId};
+    use crate::period::{TERMINAL_DETAILS_REPORT, TERMINAL_SUMMARY_REPORT};
+    use crate::terminal::Terminal;
+    let d = deps();
+    let terminal = Terminal::registered(
+        TerminalId::from_random([7; 16]),
+        ExternalTerminalId::parse("Shop 1/Till 2").unwrap(),
+        DisplayName::parse("Till 2").unwrap(),
+        GlaseTerminalId::parse("glase-till-2").unwrap(),
+        d.clock.now(),
+    );
+    d.store.insert_terminal(&terminal).await.unwrap();
+    let webshop = paid(&d, 1_000).await;
+    let created = d
+        .create_payment(CreatePayment {
+            order: order_of(vec![row("Tea", sek(700))], sek(700)).unwrap(),
+            terminal: TerminalChoice::Pos(terminal.id().clone()),
+            idempotency: None,
+        })
+        .await
+        .unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    d.confirm(created.payment.clone()).await.unwrap();
+    d.clock.advance(Duration::from_secs(1));
+    d.glase.set_report(
+        TERMINAL_SUMMARY_REPORT,
+        "<TerminalTransactionSummary/>",
+        Vec::new(),
+    );
+    d.glase
+        .set_report(TERMINAL_DETAILS_REPORT, "<TransactionDetails/>", Vec::new());
+    let (_, wait) = recording_wait(&d);
+    let request = ClosePeriod {
+        period_key: Some("day-1".into()),
+        terminal_id: Some(terminal.id().clone()),
+    };
+    let closed = d.close_period(request, deadline(&d), &wait).await.unwrap();
+    assert_eq!(
+        closed.period.scope(),
+        &PeriodScope::Terminal {
+            terminal_id: terminal.id().clone(),
+            glase_terminal_id: terminal.glase_terminal_id().clone(),
+        }
+    );
+    let reports: Vec<String> = d
+        .glase
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            GlaseCall::ExecuteReport { report_id } => Some(report_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reports, [TERMINAL_SUMMARY_REPORT, TERMINAL_DETAILS_REPORT]);
+    let mismatches = &closed.period.reconciliation().unwrap().mismatches;
+    assert_eq!(mismatches.len(), 1, "{mismatches:?}");
+    assert_eq!(mismatches[0].payment_id.as_ref(), Some(created.payment.id()));
+    assert_ne!(mismatches[0].payment_id.as_ref(), Some(webshop.id()));
+    // The shop's period with the same key is another period.
+    set_reports(&d, vec![tx(&ers(&webshop), 1_000)]);
+    let shop = d.close_period(close("day-1"), deadline(&d), &wait).await.unwrap();
+    assert!(shop.created);
+    assert_ne!(shop.period.id(), closed.period.id());
+}
+
+#[tokio::test]
+async fn a_second_request_that_resumes_the_period_meanwhile_leaves_the_first_one_a_clean_answer() {
+    let d = deps();
+    let payment = paid(&d, 1_000).await;
+    d.clock.advance(Duration::from_secs(1));
+    // The reports are not ready at first; while the first request waits, a retry with the same key
+    // arrives, finds them ready and reconciles the period.
+    let other = d.clone();
+    let ready = vec![tx(&ers(&payment), 1_000)];
+    let wait = move |_: Duration| {
+        let other = other.clone();
+        let ready = ready.clone();
+        async move {
+            set_reports(&other, ready);
+            let still = |_: Duration| std::future::ready(());
+            let retry = other
+                .close_period(close("k1"), deadline(&other), &still)
+                .await
+                .unwrap();
+            assert!(!retry.created && retry.reconciled_now);
+        }
+    };
+    let first = d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+    assert!(first.created);
+    assert!(!first.reconciled_now, "the retry did the work and counted it");
+    assert_eq!(first.period.status(), PeriodStatus::Reconciled);
+    assert_eq!(marks(&d), 1);
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::refund::NewRefund;
+
+    fn unsettled(n: u8, amount: i64) -> Refund {
+        let mut bytes = [0u8; 16];
+        bytes[15] = n;
+        let queued = Refund::new(NewRefund {
+            id: crate::ids::RefundId::from_random(bytes),
+            payment_id: crate::ids::PaymentId::from_random([1; 16]),
+            amount: sek(amount),
+            reason: RefundReason::parse("Returned").unwrap(),
+            cashier_id: None,
+            created_at: Timestamp::from_unix_millis(1_000 + i64::from(n)),
+        })
+        .unwrap();
+        let now = Timestamp::from_unix_millis(2_000);
+        queued
+            .start_sending(now)
+            .unwrap()
+            .needs_reconciliation(now)
+            .unwrap()
+    }
+
+    proptest! {
+        /// Every refund row Glase lists is either matched to one unsettled refund or reported unknown; every
+        /// unsettled refund is settled exactly once, found or absent.
+        #[test]
+        fn every_refund_row_and_every_unsettled_refund_is_accounted_for_once(
+            unsettled_amounts in prop::collection::vec(1i64..5, 0..8),
+            row_amounts in prop::collection::vec(1i64..5, 0..8),
+        ) {
+            let refunds: Vec<Refund> = unsettled_amounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| unsettled(u8::try_from(i).unwrap(), *a))
+                .collect();
+            let rows: Vec<ReportTransaction> = row_amounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| tx(&format!("3999000000000000000{i:04}"), -a))
+                .collect();
+            let outcome = reconcile(&ReconcileInput {
+                transactions: &rows,
+                payments: &HashMap::new(),
+                refunds: &HashMap::new(),
+                paid_with_us: &[],
+                unsettled_refunds: &refunds,
+                now: Timestamp::from_unix_millis(3_000),
+            });
+            let unknown = outcome.reconciliation.count(MismatchKind::RefundUnknown);
+            let matched = usize::try_from(outcome.reconciliation.matched).unwrap();
+            prop_assert_eq!(matched + unknown, rows.len());
+            prop_assert_eq!(outcome.reconciliation.mismatches.len(), unknown);
+            prop_assert_eq!(outcome.settlements.len(), refunds.len());
+            let mut ids: Vec<&str> = outcome
+                .settlements
+                .iter()
+                .map(|s| match s {
+                    RefundSettlement::FoundInReport { refund, ers_reference } => {
+                        let row = rows.iter().find(|r| &r.ers_reference == ers_reference).unwrap();
+                        assert_eq!(Some(refund.amount()), negated(row.amount), "found by its amount");
+                        refund.id().as_str()
+                    }
+                    RefundSettlement::AbsentFromReport { refund } => refund.id().as_str(),
+                })
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            prop_assert_eq!(ids.len(), refunds.len());
+            let found = outcome
+                .settlements
+                .iter()
+                .filter(|s| matches!(s, RefundSettlement::FoundInReport { .. }))
+                .count();
+            prop_assert_eq!(found, matched);
+        }
+    }
+}
