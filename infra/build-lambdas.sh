@@ -1,29 +1,44 @@
 #!/usr/bin/env bash
-# Builds every crate under functions/ with cargo-lambda for Lambda on arm64 (x86_64 when the arm64
-# target cannot be installed) and prints the zipped size of each bootstrap.
+# Builds every function for Lambda on arm64 the way a deployment does: `sam build` of the template,
+# which runs cargo-lambda (`cargo lambda build --release --arm64 --bin <function>`) for each function
+# resource, then prints each bootstrap's zipped size. When the arm64 target cannot be installed, it
+# builds for x86_64 with cargo-lambda alone (the template deploys arm64, so sam build is skipped).
+# cargo-lambda, its zig and aws-sam-cli come from PyPI in virtual environments under target/ (pinned in
+# infra/tools.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-venv=target/py-lambda
-if [ ! -x "$venv/bin/cargo-lambda" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet cargo-lambda ziglang
-fi
+source infra/tools.sh
+ensure_cargo_lambda
 # cargo-lambda finds zig through the first python3 on PATH, which must be the venv's.
-export PATH="$PWD/$venv/bin:$PATH"
+export PATH="$PWD/target/py-lambda/bin:$PATH"
 
-arch=(--arm64)
-if ! rustup target add aarch64-unknown-linux-gnu; then
-  echo "aarch64-unknown-linux-gnu is not available: building for x86_64" >&2
-  arch=(--x86-64)
+zipped_size() {
+  python3 - "$1" <<'PY'
+import io, sys, zipfile
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    z.write(sys.argv[1], "bootstrap")
+print(len(buf.getvalue()))
+PY
+}
+
+if rustup target add aarch64-unknown-linux-gnu; then
+  ensure_sam
+  AWS_DEFAULT_REGION=eu-west-1 SAM_CLI_TELEMETRY=0 target/py-sam/bin/sam build \
+    --template infra/template.yaml --build-dir target/sam-build
+  built=(target/sam-build/*Function/bootstrap)
+  echo "infra: sam build passed (${#built[@]} functions, arm64)"
+else
+  echo "aarch64-unknown-linux-gnu is not available: building for x86_64 with cargo-lambda only" >&2
+  packages=()
+  for manifest in functions/*/Cargo.toml; do
+    packages+=(-p "$(basename "$(dirname "$manifest")")")
+  done
+  cargo lambda build --release --x86-64 "${packages[@]}"
+  built=(target/lambda/*/bootstrap)
 fi
 
-packages=()
-for manifest in functions/*/Cargo.toml; do
-  packages+=(-p "$(basename "$(dirname "$manifest")")")
-done
-cargo lambda build --release "${arch[@]}" --output-format zip "${packages[@]}"
-
-for zip in target/lambda/*/bootstrap.zip; do
-  printf '%-20s %8d bytes\n' "$(basename "$(dirname "$zip")")" "$(stat -c %s "$zip")"
+for bootstrap in "${built[@]}"; do
+  printf '%-24s %9d bytes, %9d zipped\n' "$(basename "$(dirname "$bootstrap")")" \
+    "$(stat -c %s "$bootstrap")" "$(zipped_size "$bootstrap")"
 done
