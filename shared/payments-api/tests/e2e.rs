@@ -13,8 +13,12 @@ use glase_protocol::{GlaseClient, GlaseClientConfig};
 use glase_sandbox::{EventKind, FaultRules, SandboxConfig, SandboxHandle};
 use payments_api::app::{ApiRequest, App, QueuedMessage};
 use payments_api::auth::{ApiKeys, hash_api_key};
+use payments_api::jobs::SafetyNetPlan;
 use payments_api::metrics::Metrics;
 use payments_api::wiring::{AnyPush, AnyQueue, OsRandom, SystemClock};
+use payments_domain::ids::PaymentId;
+use payments_domain::payment::PaymentStatus;
+use payments_domain::ports::PaymentStore;
 use payments_domain::usecases::{Deps, UseCaseSettings};
 use payments_dynamodb::DynamoStore;
 use payments_dynamodb::testing::{Backend, TestTable};
@@ -48,7 +52,15 @@ async fn stack() -> Stack {
 }
 
 /// A stack whose Glase client uses `client_config` (its endpoint is replaced by the sandbox's).
-async fn stack_with(mut client_config: GlaseClientConfig) -> Stack {
+async fn stack_with(client_config: GlaseClientConfig) -> Stack {
+    stack_configured(client_config, |_| {}).await
+}
+
+/// A stack as [`stack_with`], with the use-case settings changed by `configure`.
+async fn stack_configured(
+    mut client_config: GlaseClientConfig,
+    configure: impl FnOnce(&mut UseCaseSettings),
+) -> Stack {
     let sandbox = glase_sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -72,6 +84,11 @@ async fn stack_with(mut client_config: GlaseClientConfig) -> Stack {
         ),
         SystemClock,
     );
+    let mut settings = UseCaseSettings {
+        public_base_url: base.clone(),
+        ..UseCaseSettings::default()
+    };
+    configure(&mut settings);
     let app: Arc<LiveApp> = Arc::new(App {
         deps: Deps {
             store: DynamoStore::new(table.client.clone(), table.table_name.clone()),
@@ -80,10 +97,7 @@ async fn stack_with(mut client_config: GlaseClientConfig) -> Stack {
             push: AnyPush::None,
             clock: SystemClock,
             ids: OsRandom,
-            settings: UseCaseSettings {
-                public_base_url: base.clone(),
-                ..UseCaseSettings::default()
-            },
+            settings,
         },
         api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(KEY))).unwrap(),
         metrics: Metrics::to_writer("e2e", Box::new(std::io::sink())),
@@ -315,6 +329,69 @@ async fn without_notifications_a_polling_reader_still_confirms_in_time() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert!(paid, "polling confirmed the payment");
+    s.sandbox.sandbox().advance_clock(Duration::from_secs(25));
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn with_every_notification_lost_and_nobody_polling_the_safety_net_confirms_and_expiry_cancels() {
+    // Expiry after 9 s (instead of 120) so that it runs inside the same minute-long run of the
+    // safety-net function; the safety net itself keeps its production interval of 8 s.
+    let s = stack_configured(GlaseClientConfig::new(String::new()), |u| {
+        u.payment_expiry = Duration::from_secs(9);
+    })
+    .await;
+    let rules: FaultRules =
+        serde_json::from_value(json!({"rules": [{"target": "notification", "action": "drop"}]})).unwrap();
+    s.sandbox.sandbox().set_faults(&rules).unwrap();
+    let mut paid = Vec::new();
+    for total in [1_000, 2_000, 3_000] {
+        let (_, created) = s.create(&order(total), None).await;
+        let reference = created["invoice_reference"].as_str().unwrap().to_owned();
+        s.sandbox.sandbox().pay_invoice(&reference).unwrap();
+        paid.push((created["id"].as_str().unwrap().to_owned(), reference));
+    }
+    let (_, abandoned) = s.create(&order(4_000), None).await;
+    let (_, opened) = s.create(&order(5_000), None).await;
+    let opened_reference = opened["invoice_reference"].as_str().unwrap();
+    s.sandbox.sandbox().scan_invoice(opened_reference).unwrap();
+
+    // What the safety-net function does in AWS, for 14 s instead of 62: a pass every second.
+    let summary = s
+        .app
+        .run_safety_net(&SafetyNetPlan::default(), Duration::from_secs(14))
+        .await;
+
+    let status = |id: &str| {
+        let id = PaymentId::parse(id).unwrap();
+        let store = s.app.deps.store.clone();
+        async move { store.get_payment(&id).await.unwrap().unwrap().status() }
+    };
+    for (id, reference) in &paid {
+        assert_eq!(status(id).await, PaymentStatus::Paid, "{id}");
+        let view = s.sandbox.sandbox().invoice(reference).unwrap();
+        assert_eq!(view.status, "PAID", "{reference}");
+    }
+    assert!(summary.paid >= 1, "{summary:?}");
+    assert_eq!(
+        status(abandoned["id"].as_str().unwrap()).await,
+        PaymentStatus::Canceled
+    );
+    let abandoned_view = s
+        .sandbox
+        .sandbox()
+        .invoice(abandoned["invoice_reference"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(abandoned_view.status, "CANCELED");
+    // The shopper has it open: Glase answers 51, so it is left for a later run, not cancelled.
+    assert_eq!(
+        status(opened["id"].as_str().unwrap()).await,
+        PaymentStatus::Pending
+    );
+    assert!(summary.in_progress >= 1, "{summary:?}");
+    assert!(s.sandbox.sandbox().invoice(opened_reference).unwrap().in_progress);
+
+    // Long after Glase's 20-second window: nothing was reversed (checked by `finish`).
     s.sandbox.sandbox().advance_clock(Duration::from_secs(25));
     s.finish().await;
 }
