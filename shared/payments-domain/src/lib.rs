@@ -16,6 +16,7 @@
 //! - [`idempotency`]: keys, fingerprints, records and [`idempotency::evaluate`].
 //! - [`ports`]: `PaymentStore`, `GlaseGateway`, `RefundQueue`, `StatusPush`, `Clock`, `IdGenerator`.
 //! - [`usecases`]: what the functions do, over the ports ([`usecases::Deps`]).
+//! - [`counting`]: decorators that count the calls made through the store and Glase ports.
 //! - `testing` (cargo feature `testing`): in-memory fakes of every port.
 //!
 //! # Invariants
@@ -32,6 +33,7 @@
 //! - The same idempotency key with another payload is always a conflict, and a side effect that must not
 //!   happen twice is never re-run after a timeout.
 
+pub mod counting;
 pub mod idempotency;
 pub mod ids;
 pub mod money;
