@@ -24,6 +24,7 @@
 //!   overwriting a newer change. Lookups by `ersReference` re-read the item by key before answering.
 
 pub mod attrs;
+pub mod capacity;
 pub mod error;
 pub mod item;
 pub mod keys;
@@ -33,5 +34,6 @@ pub mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use capacity::{CapacityMeter, CapacityTotals};
 pub use error::{CancelReason, DynamoError};
 pub use store::DynamoStore;

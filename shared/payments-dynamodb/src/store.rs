@@ -14,7 +14,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, Delete, Put, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
 };
 use payments_domain::idempotency::{IdempotencyKey, IdempotencyRecord, Operation};
 use payments_domain::ids::{ErsReference, PaymentId, PeriodId, RefundId, Revision, TerminalId, Timestamp};
@@ -27,6 +28,7 @@ use payments_domain::terminal::Terminal;
 use sha2::{Digest, Sha256};
 
 use crate::attrs as a;
+use crate::capacity::{CapacityMeter, Side, written};
 use crate::error::{CancelReason, DynamoError};
 use crate::item::{Item, Reader};
 use crate::keys::{self, Key};
@@ -38,6 +40,7 @@ use crate::table;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    capacity: CapacityMeter,
 }
 
 impl DynamoStore {
@@ -46,6 +49,7 @@ impl DynamoStore {
         Self {
             client,
             table: table_name.into(),
+            capacity: CapacityMeter::new(),
         }
     }
 
@@ -64,6 +68,11 @@ impl DynamoStore {
     /// The client.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The requests sent and the capacity DynamoDB reported for them, shared by every clone.
+    pub fn capacity(&self) -> &CapacityMeter {
+        &self.capacity
     }
 }
 
@@ -260,16 +269,20 @@ impl DynamoStore {
     }
 
     async fn put_item(&self, item: Item, condition: &Condition) -> Result<(), DynamoError> {
-        self.client
+        let result = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression(&condition.expression)
             .set_expression_attribute_names(Some(condition.names.clone()))
             .set_expression_attribute_values(condition.values())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await
-            .map_err(DynamoError::from_sdk)?;
+            .await;
+        self.capacity
+            .record(Side::Write, written(&result, |o| o.consumed_capacity()));
+        result.map_err(DynamoError::from_sdk)?;
         Ok(())
     }
 
@@ -279,8 +292,11 @@ impl DynamoStore {
             .transact_write_items()
             .set_transact_items(Some(items))
             .client_request_token(token)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
+        let consumed = result.as_ref().map(|o| o.consumed_capacity()).unwrap_or_default();
+        self.capacity.record(Side::Write, consumed);
         match result {
             Ok(_) => Ok(()),
             Err(error) => match error.as_service_error() {
@@ -303,10 +319,12 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key_map(key)))
             .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await
-            .map_err(DynamoError::from_sdk)?;
-        Ok(output.item)
+            .await;
+        self.capacity
+            .record(Side::Read, written(&output, |o| o.consumed_capacity()));
+        Ok(output.map_err(DynamoError::from_sdk)?.item)
     }
 
     async fn query(&self, spec: QuerySpec) -> Result<Vec<Item>, DynamoError> {
@@ -352,9 +370,12 @@ impl DynamoStore {
                 .scan_index_forward(!newest_first)
                 // Only the table itself offers strongly consistent reads; indexes lag slightly.
                 .consistent_read(spec.index.is_none())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
-                .await
-                .map_err(DynamoError::from_sdk)?;
+                .await;
+            self.capacity
+                .record(Side::Read, written(&page, |o| o.consumed_capacity()));
+            let page = page.map_err(DynamoError::from_sdk)?;
             items.extend(page.items.unwrap_or_default());
             match page.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
@@ -440,8 +461,11 @@ impl DynamoStore {
                 .condition_expression(&condition.expression)
                 .set_expression_attribute_names(Some(condition.names.clone()))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await;
+            self.capacity
+                .record(Side::Write, written(&result, |o| o.consumed_capacity()));
             let error = match result {
                 Ok(_) => return Ok(IdempotencyInsert::Inserted),
                 Err(error) => error,
@@ -909,38 +933,50 @@ impl PaymentStore for DynamoStore {
         expected: Revision,
     ) -> Result<(), StoreError> {
         let condition = Condition::revision(expected, &[]);
-        self.client
+        let result = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key_map(keys::idempotency(operation, key))))
             .condition_expression(&condition.expression)
             .set_expression_attribute_names(Some(condition.names.clone()))
             .set_expression_attribute_values(condition.values())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await
-            .map_err(DynamoError::from_sdk)?;
+            .await;
+        self.capacity
+            .record(Side::Write, written(&result, |o| o.consumed_capacity()));
+        result.map_err(DynamoError::from_sdk)?;
         Ok(())
     }
 
     async fn put_connection(&self, connection: &PushConnection) -> Result<(), StoreError> {
-        self.client
+        let result = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(mapping::connection_item(connection)))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await
-            .map_err(DynamoError::from_sdk)?;
+            .await;
+        self.capacity
+            .record(Side::Write, written(&result, |o| o.consumed_capacity()));
+        result.map_err(DynamoError::from_sdk)?;
         Ok(())
     }
 
     async fn delete_connection(&self, connection_id: &ConnectionId) -> Result<(), StoreError> {
-        self.client
+        let result = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key_map(keys::connection(connection_id))))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await
-            .map_err(DynamoError::from_sdk)?;
+            .await;
+        self.capacity
+            .record(Side::Write, written(&result, |o| o.consumed_capacity()));
+        result.map_err(DynamoError::from_sdk)?;
         Ok(())
     }
 

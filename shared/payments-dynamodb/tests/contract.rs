@@ -15,7 +15,7 @@ use payments_domain::ports::{IdempotencyInsert, PaymentStore, StoreError};
 use payments_domain::refund::{RefundFailure, RefundStatus};
 use payments_dynamodb::testing::fixtures::*;
 use payments_dynamodb::testing::{Backend, TestTable};
-use payments_dynamodb::{DynamoStore, attrs, keys, mapping, table};
+use payments_dynamodb::{CapacityTotals, DynamoStore, attrs, keys, mapping, table};
 
 /// Instantiates every listed `async fn name(backend: Backend)` once per backend.
 macro_rules! contract_tests {
@@ -65,6 +65,7 @@ contract_tests!(
     a_malformed_stored_item_is_reported_with_its_attribute,
     receipts_due_are_listed_least_recently_tried_first_until_sent_or_given_up,
     a_pos_payment_keeps_its_till_window_and_a_new_one_moves_it,
+    the_capacity_each_request_consumed_is_counted,
 );
 
 async fn store(backend: Backend) -> (TestTable, DynamoStore) {
@@ -111,6 +112,45 @@ async fn a_payment_is_inserted_once_and_read_back(backend: Backend) {
         Err(StoreError::ConditionFailed)
     );
     assert_eq!(store.get_payment(payment.id()).await.unwrap(), Some(payment));
+}
+
+async fn the_capacity_each_request_consumed_is_counted(backend: Backend) {
+    let (_t, store) = store(backend).await;
+    let meter = store.capacity().clone();
+    assert_eq!(meter.totals(), CapacityTotals::default());
+
+    let payment = pending_payment(4_200);
+    store.insert_payment(&payment).await.unwrap();
+    let after_insert = meter.totals();
+    assert_eq!((after_insert.read_requests, after_insert.write_requests), (0, 1));
+    // At least one unit for the item itself; the index entries it writes add theirs.
+    assert!(after_insert.write_milli_units >= 1000, "{after_insert:?}");
+
+    store.get_payment(payment.id()).await.unwrap();
+    let after_read = meter.totals();
+    assert_eq!(after_read.read_requests, 1);
+    // A strongly consistent read of an item under 4 KB is one read unit.
+    assert_eq!(after_read.read_milli_units, 1000);
+
+    // A write that loses its condition is a request; its error answer reports no capacity.
+    assert_eq!(
+        store.insert_payment(&payment).await,
+        Err(StoreError::ConditionFailed)
+    );
+    let after_conflict = meter.totals();
+    assert_eq!(after_conflict.write_requests, 2);
+    assert_eq!(after_conflict.write_milli_units, after_insert.write_milli_units);
+
+    // A query is a read request (one page here), whatever it finds.
+    store.list_refunds(payment.id()).await.unwrap();
+    assert_eq!(meter.totals().read_requests, 2);
+
+    // Clones of the store share the meter.
+    let clone = store.clone();
+    clone.get_payment(payment.id()).await.unwrap();
+    assert_eq!(meter.totals().read_requests, 3);
+    meter.reset();
+    assert_eq!(store.capacity().totals(), CapacityTotals::default());
 }
 
 async fn an_update_over_a_stale_revision_fails_and_changes_nothing(backend: Backend) {
