@@ -23,11 +23,26 @@ use crate::terminal::Terminal;
 /// Calls by operation name (the port method's name).
 pub type CallCounts = BTreeMap<&'static str, u64>;
 
+/// Told each operation's name as its call starts, before the wrapped implementation sees it (benchmarks
+/// use it to take the time a Glase call leaves).
+pub type Observer = Arc<dyn Fn(&'static str) + Send + Sync>;
+
 /// Wraps a port implementation and counts the calls made through it. Clones share their counts.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Counting<T> {
     inner: T,
     counts: Arc<Mutex<CallCounts>>,
+    observer: Option<Observer>,
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Counting<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counting")
+            .field("inner", &self.inner)
+            .field("counts", &self.counts())
+            .field("observed", &self.observer.is_some())
+            .finish()
+    }
 }
 
 impl<T> Counting<T> {
@@ -36,6 +51,15 @@ impl<T> Counting<T> {
         Counting {
             inner,
             counts: Arc::default(),
+            observer: None,
+        }
+    }
+
+    /// Wraps `inner` as [`Counting::new`] does and tells `observer` of every call as it starts.
+    pub fn observed(inner: T, observer: Observer) -> Self {
+        Counting {
+            observer: Some(observer),
+            ..Counting::new(inner)
         }
     }
 
@@ -69,6 +93,9 @@ impl<T> Counting<T> {
     fn tick(&self, operation: &'static str) {
         if let Ok(mut c) = self.counts.lock() {
             *c.entry(operation).or_insert(0) += 1;
+        }
+        if let Some(observer) = &self.observer {
+            observer(operation);
         }
     }
 }
@@ -394,5 +421,28 @@ impl<T: GlaseGateway> GlaseGateway for Counting<T> {
     async fn execute_report(&self, request: &ReportRequest) -> Result<FetchedReport, GlaseError> {
         self.tick("execute_report");
         self.inner.execute_report(request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::InMemoryStore;
+
+    #[tokio::test]
+    async fn an_observer_hears_each_call_as_it_starts_and_the_call_is_still_counted() {
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&heard);
+        let store = Counting::observed(
+            InMemoryStore::new(),
+            Arc::new(move |op| sink.lock().unwrap().push(op)),
+        );
+        let id = PaymentId::from_random([7; 16]);
+        assert_eq!(store.get_payment(&id).await, Ok(None));
+        assert_eq!(store.list_refunds(&id).await, Ok(Vec::new()));
+        assert_eq!(*heard.lock().unwrap(), vec!["get_payment", "list_refunds"]);
+        assert_eq!(store.count("get_payment"), 1);
+        assert_eq!(store.total(), 2);
+        assert!(format!("{store:?}").contains("observed: true"));
     }
 }
