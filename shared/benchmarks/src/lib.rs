@@ -17,3 +17,4 @@ pub mod prices;
 pub mod results;
 pub mod stack;
 pub mod stats;
+pub mod template;
