@@ -14,6 +14,7 @@
 //! Every figure is written as JSON under `target/bench/`; nothing here asserts a timing.
 
 pub mod prices;
+pub mod report;
 pub mod results;
 pub mod stack;
 pub mod stats;

@@ -14,9 +14,27 @@ pub fn memory_mb(function: &str) -> Option<u64> {
         .and_then(|r| r["Properties"]["MemorySize"].as_u64())
 }
 
+/// The binary (function crate) of the template's function resource `logical_id`, e.g.
+/// `CreatePaymentFunction` → `create-payment` (`sam build` names its output folders by logical id).
+pub fn binary_of(logical_id: &str) -> Option<String> {
+    let template: serde_json::Value = serde_json::from_str(TRANSLATED).ok()?;
+    template["Resources"][logical_id]["Metadata"]["BuildProperties"]["Binary"]
+        .as_str()
+        .map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::memory_mb;
+    use super::{binary_of, memory_mb};
+
+    #[test]
+    fn logical_ids_name_their_binaries() {
+        assert_eq!(
+            binary_of("CreatePaymentFunction").as_deref(),
+            Some("create-payment")
+        );
+        assert_eq!(binary_of("RefundQueue"), None);
+    }
 
     #[test]
     fn every_function_crate_has_a_memory_size_and_others_none() {
