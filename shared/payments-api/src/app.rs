@@ -98,10 +98,22 @@ pub(crate) fn parse_body<T: DeserializeOwned>(request: &ApiRequest) -> Result<T,
     if request.body().len() > MAX_BODY_BYTES {
         return Err(ApiError::too_large(MAX_BODY_BYTES));
     }
-    serde_json::from_slice(request.body()).map_err(|e| {
-        // serde's message names the field and position; it never echoes the body.
-        ApiError::invalid(format!("the body is not valid: {e}"))
-    })
+    // The path of the value at fault (`total`, `rows[3].quantity`) becomes the error's field; serde's
+    // message says what was expected there.
+    let mut deserializer = serde_json::Deserializer::from_slice(request.body());
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let message = format!("the body is not valid: {}", e.inner());
+        if path == "." || path.is_empty() || path.contains('?') {
+            ApiError::invalid(message)
+        } else {
+            ApiError::invalid_field(path, message)
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::invalid(format!("the body is not valid: {e}")))?;
+    Ok(value)
 }
 
 pub(crate) fn payment_id(raw: &str) -> Result<PaymentId, ApiError> {
