@@ -5,7 +5,8 @@
 #     dynoxide runs in-process and needs nothing;
 #   - moto_server (PyPI `moto[server]`) for the SQS adapter tests;
 #   - Python zeep, for the check that ordinary SOAP toolkits work against the Glase sandbox;
-#   - Debian's Chromium and playwright-core (npm), for the checkout widget in a real browser.
+#   - Debian's Chromium and playwright-core (npm), for the checkout widget in a real browser;
+#   - cargo-fuzz (crates.io, pinned in tests/fuzz/run.sh), for a bounded run of the fuzz targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,3 +47,6 @@ bash tests/zeep/run.sh
 
 echo "== the checkout widget in Chromium (screenshots in tests/artifacts/)"
 (cd tests/browser && npm ci --no-audit --no-fund --silent && npm test)
+
+echo "== fuzzing, bounded (25 s per target; the kept inputs already ran in cargo test)"
+bash tests/fuzz/run.sh 25
