@@ -12,7 +12,7 @@ examples="${1:-25}"
 budget="${2:-240}"
 version=4.32.5
 target_dir="${CARGO_TARGET_DIR:-target}"
-venv="$target_dir/py-schemathesis"
+venv="$(realpath -m "$target_dir/py-schemathesis")"
 if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$version"; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
@@ -25,6 +25,7 @@ if [ -z "$binary" ]; then
 fi
 
 data_dir="$(mktemp -d)"
+work_dir="$(mktemp -d)"   # Schemathesis keeps its cache in the working directory
 log="$(mktemp)"
 key="sk_schemathesis_$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
 GLASE_API_KEY="$key" RUST_LOG=warn "$binary" --port 0 --data-dir "$data_dir" >"$log" 2>&1 &
@@ -32,7 +33,7 @@ pid=$!
 cleanup() {
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    rm -rf "$data_dir" "$log"
+    rm -rf "$data_dir" "$work_dir" "$log"
 }
 trap cleanup EXIT
 
@@ -50,6 +51,7 @@ done
 [ -n "$base" ] || { echo "glase-local did not report its address" >&2; cat "$log" >&2; exit 1; }
 echo "glase-local on $base (pid $pid)"
 
+cd "$work_dir"
 "$venv/bin/st" run "$base/v1/openapi.json" --url "$base" \
     --header "Authorization: Bearer $key" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
