@@ -202,12 +202,13 @@ async fn rows_beyond_the_limit_and_bodies_beyond_the_size_are_refused() {
         let answer = refused(&app, method, &uri, template, &big, 413, None).await;
         assert_eq!(answer.json["error"]["code"], "body_too_large");
     }
-    // Rubbish, an empty body and trailing data are refused too.
+    // Rubbish, an empty body, an array in place of the object and trailing data are refused too.
     for body in [
         "",
         "{",
         "null",
         "[]",
+        r#"["L-5", null, "SEK", 1000]"#,
         r#"{"order_id":"L-5","currency":"SEK","total":1000} {}"#,
     ] {
         refused(
@@ -393,5 +394,33 @@ async fn headers_path_ids_and_query_parameters_have_their_limits() {
     for uri in &notifications {
         let answer = changes_nothing(&app, "token", || send(&app, Method::POST, uri, &[], "")).await;
         assert_eq!(answer.status, 404, "{uri:.80}: {}", answer.text);
+    }
+}
+
+#[tokio::test]
+async fn a_method_a_path_does_not_take_is_405_listing_the_methods_it_takes() {
+    let app = support::app();
+    let id = create_payment(&app, "L-1", 1000).await.id;
+    for (method, uri, allow) in [
+        (Method::DELETE, "/v1/payments".to_owned(), "POST"),
+        (Method::TRACE, format!("/v1/payments/{id}"), "GET, PATCH"),
+        (Method::PUT, "/v1/terminals".to_owned(), "GET, POST"),
+        (Method::GET, format!("/v1/payments/{id}/cancel"), "POST"),
+    ] {
+        let what = format!("{method} {uri}");
+        let m = method.clone();
+        let response = changes_nothing(&app, &what, || async {
+            let r = app.handle(payments_api::app::request(m, &uri, &[], "")).await;
+            let allow = r.headers().get("allow").map(|v| v.to_str().unwrap().to_owned());
+            Answer {
+                status: r.status().as_u16(),
+                text: allow.unwrap_or_default(),
+                json: serde_json::from_str(r.body()).unwrap_or_default(),
+            }
+        })
+        .await;
+        assert_eq!(response.status, 405, "{what}");
+        assert_eq!(response.text, allow, "{what}: the Allow header");
+        assert_eq!(response.json["error"]["code"], "method_not_allowed");
     }
 }
