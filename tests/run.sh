@@ -5,7 +5,9 @@
 #     dynoxide runs in-process and needs nothing;
 #   - moto_server (PyPI `moto[server]`) for the SQS adapter tests;
 #   - Python zeep, for the check that ordinary SOAP toolkits work against the Glase sandbox;
-#   - Debian's Chromium and playwright-core (npm), for the checkout widget in a real browser.
+#   - Debian's Chromium and playwright-core (npm), for the checkout widget in a real browser;
+#   - cargo-fuzz (crates.io, pinned in tests/fuzz/run.sh), for a bounded run of the fuzz targets;
+#   - Schemathesis (PyPI, pinned, venv under target/), against the local stack's OpenAPI document.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,3 +48,9 @@ bash tests/zeep/run.sh
 
 echo "== the checkout widget in Chromium (screenshots in tests/artifacts/)"
 (cd tests/browser && npm ci --no-audit --no-fund --silent && npm test)
+
+echo "== fuzzing, bounded (25 s per target; the kept inputs already ran in cargo test)"
+bash tests/fuzz/run.sh 25
+
+echo "== Schemathesis against the OpenAPI document the local stack serves (10 examples, at most 120 s)"
+bash tests/schemathesis/run.sh 10 120

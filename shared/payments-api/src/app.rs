@@ -98,10 +98,26 @@ pub(crate) fn parse_body<T: DeserializeOwned>(request: &ApiRequest) -> Result<T,
     if request.body().len() > MAX_BODY_BYTES {
         return Err(ApiError::too_large(MAX_BODY_BYTES));
     }
-    serde_json::from_slice(request.body()).map_err(|e| {
-        // serde's message names the field and position; it never echoes the body.
-        ApiError::invalid(format!("the body is not valid: {e}"))
-    })
+    // serde would also read a struct from a JSON array (its fields by position); the API takes objects.
+    if request.body().iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::invalid("the body must be a JSON object"));
+    }
+    // The path of the value at fault (`total`, `rows[3].quantity`) becomes the error's field; serde's
+    // message says what was expected there.
+    let mut deserializer = serde_json::Deserializer::from_slice(request.body());
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let message = format!("the body is not valid: {}", e.inner());
+        if path == "." || path.is_empty() || path.contains('?') {
+            ApiError::invalid(message)
+        } else {
+            ApiError::invalid_field(path, message)
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::invalid(format!("the body is not valid: {e}")))?;
+    Ok(value)
 }
 
 pub(crate) fn payment_id(raw: &str) -> Result<PaymentId, ApiError> {
@@ -163,7 +179,18 @@ where
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
         let route = match Route::parse(request.method(), request.uri().path()) {
             Ok(r) => r,
-            Err(e) => return error_response(&e),
+            Err(e) => {
+                let mut response = error_response(&e);
+                if e.status == StatusCode::METHOD_NOT_ALLOWED {
+                    // RFC 9110: a 405 lists the methods the path takes.
+                    let methods = Route::allowed_methods(request.uri().path());
+                    let allowed: Vec<&str> = methods.iter().map(Method::as_str).collect();
+                    if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+                        response.headers_mut().insert(header::ALLOW, value);
+                    }
+                }
+                return response;
+            }
         };
         if self.function.is_some_and(|f| f != route.function()) {
             return error_response(&ApiError::not_found("route"));

@@ -8,8 +8,8 @@ use payments_domain::idempotency::{Fingerprint, FingerprintBuilder, Operation};
 use payments_domain::ids::{TerminalId, Timestamp};
 use payments_domain::money::{Currency, Money};
 use payments_domain::order::{
-    BackUrl, CashierId, Ean, ItemDescription, MerchantOrderId, Order, OrderParts, OrderRow, Quantity,
-    RefundReason, Sku, TaxRate, Title, Unit,
+    BackUrl, CashierId, Ean, ItemDescription, MerchantOrderId, Order, OrderError, OrderParts, OrderRow,
+    Quantity, RefundReason, Sku, TaxRate, Title, Unit,
 };
 use payments_domain::payment::{Payment, PaymentTerminal};
 use payments_domain::pos::{PosView, pos_view};
@@ -90,6 +90,32 @@ pub struct UpdatePaymentBody {
     /// The new rows.
     #[serde(default)]
     pub rows: Option<Vec<RowBody>>,
+}
+
+/// A refused order as a 400 naming the field at fault (`total`, `rows`, `rows[2].quantity`...).
+fn order_error(error: &OrderError) -> ApiError {
+    let field = match error {
+        OrderError::TotalNotPositive { .. } | OrderError::AmountTooLarge { row: None, .. } => {
+            "total".to_owned()
+        }
+        OrderError::AmountTooLarge {
+            row: Some(row),
+            field,
+            ..
+        } => format!("rows[{row}].{field}"),
+        OrderError::CurrencyMismatch { row, field, .. } => format!("rows[{row}].{}", field.replace(' ', "_")),
+        OrderError::NegativeDiscount { row } => format!("rows[{row}].discount"),
+        OrderError::QuantityOutOfRange { row, .. } => format!("rows[{row}].quantity"),
+        _ => "rows".to_owned(),
+    };
+    ApiError::invalid_field(field, error.to_string())
+}
+
+/// Builds a new order from a request: [`Order::new`]'s rules and the limits of new orders.
+fn new_order(parts: OrderParts) -> Result<Order, ApiError> {
+    let order = Order::new(parts).map_err(|e| order_error(&e))?;
+    order.check_limits().map_err(|e| order_error(&e))?;
+    Ok(order)
 }
 
 fn field<T, E: std::fmt::Display>(name: &str, r: Result<T, E>) -> Result<T, ApiError> {
@@ -221,6 +247,12 @@ impl CreateRefundBody {
         if self.amount <= 0 {
             return Err(ApiError::invalid_field("amount", "must be greater than zero"));
         }
+        if self.amount > Order::MAX_AMOUNT_MINOR {
+            return Err(ApiError::invalid_field(
+                "amount",
+                format!("must be at most {} minor units", Order::MAX_AMOUNT_MINOR),
+            ));
+        }
         let reason = field(
             "reason",
             RefundReason::parse(self.reason.as_deref().unwrap_or("Refund")),
@@ -260,7 +292,7 @@ impl CreatePaymentBody {
             Title::parse(self.title.as_deref().unwrap_or(&self.order_id)),
         )?;
         let rows = rows(self.rows.as_deref(), &title, total)?;
-        let order = Order::new(OrderParts {
+        let order = new_order(OrderParts {
             merchant_order_id: order_id,
             title,
             rows,
@@ -277,8 +309,7 @@ impl CreatePaymentBody {
                 .map(BackUrl::parse)
                 .transpose()
                 .map_err(|e| ApiError::invalid_field("back_url", e.to_string()))?,
-        })
-        .map_err(|e| ApiError::invalid_field("rows", e.to_string()))?;
+        })?;
         let terminal = self
             .terminal_id
             .as_deref()
@@ -306,7 +337,7 @@ impl UpdatePaymentBody {
         parts.title = title;
         parts.rows = rows;
         parts.total = total;
-        Order::new(parts).map_err(|e| ApiError::invalid_field("rows", e.to_string()))
+        new_order(parts)
     }
 }
 

@@ -231,6 +231,14 @@ where
         } else {
             parse_body(request)?
         };
+        if let Some(key) = &body.period_key {
+            payments_domain::usecases::reports::check_period_key(key).map_err(|e| match e {
+                payments_domain::usecases::UseCaseError::Invalid(message) => {
+                    ApiError::invalid_field("period_key", message)
+                }
+                other => from_use_case(other),
+            })?;
+        }
         let terminal_id = body
             .terminal_id
             .map(|t| TerminalId::parse(&t).map_err(|_| ApiError::not_found("terminal")))

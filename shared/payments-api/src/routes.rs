@@ -84,6 +84,20 @@ impl Route {
             .ok_or_else(ApiError::method_not_allowed)
     }
 
+    /// The methods `path` takes, for the `Allow` header of a 405 (empty for an unknown path).
+    pub fn allowed_methods(path: &str) -> Vec<Method> {
+        [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ]
+        .into_iter()
+        .filter(|m| Route::parse(m, path).is_ok())
+        .collect()
+    }
+
     /// The function that serves this route in AWS.
     pub fn function(&self) -> Function {
         match self {
@@ -162,6 +176,19 @@ mod tests {
             Route::parse(&Method::DELETE, "/v1/payments").unwrap_err().status,
             http::StatusCode::METHOD_NOT_ALLOWED
         );
+    }
+
+    #[test]
+    fn a_known_path_lists_the_methods_it_takes() {
+        assert_eq!(
+            Route::allowed_methods("/v1/terminals"),
+            [Method::GET, Method::POST]
+        );
+        assert_eq!(
+            Route::allowed_methods("/v1/payments/p"),
+            [Method::GET, Method::PATCH]
+        );
+        assert!(Route::allowed_methods("/v2/payments").is_empty());
     }
 
     #[test]

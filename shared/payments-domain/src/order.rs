@@ -270,6 +270,26 @@ pub enum OrderError {
         /// The row.
         row: usize,
     },
+    /// An amount is beyond [`Order::MAX_AMOUNT_MINOR`] (either sign).
+    #[error("{field} must be at most {max} minor units either way; it is {amount}")]
+    AmountTooLarge {
+        /// The row, or `None` for the order's total.
+        row: Option<usize>,
+        /// Which amount (`total`, `unit_price`, `discount`).
+        field: &'static str,
+        /// The limit.
+        max: i64,
+        /// The amount given.
+        amount: Money,
+    },
+    /// A quantity is below one item or above [`Order::MAX_QUANTITY_THOUSANDTHS`].
+    #[error("row {row}: a quantity must be from 1 to {max}; got {thousandths} thousandths", max = Order::MAX_QUANTITY_THOUSANDTHS / 1000)]
+    QuantityOutOfRange {
+        /// The row.
+        row: usize,
+        /// The quantity given, in thousandths.
+        thousandths: i64,
+    },
 }
 
 /// The fields of one invoice row. Every field is already parsed; [`Order::new`] checks how rows relate
@@ -345,6 +365,59 @@ pub struct OrderParts {
 impl Order {
     /// The most rows an order may have.
     pub const MAX_ROWS: usize = 100;
+
+    /// The largest amount (either sign) a new order may carry anywhere: total, row totals, unit prices
+    /// and discounts. 10^10 minor units is 100 million in a two-decimal currency: far above any QR
+    /// payment, and small enough that the sum of [`Order::MAX_ROWS`] rows and every conversion to
+    /// Glase's hundredths stay exact.
+    pub const MAX_AMOUNT_MINOR: i64 = 10_000_000_000;
+
+    /// The largest quantity of a row of a new order, in thousandths (one million items).
+    pub const MAX_QUANTITY_THOUSANDTHS: i64 = 1_000_000_000;
+
+    /// The limits a new order must respect on top of [`Order::new`]'s rules: every amount within
+    /// [`Order::MAX_AMOUNT_MINOR`], every quantity from 1 (Glase refuses an `itemQuantity` below 1 with
+    /// 49) to [`Order::MAX_QUANTITY_THOUSANDTHS`]. They are checked where requests come in, not when a
+    /// stored order is read back, so that changing a limit can never make a stored payment unreadable.
+    pub fn check_limits(&self) -> Result<(), OrderError> {
+        let within = |amount: Money| {
+            amount
+                .minor_units()
+                .checked_abs()
+                .is_some_and(|a| a <= Self::MAX_AMOUNT_MINOR)
+        };
+        let too_large = |row, field, amount| OrderError::AmountTooLarge {
+            row,
+            field,
+            max: Self::MAX_AMOUNT_MINOR,
+            amount,
+        };
+        if !within(self.total) {
+            return Err(too_large(None, "total", self.total));
+        }
+        for (i, r) in self.rows.iter().enumerate() {
+            let amounts = [
+                ("total", Some(r.total)),
+                ("unit_price", r.unit_price),
+                ("discount", r.discount),
+            ];
+            for (field, amount) in amounts {
+                if let Some(amount) = amount
+                    && !within(amount)
+                {
+                    return Err(too_large(Some(i), field, amount));
+                }
+            }
+            let q = r.quantity.thousandths();
+            if !(1000..=Self::MAX_QUANTITY_THOUSANDTHS).contains(&q) {
+                return Err(OrderError::QuantityOutOfRange {
+                    row: i,
+                    thousandths: q,
+                });
+            }
+        }
+        Ok(())
+    }
 
     /// Checks the cross-field rules and builds the order.
     pub fn new(parts: OrderParts) -> Result<Order, OrderError> {
@@ -622,6 +695,56 @@ pub(crate) mod tests {
                 hundredths_of_percent: 10_001
             })
         );
+    }
+
+    #[test]
+    fn new_orders_keep_amounts_and_quantities_within_the_limits() {
+        let max = Order::MAX_AMOUNT_MINOR;
+        assert_eq!(
+            order_of(vec![row("Car", sek(max))], sek(max))
+                .unwrap()
+                .check_limits(),
+            Ok(())
+        );
+        let big = order_of(vec![row("Car", sek(max + 1))], sek(max + 1)).unwrap();
+        assert!(matches!(
+            big.check_limits(),
+            Err(OrderError::AmountTooLarge {
+                row: None,
+                field: "total",
+                ..
+            })
+        ));
+        let balanced = order_of(vec![row("A", sek(max + 1)), row("B", sek(-max))], sek(1)).unwrap();
+        assert!(matches!(
+            balanced.check_limits(),
+            Err(OrderError::AmountTooLarge {
+                row: Some(0),
+                field: "total",
+                ..
+            })
+        ));
+        let mut priced = row("A", sek(100));
+        priced.unit_price = Some(sek(i64::MIN));
+        assert!(matches!(
+            order_of(vec![priced], sek(100)).unwrap().check_limits(),
+            Err(OrderError::AmountTooLarge {
+                row: Some(0),
+                field: "unit_price",
+                ..
+            })
+        ));
+        for (thousandths, ok) in [
+            (999, false),
+            (1000, true),
+            (1_000_000_000, true),
+            (1_000_000_001, false),
+        ] {
+            let mut r = row("Flour", sek(100));
+            r.quantity = Quantity::from_thousandths(thousandths).unwrap();
+            let checked = order_of(vec![r], sek(100)).unwrap().check_limits();
+            assert_eq!(checked.is_ok(), ok, "{thousandths}: {checked:?}");
+        }
     }
 
     #[test]
