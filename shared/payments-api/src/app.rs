@@ -403,7 +403,7 @@ where
         if before == Some(PaymentStatus::Pending) && payment.status() == PaymentStatus::Canceled {
             self.metrics.record(&Metric::PaymentCanceled);
         }
-        let refunds = self.deps.store.list_refunds(&id).await.unwrap_or_default();
+        let refunds = self.deps.refunds_of(&payment).await.unwrap_or_default();
         Ok(json(StatusCode::OK, &self.payment_dto(&payment, &refunds)))
     }
 
@@ -425,7 +425,7 @@ where
             .await
             .inspect_err(|e| self.record_glase_failure("updateInvoice", e))
             .map_err(from_use_case)?;
-        let refunds = self.deps.store.list_refunds(&id).await.unwrap_or_default();
+        let refunds = self.deps.refunds_of(&payment).await.unwrap_or_default();
         Ok(json(StatusCode::OK, &self.payment_dto(&payment, &refunds)))
     }
 

@@ -16,8 +16,9 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::idempotency::IdempotencyPolicy;
-use crate::payment::PaymentError;
-use crate::ports::{GlaseError, StoreError};
+use crate::payment::{Payment, PaymentError, PaymentStatus};
+use crate::ports::{GlaseError, PaymentStore, StoreError};
+use crate::refund::Refund;
 
 pub mod connections;
 pub mod payments;
@@ -85,6 +86,19 @@ pub struct Deps<S, G, Q, P, C, I> {
     pub ids: I,
     /// Settings.
     pub settings: UseCaseSettings,
+}
+
+impl<S: PaymentStore, G, Q, P, C, I> Deps<S, G, Q, P, C, I> {
+    /// The refunds of `payment`, oldest first. Only a paid payment can have refunds (a refund needs
+    /// `paid`, and `paid` is final), so for any other the store is not asked: a widget polling a
+    /// pending payment costs one read a poll instead of a read and a query.
+    pub async fn refunds_of(&self, payment: &Payment) -> Result<Vec<Refund>, StoreError> {
+        if payment.status() == PaymentStatus::Paid {
+            self.store.list_refunds(payment.id()).await
+        } else {
+            Ok(Vec::new())
+        }
+    }
 }
 
 /// Why a conflict.

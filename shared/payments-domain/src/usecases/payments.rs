@@ -473,7 +473,7 @@ where
                 Err(e) => return Err(e.into()),
             }
         }
-        let refunds = self.store.list_refunds(id).await?;
+        let refunds = self.refunds_of(&payment).await?;
         Ok(PaymentView {
             payment,
             refunds,

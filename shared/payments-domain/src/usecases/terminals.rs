@@ -206,7 +206,7 @@ where
             let next = current.with_new_pos_window(self.clock.now(), self.settings.pos_window)?;
             match self.store.update_payment(&next, current.revision()).await {
                 Ok(()) => {
-                    let refunds = self.store.list_refunds(id).await?;
+                    let refunds = self.refunds_of(&next).await?;
                     return Ok(PaymentView {
                         payment: next,
                         refunds,

@@ -773,3 +773,34 @@ async fn a_worker_that_vanished_mid_call_leaves_the_refund_for_reconciliation() 
     );
     assert_eq!(refund_calls(&d), 0);
 }
+
+#[tokio::test]
+async fn only_a_paid_payments_refunds_are_asked_of_the_store() {
+    let d = deps();
+    let counted = Deps {
+        store: crate::counting::Counting::new(d.store.clone()),
+        glase: d.glase.clone(),
+        queue: d.queue.clone(),
+        push: d.push.clone(),
+        clock: d.clock.clone(),
+        ids: d.ids.clone(),
+        settings: d.settings.clone(),
+    };
+    let created = counted.create_payment(request(1_000)).await.unwrap();
+    let id = created.payment.id().clone();
+    let view = counted.read_payment(&id, Reader::Merchant).await.unwrap();
+    assert_eq!(view.payment.status(), PaymentStatus::Pending);
+    assert!(view.refunds.is_empty());
+    assert_eq!(
+        counted.store.count("list_refunds"),
+        0,
+        "a pending payment has no refunds"
+    );
+
+    d.glase.pay(created.payment.invoice_reference());
+    counted.confirm(created.payment.clone()).await.unwrap();
+    counted.request_refund(refund_of(&id, 400)).await.unwrap();
+    let view = counted.read_payment(&id, Reader::Merchant).await.unwrap();
+    assert_eq!(view.refunds.len(), 1, "a paid payment's refunds are listed");
+    assert_eq!(counted.store.count("list_refunds"), 1);
+}
