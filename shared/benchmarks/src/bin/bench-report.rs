@@ -62,16 +62,9 @@ fn main() -> std::process::ExitCode {
         package,
     };
     let bars = bars(&inputs);
-    let Inputs {
-        notification,
-        calls,
-        load,
-        lambda,
-        package,
-    } = inputs;
-    let packages = packages(&package);
-    let functions = lambda_functions(&lambda);
-    let scenarios = calls["scenarios"].as_array().cloned().unwrap_or_default();
+    let packages = packages(&inputs.package);
+    let functions = lambda_functions(&inputs.lambda);
+    let scenarios = inputs.calls["scenarios"].as_array().cloned().unwrap_or_default();
     println!("| Measure | Bar | Measured | Met |\n|---|---|---|---|");
     for b in &bars {
         println!("| {} | {} | {} | {} |", b.what, b.bar, b.figure, verdict(b.met));
@@ -148,11 +141,11 @@ fn main() -> std::process::ExitCode {
         "bars": bars.iter().map(|b| json!({
             "measure": b.what, "bar": b.bar, "measured": b.figure, "met": b.met,
         })).collect::<Vec<_>>(),
-        "notification_path": notification,
-        "calls_per_payment": calls,
-        "end_to_end": load,
-        "lambda": lambda,
-        "package_size": package,
+        "notification_path": inputs.notification,
+        "calls_per_payment": inputs.calls,
+        "end_to_end": inputs.load,
+        "lambda": inputs.lambda,
+        "package_size": inputs.package,
     });
     let text = serde_json::to_string_pretty(&document).unwrap_or_default();
     if let Err(e) = std::fs::write(&output, text + "\n") {
