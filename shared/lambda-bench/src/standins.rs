@@ -145,9 +145,11 @@ impl StandIns {
         });
 
         let settings = settings(&sandbox, &public_base_url)?;
-        let app = payments_api::wiring::live_app(&settings, &aws)
+        let mut app = payments_api::wiring::live_app(&settings, &aws)
             .await
             .map_err(|e| StandInError(format!("the in-process app: {e}")))?;
+        // The preparing app's metrics would mix with the table on standard output.
+        app.metrics = payments_api::metrics::Metrics::to_writer("lambda-bench", Box::new(std::io::sink()));
         Ok(Self {
             dynamo_endpoint,
             sandbox,
