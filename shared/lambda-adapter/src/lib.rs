@@ -7,6 +7,7 @@
 //! local stack and the tests call the same `handle` without any of this.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 pub mod safety_net;
 pub mod websocket;
@@ -37,22 +38,89 @@ pub fn to_lambda_response(response: ApiResponse) -> Response<Body> {
     Response::from_parts(parts, Body::Text(body))
 }
 
+/// How long each step of a cold start took, in microseconds. [`StartTimings::log_initialised`] puts them
+/// on the function's "initialised" log line so cold starts can be broken down from the logs alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StartTimings {
+    /// Installing the log subscriber.
+    pub logging_us: u64,
+    /// Loading the AWS configuration (region, credentials chain, endpoints).
+    pub aws_config_us: u64,
+    /// Layering the secret (`APP_SECRET_ARN`) over the environment, including the Secrets Manager client.
+    pub secrets_us: u64,
+    /// Reading and checking the function's settings.
+    pub settings_us: u64,
+    /// Building the clients (store, Glase with its connection warm-up, queue, push): the wiring.
+    pub clients_us: u64,
+}
+
+impl StartTimings {
+    /// The sum of every step.
+    pub fn total_us(&self) -> u64 {
+        self.logging_us
+            .saturating_add(self.aws_config_us)
+            .saturating_add(self.secrets_us)
+            .saturating_add(self.settings_us)
+            .saturating_add(self.clients_us)
+    }
+
+    /// Logs the "initialised" line of `function` with every step as a numeric field.
+    pub fn log_initialised(&self, function: Function) {
+        tracing::info!(
+            function = function.crate_name(),
+            logging_us = self.logging_us,
+            aws_config_us = self.aws_config_us,
+            secrets_us = self.secrets_us,
+            settings_us = self.settings_us,
+            clients_us = self.clients_us,
+            init_total_us = self.total_us(),
+            "initialised"
+        );
+    }
+}
+
+/// Microseconds since `since`, saturating.
+pub fn micros_since(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
 /// The AWS configuration and the function's settings: the environment, with the secret named by
-/// `APP_SECRET_ARN` (fetched once, here) layered over it.
-async fn start(function: Function) -> Result<(aws_config::SdkConfig, Settings), Error> {
+/// `APP_SECRET_ARN` (fetched once, here) layered over it; and how long each step took.
+async fn start(function: Function) -> Result<(aws_config::SdkConfig, Settings, StartTimings), Error> {
+    let mut timings = StartTimings::default();
+    let step = Instant::now();
     telemetry::init(&LogSettings::from_env(&ProcessEnv, LogFormat::Json));
+    timings.logging_us = micros_since(step);
+    let step = Instant::now();
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    timings.aws_config_us = micros_since(step);
+    let step = Instant::now();
     let fetcher = payments_api::secrets::SecretsManager(aws_sdk_secretsmanager::Client::new(&aws));
     let env = payments_api::secrets::load(ProcessEnv, &fetcher).await?;
+    timings.secrets_us = micros_since(step);
+    let step = Instant::now();
     let settings = Settings::load(function, &env)?;
-    Ok((aws, settings))
+    timings.settings_us = micros_since(step);
+    Ok((aws, settings, timings))
+}
+
+/// Builds the live application of `settings` and records how long that took in `timings`.
+async fn live_app(
+    settings: &Settings,
+    aws: &aws_config::SdkConfig,
+    timings: &mut StartTimings,
+) -> Result<payments_api::wiring::LiveApp, Error> {
+    let step = Instant::now();
+    let app = payments_api::wiring::live_app(settings, aws).await?;
+    timings.clients_us = micros_since(step);
+    Ok(app)
 }
 
 /// Runs an HTTP function: settings, logging, clients once, then the Lambda runtime loop.
 pub async fn run_http(function: Function) -> Result<(), Error> {
-    let (aws, settings) = start(function).await?;
-    let app = Arc::new(payments_api::wiring::live_app(&settings, &aws).await?);
-    tracing::info!(function = function.crate_name(), "initialised");
+    let (aws, settings, mut timings) = start(function).await?;
+    let app = Arc::new(live_app(&settings, &aws, &mut timings).await?);
+    timings.log_initialised(function);
     lambda_http::run(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Error>(to_lambda_response(app.handle(to_api_request(request)).await)) }
@@ -127,9 +195,9 @@ where
 /// Runs the refund worker: settings, logging, clients once, then SQS batches (with
 /// `ReportBatchItemFailures`) and the scheduled outbox sweep.
 pub async fn run_refund_worker() -> Result<(), Error> {
-    let (aws, settings) = start(Function::RefundWorker).await?;
-    let app = Arc::new(payments_api::wiring::live_app(&settings, &aws).await?);
-    tracing::info!(function = Function::RefundWorker.crate_name(), "initialised");
+    let (aws, settings, mut timings) = start(Function::RefundWorker).await?;
+    let app = Arc::new(live_app(&settings, &aws, &mut timings).await?);
+    timings.log_initialised(Function::RefundWorker);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let app = Arc::clone(&app);
@@ -148,4 +216,65 @@ pub async fn run_refund_worker() -> Result<(), Error> {
         },
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_initialised_line_carries_every_start_up_step_in_microseconds() {
+        let timings = StartTimings {
+            logging_us: 1,
+            aws_config_us: 20,
+            secrets_us: 300,
+            settings_us: 4_000,
+            clients_us: 50_000,
+        };
+        assert_eq!(timings.total_us(), 54_321);
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || timings.log_initialised(Function::Notification));
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["message"], "initialised");
+        assert_eq!(line["function"], "notification");
+        assert_eq!(line["logging_us"], 1);
+        assert_eq!(line["aws_config_us"], 20);
+        assert_eq!(line["secrets_us"], 300);
+        assert_eq!(line["settings_us"], 4_000);
+        assert_eq!(line["clients_us"], 50_000);
+        assert_eq!(line["init_total_us"], 54_321);
+    }
+
+    #[test]
+    fn a_step_time_saturates_instead_of_overflowing() {
+        let timings = StartTimings {
+            logging_us: u64::MAX,
+            clients_us: 1,
+            ..StartTimings::default()
+        };
+        assert_eq!(timings.total_us(), u64::MAX);
+    }
 }

@@ -42,9 +42,9 @@ pub fn summary_json(summary: &SafetyNetSummary) -> serde_json::Value {
 
 /// Runs the safety-net function.
 pub async fn run_safety_net() -> Result<(), Error> {
-    let (aws, settings) = crate::start(Function::SafetyNet).await?;
-    let app = Arc::new(payments_api::wiring::live_app(&settings, &aws).await?);
-    tracing::info!(function = Function::SafetyNet.crate_name(), "initialised");
+    let (aws, settings, mut timings) = crate::start(Function::SafetyNet).await?;
+    let app = Arc::new(crate::live_app(&settings, &aws, &mut timings).await?);
+    timings.log_initialised(Function::SafetyNet);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let app = Arc::clone(&app);
         async move {

@@ -53,9 +53,9 @@ where
 
 /// The reporting function's `main`: start-up as every function, then [`handle_reporting_event`].
 pub async fn run_reporting() -> Result<(), Error> {
-    let (aws, settings) = start(Function::Reporting).await?;
-    let app = Arc::new(payments_api::wiring::live_app(&settings, &aws).await?);
-    tracing::info!(function = Function::Reporting.crate_name(), "initialised");
+    let (aws, settings, mut timings) = start(Function::Reporting).await?;
+    let app = Arc::new(crate::live_app(&settings, &aws, &mut timings).await?);
+    timings.log_initialised(Function::Reporting);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let app = Arc::clone(&app);

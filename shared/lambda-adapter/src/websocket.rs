@@ -36,9 +36,11 @@ pub fn to_ws_response(answer: WsAnswer) -> ApiGatewayProxyResponse {
 
 /// Runs the WebSocket function: settings (only the table), logging, the store client once, then events.
 pub async fn run_websocket() -> Result<(), Error> {
-    let (aws, settings) = crate::start(Function::WebSocket).await?;
+    let (aws, settings, mut timings) = crate::start(Function::WebSocket).await?;
+    let step = std::time::Instant::now();
     let deps = Arc::new(payments_api::wiring::connection_deps(&settings, &aws));
-    tracing::info!(function = Function::WebSocket.crate_name(), "initialised");
+    timings.clients_us = crate::micros_since(step);
+    timings.log_initialised(Function::WebSocket);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
             let deps = Arc::clone(&deps);
