@@ -188,9 +188,11 @@ async fn run(args: Args) -> Result<(), String> {
     let app: Arc<LiveApp> = Arc::new(App {
         deps: Deps {
             store: DynamoStore::new(dynamo, table_name),
-            glase: wiring::glase_gateway(&settings, false)
-                .await
-                .map_err(|e| e.to_string())?,
+            glase: Some(
+                wiring::glase_gateway(&settings, false)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ),
             queue: AnyQueue::Memory(refunds.clone()),
             push: AnyPush::Local(hub.clone()),
             clock: SystemClock,

@@ -97,8 +97,10 @@ impl StatusPush for AnyPush {
     }
 }
 
-/// The application with the real adapters.
-pub type LiveApp = App<DynamoStore, ProtocolGateway<SystemClock>, AnyQueue, AnyPush, SystemClock, OsRandom>;
+/// The application with the real adapters. Glase is `None` for a function whose settings hold no Glase
+/// configuration (see `payments_domain::optional`).
+pub type LiveApp =
+    App<DynamoStore, Option<ProtocolGateway<SystemClock>>, AnyQueue, AnyPush, SystemClock, OsRandom>;
 
 /// Why the application could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -171,7 +173,11 @@ pub fn connection_deps(settings: &Settings, aws: &aws_config::SdkConfig) -> Conn
 /// Builds the application of one Lambda function from its settings and the AWS configuration.
 pub async fn live_app(settings: &Settings, aws: &aws_config::SdkConfig) -> Result<LiveApp, WiringError> {
     let store = live_store(settings, aws);
-    let glase = glase_gateway(settings, true).await?;
+    // Only a function whose settings include Glase gets a gateway (the refund request has none).
+    let glase = match settings.glase {
+        Some(_) => Some(glase_gateway(settings, true).await?),
+        None => None,
+    };
     let queue = match &settings.refund_queue_url {
         Some(url) => AnyQueue::Sqs(SqsRefundQueue::new(
             aws_sdk_sqs::Client::new(aws),
@@ -203,4 +209,58 @@ pub async fn live_app(settings: &Settings, aws: &aws_config::SdkConfig) -> Resul
         metrics: Metrics::stdout(settings.function.crate_name()),
         function: Some(settings.function),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::settings::{Function, env};
+
+    /// Every setting any function reads; Glase points at a closed loopback port.
+    fn environment() -> BTreeMap<String, String> {
+        let api_key_hash = crate::auth::hash_api_key("sk_test_wiring");
+        [
+            (env::TABLE_NAME, "payments"),
+            (
+                env::GLASE_ENDPOINT,
+                "http://127.0.0.1:9/extclientproxy/service/v2",
+            ),
+            (env::GLASE_TERMINAL_ID, "terminal"),
+            (env::GLASE_TERMINAL_PASSWORD, "terminal-password-secret-value"),
+            (env::GLASE_RESELLER_ID, "reseller"),
+            (env::GLASE_RESELLER_PASSWORD, "reseller-password-secret-value"),
+            (env::TERMINAL_PASSWORD_SECRET, "master-secret-value"),
+            (env::REFUND_QUEUE_URL, "https://sqs.example/123/refunds"),
+            (env::PUBLIC_BASE_URL, "https://pay.example"),
+            (env::API_KEY_HASHES, api_key_hash.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    fn aws() -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn every_function_that_serves_with_the_app_builds_it_from_its_own_settings() {
+        for function in Function::ALL.iter().filter(|f| **f != Function::WebSocket) {
+            let settings = Settings::load(*function, &environment()).unwrap();
+            let app = live_app(&settings, &aws())
+                .await
+                .unwrap_or_else(|e| panic!("{function:?}: {e}"));
+            // The refund request needs no Glase: it has no gateway (and no Glase secret).
+            assert_eq!(
+                app.deps.glase.is_none(),
+                *function == Function::RefundRequest,
+                "{function:?}"
+            );
+        }
+    }
 }

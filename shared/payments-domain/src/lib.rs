@@ -37,6 +37,7 @@ pub mod counting;
 pub mod idempotency;
 pub mod ids;
 pub mod money;
+pub mod optional;
 pub mod order;
 pub mod payment;
 pub mod period;
