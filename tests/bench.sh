@@ -32,7 +32,10 @@ for manifest in functions/*/Cargo.toml; do
 done
 
 echo "== release builds"
-cargo build --release --locked -p glase-local -p benchmarks -p lambda-bench "${functions[@]}"
+# The functions on their own, so Cargo's feature unification with the harnesses' dependencies (axum's
+# server, the sandbox, dynoxide) cannot change the binaries being measured.
+cargo build --release --locked "${functions[@]}"
+cargo build --release --locked -p glase-local -p benchmarks -p lambda-bench
 
 echo "== in process: the notification path"
 BENCH_NOTIFICATIONS=$notifications cargo bench --locked -p benchmarks --bench notification
