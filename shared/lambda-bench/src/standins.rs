@@ -150,6 +150,9 @@ impl StandIns {
             .map_err(|e| StandInError(format!("the in-process app: {e}")))?;
         // The preparing app's metrics would mix with the table on standard output.
         app.metrics = payments_api::metrics::Metrics::to_writer("lambda-bench", Box::new(std::io::sink()));
+        // It prepares state through every route (a notification confirms the refund's payment), like the
+        // local stack; the settings' function would limit it to that function's routes.
+        app.function = None;
         Ok(Self {
             dynamo_endpoint,
             sandbox,
