@@ -316,12 +316,13 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::ConfigProblem;
     use std::collections::BTreeMap;
 
-    fn full_env() -> BTreeMap<String, String> {
+    /// Every setting any function reads (the wiring tests start from it too).
+    pub(crate) fn full_env() -> BTreeMap<String, String> {
         [
             (env::TABLE_NAME, "payments"),
             (

@@ -218,27 +218,19 @@ mod tests {
     use super::*;
     use crate::settings::{Function, env};
 
-    /// Every setting any function reads; Glase points at a closed loopback port.
+    /// Every setting any function reads, with Glase at a closed loopback port (the app warms its
+    /// connection up at start) and a well-formed API key hash.
     fn environment() -> BTreeMap<String, String> {
-        let api_key_hash = crate::auth::hash_api_key("sk_test_wiring");
-        [
-            (env::TABLE_NAME, "payments"),
-            (
-                env::GLASE_ENDPOINT,
-                "http://127.0.0.1:9/extclientproxy/service/v2",
-            ),
-            (env::GLASE_TERMINAL_ID, "terminal"),
-            (env::GLASE_TERMINAL_PASSWORD, "terminal-password-secret-value"),
-            (env::GLASE_RESELLER_ID, "reseller"),
-            (env::GLASE_RESELLER_PASSWORD, "reseller-password-secret-value"),
-            (env::TERMINAL_PASSWORD_SECRET, "master-secret-value"),
-            (env::REFUND_QUEUE_URL, "https://sqs.example/123/refunds"),
-            (env::PUBLIC_BASE_URL, "https://pay.example"),
-            (env::API_KEY_HASHES, api_key_hash.as_str()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
+        let mut vars = crate::settings::tests::full_env();
+        vars.insert(
+            env::GLASE_ENDPOINT.to_owned(),
+            "http://127.0.0.1:9/extclientproxy/service/v2".to_owned(),
+        );
+        vars.insert(
+            env::API_KEY_HASHES.to_owned(),
+            crate::auth::hash_api_key("sk_test_wiring"),
+        );
+        vars
     }
 
     fn aws() -> aws_config::SdkConfig {

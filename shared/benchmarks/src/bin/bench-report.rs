@@ -65,6 +65,24 @@ fn main() -> std::process::ExitCode {
     let packages = packages(&inputs.package);
     let functions = lambda_functions(&inputs.lambda);
     let scenarios = inputs.calls["scenarios"].as_array().cloned().unwrap_or_default();
+    // Written before anything is printed, so a reader that closes the output early loses nothing.
+    let document = json!({
+        "generated_at": benchmarks::results::now_rfc3339(),
+        "machine": machine(),
+        "bars": bars.iter().map(|b| json!({
+            "measure": b.what, "bar": b.bar, "measured": b.figure, "met": b.met,
+        })).collect::<Vec<_>>(),
+        "notification_path": &inputs.notification,
+        "calls_per_payment": &inputs.calls,
+        "end_to_end": &inputs.load,
+        "lambda": &inputs.lambda,
+        "package_size": &inputs.package,
+    });
+    let text = serde_json::to_string_pretty(&document).unwrap_or_default();
+    if let Err(e) = std::fs::write(&output, text + "\n") {
+        eprintln!("cannot write {}: {e}", output.display());
+        return std::process::ExitCode::FAILURE;
+    }
     println!("| Measure | Bar | Measured | Met |\n|---|---|---|---|");
     for b in &bars {
         println!("| {} | {} | {} | {} |", b.what, b.bar, b.figure, verdict(b.met));
@@ -135,23 +153,6 @@ fn main() -> std::process::ExitCode {
         }
     }
 
-    let document = json!({
-        "generated_at": benchmarks::results::now_rfc3339(),
-        "machine": machine(),
-        "bars": bars.iter().map(|b| json!({
-            "measure": b.what, "bar": b.bar, "measured": b.figure, "met": b.met,
-        })).collect::<Vec<_>>(),
-        "notification_path": inputs.notification,
-        "calls_per_payment": inputs.calls,
-        "end_to_end": inputs.load,
-        "lambda": inputs.lambda,
-        "package_size": inputs.package,
-    });
-    let text = serde_json::to_string_pretty(&document).unwrap_or_default();
-    if let Err(e) = std::fs::write(&output, text + "\n") {
-        eprintln!("cannot write {}: {e}", output.display());
-        return std::process::ExitCode::FAILURE;
-    }
     println!("\nwritten to {}", output.display());
     std::process::ExitCode::SUCCESS
 }
