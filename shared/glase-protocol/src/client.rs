@@ -1,6 +1,10 @@
 //! The async Glase client: one `reqwest` client (rustls) built once, typed methods per operation, the
 //! retry policy of [`crate::retry`] applied inside a caller-given deadline.
 //!
+//! TLS trusts the Mozilla root program compiled into the binary (`webpki-root-certs`), not the operating
+//! system's store: reading and parsing that store cost 4 to 9 ms of every Lambda cold start, and the
+//! compiled-in set is the same on a laptop and in Lambda.
+//!
 //! The client logs the operation name, the attempt number, the duration, the HTTP status and the result
 //! code of every attempt, and never a request or response body (they carry passwords and payment data).
 
@@ -173,7 +177,13 @@ impl GlaseClient {
                 endpoint.scheme()
             )));
         }
+        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|der| reqwest::Certificate::from_der(der.as_ref()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ConfigError::Http(e.to_string()))?;
         let mut builder = reqwest::Client::builder()
+            .tls_certs_only(roots)
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .pool_idle_timeout(Duration::from_secs(50))

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub mod safety_net;
+pub mod tls;
 pub mod websocket;
 
 pub use safety_net::run_safety_net;
@@ -84,6 +85,24 @@ pub fn micros_since(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
+/// The SDK's configuration loader: the HTTP client of [`tls`], and in Lambda (where the runtime sets
+/// `AWS_REGION` and the role's credentials as environment variables) the region and credentials from the
+/// environment directly, without building the default provider chains (profile files, IMDS, SSO, STS)
+/// that could never answer there. Elsewhere (a laptop without those variables) the default chains.
+fn aws_config_loader(env: impl Fn(&str) -> Option<String>) -> aws_config::ConfigLoader {
+    let mut loader =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(tls::sdk_http_client());
+    let set = |name: &str| env(name).filter(|v| !v.is_empty());
+    if let Some(region) = set("AWS_REGION") {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if set("AWS_ACCESS_KEY_ID").is_some() && set("AWS_SECRET_ACCESS_KEY").is_some() {
+        loader = loader
+            .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
+    }
+    loader
+}
+
 /// The AWS configuration and the function's settings: the environment, with the secret named by
 /// `APP_SECRET_ARN` (fetched once, here) layered over it; and how long each step took.
 async fn start(function: Function) -> Result<(aws_config::SdkConfig, Settings, StartTimings), Error> {
@@ -92,7 +111,7 @@ async fn start(function: Function) -> Result<(aws_config::SdkConfig, Settings, S
     telemetry::init(&LogSettings::from_env(&ProcessEnv, LogFormat::Json));
     timings.logging_us = micros_since(step);
     let step = Instant::now();
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = aws_config_loader(|name| std::env::var(name).ok()).load().await;
     timings.aws_config_us = micros_since(step);
     let step = Instant::now();
     let fetcher = payments_api::secrets::SecretsManager(aws_sdk_secretsmanager::Client::new(&aws));
@@ -236,6 +255,20 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[tokio::test]
+    async fn in_lambda_the_region_comes_from_the_environment() {
+        let env = |name: &str| match name {
+            "AWS_REGION" => Some("eu-north-1".to_owned()),
+            "AWS_ACCESS_KEY_ID" => Some("AKIDEXAMPLE".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" => Some("not-a-real-secret".to_owned()),
+            _ => None,
+        };
+        let config = aws_config_loader(env).load().await;
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-north-1"));
+        assert!(config.credentials_provider().is_some());
+        assert!(config.http_client().is_some());
     }
 
     #[test]
