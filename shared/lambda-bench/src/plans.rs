@@ -57,8 +57,18 @@ pub const BASELINE: Plan = Plan {
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
-/// Every function, in the order they run.
+/// Every function, in the order they run. The safety net runs first: each of its passes sweeps the
+/// pending payments of the whole table, so after the other functions' runs (create-payment alone leaves
+/// over a thousand pending) it would measure that backlog instead of its own start.
 pub const PLANS: &[Plan] = &[
+    Plan {
+        binary: "safety-net",
+        event: Some("safety-net/schedule.json"),
+        prep: Prep::AsIs,
+        // Five seconds are kept back from the deadline, so 5.05 s makes a run of exactly one pass.
+        deadline: Duration::from_millis(5_050),
+        expect: "ok",
+    },
     Plan {
         binary: "create-payment",
         event: Some("create-payment/ok.json"),
@@ -107,14 +117,6 @@ pub const PLANS: &[Plan] = &[
         prep: Prep::AsIs,
         deadline: DEADLINE,
         expect: "404",
-    },
-    Plan {
-        binary: "safety-net",
-        event: Some("safety-net/schedule.json"),
-        prep: Prep::AsIs,
-        // Five seconds are kept back from the deadline, so 5.05 s makes a run of exactly one pass.
-        deadline: Duration::from_millis(5_050),
-        expect: "ok",
     },
     Plan {
         binary: "terminals",
@@ -320,6 +322,19 @@ mod tests {
         assert_eq!(event["rawPath"], "/v1/payments/pay_real");
         assert_eq!(event["pathParameters"]["payment_id"], "pay_real");
         assert_eq!(event["queryStringParameters"]["client_secret"], "cs_real");
+    }
+
+    #[test]
+    fn the_safety_net_runs_before_any_function_that_leaves_pending_payments() {
+        let first_creator = PLANS
+            .iter()
+            .position(|p| p.binary == "create-payment")
+            .expect("create-payment has a plan");
+        let safety_net = PLANS
+            .iter()
+            .position(|p| p.binary == "safety-net")
+            .expect("safety-net has a plan");
+        assert!(safety_net < first_creator);
     }
 
     #[test]
