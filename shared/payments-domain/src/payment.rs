@@ -681,12 +681,13 @@ impl Payment {
         self.notification_token_hash.verify(presented)
     }
 
-    /// True when Glase may be asked again: pending, and not asked within `min_interval`.
+    /// True when Glase may be asked again: pending, and neither asked nor created within `min_interval`.
+    /// An invoice sent less than `min_interval` ago counts as just checked: sendInvoice's answer is that
+    /// check, and the shopper's notification comes anyway; so a checkout page's first poll right after
+    /// creation costs a read, not a conditional write and a getPaymentStatus.
     pub fn due_for_check(&self, now: Timestamp, min_interval: Duration) -> bool {
-        self.status() == PaymentStatus::Pending
-            && self
-                .last_checked_at
-                .is_none_or(|last| now.since(last) >= min_interval || now < last)
+        let last = self.last_checked_at.unwrap_or(self.created_at);
+        self.status() == PaymentStatus::Pending && (now.since(last) >= min_interval || now < last)
     }
 
     fn bumped(&self) -> Payment {

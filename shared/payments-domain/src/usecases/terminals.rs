@@ -676,6 +676,7 @@ mod tests {
         let t = till(&d, "T1").await;
         let p = pos_payment(&d, &t, 500).await;
         d.glase.pay(p.invoice_reference());
+        d.clock.advance(Duration::from_secs(1));
         d.glase.fail_next(
             "getPaymentStatus",
             GlaseError::OutcomeUnknown {

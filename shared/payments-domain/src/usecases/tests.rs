@@ -246,6 +246,13 @@ async fn reading_a_pending_payment_asks_glase_at_most_once_a_second() {
     let id = created.payment.id().clone();
     let secret = created.client_secret.expose().to_owned();
     d.read_payment(&id, Reader::ClientSecret(&secret)).await.unwrap();
+    assert_eq!(
+        status_calls(&d),
+        0,
+        "an invoice sent less than a second ago is not asked about"
+    );
+    d.clock.advance(Duration::from_millis(1_000));
+    d.read_payment(&id, Reader::ClientSecret(&secret)).await.unwrap();
     d.read_payment(&id, Reader::ClientSecret(&secret)).await.unwrap();
     assert_eq!(status_calls(&d), 1);
     d.clock.advance(Duration::from_millis(1_000));
