@@ -1,0 +1,232 @@
+//! Each function's role grants only what that function uses.
+//!
+//! - DynamoDB: only the operations the store's code calls (found in `shared/payments-dynamodb/src`), on
+//!   the payments table and its indexes only.
+//! - SQS: `SendMessage` on the refund queue exactly for the functions whose settings need the queue; the
+//!   receive/delete/visibility actions only for a function the queue triggers.
+//! - Secrets Manager: `GetSecretValue` on the stack's one secret exactly for the functions that read it.
+//! - `execute-api:ManageConnections` exactly for the functions that push to the WebSocket API.
+//! - Managed policies: the basic execution role (logs) for all; the SQS execution role only where an SQS
+//!   event source mapping needs it (SAM attaches it for the mapping; it names no resource of ours).
+//!
+//! Any other action fails the test, so a new permission has to be explained here first.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use payments_api::settings::{Function, Need, env};
+use serde_json::{Value, json};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(root().join("infra/generated/template.json"))
+        .expect("infra/generated/template.json exists (run infra/check.sh)");
+    serde_json::from_str(&text).expect("the translated template is JSON")
+}
+
+/// The SDK builder methods of DynamoDB operations and the IAM action each needs.
+const OPERATIONS: &[(&str, &str)] = &[
+    ("get_item", "dynamodb:GetItem"),
+    ("put_item", "dynamodb:PutItem"),
+    ("update_item", "dynamodb:UpdateItem"),
+    ("delete_item", "dynamodb:DeleteItem"),
+    ("query", "dynamodb:Query"),
+    ("scan", "dynamodb:Scan"),
+    ("batch_get_item", "dynamodb:BatchGetItem"),
+    ("batch_write_item", "dynamodb:BatchWriteItem"),
+    ("transact_get_items", "dynamodb:TransactGetItems"),
+    ("transact_write_items", "dynamodb:TransactWriteItems"),
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("readable directory") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The DynamoDB actions the store's code calls (`.put_item()` and so on on the SDK client).
+fn store_actions() -> BTreeSet<&'static str> {
+    let mut files = Vec::new();
+    rust_files(&root().join("shared/payments-dynamodb/src"), &mut files);
+    let mut used = BTreeSet::new();
+    for file in files {
+        // The test-support module creates and deletes tables; the deployed functions never do.
+        if file.file_name().is_some_and(|n| n == "testing.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).expect("readable source");
+        for (method, action) in OPERATIONS {
+            if text.contains(&format!(".{method}()")) {
+                used.insert(*action);
+            }
+        }
+    }
+    used
+}
+
+fn list(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    }
+}
+
+/// Every (action, resource) pair granted to the function's role, and its managed policies.
+struct Grants {
+    actions: BTreeMap<String, Vec<Value>>,
+    managed: Vec<String>,
+}
+
+fn grants_of(template: &Value, function_id: &str) -> Grants {
+    let resources = &template["Resources"];
+    let role_id = resources[function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("{function_id} has a role of this stack"));
+    let role = &resources[role_id]["Properties"];
+    let mut actions: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for policy in list(&role["Policies"]) {
+        for statement in list(&policy["PolicyDocument"]["Statement"]) {
+            assert_eq!(statement["Effect"], "Allow", "{role_id}: only Allow statements");
+            for action in list(&statement["Action"]) {
+                let action = action.as_str().expect("action is a string").to_owned();
+                actions
+                    .entry(action)
+                    .or_default()
+                    .extend(list(&statement["Resource"]));
+            }
+        }
+    }
+    let managed = list(&role["ManagedPolicyArns"])
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    Grants { actions, managed }
+}
+
+fn function_ids(template: &Value) -> BTreeMap<String, String> {
+    template["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Lambda::Function")
+        .map(|(id, r)| {
+            let key = r["Properties"]["Code"]["S3Key"].as_str().expect("S3Key");
+            (key.trim_end_matches(".zip").to_owned(), id.clone())
+        })
+        .collect()
+}
+
+fn triggered_by_sqs(template: &Value, function_id: &str) -> bool {
+    template["Resources"]
+        .as_object()
+        .expect("Resources")
+        .values()
+        .any(|r| {
+            r["Type"] == "AWS::Lambda::EventSourceMapping"
+                && r["Properties"]["FunctionName"] == json!({"Ref": function_id})
+                && r["Properties"]["EventSourceArn"]["Fn::GetAtt"][0] == "RefundQueue"
+        })
+}
+
+#[test]
+fn the_store_calls_the_operations_this_test_knows() {
+    let used = store_actions();
+    // A store that called nothing would make every DynamoDB grant look unused: the scan must see the
+    // operations the store is built on.
+    for action in ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"] {
+        assert!(used.contains(action), "the scan found no {action}: {used:?}");
+    }
+}
+
+#[test]
+fn every_role_grants_only_what_its_function_uses() {
+    let template = template();
+    let ids = function_ids(&template);
+    let store = store_actions();
+    let table = [
+        json!({"Fn::GetAtt": ["PaymentsTable", "Arn"]}),
+        json!({"Fn::Sub": "${PaymentsTable.Arn}/index/*"}),
+    ];
+    let queue = json!({"Fn::GetAtt": ["RefundQueue", "Arn"]});
+    let secret = json!({"Ref": "AppSecret"});
+    let basic = "\"arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole\"";
+    let sqs_execution = "\"arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole\"";
+    for function in Function::ALL {
+        let id = &ids[function.crate_name()];
+        let required = function.required_env();
+        let Grants { actions, managed } = grants_of(&template, id);
+        let sqs_triggered = triggered_by_sqs(&template, id);
+
+        let mut expected_managed = vec![basic.to_owned()];
+        if sqs_triggered {
+            expected_managed.push(sqs_execution.to_owned());
+        }
+        assert_eq!(managed, expected_managed, "{id}: managed policies");
+
+        let reads_secret = required.iter().any(|n| env::SECRETS.contains(n));
+        let sends_refunds = required.contains(&env::REFUND_QUEUE_URL);
+        let pushes = function.needs().contains(&Need::Push);
+        assert_eq!(
+            actions.contains_key("secretsmanager:GetSecretValue"),
+            reads_secret,
+            "{id}: secret"
+        );
+        assert_eq!(
+            actions.contains_key("sqs:SendMessage"),
+            sends_refunds,
+            "{id}: SendMessage"
+        );
+        assert_eq!(
+            actions.contains_key("execute-api:ManageConnections"),
+            pushes,
+            "{id}: ManageConnections"
+        );
+        assert!(
+            actions.keys().any(|a| a.starts_with("dynamodb:")) == required.contains(&env::TABLE_NAME),
+            "{id}: DynamoDB access without the table (or the reverse)"
+        );
+
+        for (action, resources) in &actions {
+            match action.as_str() {
+                a if a.starts_with("dynamodb:") => {
+                    assert!(
+                        store.contains(a),
+                        "{id}: {a} is granted but the store never calls it"
+                    );
+                    assert!(
+                        resources.iter().all(|r| table.contains(r)),
+                        "{id}: {a} reaches beyond the payments table: {resources:?}"
+                    );
+                }
+                "sqs:SendMessage" => assert_eq!(resources, &vec![queue.clone()], "{id}: {action}"),
+                "sqs:ReceiveMessage"
+                | "sqs:DeleteMessage"
+                | "sqs:ChangeMessageVisibility"
+                | "sqs:GetQueueAttributes" => {
+                    assert!(
+                        sqs_triggered,
+                        "{id}: {action} without being triggered by the queue"
+                    );
+                    assert_eq!(resources, &vec![queue.clone()], "{id}: {action}");
+                }
+                "secretsmanager:GetSecretValue" => {
+                    assert_eq!(resources, &vec![secret.clone()], "{id}: {action}")
+                }
+                "execute-api:ManageConnections" => assert!(
+                    resources.iter().all(|r| r.to_string().contains("WebSocketApi")),
+                    "{id}: {action} beyond the WebSocket API: {resources:?}"
+                ),
+                other => panic!("{id}: {other} is granted and no rule of this test explains it"),
+            }
+        }
+    }
+}
