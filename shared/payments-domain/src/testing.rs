@@ -565,6 +565,26 @@ struct GlaseState {
     next_reference: u64,
     failures: VecDeque<(&'static str, GlaseError)>,
     reports: BTreeMap<String, (String, Vec<ReportTransaction>)>,
+    /// getPaymentStatus calls under way, and the most that ever were at once.
+    status_in_flight: usize,
+    status_max_in_flight: usize,
+}
+
+/// A future that is pending once (waking itself) and then ready: a call that takes "a moment", so that
+/// a caller running calls concurrently has several under way at once.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
 }
 
 /// A scripted Glase: invoices it issued move when the test says so (`pay`, `cancel`), and any call can be
@@ -593,6 +613,12 @@ impl FakeGlase {
     /// Every call so far.
     pub fn calls(&self) -> Vec<GlaseCall> {
         lock(&self.state).calls.clone()
+    }
+
+    /// The most getPaymentStatus calls that were under way at the same time (each call takes one
+    /// scheduling turn).
+    pub fn max_status_calls_in_flight(&self) -> usize {
+        lock(&self.state).status_max_in_flight
     }
 
     /// How many calls were made.
@@ -699,7 +725,14 @@ impl GlaseGateway for FakeGlase {
                 last_seen,
             },
         )?;
-        let s = lock(&self.state);
+        {
+            let mut s = lock(&self.state);
+            s.status_in_flight += 1;
+            s.status_max_in_flight = s.status_max_in_flight.max(s.status_in_flight);
+        }
+        YieldOnce(false).await;
+        let mut s = lock(&self.state);
+        s.status_in_flight -= 1;
         let (status, version, ers) = s
             .invoices
             .get(invoice_reference.as_str())

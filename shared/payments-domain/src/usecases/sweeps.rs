@@ -6,8 +6,11 @@
 //! interval is claimed (a conditional write, so two sweepers never both call) and confirmed. It never
 //! calls Glase for a payment that is already final, because only pending payments are listed.
 
+use futures::stream::{self, StreamExt as _};
+
 use crate::ids::PaymentId;
-use crate::payment::PaymentStatus;
+use crate::ids::Timestamp;
+use crate::payment::{Payment, PaymentStatus};
 use crate::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush, StoreError};
 
 use super::{ConfirmOutcome, Deps, Reader, UseCaseError};
@@ -25,6 +28,20 @@ pub struct SweepReport {
     pub skipped: usize,
     /// Payments whose check failed (Glase or the store); they are tried again on the next sweep.
     pub failed: usize,
+}
+
+/// How many due payments one sweep confirms at once. One at a time, a sweep confirms about five
+/// payments a second against Glase's round trip in AWS (a claim write, the call, the write of the
+/// outcome); if notifications stopped arriving, a shop taking more than that would see payments reach
+/// Glase's 20-second window unconfirmed. Sixteen at once keep pace with about eighty a second.
+pub const CONFIRM_CONCURRENCY: usize = 16;
+
+/// What happened to one due payment in a sweep.
+enum Checked {
+    Skipped,
+    Failed,
+    Confirmed(Option<(PaymentId, ConfirmOutcome)>),
+    ConfirmFailed,
 }
 
 /// What one expiry run did.
@@ -60,35 +77,46 @@ where
             examined: due.len(),
             ..SweepReport::default()
         };
-        for payment in due {
-            // A payment nobody asked about yet counts from its creation: its notification may still come.
-            let last = payment.last_checked_at().unwrap_or(payment.created_at());
-            if payment.status() != PaymentStatus::Pending
-                || now.since(last) < self.settings.safety_net_interval
-            {
-                report.skipped += 1;
-                continue;
-            }
-            let claim = payment.checked_at(now);
-            match self.store.update_payment(&claim, payment.revision()).await {
-                Ok(()) => {}
-                Err(StoreError::ConditionFailed) => {
-                    report.skipped += 1;
-                    continue;
+        let checked: Vec<Checked> = stream::iter(due)
+            .map(|payment| self.check_due(payment, now))
+            .buffer_unordered(CONFIRM_CONCURRENCY)
+            .collect()
+            .await;
+        for outcome in checked {
+            match outcome {
+                Checked::Skipped => report.skipped += 1,
+                Checked::Failed => report.failed += 1,
+                Checked::Confirmed(change) => {
+                    report.confirmed += 1;
+                    report.changed.extend(change);
                 }
-                Err(_) => {
+                Checked::ConfirmFailed => {
+                    report.confirmed += 1;
                     report.failed += 1;
-                    continue;
                 }
-            }
-            report.confirmed += 1;
-            match self.confirm(claim).await {
-                Ok((p, outcome)) if outcome.changed() => report.changed.push((p.id().clone(), outcome)),
-                Ok(_) => {}
-                Err(_) => report.failed += 1,
             }
         }
         Ok(report)
+    }
+
+    /// Claims one due payment (a conditional write, so two sweepers never both call) and confirms it.
+    async fn check_due(&self, payment: Payment, now: Timestamp) -> Checked {
+        // A payment nobody asked about yet counts from its creation: its notification may still come.
+        let last = payment.last_checked_at().unwrap_or(payment.created_at());
+        if payment.status() != PaymentStatus::Pending || now.since(last) < self.settings.safety_net_interval {
+            return Checked::Skipped;
+        }
+        let claim = payment.checked_at(now);
+        match self.store.update_payment(&claim, payment.revision()).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed) => return Checked::Skipped,
+            Err(_) => return Checked::Failed,
+        }
+        match self.confirm(claim).await {
+            Ok((p, outcome)) if outcome.changed() => Checked::Confirmed(Some((p.id().clone(), outcome))),
+            Ok(_) => Checked::Confirmed(None),
+            Err(_) => Checked::ConfirmFailed,
+        }
     }
 
     /// Cancels up to `limit` pending payments whose invoice expired. A payment the shopper is paying right

@@ -446,6 +446,36 @@ async fn the_safety_net_confirms_a_paid_payment_nobody_asked_about() {
 }
 
 #[tokio::test]
+async fn the_safety_net_confirms_due_payments_concurrently_but_bounded() {
+    let d = deps();
+    let mut references = Vec::new();
+    for i in 0..40 {
+        let created = d.create_payment(request(1_000 + i)).await.unwrap();
+        references.push(created.payment.invoice_reference().clone());
+    }
+    for reference in references.iter().step_by(2) {
+        d.glase.pay(reference);
+    }
+    d.clock.advance(Duration::from_secs(9));
+    let report = d.confirm_due_payments(100).await.unwrap();
+    assert_eq!(report.confirmed, 40);
+    assert_eq!(report.changed.len(), 20);
+    assert_eq!(report.failed, 0);
+    assert_eq!(
+        d.glase.max_status_calls_in_flight(),
+        super::sweeps::CONFIRM_CONCURRENCY,
+        "as many Glase calls at once as the bound allows, and no more"
+    );
+    let paid = d
+        .store
+        .payments()
+        .iter()
+        .filter(|p| p.status() == PaymentStatus::Paid)
+        .count();
+    assert_eq!(paid, 20);
+}
+
+#[tokio::test]
 async fn the_safety_net_leaves_final_and_recently_checked_payments_alone() {
     let d = deps();
     let paid = d.create_payment(request(1_000)).await.unwrap();
