@@ -287,3 +287,21 @@ async fn the_translated_table_can_be_created_on_dynoxide() {
     let differences = payments_dynamodb::table::definition().differences(&described, None);
     assert!(differences.is_empty(), "{differences:?}");
 }
+
+#[test]
+fn glase_notifications_are_throttled_apart_from_and_above_the_shop_traffic() {
+    let template = template();
+    let stage = &template["Resources"]["HttpApiApiGatewayDefaultStage"]["Properties"];
+    let default_rate = stage["DefaultRouteSettings"]["ThrottlingRateLimit"]
+        .as_f64()
+        .expect("the API has a default rate limit");
+    let notify = &stage["RouteSettings"]["POST /v1/notifications/{payment_id}"];
+    let rate = notify["ThrottlingRateLimit"]
+        .as_f64()
+        .expect("the notification route has its own rate limit");
+    assert!(
+        rate >= 10.0 * default_rate,
+        "notifications {rate}/s against the default {default_rate}/s"
+    );
+    assert!(notify["ThrottlingBurstLimit"].as_f64().expect("its own burst") >= rate);
+}
