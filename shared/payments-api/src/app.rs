@@ -159,8 +159,13 @@ pub fn from_use_case(error: UseCaseError) -> ApiError {
         UseCaseError::Store(StoreError::ConditionFailed) => {
             ApiError::conflict("the payment changed at the same time; read it and try again")
         }
-        UseCaseError::Store(StoreError::Throttled | StoreError::Unavailable { .. }) => {
+        UseCaseError::Store(StoreError::Throttled) => {
             ApiError::unavailable("the store is busy; nothing was changed, try again")
+        }
+        // An unreachable store may have taken a write before the connection failed: the answer does not
+        // claim that nothing changed. Trying again is safe (every write is conditional).
+        UseCaseError::Store(StoreError::Unavailable { .. }) => {
+            ApiError::unavailable("the store cannot be reached right now; try again")
         }
         UseCaseError::Store(StoreError::Malformed { .. }) => ApiError::internal(),
     }

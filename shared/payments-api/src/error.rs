@@ -159,6 +159,28 @@ impl ApiError {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_a_throttled_store_is_said_to_have_changed_nothing() {
+        use payments_domain::ports::StoreError;
+        use payments_domain::usecases::UseCaseError;
+        let throttled = crate::app::from_use_case(UseCaseError::Store(StoreError::Throttled));
+        let unreachable = crate::app::from_use_case(UseCaseError::Store(StoreError::Unavailable {
+            reason: "connection reset".into(),
+        }));
+        assert_eq!(throttled.status, 503);
+        assert_eq!(unreachable.status, 503);
+        assert!(throttled.message.contains("nothing was changed"));
+        assert!(
+            !unreachable.message.contains("nothing was changed"),
+            "{}",
+            unreachable.message
+        );
+        assert!(
+            !unreachable.message.contains("connection reset"),
+            "no internals in the answer"
+        );
+    }
+
     use super::*;
 
     #[test]
