@@ -4,20 +4,10 @@
 //! functions and `Function::ALL` are the same set.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
 use payments_api::settings::{Function, env};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn template() -> Value {
-    let text = std::fs::read_to_string(root().join("infra/generated/template.json"))
-        .expect("infra/generated/template.json exists (run infra/check.sh)");
-    serde_json::from_str(&text).expect("the translated template is JSON")
-}
+use template_check::{root, template};
 
 fn resources_of<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
     template["Resources"]

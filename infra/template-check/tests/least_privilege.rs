@@ -16,16 +16,7 @@ use std::path::{Path, PathBuf};
 
 use payments_api::settings::{Function, Need, env};
 use serde_json::{Value, json};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn template() -> Value {
-    let text = std::fs::read_to_string(root().join("infra/generated/template.json"))
-        .expect("infra/generated/template.json exists (run infra/check.sh)");
-    serde_json::from_str(&text).expect("the translated template is JSON")
-}
+use template_check::{root, template};
 
 /// The SDK builder methods of DynamoDB operations and the IAM action each needs.
 const OPERATIONS: &[(&str, &str)] = &[

@@ -2,24 +2,14 @@
 //! and the functions' settings.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use payments_api::settings::{Function, Need};
-use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn json(path: &str) -> Value {
-    let text = std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use template_check::{json, template};
 
 /// (memory MB, timeout s) of every function resource, by crate.
 fn sizes() -> BTreeMap<String, (u64, u64)> {
-    let template = json("infra/generated/template.json");
+    let template = template();
     template["Resources"]
         .as_object()
         .expect("Resources")
@@ -80,7 +70,7 @@ fn glase_callers_get_twice_the_minimum_for_tls_and_the_others_the_minimum() {
 fn a_glase_caller_outlives_a_whole_glase_attempt() {
     // The default per-attempt timeout (GLASE_TIMEOUT_MS), which no function's environment overrides.
     let glase_attempt = Duration::from_secs(10);
-    let template = json("infra/generated/template.json");
+    let template = template();
     for resource in template["Resources"].as_object().expect("Resources").values() {
         assert!(
             resource["Properties"]["Environment"]["Variables"]["GLASE_TIMEOUT_MS"].is_null(),
