@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::plans::{EventMaker, Plan, status_of};
+use crate::plans::{BASELINE, EventMaker, Plan, status_of};
 use crate::process::FunctionProcess;
 use crate::runtime_api::{RuntimeApi, micros};
 use crate::standins::StandIns;
@@ -60,6 +60,10 @@ pub struct Measured {
     pub unexpected: u64,
     /// What went wrong, if anything.
     pub errors: Vec<String>,
+    /// Init plus first invocation of the baseline, started right before each of this function's cold
+    /// starts (µs): the ratio compares pairs taken at the same moment, so load that comes and goes on a
+    /// shared machine weighs on both sides alike.
+    pub paired_baseline_us: Vec<u64>,
 }
 
 /// Runs `plan` as `options` say.
@@ -82,7 +86,24 @@ pub async fn run(plan: Plan, standins: &StandIns, options: &Options) -> Measured
             return measured;
         }
     };
+    // The baseline's own pairing partner: its cold starts before this function's.
+    let pairing = (plan.binary != BASELINE.binary)
+        .then(|| EventMaker::new(BASELINE, &options.events_dir).ok())
+        .flatten();
+    let mut pairing = pairing.map(|events| (events, options.bin_dir.join(BASELINE.binary)));
     for _ in 0..options.cold_runs {
+        if let Some((baseline_events, baseline_binary)) = &mut pairing {
+            let mut base = Measured {
+                expect: BASELINE.expect.to_owned(),
+                ..Measured::default()
+            };
+            match cold_start(BASELINE, standins, baseline_binary, baseline_events, &mut base).await {
+                Ok(()) => measured
+                    .paired_baseline_us
+                    .extend(base.init_us.iter().zip(&base.first_invoke_us).map(|(i, f)| i + f)),
+                Err(e) => measured.errors.push(format!("paired baseline: {e}")),
+            }
+        }
         if let Err(e) = cold_start(plan, standins, &binary, &mut events, &mut measured).await {
             measured.errors.push(e);
             return measured;

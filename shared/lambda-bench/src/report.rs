@@ -19,9 +19,14 @@ pub fn cold_total_us(m: &Measured) -> Option<u64> {
     Some(median(&m.init_us)? + median(&m.first_invoke_us)?)
 }
 
-/// The ratio of `m`'s cold total to the baseline's, in hundredths.
+/// The ratio of `m`'s cold total to the baseline's, in hundredths: against the median of the baseline's
+/// cold starts paired with `m`'s when there are any, else against the baseline's own run.
 pub fn ratio_hundredths(m: &Measured, baseline: &Measured) -> Option<u64> {
-    let (ours, base) = (cold_total_us(m)?, cold_total_us(baseline)?);
+    let base = match median(&m.paired_baseline_us) {
+        Some(paired) => paired,
+        None => cold_total_us(baseline)?,
+    };
+    let ours = cold_total_us(m)?;
     if base == 0 {
         return None;
     }
@@ -65,6 +70,7 @@ pub fn function_json(m: &Measured, baseline: Option<&Measured>) -> Value {
         "first_invoke_ms": opt_ms(median(&m.first_invoke_us)),
         "cold_total_ms": opt_ms(cold_total_us(m)),
         "ratio_to_baseline": ratio,
+        "paired_baseline_ms": opt_ms(median(&m.paired_baseline_us)),
         "phases": phases_json(m),
         "warm_invocations": m.warm_us.len(),
         "warm_p50_ms": opt_ms(percentile(&m.warm_us, 50)),
@@ -224,6 +230,18 @@ mod tests {
         assert_eq!(doc["ratio_to_baseline"], json!(2.9));
         assert_eq!(doc["meets_cold_start_bar"], json!(true));
         assert_eq!(doc["init_ms"], json!(3.0));
+    }
+
+    #[test]
+    fn the_ratio_uses_the_baseline_runs_paired_with_the_function_when_there_are_any() {
+        let baseline = measured("hello-lambda", &[1_000], &[100]);
+        let mut function = measured("notification", &[3_000, 2_800, 9_000], &[200, 200, 300]);
+        // The machine was busier while the function ran: its paired baseline took 1,600 µs.
+        function.paired_baseline_us = vec![1_500, 1_600, 4_000];
+        assert_eq!(ratio_hundredths(&function, &baseline), Some(200));
+        let doc = function_json(&function, Some(&baseline));
+        assert_eq!(doc["paired_baseline_ms"], json!(1.6));
+        assert_eq!(doc["ratio_to_baseline"], json!(2.0));
     }
 
     #[test]
