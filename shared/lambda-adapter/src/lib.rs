@@ -114,7 +114,7 @@ async fn start(function: Function) -> Result<(aws_config::SdkConfig, Settings, S
     let aws = aws_config_loader(|name| std::env::var(name).ok()).load().await;
     timings.aws_config_us = micros_since(step);
     let step = Instant::now();
-    let fetcher = payments_api::secrets::SecretsManager(aws_sdk_secretsmanager::Client::new(&aws));
+    let fetcher = payments_api::secrets::SecretsManager(aws.clone());
     let env = payments_api::secrets::load(ProcessEnv, &fetcher).await?;
     timings.secrets_us = micros_since(step);
     let step = Instant::now();

@@ -36,14 +36,14 @@ pub trait SecretFetcher {
     fn fetch(&self, arn: &str) -> impl Future<Output = Result<SecretString, SecretsError>> + Send;
 }
 
-/// The Secrets Manager client.
+/// Secrets Manager, reached with this AWS configuration. The client is built only when a secret is
+/// fetched: a function without `APP_SECRET_ARN` (a laptop, the benchmarks) does not pay for it.
 #[derive(Debug, Clone)]
-pub struct SecretsManager(pub aws_sdk_secretsmanager::Client);
+pub struct SecretsManager(pub aws_config::SdkConfig);
 
 impl SecretFetcher for SecretsManager {
     async fn fetch(&self, arn: &str) -> Result<SecretString, SecretsError> {
-        let output = self
-            .0
+        let output = aws_sdk_secretsmanager::Client::new(&self.0)
             .get_secret_value()
             .secret_id(arn)
             .send()
