@@ -50,8 +50,35 @@ pub const PAID_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 /// The longest window of our own payments one reconciliation reads, however old the previous period.
 pub const MAX_PAID_WINDOW: Duration = Duration::from_secs(31 * 24 * 60 * 60);
 /// Refunds whose outcome became unknown this shortly before the mark are left for the next period: Glase
-/// may still have been working on them when the period closed.
+/// may still have been working on them when the period closed. The default of
+/// [`super::UseCaseSettings::refund_settle_margin`].
 pub const REFUND_SETTLE_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// The waits before a throttled store write that must not be lost is tried again (after a mark).
+pub const THROTTLED_WRITE_WAITS: [Duration; 5] = [
+    Duration::from_millis(100),
+    Duration::from_millis(200),
+    Duration::from_millis(400),
+    Duration::from_millis(800),
+    Duration::from_millis(1_600),
+];
+
+/// Runs `write`, and again after each of [`THROTTLED_WRITE_WAITS`] while the store throttles it (a
+/// throttled request wrote nothing, so repeating it is safe).
+async fn retry_throttled<W, F, T, Fut>(wait: &W, write: impl Fn() -> Fut) -> Result<T, StoreError>
+where
+    W: Fn(Duration) -> F,
+    F: Future<Output = ()>,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    for pause in THROTTLED_WRITE_WAITS {
+        match write().await {
+            Err(StoreError::Throttled) => wait(pause).await,
+            other => return other,
+        }
+    }
+    write().await
+}
+
 /// The waits between executeReport attempts that Glase answered "not ready" (the last one repeats).
 pub const NOT_READY_WAITS: [Duration; 4] = [
     Duration::from_secs(3),
@@ -389,13 +416,17 @@ where
             scope,
             self.clock.now(),
         );
-        self.store.insert_period(&period).await?;
+        // Glase has marked the period: from here a lost write cannot be undone by asking again (a second
+        // mark would split the period), so a throttled write, which wrote nothing, is tried again.
+        retry_throttled(&wait, || self.store.insert_period(&period)).await?;
         let outcome = StoredOutcome::PeriodClosed {
             period_id: period.id().clone(),
         };
-        self.store
-            .replace_idempotency_record(&owned.completed(outcome), owned.revision)
-            .await?;
+        let completed = owned.completed(outcome);
+        retry_throttled(&wait, || {
+            self.store.replace_idempotency_record(&completed, owned.revision)
+        })
+        .await?;
         let (period, reconciled_now) = self.complete_or_current(period, deadline, &wait).await?;
         Ok(ClosedPeriod {
             period,
@@ -552,7 +583,7 @@ where
             .store
             .refunds_in_status(
                 RefundStatus::NeedsReconciliation,
-                marked.minus(REFUND_SETTLE_MARGIN),
+                marked.minus(self.settings.refund_settle_margin),
                 UNSETTLED_REFUND_LIMIT,
             )
             .await?

@@ -6,7 +6,7 @@ use crate::order::RefundReason;
 use crate::order::tests::{order_of, row, sek};
 use crate::payment::PaymentStatus;
 use crate::period::{PeriodStatus, SHOP_DETAILS_REPORT, SHOP_SUMMARY_REPORT};
-use crate::ports::GlaseError;
+use crate::ports::{GlaseError, StoreError};
 use crate::refund::RefundState;
 use crate::testing::{
     FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
@@ -396,6 +396,64 @@ async fn a_refund_unknown_only_moments_before_the_mark_waits_for_the_next_period
         .unwrap()
         .unwrap();
     assert_eq!(recent.status(), RefundStatus::NeedsReconciliation);
+}
+
+/// Found by the soak (issue #13): the store throttled the write of the period right after Glase had
+/// marked it; the request failed with "nothing was changed", the period was never stored, and its key
+/// answered `outcome_unknown` forever, so the period's reports were never fetched.
+#[tokio::test]
+async fn a_throttled_store_after_the_mark_is_tried_again_and_the_period_is_kept() {
+    for throttled_write in 0..2 {
+        let d = deps();
+        let payment = paid(&d, 1_000).await;
+        set_reports(&d, vec![tx(&ers(&payment), 1_000)]);
+        // The idempotency record goes through; then the period (0) or the key's completion (1) is
+        // throttled twice.
+        d.store.pass_next();
+        for _ in 0..throttled_write {
+            d.store.pass_next();
+        }
+        d.store.fail_next(StoreError::Throttled);
+        d.store.fail_next(StoreError::Throttled);
+        let (waited, wait) = recording_wait(&d);
+        let closed = d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+        assert!(closed.created);
+        assert_eq!(closed.period.status(), PeriodStatus::Reconciled);
+        assert_eq!(marks(&d), 1);
+        assert_eq!(
+            waited.lock().unwrap()[..2],
+            [Duration::from_millis(100), Duration::from_millis(200)]
+        );
+        let again = d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+        assert_eq!(
+            again.period.id(),
+            closed.period.id(),
+            "the key answers the stored period"
+        );
+        assert_eq!(marks(&d), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_shorter_settle_margin_settles_a_refund_unknown_that_long_before_the_mark() {
+    let mut d = deps();
+    d.settings.refund_settle_margin = Duration::from_secs(5);
+    let payment = paid(&d, 1_000).await;
+    let refund = unsettled_refund(&d, &payment, 300).await;
+    d.clock.advance(Duration::from_secs(10));
+    set_reports(
+        &d,
+        vec![tx(&ers(&payment), 1_000), tx("29990000000000000000009", -300)],
+    );
+    let (_, wait) = recording_wait(&d);
+    d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+    let refund = d
+        .store
+        .get_refund(payment.id(), refund.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(refund.status(), RefundStatus::Succeeded);
 }
 
 #[tokio::test]
