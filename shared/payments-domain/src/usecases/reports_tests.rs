@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::faults::{FaultyStore, StoreFaultRates};
 use crate::order::RefundReason;
 use crate::order::tests::{order_of, row, sek};
 use crate::payment::PaymentStatus;
@@ -432,6 +433,48 @@ async fn a_throttled_store_after_the_mark_is_tried_again_and_the_period_is_kept(
         );
         assert_eq!(marks(&d), 1);
     }
+}
+
+/// Found by the soak (issue #13): a reconciliation reads the store once per report row, so with a small
+/// share of throttled requests a large period failed on every try and stayed `reports_pending`.
+#[tokio::test]
+async fn a_large_period_reconciles_while_the_store_throttles() {
+    let d = deps();
+    let mut rows = Vec::new();
+    for i in 0..40 {
+        let p = paid(&d, 1_000 + i).await;
+        rows.push(tx(&ers(&p), 1_000 + i));
+    }
+    set_reports(&d, rows);
+    let throttled = Deps {
+        store: FaultyStore::new(
+            d.store.clone(),
+            StoreFaultRates {
+                throttle_ppm: 100_000,
+                conflict_ppm: 0,
+                seed: 3,
+            },
+        ),
+        glase: d.glase.clone(),
+        queue: d.queue.clone(),
+        push: d.push.clone(),
+        clock: d.clock.clone(),
+        ids: d.ids.clone(),
+        settings: d.settings.clone(),
+    };
+    let (_, wait) = recording_wait(&d);
+    let mut status = None;
+    for _ in 0..5 {
+        if let Ok(closed) = throttled.close_period(close("k1"), deadline(&d), &wait).await {
+            status = Some(closed.period.status());
+            if status == Some(PeriodStatus::Reconciled) {
+                break;
+            }
+        }
+    }
+    assert_eq!(status, Some(PeriodStatus::Reconciled));
+    assert_eq!(marks(&d), 1);
+    assert!(throttled.store.counts().throttled > 0);
 }
 
 #[tokio::test]
