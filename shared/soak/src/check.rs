@@ -420,7 +420,8 @@ pub struct SecretScan {
 }
 
 /// Searches `text` (one log file named `file`) for any of `secrets` (value to kind), skipping lines
-/// equal to one of `allowed` exactly.
+/// equal to one of `allowed` exactly. Every secret here is made of letters, digits and `_`, so only runs
+/// of those characters at least as long as the shortest secret are looked at, each at every offset.
 pub fn scan_secrets(
     file: &str,
     text: &str,
@@ -428,7 +429,15 @@ pub fn scan_secrets(
     allowed: &[String],
     scan: &mut SecretScan,
 ) {
-    let lengths: HashSet<usize> = secrets.keys().map(String::len).collect();
+    let mut lengths: Vec<usize> = secrets
+        .keys()
+        .map(String::len)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    lengths.sort_unstable();
+    let shortest = lengths.first().copied().unwrap_or(usize::MAX);
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     for (n, line) in text.lines().enumerate() {
         scan.lines += 1;
         if allowed.iter().any(|a| a == line) {
@@ -436,18 +445,33 @@ pub fn scan_secrets(
             continue;
         }
         let bytes = line.as_bytes();
-        'windows: for len in &lengths {
-            if bytes.len() < *len {
+        let mut hit = None;
+        let mut start = 0;
+        while start < bytes.len() && hit.is_none() {
+            if !word(bytes[start]) {
+                start += 1;
                 continue;
             }
-            for start in 0..=bytes.len() - len {
-                if let Some(window) = line.get(start..start + len)
-                    && let Some(kind) = secrets.get(window)
-                {
-                    scan.hits.push(format!("{file}:{}: {kind}", n + 1));
-                    break 'windows;
+            let end = bytes[start..]
+                .iter()
+                .position(|b| !word(*b))
+                .map_or(bytes.len(), |p| start + p);
+            if end - start >= shortest {
+                // The run is ASCII, so every offset is a character boundary.
+                let run = &line[start..end];
+                'run: for len in lengths.iter().filter(|l| **l <= run.len()) {
+                    for offset in 0..=run.len() - len {
+                        if let Some(kind) = secrets.get(&run[offset..offset + len]) {
+                            hit = Some(*kind);
+                            break 'run;
+                        }
+                    }
                 }
             }
+            start = end;
+        }
+        if let Some(kind) = hit {
+            scan.hits.push(format!("{file}:{}: {kind}", n + 1));
         }
     }
 }
@@ -669,7 +693,8 @@ mod tests {
         ]
         .into();
         let mut scan = SecretScan::default();
-        let text = "ok line\nGET /v1/x?client_secret=cs_0123456789abcdef\nkey tok123\n  API key  tok123\n";
+        let text =
+            "ok line\nGET /v1/x?client_secret=cs_0123456789abcdef\nkey=xtok123y é\n  API key  tok123\n";
         scan_secrets(
             "a.log",
             text,

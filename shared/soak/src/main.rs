@@ -351,7 +351,7 @@ async fn run(a: Args) -> Result<bool, String> {
     let desk = tokio::spawn(clients::refund_desk(
         shared.clone(),
         a.seed + 200,
-        Instant::now() + Duration::from_secs(a.seconds + 20),
+        Instant::now() + Duration::from_secs(a.seconds + 15),
     ));
 
     // The kills: SIGKILL by pid at evenly spread moments, restart on the same port and data.

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The soak with faults (issue #13): the standalone Glase sandbox and glase-local pointed at it, each its
+# own process on a free loopback port (started and stopped by process id by the `soak` binary),
+# concurrent webshop, POS and refund clients, Glase faults from the sandbox, store throttling and
+# conflicts inside glase-local, a SIGKILL and restart of glase-local mid-run, then the invariants against
+# the sandbox's ledger. Prints the summary table, writes target/soak/summary.json (and each run's logs
+# under target/soak/run-*/), and exits non-zero when an invariant fails.
+#   bash tests/soak.sh [payments, default 300] [seconds of load, default 90]
+# Binaries: debug builds of glase-sandbox, glase-local and soak (built here unless SOAK_BIN_DIR names a
+# directory holding all three, e.g. target/release after a release build). SOAK_SETTLE overrides the
+# settle time after the load (default 75 s; it must cover the payment expiry of 30 s, refund retries
+# and the 15 s after which a refund left sending by the kill goes to reconciliation).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+payments="${1:-300}"
+seconds="${2:-90}"
+settle="${SOAK_SETTLE:-75}"
+target_dir="${CARGO_TARGET_DIR:-target}"
+bin_dir="${SOAK_BIN_DIR:-}"
+if [ -z "$bin_dir" ]; then
+    cargo build --quiet -p glase-sandbox -p glase-local -p soak
+    bin_dir="$target_dir/debug"
+fi
+
+# Keep the last few runs' logs only (debug logs of a long run are large).
+if [ -d "$target_dir/soak" ]; then
+    { ls -dt "$target_dir"/soak/run-* 2>/dev/null || true; } | tail -n +4 | xargs -r rm -rf
+fi
+
+"$bin_dir/soak" --sandbox-bin "$bin_dir/glase-sandbox" --local-bin "$bin_dir/glase-local" \
+    --payments "$payments" --seconds "$seconds" --settle "$settle" --out "$target_dir/soak"
