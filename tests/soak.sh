@@ -8,14 +8,15 @@
 #   bash tests/soak.sh [payments, default 300] [seconds of load, default 90]
 # Binaries: debug builds of glase-sandbox, glase-local and soak (built here unless SOAK_BIN_DIR names a
 # directory holding all three, e.g. target/release after a release build). SOAK_SETTLE overrides the
-# settle time after the load (default 75 s; it must cover the payment expiry of 30 s, refund retries
-# and the 15 s after which a refund left sending by the kill goes to reconciliation).
+# settle time after the load (default 60 s; it must cover the payment expiry of 30 s, refund retries
+# and the 15 s after which a refund left sending by the kill goes to reconciliation). SOAK_RUST_LOG sets
+# both processes' log filter (default debug).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 payments="${1:-300}"
 seconds="${2:-90}"
-settle="${SOAK_SETTLE:-75}"
+settle="${SOAK_SETTLE:-60}"
 target_dir="${CARGO_TARGET_DIR:-target}"
 bin_dir="${SOAK_BIN_DIR:-}"
 if [ -z "$bin_dir" ]; then
@@ -23,10 +24,14 @@ if [ -z "$bin_dir" ]; then
     bin_dir="$target_dir/debug"
 fi
 
-# Keep the last few runs' logs only (debug logs of a long run are large).
-if [ -d "$target_dir/soak" ]; then
-    { ls -dt "$target_dir"/soak/run-* 2>/dev/null || true; } | tail -n +4 | xargs -r rm -rf
-fi
+# Debug logs are large (about 1.5 MB per second of load): earlier runs are removed, and a passing run's
+# logs and data too unless SOAK_KEEP_LOGS=1 (a failing run keeps them for reading).
+rm -rf "$target_dir"/soak/run-*
 
+status=0
 "$bin_dir/soak" --sandbox-bin "$bin_dir/glase-sandbox" --local-bin "$bin_dir/glase-local" \
-    --payments "$payments" --seconds "$seconds" --settle "$settle" --out "$target_dir/soak"
+    --payments "$payments" --seconds "$seconds" --settle "$settle" --out "$target_dir/soak" || status=$?
+if [ "$status" = 0 ] && [ -z "${SOAK_KEEP_LOGS:-}" ]; then
+    rm -rf "$target_dir"/soak/run-*/logs "$target_dir"/soak/run-*/data
+fi
+exit "$status"

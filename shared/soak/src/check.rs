@@ -357,15 +357,24 @@ fn in_status<'a>(ours: &'a [OurPayment], status: &'a str) -> impl Iterator<Item 
         .filter(move |r| r.status == status)
 }
 
-/// The newest change of a refund still in `sending` or `needs_reconciliation` (0 when none): a period
-/// report settles a refund only when its outcome became unknown long enough before the mark.
+/// The newest change of a refund in `needs_reconciliation` (0 when none): a period report settles a
+/// refund only when its outcome became unknown long enough before the mark.
 pub fn newest_unsettled_change(ours: &[OurPayment]) -> i64 {
     ours.iter()
         .flat_map(|p| p.refunds.iter())
-        .filter(|r| r.status == "needs_reconciliation" || r.status == "sending")
+        .filter(|r| r.status == "needs_reconciliation")
         .map(|r| r.updated_at_ms)
         .max()
         .unwrap_or(0)
+}
+
+/// Refunds still on their way (`queued` for a retry, or `sending`, which the outbox sweep hands to
+/// reconciliation when a kill left it so).
+pub fn in_flight(ours: &[OurPayment]) -> usize {
+    ours.iter()
+        .flat_map(|p| p.refunds.iter())
+        .filter(|r| r.status == "queued" || r.status == "sending")
+        .count()
 }
 
 /// Invariant 5: every refund that needed reconciliation before the period reports is settled after them.
@@ -383,8 +392,18 @@ pub fn reconciliation_settled(before: &[OurPayment], after: &[OurPayment], repor
         let status = after_by_id.get(id).map_or("missing", |r| r.status.as_str());
         *outcomes.entry(status).or_insert(0) += 1;
     }
+    let before_by_id: HashMap<&str, &OurRefund> = before
+        .iter()
+        .flat_map(|p| p.refunds.iter())
+        .map(|r| (r.id.as_str(), r))
+        .collect();
     let left: Vec<String> = in_status(after, "needs_reconciliation")
-        .map(|r| r.id.clone())
+        .map(|r| {
+            let was = before_by_id
+                .get(r.id.as_str())
+                .map_or("missing", |b| b.status.as_str());
+            format!("{} (before the reports: {was})", r.id)
+        })
         .collect();
     let settled: Vec<String> = outcomes.iter().map(|(s, n)| format!("{n} {s}")).collect();
     Outcome {
@@ -657,7 +676,8 @@ mod tests {
             refund("sending", 7),
             refund("succeeded", 9),
         ];
-        assert_eq!(newest_unsettled_change(&[p]), 7);
+        assert_eq!(in_flight(std::slice::from_ref(&p)), 1);
+        assert_eq!(newest_unsettled_change(&[p]), 5);
         assert_eq!(newest_unsettled_change(&[]), 0);
     }
 

@@ -212,7 +212,9 @@ async fn run(a: Args) -> Result<bool, String> {
         ),
     )
     .map_err(|e| e.to_string())?;
-    let sandbox = SandboxProcess::start(&a.sandbox_bin, &config, &logs).await?;
+    // Both processes log at debug (SOAK_RUST_LOG overrides), so the secret search sees everything.
+    let log_filter = std::env::var("SOAK_RUST_LOG").unwrap_or_else(|_| "debug".to_owned());
+    let sandbox = SandboxProcess::start(&a.sandbox_bin, &config, &logs, &log_filter).await?;
     println!(
         "soak: sandbox on {} (pid {})",
         sandbox.base,
@@ -267,7 +269,7 @@ async fn run(a: Args) -> Result<bool, String> {
                 "GLASE_LOCAL_REFUND_SENDING_SECONDS".into(),
                 REFUND_SENDING_SECONDS.to_string(),
             ),
-            ("RUST_LOG".into(), "debug".into()),
+            ("RUST_LOG".into(), log_filter.clone()),
         ],
     };
     let mut incarnation = 1;
@@ -392,16 +394,18 @@ async fn run(a: Args) -> Result<bool, String> {
 
     let created: Vec<Created> = shared.created.lock().map(|c| c.clone()).unwrap_or_default();
     // The reports settle a refund whose outcome became unknown at least the settle margin before the
-    // mark: wait (at most a minute more) until the newest such refund is that old.
+    // mark: wait (at most 90 s more) until no refund is still queued or sending and the newest one
+    // needing reconciliation is that old.
     let margin_ms = i64::try_from(REFUND_SETTLE_MARGIN_SECONDS * 1000).unwrap_or(0) + 2_000;
     let mut before = our_payments(&shared, &created).await;
     let waited = Instant::now();
-    while now_ms() - check::newest_unsettled_change(&before) < margin_ms
-        && waited.elapsed() < Duration::from_secs(60)
+    while (check::in_flight(&before) > 0 || now_ms() - check::newest_unsettled_change(&before) < margin_ms)
+        && waited.elapsed() < Duration::from_secs(90)
     {
         tokio::time::sleep(Duration::from_secs(2)).await;
         before = our_payments(&shared, &created).await;
     }
+    let refund_wait = waited.elapsed();
 
     // The period reports: the shop, and each till.
     let mut reports = Vec::new();
@@ -605,9 +609,11 @@ async fn run(a: Args) -> Result<bool, String> {
     summary["payments"] = json!(a.payments);
     summary["seconds"] = json!(a.seconds);
     summary["settle_seconds"] = json!(a.settle);
+    summary["waited_for_refunds_seconds"] = json!(refund_wait.as_secs());
     summary["kills"] = json!(a.kills);
     summary["downtimes_ms"] = json!(downtimes.iter().map(|(f, t)| t - f).collect::<Vec<_>>());
     summary["logs"] = json!(logs.display().to_string());
+    summary["log_filter"] = json!(log_filter);
     summary["unexpected_samples"] = json!(shared.samples.lock().map(|s| s.clone()).unwrap_or_default());
     let json_text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
     for path in [work.join("summary.json"), a.out.join("summary.json")] {

@@ -50,12 +50,18 @@ pub struct SandboxProcess {
 }
 
 impl SandboxProcess {
-    /// Starts `binary --port 0 --config config` with its logs under `logs`, and waits for its address.
-    pub async fn start(binary: &Path, config: &Path, logs: &Path) -> Result<SandboxProcess, String> {
+    /// Starts `binary --port 0 --config config` with its logs under `logs` (`RUST_LOG=log_filter`), and
+    /// waits for its address.
+    pub async fn start(
+        binary: &Path,
+        config: &Path,
+        logs: &Path,
+        log_filter: &str,
+    ) -> Result<SandboxProcess, String> {
         let mut child = Command::new(binary)
             .args(["--bind", "127.0.0.1", "--port", "0", "--config"])
             .arg(config)
-            .env("RUST_LOG", "debug")
+            .env("RUST_LOG", log_filter)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file(&logs.join("sandbox.err"))?))
             .kill_on_drop(true)
