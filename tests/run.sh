@@ -56,5 +56,5 @@ bash tests/fuzz/run.sh 25
 echo "== Schemathesis against the OpenAPI document the local stack serves (10 examples, at most 120 s)"
 bash tests/schemathesis/run.sh 10 120
 
-echo "== the soak with faults, CI-sized (300 payments over 90 s, then at least 60 s to settle; summary in target/soak/)"
-bash tests/soak.sh 300 90
+echo "== the soak with faults, CI-sized (250 payments over 75 s, then at least 45 s to settle; summary in target/soak/)"
+bash tests/soak.sh 250 75

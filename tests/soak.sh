@@ -5,18 +5,18 @@
 # conflicts inside glase-local, a SIGKILL and restart of glase-local mid-run, then the invariants against
 # the sandbox's ledger. Prints the summary table, writes target/soak/summary.json (and each run's logs
 # under target/soak/run-*/), and exits non-zero when an invariant fails.
-#   bash tests/soak.sh [payments, default 300] [seconds of load, default 90]
+#   bash tests/soak.sh [payments, default 250] [seconds of load, default 75]
 # Binaries: debug builds of glase-sandbox, glase-local and soak (built here unless SOAK_BIN_DIR names a
 # directory holding all three, e.g. target/release after a release build). SOAK_SETTLE overrides the
-# settle time after the load (default 60 s; it must cover the payment expiry of 30 s, refund retries
+# settle time after the load (default 45 s; it must cover the payment expiry of 30 s, refund retries
 # and the 15 s after which a refund left sending by the kill goes to reconciliation). SOAK_RUST_LOG sets
 # both processes' log filter (default debug).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-payments="${1:-300}"
-seconds="${2:-90}"
-settle="${SOAK_SETTLE:-60}"
+payments="${1:-250}"
+seconds="${2:-75}"
+settle="${SOAK_SETTLE:-45}"
 target_dir="${CARGO_TARGET_DIR:-target}"
 bin_dir="${SOAK_BIN_DIR:-}"
 if [ -z "$bin_dir" ]; then

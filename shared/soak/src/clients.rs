@@ -52,6 +52,8 @@ pub struct Tally {
     pub pay_refused: AtomicU64,
     /// Refunds accepted (202).
     pub refunds: AtomicU64,
+    /// Refund requests whose key was still leased after a kill when the client gave up.
+    pub refunds_leased: AtomicU64,
     /// Refunds over the amount, refused as they should be.
     pub refunds_refused: AtomicU64,
     /// Requests tried again (connection refused, 503, 409 still running).
@@ -363,6 +365,9 @@ pub async fn refund_desk(shared: Arc<Shared>, seed: u64, until: Instant) {
             })
             .unwrap_or_default();
         for c in due {
+            if Instant::now() >= until {
+                break;
+            }
             mark(&shared, &c.id, |x| x.refund_wanted = false);
             let Some((200, p)) = shared
                 .call(
@@ -416,6 +421,11 @@ pub async fn refund_desk(shared: Arc<Shared>, seed: u64, until: Instant) {
                     }
                     Some((409 | 422 | 400, _)) if amount > c.total => {
                         shared.tally.refunds_refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // Still unanswered after the client's patience: the first attempt was cut off by the
+                    // kill and its key is leased (it then answers outcome_unknown; nothing is sent twice).
+                    Some((409, _)) => {
+                        shared.tally.refunds_leased.fetch_add(1, Ordering::Relaxed);
                     }
                     Some((status, b)) => shared.note(format!("refund {} of {amount}: {status} {b}", c.id)),
                     None => shared.note(format!("refund {}: no answer", c.id)),

@@ -353,7 +353,7 @@ async fn run(a: Args) -> Result<bool, String> {
     let desk = tokio::spawn(clients::refund_desk(
         shared.clone(),
         a.seed + 200,
-        Instant::now() + Duration::from_secs(a.seconds + 15),
+        Instant::now() + Duration::from_secs(a.seconds + 5),
     ));
 
     // The kills: SIGKILL by pid at evenly spread moments, restart on the same port and data.
@@ -565,6 +565,10 @@ async fn run(a: Args) -> Result<bool, String> {
         (
             "refunds over the amount refused".into(),
             t.refunds_refused.load(Ordering::Relaxed),
+        ),
+        (
+            "refund requests given up: key still leased after the kill".into(),
+            t.refunds_leased.load(Ordering::Relaxed),
         ),
         ("refunds succeeded".into(), refund_count("succeeded")),
         ("refunds failed".into(), refund_count("failed")),
