@@ -416,6 +416,7 @@ async fn run(a: Args) -> Result<bool, String> {
             .map(|t| json!({"terminal_id": t, "period_key": format!("soak-{stamp}")})),
     );
     let mut report_retries = 0u64;
+    let mut report_failures: Vec<String> = Vec::new();
     for scope in &scopes {
         // The same period key resumes a period whose reports or reconciliation an injected store fault
         // interrupted (409) without marking a second one.
@@ -440,7 +441,13 @@ async fn run(a: Args) -> Result<bool, String> {
                     report_retries += 1;
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-                other => return Err(format!("period report {scope}: {other:?}")),
+                other => {
+                    // Kept for the table: invariant 5 fails when a period report could not be closed.
+                    let line = format!("period report {scope}: {other:?}");
+                    println!("soak: {}", line.chars().take(400).collect::<String>());
+                    report_failures.push(line);
+                    break;
+                }
             }
         }
     }
@@ -497,7 +504,14 @@ async fn run(a: Args) -> Result<bool, String> {
         check::no_reversals(&ledger, &downtimes),
         check::refunds_once(&after, &ledger),
         check::none_pending_past_expiry(&after, end_ms, 10_000),
-        check::reconciliation_settled(&before, &after, reports.len()),
+        {
+            let mut o = check::reconciliation_settled(&before, &after, reports.len());
+            if !report_failures.is_empty() {
+                o.pass = false;
+                o.detail = format!("{} period report(s) failed; {}", report_failures.len(), o.detail);
+            }
+            o
+        },
         check::secrets_outcome(&scan, &secrets),
     ];
 
@@ -618,6 +632,7 @@ async fn run(a: Args) -> Result<bool, String> {
     summary["downtimes_ms"] = json!(downtimes.iter().map(|(f, t)| t - f).collect::<Vec<_>>());
     summary["logs"] = json!(logs.display().to_string());
     summary["log_filter"] = json!(log_filter);
+    summary["report_failures"] = json!(report_failures);
     summary["unexpected_samples"] = json!(shared.samples.lock().map(|s| s.clone()).unwrap_or_default());
     let json_text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
     for path in [work.join("summary.json"), a.out.join("summary.json")] {
