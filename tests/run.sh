@@ -7,7 +7,8 @@
 #   - Python zeep, for the check that ordinary SOAP toolkits work against the Glase sandbox;
 #   - Debian's Chromium and playwright-core (npm), for the checkout widget in a real browser;
 #   - cargo-fuzz (crates.io, pinned in tests/fuzz/run.sh), for a bounded run of the fuzz targets;
-#   - Schemathesis (PyPI, pinned, venv under target/), against the local stack's OpenAPI document.
+#   - Schemathesis (PyPI, pinned, venv under target/), against the local stack's OpenAPI document;
+#   - the soak with faults (tests/soak.sh): sandbox and glase-local as processes, faults, a kill, invariants.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,3 +55,6 @@ bash tests/fuzz/run.sh 25
 
 echo "== Schemathesis against the OpenAPI document the local stack serves (10 examples, at most 120 s)"
 bash tests/schemathesis/run.sh 10 120
+
+echo "== the soak with faults, CI-sized (250 payments over 75 s, then at least 45 s to settle; summary in target/soak/)"
+bash tests/soak.sh 250 75

@@ -31,6 +31,17 @@ Environment:
                          GLASE_RESELLER_ID, GLASE_RESELLER_USER_ID, GLASE_RESELLER_PASSWORD
   AWS_ENDPOINT_URL_DYNAMODB and TABLE_NAME
                          use that DynamoDB (through the SDK's own settings) instead of the embedded one
+  GLASE_TIMEOUT_MS       the timeout of one Glase request (default 10000)
+  PUBLIC_BASE_URL        the base of notification URLs (default: this process's own address)
+  PAYMENT_EXPIRY_SECONDS how long an unpaid payment lives (default 120)
+  For soak tests only:
+  GLASE_LOCAL_STORE_FAULTS
+                         fail a share of store requests: throttle=P,conflict=P[,seed=N] (default none);
+                         the counts are printed every 2 s and at exit
+  GLASE_LOCAL_REFUND_SETTLE_MARGIN_SECONDS
+                         refunds unknown this shortly before a period's mark wait for the next (default 300)
+  GLASE_LOCAL_REFUND_SENDING_SECONDS
+                         a refund left sending this long (a crash mid-call) needs reconciliation (default 300)
 ";
 
 /// Why the flags cannot be used.

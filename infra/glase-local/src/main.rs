@@ -29,15 +29,61 @@ use payments_api::jobs::SafetyNetPlan;
 use payments_api::metrics::Metrics;
 use payments_api::settings::{Function, GlaseConfig, Settings};
 use payments_api::telemetry::{self, LogFormat, LogSettings};
-use payments_api::wiring::{self, AnyPush, AnyQueue, LiveApp, OsRandom, SystemClock};
+use payments_api::wiring::{self, AnyPush, AnyQueue, OsRandom, SystemClock};
+use payments_domain::faults::{FaultyStore, StoreFaultRates};
 use payments_domain::usecases::Deps;
 use payments_dynamodb::DynamoStore;
+use payments_glase::ProtocolGateway;
 use payments_push::LocalHub;
 use payments_sqs::InMemoryQueue;
 use payments_sqs::queue::REFUND_QUEUE;
 use secrecy::SecretString;
 
 use crate::args::{Args, USAGE};
+
+/// The application of the local stack: the live adapters, the store behind the fault decorator (which
+/// passes everything through unless `GLASE_LOCAL_STORE_FAULTS` asks for faults).
+pub type LocalApp = App<
+    FaultyStore<DynamoStore>,
+    Option<ProtocolGateway<SystemClock>>,
+    AnyQueue,
+    AnyPush,
+    SystemClock,
+    OsRandom,
+>;
+
+/// The store faults asked for with `GLASE_LOCAL_STORE_FAULTS` (none when unset).
+fn store_fault_rates(value: Option<String>) -> Result<StoreFaultRates, String> {
+    match value {
+        Some(text) => text
+            .parse()
+            .map_err(|e: payments_domain::faults::StoreFaultsParseError| {
+                format!("GLASE_LOCAL_STORE_FAULTS: {e}")
+            }),
+        None => Ok(StoreFaultRates::NONE),
+    }
+}
+
+/// A whole number of seconds from the environment variable `name` (its `value`), or `default` when it is
+/// unset.
+fn seconds_setting(name: &str, value: Option<String>, default: Duration) -> Result<Duration, String> {
+    match value {
+        Some(v) => v
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| format!("{name}: not a whole number of seconds: {v}")),
+        None => Ok(default),
+    }
+}
+
+/// The line glase-local prints about the store faults it injected (the soak reads it).
+fn store_fault_line(store: &FaultyStore<DynamoStore>) -> String {
+    let c = store.counts();
+    format!(
+        "glase-local: store faults injected: requests={} throttled={} conflicts={}",
+        c.requests, c.throttled, c.conflicts
+    )
+}
 
 const WIDGET_JS: &str = include_str!("../assets/glase-checkout.js");
 
@@ -75,7 +121,7 @@ async fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&config)
 }
 
-async fn api(app: Arc<LiveApp>, request: Request) -> Response {
+async fn api(app: Arc<LocalApp>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, payments_api::app::MAX_BODY_BYTES + 1).await else {
         return payments_api::app::error_response(&payments_api::error::ApiError::too_large(
@@ -112,6 +158,17 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}:{}: {e}", args.bind, args.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let base = format!("http://{addr}");
+    // Notification URLs are built from the public base URL: this address unless something in front of
+    // it (a proxy, a tunnel) is named.
+    let public_base = env("PUBLIC_BASE_URL").unwrap_or_else(|| base.clone());
+    let store_faults = store_fault_rates(env("GLASE_LOCAL_STORE_FAULTS"))?;
+    let glase_timeout = match env("GLASE_TIMEOUT_MS") {
+        Some(v) => Duration::from_millis(
+            v.parse()
+                .map_err(|_| format!("GLASE_TIMEOUT_MS: not a number of milliseconds: {v}"))?,
+        ),
+        None => Duration::from_secs(10),
+    };
 
     // DynamoDB: the SDK's own settings when given, else the embedded one.
     let (dynamo, table_name, _embedded) = match (env("AWS_ENDPOINT_URL_DYNAMODB"), env("TABLE_NAME")) {
@@ -140,7 +197,7 @@ async fn run(args: Args) -> Result<(), String> {
     let glase = match (&args.glase_endpoint, &sandbox) {
         (Some(endpoint), _) => GlaseConfig {
             endpoint: endpoint.clone(),
-            request_timeout: Duration::from_secs(10),
+            request_timeout: glase_timeout,
             terminal_id: env("GLASE_TERMINAL_ID").ok_or("GLASE_TERMINAL_ID is not set")?,
             terminal_password: SecretString::from(
                 env("GLASE_TERMINAL_PASSWORD").ok_or("GLASE_TERMINAL_PASSWORD is not set")?,
@@ -158,7 +215,7 @@ async fn run(args: Args) -> Result<(), String> {
                 .ok_or("the sandbox has no webshop terminal")?;
             GlaseConfig {
                 endpoint: format!("{base}/glase/extclientproxy/service/v2"),
-                request_timeout: Duration::from_secs(10),
+                request_timeout: glase_timeout,
                 terminal_id: webshop.terminal_id.clone(),
                 terminal_password: SecretString::from(webshop.password.clone()),
                 reseller_id: config.reseller.id.clone(),
@@ -174,7 +231,7 @@ async fn run(args: Args) -> Result<(), String> {
         table_name: Some(table_name.clone()),
         glase: Some(glase),
         refund_queue_url: None,
-        public_base_url: Some(base.clone()),
+        public_base_url: Some(public_base.clone()),
         api_key_hashes: Some(SecretString::from(hash_api_key(&api_key))),
         websocket_endpoint: None,
         payment_expiry: Duration::from_secs(
@@ -185,9 +242,10 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let hub = LocalHub::new();
     let refunds = InMemoryQueue::new(REFUND_QUEUE);
-    let app: Arc<LiveApp> = Arc::new(App {
+    let store = FaultyStore::new(DynamoStore::new(dynamo, table_name), store_faults);
+    let app: Arc<LocalApp> = Arc::new(App {
         deps: Deps {
-            store: DynamoStore::new(dynamo, table_name),
+            store: store.clone(),
             glase: Some(
                 wiring::glase_gateway(&settings, false)
                     .await
@@ -197,7 +255,14 @@ async fn run(args: Args) -> Result<(), String> {
             push: AnyPush::Local(hub.clone()),
             clock: SystemClock,
             ids: OsRandom,
-            settings: wiring::use_case_settings(&settings),
+            settings: payments_domain::usecases::UseCaseSettings {
+                refund_settle_margin: seconds_setting(
+                    "GLASE_LOCAL_REFUND_SETTLE_MARGIN_SECONDS",
+                    env("GLASE_LOCAL_REFUND_SETTLE_MARGIN_SECONDS"),
+                    payments_domain::usecases::reports::REFUND_SETTLE_MARGIN,
+                )?,
+                ..wiring::use_case_settings(&settings)
+            },
         },
         api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(&api_key))).map_err(|e| e.to_string())?,
         metrics: Metrics::stdout("glase-local"),
@@ -239,6 +304,13 @@ async fn run(args: Args) -> Result<(), String> {
     });
 
     // The refund worker: the in-process queue's messages, with the same batch handling as the Lambda.
+    // The outbox sweep re-queues refunds still `queued` after a minute and hands refunds left `sending`
+    // (a crash mid-call) to reconciliation after five minutes, or GLASE_LOCAL_REFUND_SENDING_SECONDS.
+    let stuck_sending = seconds_setting(
+        "GLASE_LOCAL_REFUND_SENDING_SECONDS",
+        env("GLASE_LOCAL_REFUND_SENDING_SECONDS"),
+        Duration::from_secs(300),
+    )?;
     let worker = app.clone();
     tokio::spawn(async move {
         let mut n: u64 = 0;
@@ -259,11 +331,28 @@ async fn run(args: Args) -> Result<(), String> {
             if n.is_multiple_of(30) {
                 let _ = worker
                     .deps
-                    .sweep_refunds(Duration::from_secs(60), Duration::from_secs(300), 100)
+                    .sweep_refunds(Duration::from_secs(60), stuck_sending, 100)
                     .await;
             }
         }
     });
+
+    if store_faults.is_active() {
+        // What was injected, every two seconds while it changes (a killed process prints no last line).
+        let faulty = store.clone();
+        tokio::spawn(async move {
+            let mut last = String::new();
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let line = store_fault_line(&faulty);
+                if line != last {
+                    println!("{line}");
+                    last = line;
+                }
+            }
+        });
+        println!("  store faults     {store_faults} (GLASE_LOCAL_STORE_FAULTS)");
+    }
 
     println!("glase-local listening on {base}");
     println!("  demo shop        {base}/shop/");
@@ -282,7 +371,11 @@ async fn run(args: Args) -> Result<(), String> {
             println!("glase-local: shutting down");
         })
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    if store_faults.is_active() {
+        println!("{}", store_fault_line(&store));
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -308,5 +401,37 @@ async fn main() -> ExitCode {
             eprintln!("glase-local: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_faults_are_off_unless_asked_for() {
+        assert_eq!(store_fault_rates(None), Ok(StoreFaultRates::NONE));
+        let rates = store_fault_rates(Some("throttle=0.05,conflict=0.1".into())).unwrap();
+        assert!(rates.is_active());
+        assert_eq!((rates.throttle_ppm, rates.conflict_ppm), (50_000, 100_000));
+        let e = store_fault_rates(Some("throttle=5".into())).unwrap_err();
+        assert!(
+            e.starts_with("GLASE_LOCAL_STORE_FAULTS: store faults: throttle"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_seconds_setting_has_a_default_and_names_a_bad_value() {
+        let default = Duration::from_secs(300);
+        assert_eq!(seconds_setting("X", None, default), Ok(default));
+        assert_eq!(
+            seconds_setting("X", Some("30".into()), default),
+            Ok(Duration::from_secs(30))
+        );
+        assert_eq!(
+            seconds_setting("X", Some("soon".into()), default),
+            Err("X: not a whole number of seconds: soon".into())
+        );
     }
 }

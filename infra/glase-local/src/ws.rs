@@ -10,7 +10,6 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use payments_api::wiring::LiveApp;
 use payments_domain::ids::PaymentId;
 use payments_domain::ports::ConnectionId;
 use payments_domain::usecases::UseCaseError;
@@ -21,7 +20,7 @@ use serde::Deserialize;
 #[derive(Clone)]
 pub struct WsState {
     /// The application.
-    pub app: Arc<LiveApp>,
+    pub app: Arc<crate::LocalApp>,
     /// The sockets.
     pub hub: LocalHub,
 }

@@ -34,6 +34,7 @@
 //!   happen twice is never re-run after a timeout.
 
 pub mod counting;
+pub mod faults;
 pub mod idempotency;
 pub mod ids;
 pub mod money;

@@ -54,6 +54,9 @@ pub struct UseCaseSettings {
     pub idempotency: IdempotencyPolicy,
     /// How long a till waits for the shopper before it asks the cashier to try again or cancel.
     pub pos_window: Duration,
+    /// Refunds whose outcome became unknown this shortly before a period's mark are left for the next
+    /// period (default [`reports::REFUND_SETTLE_MARGIN`]; a soak with short runs sets less).
+    pub refund_settle_margin: Duration,
 }
 
 impl Default for UseCaseSettings {
@@ -65,6 +68,7 @@ impl Default for UseCaseSettings {
             safety_net_interval: Duration::from_secs(8),
             idempotency: IdempotencyPolicy::default(),
             pos_window: Duration::from_secs(30),
+            refund_settle_margin: reports::REFUND_SETTLE_MARGIN,
         }
     }
 }

@@ -50,8 +50,36 @@ pub const PAID_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 /// The longest window of our own payments one reconciliation reads, however old the previous period.
 pub const MAX_PAID_WINDOW: Duration = Duration::from_secs(31 * 24 * 60 * 60);
 /// Refunds whose outcome became unknown this shortly before the mark are left for the next period: Glase
-/// may still have been working on them when the period closed.
+/// may still have been working on them when the period closed. The default of
+/// [`super::UseCaseSettings::refund_settle_margin`].
 pub const REFUND_SETTLE_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// The waits before a throttled store request is tried again where failing would lose work: the writes
+/// after a mark, and the reads and settlements of a reconciliation.
+pub const THROTTLED_WRITE_WAITS: [Duration; 5] = [
+    Duration::from_millis(100),
+    Duration::from_millis(200),
+    Duration::from_millis(400),
+    Duration::from_millis(800),
+    Duration::from_millis(1_600),
+];
+
+/// Runs `write` (or a read), and again after each of [`THROTTLED_WRITE_WAITS`] while the store throttles
+/// it (a throttled request wrote nothing, so repeating it is safe).
+async fn retry_throttled<W, F, T, Fut>(wait: &W, write: impl Fn() -> Fut) -> Result<T, StoreError>
+where
+    W: Fn(Duration) -> F,
+    F: Future<Output = ()>,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    for pause in THROTTLED_WRITE_WAITS {
+        match write().await {
+            Err(StoreError::Throttled) => wait(pause).await,
+            other => return other,
+        }
+    }
+    write().await
+}
+
 /// The waits between executeReport attempts that Glase answered "not ready" (the last one repeats).
 pub const NOT_READY_WAITS: [Duration; 4] = [
     Duration::from_secs(3),
@@ -389,13 +417,17 @@ where
             scope,
             self.clock.now(),
         );
-        self.store.insert_period(&period).await?;
+        // Glase has marked the period: from here a lost write cannot be undone by asking again (a second
+        // mark would split the period), so a throttled write, which wrote nothing, is tried again.
+        retry_throttled(&wait, || self.store.insert_period(&period)).await?;
         let outcome = StoredOutcome::PeriodClosed {
             period_id: period.id().clone(),
         };
-        self.store
-            .replace_idempotency_record(&owned.completed(outcome), owned.revision)
-            .await?;
+        let completed = owned.completed(outcome);
+        retry_throttled(&wait, || {
+            self.store.replace_idempotency_record(&completed, owned.revision)
+        })
+        .await?;
         let (period, reconciled_now) = self.complete_or_current(period, deadline, &wait).await?;
         Ok(ClosedPeriod {
             period,
@@ -471,9 +503,9 @@ where
         current = self
             .store_period(current.with_document(details.document.clone()), &current)
             .await?;
-        let outcome = self.reconcile_period(&current, &details).await?;
+        let outcome = self.reconcile_period(&current, &details, wait).await?;
         for settlement in &outcome.settlements {
-            self.settle(settlement).await?;
+            self.settle(settlement, wait).await?;
         }
         let next = current.with_reconciliation(outcome.reconciliation);
         let current = self.store_period(next, &current).await?;
@@ -519,51 +551,64 @@ where
         }
     }
 
-    async fn reconcile_period(
+    /// Every read here is one of hundreds for a large period: a throttled one is tried again (see
+    /// [`THROTTLED_WRITE_WAITS`]) rather than failing the whole reconciliation, which would then fail
+    /// again on its next try with the same odds (found by the soak).
+    async fn reconcile_period<W, F>(
         &self,
         period: &ReportingPeriod,
         details: &FetchedReport,
-    ) -> Result<ReconcileOutcome, UseCaseError> {
+        wait: &W,
+    ) -> Result<ReconcileOutcome, UseCaseError>
+    where
+        W: Fn(Duration) -> F + Send + Sync,
+        F: Future<Output = ()> + Send,
+    {
         let mut payments = HashMap::new();
         let mut refunds = HashMap::new();
         for t in &details.transactions {
+            let reference = &t.ers_reference;
             if t.amount.is_negative() {
-                if let Some(r) = self.store.find_refund_by_ers_reference(&t.ers_reference).await? {
-                    refunds.insert(t.ers_reference.clone(), r);
+                if let Some(r) =
+                    retry_throttled(wait, || self.store.find_refund_by_ers_reference(reference)).await?
+                {
+                    refunds.insert(reference.clone(), r);
                 }
-            } else if let Some(p) = self.store.find_payment_by_ers_reference(&t.ers_reference).await? {
-                payments.insert(t.ers_reference.clone(), p);
+            } else if let Some(p) =
+                retry_throttled(wait, || self.store.find_payment_by_ers_reference(reference)).await?
+            {
+                payments.insert(reference.clone(), p);
             }
         }
         let marked = period.marked_at();
-        let from = match self.store.latest_period_before(period.scope(), marked).await? {
-            Some(previous) => previous.marked_at().max(marked.minus(MAX_PAID_WINDOW)),
-            None => marked.minus(PAID_WINDOW),
-        };
-        let paid_with_us: Vec<Payment> = self
-            .store
-            .payments_paid_between(from, marked)
-            .await?
-            .into_iter()
-            .filter(|p| in_scope(p, period.scope()))
-            .collect();
+        let from =
+            match retry_throttled(wait, || self.store.latest_period_before(period.scope(), marked)).await? {
+                Some(previous) => previous.marked_at().max(marked.minus(MAX_PAID_WINDOW)),
+                None => marked.minus(PAID_WINDOW),
+            };
+        let paid_with_us: Vec<Payment> =
+            retry_throttled(wait, || self.store.payments_paid_between(from, marked))
+                .await?
+                .into_iter()
+                .filter(|p| in_scope(p, period.scope()))
+                .collect();
         let mut unsettled = Vec::new();
-        for refund in self
-            .store
-            .refunds_in_status(
+        for refund in retry_throttled(wait, || {
+            self.store.refunds_in_status(
                 RefundStatus::NeedsReconciliation,
-                marked.minus(REFUND_SETTLE_MARGIN),
+                marked.minus(self.settings.refund_settle_margin),
                 UNSETTLED_REFUND_LIMIT,
             )
-            .await?
+        })
+        .await?
         {
             let covered = match period.scope() {
                 PeriodScope::Shop => true,
-                PeriodScope::Terminal { .. } => self
-                    .store
-                    .get_payment(refund.payment_id())
-                    .await?
-                    .is_some_and(|p| in_scope(&p, period.scope())),
+                PeriodScope::Terminal { .. } => {
+                    retry_throttled(wait, || self.store.get_payment(refund.payment_id()))
+                        .await?
+                        .is_some_and(|p| in_scope(&p, period.scope()))
+                }
             };
             if covered {
                 unsettled.push(refund);
@@ -579,8 +624,13 @@ where
         }))
     }
 
-    /// Settles one refund and its payment's ledger in one transaction, re-reading after a race.
-    async fn settle(&self, settlement: &RefundSettlement) -> Result<(), UseCaseError> {
+    /// Settles one refund and its payment's ledger in one transaction, re-reading after a race; a
+    /// throttled read or write is tried again.
+    async fn settle<W, F>(&self, settlement: &RefundSettlement, wait: &W) -> Result<(), UseCaseError>
+    where
+        W: Fn(Duration) -> F + Send + Sync,
+        F: Future<Output = ()> + Send,
+    {
         let (mut refund, found) = match settlement {
             RefundSettlement::FoundInReport {
                 refund,
@@ -598,26 +648,24 @@ where
                 None => refund.fail(RefundFailure::AbsentFromReport, now),
             }
             .map_err(|e| UseCaseError::Invalid(e.to_string()))?;
-            let payment = self
-                .store
-                .get_payment(refund.payment_id())
+            let payment = retry_throttled(wait, || self.store.get_payment(refund.payment_id()))
                 .await?
                 .ok_or(UseCaseError::NotFound("payment"))?;
             let ledger = payment
                 .settle_refund(refund.amount(), found.is_some())
                 .map_err(|e| UseCaseError::Invalid(e.to_string()))?;
-            match self
-                .store
-                .settle_refund(&next, refund.revision(), &ledger, payment.revision())
-                .await
+            match retry_throttled(wait, || {
+                self.store
+                    .settle_refund(&next, refund.revision(), &ledger, payment.revision())
+            })
+            .await
             {
                 Ok(()) => return Ok(()),
                 Err(StoreError::ConditionFailed) if attempt + 1 < MAX_RACES => {
-                    refund = self
-                        .store
-                        .get_refund(refund.payment_id(), refund.id())
-                        .await?
-                        .ok_or(UseCaseError::NotFound("refund"))?;
+                    refund =
+                        retry_throttled(wait, || self.store.get_refund(refund.payment_id(), refund.id()))
+                            .await?
+                            .ok_or(UseCaseError::NotFound("refund"))?;
                 }
                 Err(e) => return Err(e.into()),
             }

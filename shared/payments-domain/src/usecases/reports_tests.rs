@@ -2,11 +2,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::faults::{FaultyStore, StoreFaultRates};
 use crate::order::RefundReason;
 use crate::order::tests::{order_of, row, sek};
 use crate::payment::PaymentStatus;
 use crate::period::{PeriodStatus, SHOP_DETAILS_REPORT, SHOP_SUMMARY_REPORT};
-use crate::ports::GlaseError;
+use crate::ports::{GlaseError, StoreError};
 use crate::refund::RefundState;
 use crate::testing::{
     FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
@@ -396,6 +397,106 @@ async fn a_refund_unknown_only_moments_before_the_mark_waits_for_the_next_period
         .unwrap()
         .unwrap();
     assert_eq!(recent.status(), RefundStatus::NeedsReconciliation);
+}
+
+/// Found by the soak (issue #13): the store throttled the write of the period right after Glase had
+/// marked it; the request failed with "nothing was changed", the period was never stored, and its key
+/// answered `outcome_unknown` forever, so the period's reports were never fetched.
+#[tokio::test]
+async fn a_throttled_store_after_the_mark_is_tried_again_and_the_period_is_kept() {
+    for throttled_write in 0..2 {
+        let d = deps();
+        let payment = paid(&d, 1_000).await;
+        set_reports(&d, vec![tx(&ers(&payment), 1_000)]);
+        // The idempotency record goes through; then the period (0) or the key's completion (1) is
+        // throttled twice.
+        d.store.pass_next();
+        for _ in 0..throttled_write {
+            d.store.pass_next();
+        }
+        d.store.fail_next(StoreError::Throttled);
+        d.store.fail_next(StoreError::Throttled);
+        let (waited, wait) = recording_wait(&d);
+        let closed = d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+        assert!(closed.created);
+        assert_eq!(closed.period.status(), PeriodStatus::Reconciled);
+        assert_eq!(marks(&d), 1);
+        assert_eq!(
+            waited.lock().unwrap()[..2],
+            [Duration::from_millis(100), Duration::from_millis(200)]
+        );
+        let again = d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+        assert_eq!(
+            again.period.id(),
+            closed.period.id(),
+            "the key answers the stored period"
+        );
+        assert_eq!(marks(&d), 1);
+    }
+}
+
+/// Found by the soak (issue #13): a reconciliation reads the store once per report row, so with a small
+/// share of throttled requests a large period failed on every try and stayed `reports_pending`.
+#[tokio::test]
+async fn a_large_period_reconciles_while_the_store_throttles() {
+    let d = deps();
+    let mut rows = Vec::new();
+    for i in 0..40 {
+        let p = paid(&d, 1_000 + i).await;
+        rows.push(tx(&ers(&p), 1_000 + i));
+    }
+    set_reports(&d, rows);
+    let throttled = Deps {
+        store: FaultyStore::new(
+            d.store.clone(),
+            StoreFaultRates {
+                throttle_ppm: 100_000,
+                conflict_ppm: 0,
+                seed: 3,
+            },
+        ),
+        glase: d.glase.clone(),
+        queue: d.queue.clone(),
+        push: d.push.clone(),
+        clock: d.clock.clone(),
+        ids: d.ids.clone(),
+        settings: d.settings.clone(),
+    };
+    let (_, wait) = recording_wait(&d);
+    let mut status = None;
+    for _ in 0..5 {
+        if let Ok(closed) = throttled.close_period(close("k1"), deadline(&d), &wait).await {
+            status = Some(closed.period.status());
+            if status == Some(PeriodStatus::Reconciled) {
+                break;
+            }
+        }
+    }
+    assert_eq!(status, Some(PeriodStatus::Reconciled));
+    assert_eq!(marks(&d), 1);
+    assert!(throttled.store.counts().throttled > 0);
+}
+
+#[tokio::test]
+async fn a_shorter_settle_margin_settles_a_refund_unknown_that_long_before_the_mark() {
+    let mut d = deps();
+    d.settings.refund_settle_margin = Duration::from_secs(5);
+    let payment = paid(&d, 1_000).await;
+    let refund = unsettled_refund(&d, &payment, 300).await;
+    d.clock.advance(Duration::from_secs(10));
+    set_reports(
+        &d,
+        vec![tx(&ers(&payment), 1_000), tx("29990000000000000000009", -300)],
+    );
+    let (_, wait) = recording_wait(&d);
+    d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+    let refund = d
+        .store
+        .get_refund(payment.id(), refund.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(refund.status(), RefundStatus::Succeeded);
 }
 
 #[tokio::test]

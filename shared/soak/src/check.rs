@@ -1,0 +1,760 @@
+//! The invariants, checked on what the soak collected: our payments as the API answers them, the
+//! sandbox's invoices and events (its ledger), the times glase-local was down, and the logs. Pure
+//! functions over plain data, so each can be tested on its own.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::{Value, json};
+
+/// Glase's acknowledgement window, in milliseconds.
+pub const ACK_WINDOW_MS: i64 = 20_000;
+
+/// One of our payments as `GET /v1/payments/{id}` answered it at the end.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OurPayment {
+    /// Our id.
+    pub id: String,
+    /// Glase's invoice reference.
+    pub invoice_reference: String,
+    /// `pending`, `paid`, `canceled`, ...
+    pub status: String,
+    /// The total in minor units.
+    pub total: i64,
+    /// The expiry in Unix milliseconds.
+    pub expires_at_ms: i64,
+    /// Glase's payment reference once paid.
+    pub ers_reference: Option<String>,
+    /// Its refunds.
+    pub refunds: Vec<OurRefund>,
+    /// Refund requests the API accepted (202) for it.
+    pub refunds_asked: u32,
+}
+
+/// One of our refunds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OurRefund {
+    /// Our id.
+    pub id: String,
+    /// The amount in minor units.
+    pub amount: i64,
+    /// `queued`, `sending`, `succeeded`, `failed`, `needs_reconciliation`.
+    pub status: String,
+    /// Its last change, Unix milliseconds.
+    pub updated_at_ms: i64,
+}
+
+/// An invoice as the sandbox holds it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SandboxInvoice {
+    /// The reference.
+    pub reference: String,
+    /// The wire status (`PAID`, `ISSUED`, `CANCELED`, ...).
+    pub status: String,
+    /// The payment's reference, when paid.
+    pub ers_reference: Option<String>,
+    /// Whether the payment was reversed (not acknowledged in the window).
+    pub reversed: bool,
+}
+
+/// What the sandbox's event log says about money.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ledger {
+    /// `refund_issued`: original payment reference and amount, one entry per executed refund.
+    pub refunds: Vec<(String, i64)>,
+    /// `payment_reversed`: invoice reference and the time of the payment (Unix ms).
+    pub reversals: Vec<(String, i64)>,
+    /// `payment_received`: invoice reference to payment time (Unix ms).
+    pub paid_at: HashMap<String, i64>,
+    /// `fault_injected` counts by `target action`.
+    pub faults: BTreeMap<String, u64>,
+}
+
+/// One invariant's outcome.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// The invariant.
+    pub name: &'static str,
+    /// Whether it holds.
+    pub pass: bool,
+    /// The counts behind the verdict, and what failed.
+    pub detail: String,
+}
+
+/// Unix milliseconds of an RFC 3339 text (0 when unreadable).
+pub fn unix_ms(text: &str) -> i64 {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0))
+        .unwrap_or(0)
+}
+
+/// Reads the sandbox's `GET /sandbox/events` answer.
+pub fn ledger_of(events: &Value) -> Ledger {
+    let mut ledger = Ledger::default();
+    for e in events["events"].as_array().into_iter().flatten() {
+        let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+        match e["type"].as_str().unwrap_or_default() {
+            "refund_issued" => ledger.refunds.push((
+                text("original_ers_reference"),
+                e["amount_minor"].as_i64().unwrap_or(0),
+            )),
+            "payment_received" | "reservation_committed" => {
+                ledger
+                    .paid_at
+                    .insert(text("invoice_reference"), unix_ms(&text("at")));
+            }
+            "payment_reversed" => {
+                let invoice = text("invoice_reference");
+                let paid = ledger.paid_at.get(&invoice).copied().unwrap_or(0);
+                ledger.reversals.push((invoice, paid));
+            }
+            "fault_injected" => {
+                *ledger
+                    .faults
+                    .entry(format!("{} {}", text("target"), text("action")))
+                    .or_insert(0) += 1;
+            }
+            _ => {}
+        }
+    }
+    ledger
+}
+
+/// Reads the sandbox's `GET /sandbox/invoices` answer.
+pub fn invoices_of(list: &Value) -> Vec<SandboxInvoice> {
+    list["invoices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| SandboxInvoice {
+            reference: i["invoice_reference"].as_str().unwrap_or_default().to_owned(),
+            status: i["status"].as_str().unwrap_or_default().to_owned(),
+            ers_reference: i["payment"]["ers_reference"].as_str().map(str::to_owned),
+            reversed: i["payment"]["reversed"].as_bool().unwrap_or(false),
+        })
+        .collect()
+}
+
+/// Reads a payment answer of the API.
+pub fn payment_of(body: &Value, refunds_asked: u32) -> OurPayment {
+    OurPayment {
+        id: body["id"].as_str().unwrap_or_default().to_owned(),
+        invoice_reference: body["invoice_reference"].as_str().unwrap_or_default().to_owned(),
+        status: body["status"].as_str().unwrap_or_default().to_owned(),
+        total: body["total"].as_i64().unwrap_or(0),
+        expires_at_ms: unix_ms(body["expires_at"].as_str().unwrap_or_default()),
+        ers_reference: body["ers_reference"].as_str().map(str::to_owned),
+        refunds: body["refunds"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| OurRefund {
+                id: r["id"].as_str().unwrap_or_default().to_owned(),
+                amount: r["amount"].as_i64().unwrap_or(0),
+                status: r["status"].as_str().unwrap_or_default().to_owned(),
+                updated_at_ms: unix_ms(r["updated_at"].as_str().unwrap_or_default()),
+            })
+            .collect(),
+        refunds_asked,
+    }
+}
+
+fn sample(list: &[String]) -> String {
+    let shown: Vec<&str> = list.iter().take(5).map(String::as_str).collect();
+    if list.len() > shown.len() {
+        format!("{} …", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// Invariant 1: every invoice the sandbox holds as paid is paid with us, and the reverse.
+pub fn paid_both_ways(ours: &[OurPayment], invoices: &[SandboxInvoice]) -> Outcome {
+    let by_reference: HashMap<&str, &OurPayment> =
+        ours.iter().map(|p| (p.invoice_reference.as_str(), p)).collect();
+    let paid_at_glase: HashSet<&str> = invoices
+        .iter()
+        .filter(|i| i.status == "PAID")
+        .map(|i| i.reference.as_str())
+        .collect();
+    let mut problems = Vec::new();
+    for reference in &paid_at_glase {
+        match by_reference.get(reference) {
+            Some(p) if p.status == "paid" => {}
+            Some(p) => problems.push(format!("{} paid at Glase, {} with us", p.id, p.status)),
+            None => problems.push(format!("invoice {reference} paid at Glase, unknown to us")),
+        }
+    }
+    let paid_with_us = ours.iter().filter(|p| p.status == "paid").count();
+    for p in ours.iter().filter(|p| p.status == "paid") {
+        if !paid_at_glase.contains(p.invoice_reference.as_str()) {
+            problems.push(format!("{} paid with us, not at Glase", p.id));
+        }
+    }
+    Outcome {
+        name: "paid at Glase = paid with us",
+        pass: problems.is_empty(),
+        detail: format!(
+            "{} paid at Glase, {paid_with_us} paid with us, {} differ{}",
+            paid_at_glase.len(),
+            problems.len(),
+            if problems.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", sample(&problems))
+            }
+        ),
+    }
+}
+
+/// Invariant 2: no reversal of a payment made while our side was up for its window: a reversal is
+/// excused only when glase-local was down for longer than the window after the payment (`downtimes` in Unix ms).
+pub fn no_reversals(ledger: &Ledger, downtimes: &[(i64, i64)]) -> Outcome {
+    let mut excused = Vec::new();
+    let mut unexcused = Vec::new();
+    for (invoice, paid) in &ledger.reversals {
+        let window_end = paid + ACK_WINDOW_MS;
+        let down: i64 = downtimes
+            .iter()
+            .map(|(from, to)| (to.min(&window_end) - from.max(paid)).max(0))
+            .sum();
+        if down >= ACK_WINDOW_MS {
+            excused.push(invoice.clone());
+        } else {
+            unexcused.push(format!("{invoice} (down {down} ms of its window)"));
+        }
+    }
+    Outcome {
+        name: "no reversal while we were up",
+        pass: unexcused.is_empty(),
+        detail: format!(
+            "{} reversals, {} excused (down the whole window){}{}",
+            ledger.reversals.len(),
+            excused.len(),
+            if excused.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", sample(&excused))
+            },
+            if unexcused.is_empty() {
+                String::new()
+            } else {
+                format!("; not excused: {}", sample(&unexcused))
+            }
+        ),
+    }
+}
+
+/// Invariant 3: no refund executed twice. Per payment, Glase's refunds are no more than we asked for and their sum
+/// is no more than the payment; and our books agree with Glase's: every refund Glase executed is one we
+/// hold as succeeded or still unsettled (queued, sending, needs_reconciliation), never one we hold as
+/// failed (which would make its amount refundable again), and every refund we hold as succeeded was
+/// executed.
+pub fn refunds_once(ours: &[OurPayment], ledger: &Ledger) -> Outcome {
+    let mut at_glase: HashMap<&str, (u32, i64)> = HashMap::new();
+    for (ers, amount) in &ledger.refunds {
+        let entry = at_glase.entry(ers.as_str()).or_insert((0, 0));
+        entry.0 += 1;
+        entry.1 += amount;
+    }
+    let by_ers: HashMap<&str, &OurPayment> = ours
+        .iter()
+        .filter_map(|p| p.ers_reference.as_deref().map(|e| (e, p)))
+        .collect();
+    let mut problems = Vec::new();
+    for (ers, (count, sum)) in &at_glase {
+        let Some(p) = by_ers.get(ers) else {
+            problems.push(format!("{count} refunds at Glase of unknown payment {ers}"));
+            continue;
+        };
+        if *count > p.refunds_asked {
+            problems.push(format!(
+                "{}: {count} refunds at Glase, {} asked",
+                p.id, p.refunds_asked
+            ));
+        }
+        if *sum > p.total {
+            problems.push(format!("{}: {sum} refunded at Glase of {}", p.id, p.total));
+        }
+    }
+    let mut succeeded_total = 0usize;
+    let mut unsettled_total = 0usize;
+    for p in ours {
+        let count = |statuses: &[&str]| {
+            let rs: Vec<&OurRefund> = p
+                .refunds
+                .iter()
+                .filter(|r| statuses.contains(&r.status.as_str()))
+                .collect();
+            (rs.len(), rs.iter().map(|r| r.amount).sum::<i64>())
+        };
+        let (ok, ok_sum) = count(&["succeeded"]);
+        let (open, open_sum) = count(&["queued", "sending", "needs_reconciliation"]);
+        succeeded_total += ok;
+        unsettled_total += open;
+        let (glase, glase_sum) = p
+            .ers_reference
+            .as_deref()
+            .and_then(|e| at_glase.get(e))
+            .map_or((0, 0), |(c, s)| (*c as usize, *s));
+        if glase < ok || glase_sum < ok_sum || glase > ok + open || glase_sum > ok_sum + open_sum {
+            let statuses: Vec<String> = p
+                .refunds
+                .iter()
+                .map(|r| format!("{} {}", r.amount, r.status))
+                .collect();
+            problems.push(format!(
+                "{}: {glase} ({glase_sum}) at Glase, ours: [{}]",
+                p.id,
+                statuses.join(", ")
+            ));
+        }
+    }
+    Outcome {
+        name: "no refund executed twice",
+        pass: problems.is_empty(),
+        detail: format!(
+            "{} refunds at Glase; with us {succeeded_total} succeeded and {unsettled_total} not yet settled; \
+             {} asked; {} problems{}",
+            ledger.refunds.len(),
+            ours.iter().map(|p| p.refunds_asked).sum::<u32>(),
+            problems.len(),
+            if problems.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", sample(&problems))
+            }
+        ),
+    }
+}
+
+/// Invariant 4: no payment left pending past its expiry (plus `grace_ms` for the expiry pass to run).
+pub fn none_pending_past_expiry(ours: &[OurPayment], now_ms: i64, grace_ms: i64) -> Outcome {
+    let pending: Vec<&OurPayment> = ours.iter().filter(|p| p.status == "pending").collect();
+    let late: Vec<String> = pending
+        .iter()
+        .filter(|p| now_ms > p.expires_at_ms + grace_ms)
+        .map(|p| format!("{} ({} s past)", p.id, (now_ms - p.expires_at_ms) / 1000))
+        .collect();
+    Outcome {
+        name: "none pending past expiry",
+        pass: late.is_empty(),
+        detail: format!(
+            "{} pending at the end, {} past expiry{}",
+            pending.len(),
+            late.len(),
+            if late.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", sample(&late))
+            }
+        ),
+    }
+}
+
+fn in_status<'a>(ours: &'a [OurPayment], status: &'a str) -> impl Iterator<Item = &'a OurRefund> + 'a {
+    ours.iter()
+        .flat_map(|p| p.refunds.iter())
+        .filter(move |r| r.status == status)
+}
+
+/// The newest change of a refund in `needs_reconciliation` (0 when none): a period report settles a
+/// refund only when its outcome became unknown long enough before the mark.
+pub fn newest_unsettled_change(ours: &[OurPayment]) -> i64 {
+    ours.iter()
+        .flat_map(|p| p.refunds.iter())
+        .filter(|r| r.status == "needs_reconciliation")
+        .map(|r| r.updated_at_ms)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Refunds still on their way (`queued` for a retry, or `sending`, which the outbox sweep hands to
+/// reconciliation when a kill left it so).
+pub fn in_flight(ours: &[OurPayment]) -> usize {
+    ours.iter()
+        .flat_map(|p| p.refunds.iter())
+        .filter(|r| r.status == "queued" || r.status == "sending")
+        .count()
+}
+
+/// Invariant 5: every refund that needed reconciliation before the period reports is settled after them.
+pub fn reconciliation_settled(before: &[OurPayment], after: &[OurPayment], reports: usize) -> Outcome {
+    let waiting: HashSet<&str> = in_status(before, "needs_reconciliation")
+        .map(|r| r.id.as_str())
+        .collect();
+    let after_by_id: HashMap<&str, &OurRefund> = after
+        .iter()
+        .flat_map(|p| p.refunds.iter())
+        .map(|r| (r.id.as_str(), r))
+        .collect();
+    let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
+    for id in &waiting {
+        let status = after_by_id.get(id).map_or("missing", |r| r.status.as_str());
+        *outcomes.entry(status).or_insert(0) += 1;
+    }
+    let before_by_id: HashMap<&str, &OurRefund> = before
+        .iter()
+        .flat_map(|p| p.refunds.iter())
+        .map(|r| (r.id.as_str(), r))
+        .collect();
+    let left: Vec<String> = in_status(after, "needs_reconciliation")
+        .map(|r| {
+            let was = before_by_id
+                .get(r.id.as_str())
+                .map_or("missing", |b| b.status.as_str());
+            format!("{} (before the reports: {was})", r.id)
+        })
+        .collect();
+    let settled: Vec<String> = outcomes.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    Outcome {
+        name: "needs_reconciliation settled by the report",
+        pass: left.is_empty(),
+        detail: format!(
+            "{} needed reconciliation before {reports} period reports ({}); {} left after{}",
+            waiting.len(),
+            if settled.is_empty() {
+                "none".to_owned()
+            } else {
+                settled.join(", ")
+            },
+            left.len(),
+            if left.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", sample(&left))
+            }
+        ),
+    }
+}
+
+/// Where secrets were found in the logs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SecretScan {
+    /// Lines read.
+    pub lines: usize,
+    /// Lines left out as the allowed banner line.
+    pub excused: usize,
+    /// `file:line: kind` of each hit.
+    pub hits: Vec<String>,
+}
+
+/// Searches `text` (one log file named `file`) for any of `secrets` (value to kind), skipping lines
+/// equal to one of `allowed` exactly. Every secret here is made of letters, digits and `_`, so only runs
+/// of those characters at least as long as the shortest secret are looked at, each at every offset.
+pub fn scan_secrets(
+    file: &str,
+    text: &str,
+    secrets: &HashMap<String, &'static str>,
+    allowed: &[String],
+    scan: &mut SecretScan,
+) {
+    let mut lengths: Vec<usize> = secrets
+        .keys()
+        .map(String::len)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    lengths.sort_unstable();
+    let shortest = lengths.first().copied().unwrap_or(usize::MAX);
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    for (n, line) in text.lines().enumerate() {
+        scan.lines += 1;
+        if allowed.iter().any(|a| a == line) {
+            scan.excused += 1;
+            continue;
+        }
+        let bytes = line.as_bytes();
+        let mut hit = None;
+        let mut start = 0;
+        while start < bytes.len() && hit.is_none() {
+            if !word(bytes[start]) {
+                start += 1;
+                continue;
+            }
+            let end = bytes[start..]
+                .iter()
+                .position(|b| !word(*b))
+                .map_or(bytes.len(), |p| start + p);
+            if end - start >= shortest {
+                // The run is ASCII, so every offset is a character boundary.
+                let run = &line[start..end];
+                'run: for len in lengths.iter().filter(|l| **l <= run.len()) {
+                    for offset in 0..=run.len() - len {
+                        if let Some(kind) = secrets.get(&run[offset..offset + len]) {
+                            hit = Some(*kind);
+                            break 'run;
+                        }
+                    }
+                }
+            }
+            start = end;
+        }
+        if let Some(kind) = hit {
+            scan.hits.push(format!("{file}:{}: {kind}", n + 1));
+        }
+    }
+}
+
+/// Invariant 6: secrets never logged.
+pub fn secrets_outcome(scan: &SecretScan, secrets: &HashMap<String, &'static str>) -> Outcome {
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for kind in secrets.values() {
+        *kinds.entry(kind).or_insert(0) += 1;
+    }
+    let searched: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    Outcome {
+        name: "secrets never logged",
+        pass: scan.hits.is_empty(),
+        detail: format!(
+            "{} log lines searched for {}; {} hits{}; {} banner line(s) with the API key left out",
+            scan.lines,
+            searched.join(", "),
+            scan.hits.len(),
+            if scan.hits.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", sample(&scan.hits))
+            },
+            scan.excused
+        ),
+    }
+}
+
+/// The summary as JSON.
+pub fn summary_json(faults: &[(String, u64)], outcomes: &[Outcome], counts: &[(String, u64)]) -> Value {
+    json!({
+        "faults": faults.iter().map(|(f, n)| json!({"fault": f, "injected": n})).collect::<Vec<_>>(),
+        "invariants": outcomes
+            .iter()
+            .map(|o| json!({"invariant": o.name, "pass": o.pass, "detail": o.detail}))
+            .collect::<Vec<_>>(),
+        "counts": counts.iter().map(|(c, n)| json!({"what": c, "count": n})).collect::<Vec<_>>(),
+    })
+}
+
+/// The summary as a Markdown table.
+pub fn summary_table(faults: &[(String, u64)], outcomes: &[Outcome], counts: &[(String, u64)]) -> String {
+    let mut out = String::from("| Fault injected | Count |\n|---|---|\n");
+    for (f, n) in faults {
+        out.push_str(&format!("| {f} | {n} |\n"));
+    }
+    out.push_str("\n| What happened | Count |\n|---|---|\n");
+    for (c, n) in counts {
+        out.push_str(&format!("| {c} | {n} |\n"));
+    }
+    out.push_str("\n| Invariant | Result | Counts |\n|---|---|---|\n");
+    for o in outcomes {
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            o.name,
+            if o.pass { "pass" } else { "FAIL" },
+            o.detail.replace('|', "/")
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payment(id: &str, invoice: &str, status: &str) -> OurPayment {
+        OurPayment {
+            id: id.into(),
+            invoice_reference: invoice.into(),
+            status: status.into(),
+            total: 1_000,
+            ers_reference: (status == "paid").then(|| format!("ers-{invoice}")),
+            ..OurPayment::default()
+        }
+    }
+
+    fn invoice(reference: &str, status: &str) -> SandboxInvoice {
+        SandboxInvoice {
+            reference: reference.into(),
+            status: status.into(),
+            ..SandboxInvoice::default()
+        }
+    }
+
+    #[test]
+    fn paid_must_agree_both_ways() {
+        let ours = vec![payment("p1", "i1", "paid"), payment("p2", "i2", "canceled")];
+        assert!(paid_both_ways(&ours, &[invoice("i1", "PAID"), invoice("i2", "CANCELED")]).pass);
+        let lost = paid_both_ways(&ours, &[invoice("i1", "PAID"), invoice("i2", "PAID")]);
+        assert!(
+            !lost.pass && lost.detail.contains("p2 paid at Glase, canceled with us"),
+            "{lost:?}"
+        );
+        let unknown = paid_both_ways(&ours, &[invoice("i1", "PAID"), invoice("i9", "PAID")]);
+        assert!(!unknown.pass && unknown.detail.contains("i9 paid at Glase, unknown to us"));
+        let only_ours = paid_both_ways(&ours, &[invoice("i1", "CANCELED")]);
+        assert!(!only_ours.pass && only_ours.detail.contains("p1 paid with us, not at Glase"));
+    }
+
+    #[test]
+    fn a_reversal_is_excused_only_when_we_were_down_for_the_whole_window() {
+        let ledger = Ledger {
+            reversals: vec![("i1".into(), 100_000)],
+            ..Ledger::default()
+        };
+        assert!(no_reversals(&ledger, &[(90_000, 125_000)]).pass);
+        let short = no_reversals(&ledger, &[(100_000, 102_000)]);
+        assert!(
+            !short.pass && short.detail.contains("i1 (down 2000 ms"),
+            "{short:?}"
+        );
+        assert!(no_reversals(&Ledger::default(), &[]).pass);
+    }
+
+    #[test]
+    fn refunds_at_glase_must_match_what_we_asked_and_recorded() {
+        let mut p = payment("p1", "i1", "paid");
+        p.refunds_asked = 1;
+        p.refunds = vec![OurRefund {
+            id: "r1".into(),
+            amount: 300,
+            status: "succeeded".into(),
+            ..OurRefund::default()
+        }];
+        let once = Ledger {
+            refunds: vec![("ers-i1".into(), 300)],
+            ..Ledger::default()
+        };
+        assert!(refunds_once(std::slice::from_ref(&p), &once).pass);
+        let twice = Ledger {
+            refunds: vec![("ers-i1".into(), 300), ("ers-i1".into(), 300)],
+            ..Ledger::default()
+        };
+        let o = refunds_once(std::slice::from_ref(&p), &twice);
+        assert!(
+            !o.pass && o.detail.contains("p1: 2 refunds at Glase, 1 asked"),
+            "{o:?}"
+        );
+        p.refunds[0].status = "sending".into();
+        assert!(
+            refunds_once(std::slice::from_ref(&p), &once).pass,
+            "not settled yet is no error"
+        );
+        p.refunds[0].status = "failed".into();
+        let lost = refunds_once(std::slice::from_ref(&p), &once);
+        assert!(
+            !lost.pass && lost.detail.contains("p1: 1 (300) at Glase, ours: [300 failed]"),
+            "{lost:?}"
+        );
+        let too_much = Ledger {
+            refunds: vec![("ers-i1".into(), 1_001)],
+            ..Ledger::default()
+        };
+        assert!(
+            refunds_once(&[p], &too_much)
+                .detail
+                .contains("1001 refunded at Glase of 1000")
+        );
+    }
+
+    #[test]
+    fn a_payment_pending_past_its_expiry_fails() {
+        let mut p = payment("p1", "i1", "pending");
+        p.expires_at_ms = 10_000;
+        assert!(none_pending_past_expiry(std::slice::from_ref(&p), 14_000, 5_000).pass);
+        assert!(!none_pending_past_expiry(std::slice::from_ref(&p), 16_000, 5_000).pass);
+        p.status = "canceled".into();
+        assert!(none_pending_past_expiry(&[p], 100_000, 5_000).pass);
+    }
+
+    #[test]
+    fn the_newest_unsettled_change_ignores_settled_refunds() {
+        let mut p = payment("p1", "i1", "paid");
+        let refund = |status: &str, at: i64| OurRefund {
+            status: status.into(),
+            updated_at_ms: at,
+            ..OurRefund::default()
+        };
+        p.refunds = vec![
+            refund("needs_reconciliation", 5),
+            refund("sending", 7),
+            refund("succeeded", 9),
+        ];
+        assert_eq!(in_flight(std::slice::from_ref(&p)), 1);
+        assert_eq!(newest_unsettled_change(&[p]), 5);
+        assert_eq!(newest_unsettled_change(&[]), 0);
+    }
+
+    #[test]
+    fn refunds_left_needing_reconciliation_fail() {
+        let with = |status: &str| {
+            let mut p = payment("p1", "i1", "paid");
+            p.refunds = vec![OurRefund {
+                id: "r1".into(),
+                amount: 100,
+                status: status.into(),
+                ..OurRefund::default()
+            }];
+            vec![p]
+        };
+        let settled = reconciliation_settled(&with("needs_reconciliation"), &with("succeeded"), 2);
+        assert!(
+            settled.pass
+                && settled
+                    .detail
+                    .contains("1 needed reconciliation before 2 period reports (1 succeeded)")
+        );
+        assert!(
+            !reconciliation_settled(&with("needs_reconciliation"), &with("needs_reconciliation"), 2).pass
+        );
+    }
+
+    #[test]
+    fn secrets_are_found_anywhere_in_a_line_except_the_allowed_banner() {
+        let secrets: HashMap<String, &'static str> = [
+            ("cs_0123456789abcdef".to_owned(), "client secret"),
+            ("tok123".to_owned(), "notification token"),
+        ]
+        .into();
+        let mut scan = SecretScan::default();
+        let text =
+            "ok line\nGET /v1/x?client_secret=cs_0123456789abcdef\nkey=xtok123y é\n  API key  tok123\n";
+        scan_secrets(
+            "a.log",
+            text,
+            &secrets,
+            &["  API key  tok123".to_owned()],
+            &mut scan,
+        );
+        assert_eq!(scan.lines, 4);
+        assert_eq!(scan.excused, 1);
+        assert_eq!(
+            scan.hits,
+            vec!["a.log:2: client secret", "a.log:3: notification token"]
+        );
+        let o = secrets_outcome(&scan, &secrets);
+        assert!(
+            !o.pass && o.detail.contains("1 client secret, 1 notification token"),
+            "{o:?}"
+        );
+    }
+
+    #[test]
+    fn the_sandbox_log_becomes_a_ledger() {
+        let events = json!({"events": [
+            {"seq": 1, "at": "2026-11-30T05:00:00Z", "type": "payment_received", "invoice_reference": "i1",
+             "ers_reference": "e1", "amount_minor": 100, "currency": "SEK", "ack_deadline": "2026-11-30T05:00:20Z"},
+            {"seq": 2, "at": "2026-11-30T05:00:21Z", "type": "payment_reversed", "invoice_reference": "i1",
+             "ers_reference": "e1"},
+            {"seq": 3, "at": "2026-11-30T05:00:22Z", "type": "refund_issued", "original_ers_reference": "e0",
+             "ers_reference": "r1", "amount_minor": 50, "currency": "SEK"},
+            {"seq": 4, "at": "2026-11-30T05:00:22Z", "type": "fault_injected", "target": "notification",
+             "action": "drop"},
+            {"seq": 5, "at": "2026-11-30T05:00:23Z", "type": "fault_injected", "target": "notification",
+             "action": "drop"}
+        ]});
+        let ledger = ledger_of(&events);
+        assert_eq!(ledger.refunds, vec![("e0".to_owned(), 50)]);
+        assert_eq!(
+            ledger.reversals,
+            vec![("i1".to_owned(), unix_ms("2026-11-30T05:00:00Z"))]
+        );
+        assert_eq!(ledger.faults.get("notification drop"), Some(&2));
+    }
+}
