@@ -17,7 +17,7 @@ use reqwest::{StatusCode, Url};
 
 use crate::model::*;
 use crate::retry::{AttemptOutcome, RetryDecision, RetryPolicy, jittered};
-use crate::soap::{self, DecodeError, MAX_INPUT_BYTES, SoapError};
+use crate::soap::{self, DecodeError, Limits, SoapError};
 
 /// How the client reaches Glase.
 #[derive(Debug, Clone)]
@@ -232,7 +232,7 @@ impl GlaseClient {
         match self.inner.http.get(url).send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
-                let _ = read_capped(response).await;
+                let _ = read_capped(response, Limits::MESSAGE.bytes).await;
                 tracing::info!(
                     elapsed_ms = elapsed_ms(started),
                     http_status = status,
@@ -345,13 +345,11 @@ impl GlaseClient {
         };
         let status = response.status();
         let code = Some(status.as_u16());
-        let bytes = match read_capped(response).await {
+        let limit = Limits::of_response(op).bytes;
+        let bytes = match read_capped(response, limit).await {
             Ok(bytes) => bytes,
             Err(ReadError::TooLarge(size)) => {
-                let error = DecodeError::TooLarge {
-                    size,
-                    limit: MAX_INPUT_BYTES,
-                };
+                let error = DecodeError::TooLarge { size, limit };
                 return (AttemptOutcome::Undecodable, code, Err(GlaseError::Decode(error)));
             }
             Err(ReadError::Http(e)) => {
@@ -421,16 +419,16 @@ enum ReadError {
     Http(reqwest::Error),
 }
 
-/// Reads a response body, refusing more than [`MAX_INPUT_BYTES`].
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, ReadError> {
+/// Reads a response body, refusing more than `limit` bytes.
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ReadError> {
     if let Some(length) = response.content_length().and_then(|l| usize::try_from(l).ok())
-        && length > MAX_INPUT_BYTES
+        && length > limit
     {
         return Err(ReadError::TooLarge(length));
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(ReadError::Http)? {
-        if body.len() + chunk.len() > MAX_INPUT_BYTES {
+        if body.len() + chunk.len() > limit {
             return Err(ReadError::TooLarge(body.len() + chunk.len()));
         }
         body.extend_from_slice(&chunk);

@@ -7,14 +7,16 @@
 //! refunds) and `ErsReference`; summary rows carry `SalesCount` and `SalesTotal`, grouped by `TerminalId` or
 //! `CashierId`. A `Currency` element is read when present.
 //!
-//! The same limits as the SOAP decoder apply (size, DTDs refused, depth, node count). Amounts stay exact
+//! The SOAP decoder's rules apply (DTDs refused, depth), with the larger size limits of an executeReport
+//! answer ([`crate::soap::Limits::REPORT`]). Amounts stay exact
 //! [`Decimal`]s; [`TransactionRow::amount_minor`] gives hundredths without any float.
 
 use roxmltree::Node;
 
 use crate::model::Decimal;
 use crate::soap::DecodeError;
-use crate::soap::read::{child, parse, text_of};
+use crate::soap::Limits;
+use crate::soap::read::{child, parse_within, text_of};
 
 /// Why a report document could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -144,7 +146,7 @@ fn decimal(row: usize, node: Node<'_, '_>, element: &'static str) -> Result<Deci
 
 /// Reads a report document (the `contentString` of executeReport).
 pub fn parse_report(text: &str) -> Result<ParsedReport, ReportError> {
-    let doc = parse(text.as_bytes())?;
+    let doc = parse_within(text.as_bytes(), Limits::REPORT)?;
     let root = doc.root_element();
     let meta = child(root, "Meta").ok_or(ReportError::MissingMeta)?;
     let meta = ReportMeta {

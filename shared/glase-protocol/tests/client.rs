@@ -353,6 +353,24 @@ async fn undecodable_and_oversized_answers_are_decode_errors() {
 }
 
 #[tokio::test]
+async fn an_execute_report_answer_may_be_larger_than_any_other_answer() {
+    // A report of 3 MiB: over the 1 MiB of every other answer, inside the report limit.
+    let big = "r".repeat(3 * soap::MAX_INPUT_BYTES);
+    let mut response = full_response(Operation::ExecuteReport);
+    if let Response::ExecuteReport(r) = &mut response
+        && let Some(report) = &mut r.report
+    {
+        report.content_string = Some(big.clone());
+    }
+    let stub = Stub::start(vec![Reply::ok(encode_response(&response))]).await;
+    let answer = client(&stub.endpoint)
+        .execute_report(&report_request(), DEADLINE)
+        .await
+        .unwrap();
+    assert_eq!(answer.report.unwrap().content_string, Some(big));
+}
+
+#[tokio::test]
 async fn report_not_ready_is_retried_until_the_report_is_ready() {
     let stub = Stub::start(vec![
         answer(Operation::ExecuteReport, 2),

@@ -293,3 +293,76 @@ proptest! {
         }
     }
 }
+
+/// A details report of `rows` rows, laid out as the sandbox and Glase write it.
+fn details_report(rows: usize) -> String {
+    let mut text = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<TransactionDetails>\n  <Meta>\n    \
+         <ResellerId>shop</ResellerId>\n    <TransactionPeriodId>1</TransactionPeriodId>\n  </Meta>\n",
+    );
+    for i in 0..rows {
+        text.push_str(&format!(
+            "  <Row>\n    <TerminalId>webshop-1</TerminalId>\n    <CashierId>NULL</CashierId>\n    \
+             <SalesAmount>25.00000</SalesAmount>\n    <Currency>SEK</Currency>\n    \
+             <ErsReference>{}</ErsReference>\n  </Row>\n",
+            100_000_000 + i
+        ));
+    }
+    text.push_str("</TransactionDetails>\n");
+    text
+}
+
+#[test]
+fn a_busy_periods_report_is_read_though_it_is_far_over_the_message_limit() {
+    use base64::Engine as _;
+    // 20,000 rows: a shop with about 15,000 payments and 5,000 refunds in the period.
+    let report = details_report(20_000);
+    let escaped = report
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let content = base64::engine::general_purpose::STANDARD.encode(&report);
+    let response = in_envelope(&format!(
+        "<ext:executeReportResponse><return><resultCode>0</resultCode><report><title>details</title>\
+         <content>{content}</content><contentString>{escaped}</contentString></report></return>\
+         </ext:executeReportResponse>"
+    ));
+    assert!(response.len() > 4 * MAX_INPUT_BYTES, "{} bytes", response.len());
+    assert!(response.len() < MAX_REPORT_BYTES);
+
+    let Ok(Response::ExecuteReport(decoded)) = decode_response(Operation::ExecuteReport, response.as_bytes())
+    else {
+        panic!("the executeReport answer decodes");
+    };
+    let text = decoded
+        .report
+        .and_then(|r| r.content_string)
+        .expect("contentString");
+    let parsed = report::parse_report(&text).expect("the report parses");
+    assert_eq!(parsed.transactions.len(), 20_000);
+
+    // Every other answer keeps the message limit.
+    assert!(matches!(
+        decode_response(Operation::GetPaymentStatus, response.as_bytes()),
+        Err(SoapError::Decode(DecodeError::TooLarge {
+            limit: MAX_INPUT_BYTES,
+            ..
+        }))
+    ));
+}
+
+#[test]
+fn a_report_past_the_report_limits_is_refused_with_a_clear_error() {
+    let padding = "x".repeat(MAX_REPORT_BYTES);
+    let response = in_envelope(&format!(
+        "<ext:executeReportResponse><return><resultCode>0</resultCode><report>\
+         <contentString>{padding}</contentString></report></return></ext:executeReportResponse>"
+    ));
+    assert_eq!(
+        decode_response(Operation::ExecuteReport, response.as_bytes()),
+        Err(SoapError::Decode(DecodeError::TooLarge {
+            size: response.len(),
+            limit: MAX_REPORT_BYTES
+        }))
+    );
+}

@@ -33,12 +33,49 @@ use write::XmlWriter;
 pub const SOAP_ENV_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 /// The Glase (SEQR) service namespace of every wrapper element.
 pub const GLASE_NS: &str = "http://external.interfaces.ers.seamless.com/";
-/// The largest message the decoder accepts (1 MiB).
+/// The largest message the decoder accepts (1 MiB), except an executeReport answer.
 pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
 /// The deepest element nesting the decoder accepts (real messages stay below 12).
 pub const MAX_DEPTH: usize = 32;
-/// The most XML nodes the decoder accepts.
+/// The most XML nodes the decoder accepts, except in an executeReport answer or a report.
 pub const MAX_NODES: u32 = 100_000;
+/// The largest executeReport answer and report document accepted (16 MiB): a period's details report
+/// carries a row per payment and refund, about 330 bytes each once base64-encoded, so a shop with 1,500
+/// payments a day already passes 1 MiB; 16 MiB holds about 50,000 rows.
+pub const MAX_REPORT_BYTES: usize = 16 * 1024 * 1024;
+/// The most XML nodes of an executeReport answer or a report document (about 25 per row, whitespace
+/// included; roughly 70 MB of parsed tree at the most, inside the reporting function's 256 MB).
+pub const MAX_REPORT_NODES: u32 = 1_250_000;
+
+/// The size limits one decode applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most bytes.
+    pub bytes: usize,
+    /// The most XML nodes.
+    pub nodes: u32,
+}
+
+impl Limits {
+    /// Every message but an executeReport answer.
+    pub const MESSAGE: Limits = Limits {
+        bytes: MAX_INPUT_BYTES,
+        nodes: MAX_NODES,
+    };
+    /// An executeReport answer and the report document inside it.
+    pub const REPORT: Limits = Limits {
+        bytes: MAX_REPORT_BYTES,
+        nodes: MAX_REPORT_NODES,
+    };
+
+    /// The limits of `operation`'s response.
+    pub fn of_response(operation: Operation) -> Limits {
+        match operation {
+            Operation::ExecuteReport => Limits::REPORT,
+            _ => Limits::MESSAGE,
+        }
+    }
+}
 /// The `Content-Type` of every SOAP 1.1 message.
 pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
@@ -355,7 +392,7 @@ pub fn encode_response(response: &Response) -> String {
 
 /// Decodes the response to `operation`; a SOAP Fault becomes [`SoapError::Fault`].
 pub fn decode_response(operation: Operation, bytes: &[u8]) -> Result<Response, SoapError> {
-    let doc = read::parse(bytes)?;
+    let doc = read::parse_within(bytes, Limits::of_response(operation))?;
     let wrapper = read::body_child(&doc)?;
     let name = wrapper.tag_name().name();
     if wrapper.tag_name().namespace() == Some(SOAP_ENV_NS) && name == "Fault" {

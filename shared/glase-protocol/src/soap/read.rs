@@ -8,25 +8,31 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use roxmltree::{Document, Node, ParsingOptions};
 
-use super::{DecodeError, MAX_DEPTH, MAX_INPUT_BYTES, MAX_NODES, SOAP_ENV_NS};
+use super::{DecodeError, Limits, MAX_DEPTH, SOAP_ENV_NS};
 use crate::model::{
     AcknowledgmentMode, Amount, ClientContext, CustomerToken, Decimal, Invoice, InvoiceRow, InvoiceStatus,
     ParameterMap, Password, PaymentMode, PrincipalId, PrincipalType, Receipt, ReceiptDocument, Report,
 };
 
-/// Checks size and encoding, parses with DTDs refused, and checks the depth.
+/// Checks size and encoding, parses with DTDs refused, and checks the depth, with the limits of an
+/// ordinary message ([`Limits::MESSAGE`]).
 pub(crate) fn parse(bytes: &[u8]) -> Result<Document<'_>, DecodeError> {
-    if bytes.len() > MAX_INPUT_BYTES {
+    parse_within(bytes, Limits::MESSAGE)
+}
+
+/// [`parse`] with other size limits.
+pub(crate) fn parse_within(bytes: &[u8], limits: Limits) -> Result<Document<'_>, DecodeError> {
+    if bytes.len() > limits.bytes {
         return Err(DecodeError::TooLarge {
             size: bytes.len(),
-            limit: MAX_INPUT_BYTES,
+            limit: limits.bytes,
         });
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|_| DecodeError::NotUtf8)?;
     let options = ParsingOptions {
         allow_dtd: false,
-        nodes_limit: MAX_NODES,
+        nodes_limit: limits.nodes,
         ..ParsingOptions::default()
     };
     let doc = Document::parse_with_options(text, options).map_err(|e| match e {
