@@ -153,9 +153,11 @@ impl Stack {
         )
     }
 
-    /// A payment paid in the sandbox and confirmed by reading it.
+    /// A payment paid in the sandbox and confirmed by reading it (a second after its creation: a reader
+    /// does not ask Glase about an invoice sent less than the check interval ago).
     async fn paid(&self, total: i64) -> String {
         let (id, secret, _) = self.created_and_paid_at_glase(total).await;
+        self.clock.advance(Duration::from_secs(1));
         let request = http::Request::builder()
             .uri(format!("/v1/payments/{id}"))
             .header("x-client-secret", secret)
