@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use payments_api::settings::{Function, Need};
+use payments_api::settings::{DEFAULT_GLASE_TIMEOUT, Function, Need};
 use template_check::{json, template};
 
 /// (memory MB, timeout s) of every function resource, by crate.
@@ -69,8 +69,9 @@ fn glase_callers_get_twice_the_minimum_for_tls_and_the_others_the_minimum() {
 #[test]
 fn a_glase_caller_outlives_a_whole_glase_attempt() {
     // The default per-attempt timeout (GLASE_TIMEOUT_MS), which no function's environment overrides.
-    let glase_attempt = Duration::from_secs(10);
+    let glase_attempt = DEFAULT_GLASE_TIMEOUT;
     let template = template();
+    let sizes = sizes();
     for resource in template["Resources"].as_object().expect("Resources").values() {
         assert!(
             resource["Properties"]["Environment"]["Variables"]["GLASE_TIMEOUT_MS"].is_null(),
@@ -78,7 +79,7 @@ fn a_glase_caller_outlives_a_whole_glase_attempt() {
         );
     }
     for function in Function::ALL {
-        let (_, timeout_s) = sizes()[function.crate_name()];
+        let (_, timeout_s) = sizes[function.crate_name()];
         if function.needs().contains(&Need::Glase) {
             assert!(
                 Duration::from_secs(timeout_s) > glase_attempt,

@@ -115,6 +115,9 @@ impl Function {
     }
 }
 
+/// The longest one Glase attempt may take when `GLASE_TIMEOUT_MS` is not set.
+pub const DEFAULT_GLASE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A group of settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Need {
@@ -262,7 +265,7 @@ impl Settings {
         let table_name = has(Need::Store).then(|| r.required(env::TABLE_NAME));
         let glase = has(Need::Glase).then(|| GlaseConfig {
             endpoint: r.required_url(env::GLASE_ENDPOINT),
-            request_timeout: r.millis_or(env::GLASE_TIMEOUT_MS, Duration::from_secs(10)),
+            request_timeout: r.millis_or(env::GLASE_TIMEOUT_MS, DEFAULT_GLASE_TIMEOUT),
             terminal_id: if has(Need::WebshopTerminal) {
                 r.required(env::GLASE_TERMINAL_ID)
             } else {
