@@ -706,6 +706,19 @@ impl Payment {
         }
     }
 
+    /// Gives back a check claimed with [`Payment::checked_at`] whose call failed (Glase or the store):
+    /// the last check returns to `before`, its value ahead of the claim, so the safety net and readers
+    /// may ask again on their next pass instead of a whole interval later. A claim held after a failure
+    /// would leave a payment whose notification was lost only one or two more tries inside Glase's
+    /// 20-second window.
+    #[must_use]
+    pub fn check_released(&self, before: Option<Timestamp>) -> Payment {
+        Payment {
+            last_checked_at: before,
+            ..self.bumped()
+        }
+    }
+
     /// Applies an observation: `Ok(Some(next))` when the payment changes, `Ok(None)` with the reason
     /// otherwise. The next payment also records `observed_at` as the last check.
     pub fn observe(&self, observation: &Observation) -> (Decision, Option<Payment>) {

@@ -8,7 +8,7 @@
 use crate::idempotency::{
     Begin, Fingerprint, IdempotencyKey, IdempotencyRecord, Operation, SideEffect, StoredOutcome, evaluate,
 };
-use crate::ids::{InvoiceReference, PaymentId, TerminalId};
+use crate::ids::{InvoiceReference, PaymentId, TerminalId, Timestamp};
 use crate::order::Order;
 use crate::payment::{
     Decision, GlaseInvoiceStatus, NewPayment, NoChange, Payment, PaymentStatus, PaymentTerminal,
@@ -437,6 +437,15 @@ where
         }
     }
 
+    /// Gives back the check `claim` made when its confirmation failed (see [`Payment::check_released`]).
+    /// Only the claim itself is given back: when the store moved on meanwhile (the confirmation wrote its
+    /// outcome, or another check claimed), the conditional write fails and nothing changes. A release
+    /// that fails leaves the claim in place: the payment is asked about again one interval later.
+    pub(super) async fn release_check(&self, claim: &Payment, before: Option<Timestamp>) {
+        let release = claim.check_released(before);
+        let _ = self.store.update_payment(&release, claim.revision()).await;
+    }
+
     /// Reads a payment. While it is pending, and Glase was not asked about it within the check interval,
     /// this read claims the check with a conditional write and asks Glase: polling clients keep a payment
     /// alive even when notifications are lost. A final payment is served from the store.
@@ -455,10 +464,18 @@ where
                     // A status read changes nothing on our side and is safe to repeat (a paid invoice
                     // answers PAID again), so for the reader a lost answer is "Glase unreachable, try
                     // again": a till shows its offline message, never a guessed status.
-                    let (confirmed, outcome) = self.confirm(claim).await.map_err(|e| match e {
-                        UseCaseError::OutcomeUnknown(reason) => UseCaseError::GlaseUnavailable(reason),
-                        other => other,
-                    })?;
+                    let (confirmed, outcome) = match self.confirm(claim.clone()).await {
+                        Ok(confirmed) => confirmed,
+                        Err(e) => {
+                            self.release_check(&claim, payment.last_checked_at()).await;
+                            return Err(match e {
+                                UseCaseError::OutcomeUnknown(reason) => {
+                                    UseCaseError::GlaseUnavailable(reason)
+                                }
+                                other => other,
+                            });
+                        }
+                    };
                     payment = confirmed;
                     confirmation = Some(outcome);
                 }

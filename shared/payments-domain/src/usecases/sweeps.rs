@@ -112,10 +112,13 @@ where
             Err(StoreError::ConditionFailed) => return Checked::Skipped,
             Err(_) => return Checked::Failed,
         }
-        match self.confirm(claim).await {
+        match self.confirm(claim.clone()).await {
             Ok((p, outcome)) if outcome.changed() => Checked::Confirmed(Some((p.id().clone(), outcome))),
             Ok(_) => Checked::Confirmed(None),
-            Err(_) => Checked::ConfirmFailed,
+            Err(_) => {
+                self.release_check(&claim, payment.last_checked_at()).await;
+                Checked::ConfirmFailed
+            }
         }
     }
 

@@ -476,6 +476,100 @@ async fn the_safety_net_confirms_due_payments_concurrently_but_bounded() {
 }
 
 #[tokio::test]
+async fn a_failed_safety_net_check_is_tried_again_on_the_next_pass() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    d.clock.advance(Duration::from_secs(9));
+    d.glase.fail_next(
+        "getPaymentStatus",
+        GlaseError::Unavailable {
+            reason: "busy".into(),
+        },
+    );
+    let report = d.confirm_due_payments(10).await.unwrap();
+    assert_eq!((report.confirmed, report.failed), (1, 1), "{report:?}");
+    assert_eq!(
+        d.store.payments()[0].last_checked_at(),
+        None,
+        "the failed check gave its claim back"
+    );
+    d.clock.advance(Duration::from_secs(1));
+    let report = d.confirm_due_payments(10).await.unwrap();
+    assert_eq!(
+        report.changed.len(),
+        1,
+        "asked again a second later, not 8 s later: {report:?}"
+    );
+    assert_eq!(d.store.payments()[0].status(), PaymentStatus::Paid);
+}
+
+#[tokio::test]
+async fn a_check_whose_outcome_cannot_be_stored_is_given_back_too() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    d.clock.advance(Duration::from_secs(9));
+    // The due query and the claim pass; the write of the paid outcome is throttled.
+    d.store.pass_next();
+    d.store.pass_next();
+    d.store.fail_next(StoreError::Throttled);
+    let report = d.confirm_due_payments(10).await.unwrap();
+    assert_eq!(report.failed, 1, "{report:?}");
+    let stored = d.store.payments()[0].clone();
+    assert_eq!(stored.status(), PaymentStatus::Pending);
+    assert_eq!(stored.last_checked_at(), None);
+    d.clock.advance(Duration::from_secs(1));
+    assert_eq!(d.confirm_due_payments(10).await.unwrap().changed.len(), 1);
+}
+
+#[tokio::test]
+async fn a_release_that_fails_leaves_the_claim_for_one_interval() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    d.clock.advance(Duration::from_secs(9));
+    let claimed_at = d.clock.now();
+    d.glase.fail_next(
+        "getPaymentStatus",
+        GlaseError::Unavailable {
+            reason: "busy".into(),
+        },
+    );
+    // The due query and the claim pass; the release is throttled.
+    d.store.pass_next();
+    d.store.pass_next();
+    d.store.fail_next(StoreError::Throttled);
+    assert_eq!(d.confirm_due_payments(10).await.unwrap().failed, 1);
+    assert_eq!(d.store.payments()[0].last_checked_at(), Some(claimed_at));
+    d.clock.advance(Duration::from_secs(1));
+    assert_eq!(d.confirm_due_payments(10).await.unwrap().confirmed, 0);
+    d.clock.advance(Duration::from_secs(8));
+    assert_eq!(d.confirm_due_payments(10).await.unwrap().changed.len(), 1);
+}
+
+#[tokio::test]
+async fn a_reader_whose_check_failed_does_not_hold_the_claim() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    d.clock.advance(Duration::from_secs(2));
+    d.glase.fail_next(
+        "getPaymentStatus",
+        GlaseError::OutcomeUnknown {
+            reason: "timeout".into(),
+        },
+    );
+    let read = d.read_payment(created.payment.id(), Reader::Merchant).await;
+    assert!(matches!(read, Err(UseCaseError::GlaseUnavailable(_))), "{read:?}");
+    assert_eq!(d.store.payments()[0].last_checked_at(), None);
+    // The shopper closed the page: the safety net asks as soon as the payment is due, not 8 s after
+    // the failed read.
+    d.clock.advance(Duration::from_secs(6));
+    assert_eq!(d.confirm_due_payments(10).await.unwrap().changed.len(), 1);
+}
+
+#[tokio::test]
 async fn the_safety_net_leaves_final_and_recently_checked_payments_alone() {
     let d = deps();
     let paid = d.create_payment(request(1_000)).await.unwrap();
