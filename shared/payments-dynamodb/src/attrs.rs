@@ -175,8 +175,12 @@ pub const DOCUMENT_IDS: &str = "document_ids";
 pub const REPORT_ID: &str = "report_id";
 /// Document: MIME type.
 pub const MIME_TYPE: &str = "mime_type";
-/// Document: content.
-pub const CONTENT: &str = "content";
+/// Document: one part of the deflate-compressed content (binary).
+pub const CONTENT_PART: &str = "content_part";
+/// Document part: its place among the document's parts, from 0.
+pub const PART: &str = "part";
+/// The number of parts of each document, in the order of `document_ids`.
+pub const DOCUMENT_PARTS: &str = "document_parts";
 /// Epoch milliseconds of the reconciliation (absent until reconciled).
 pub const RECONCILED_AT: &str = "reconciled_at";
 /// Number of matched transactions.

@@ -141,6 +141,33 @@ impl<'a> Reader<'a> {
             .collect()
     }
 
+    /// A required binary attribute.
+    pub fn binary(&self, name: &str) -> Result<&'a [u8], DynamoError> {
+        match self.item.get(name) {
+            Some(AttributeValue::B(blob)) => Ok(blob.as_ref()),
+            Some(_) => Err(self.malformed(name, "is not binary")),
+            None => Err(self.malformed(name, "is missing")),
+        }
+    }
+
+    /// A required list attribute of numbers that fit a `u64`.
+    pub fn u64_list(&self, name: &str) -> Result<Vec<u64>, DynamoError> {
+        let list = match self.item.get(name) {
+            Some(AttributeValue::L(list)) => list,
+            Some(_) => return Err(self.malformed(name, "is not a list")),
+            None => return Err(self.malformed(name, "is missing")),
+        };
+        list.iter()
+            .enumerate()
+            .map(|(position, element)| match element {
+                AttributeValue::N(text) => text
+                    .parse()
+                    .map_err(|_| self.malformed(name, format!("element {position} is not a count"))),
+                _ => Err(self.malformed(name, format!("element {position} is not a number"))),
+            })
+            .collect()
+    }
+
     /// Parses a required string attribute with `parse`, naming the attribute when it fails.
     pub fn parsed<T, E: std::fmt::Display>(
         &self,
@@ -218,6 +245,29 @@ impl Writer {
         self.item.insert(
             name.to_owned(),
             AttributeValue::L(values.into_iter().map(AttributeValue::S).collect()),
+        );
+        self
+    }
+
+    /// Sets a binary attribute.
+    pub fn binary(mut self, name: &str, value: Vec<u8>) -> Self {
+        self.item.insert(
+            name.to_owned(),
+            AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(value)),
+        );
+        self
+    }
+
+    /// Sets a list of numbers.
+    pub fn number_list(mut self, name: &str, values: impl IntoIterator<Item = u64>) -> Self {
+        self.item.insert(
+            name.to_owned(),
+            AttributeValue::L(
+                values
+                    .into_iter()
+                    .map(|v| AttributeValue::N(v.to_string()))
+                    .collect(),
+            ),
         );
         self
     }

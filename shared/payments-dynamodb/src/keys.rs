@@ -123,11 +123,11 @@ pub fn periods_of(scope: &PeriodScope) -> String {
     }
 }
 
-/// The document at `position` of a period.
-pub fn period_document(id: &PeriodId, position: usize) -> Key {
+/// Part `part` of the document at `position` of a period.
+pub fn period_document(id: &PeriodId, position: usize, part: usize) -> Key {
     Key {
         pk: format!("{PERIOD}#{id}"),
-        sk: format!("{DOCUMENT}#{position:04}"),
+        sk: format!("{DOCUMENT}#{position:04}#{part:04}"),
     }
 }
 

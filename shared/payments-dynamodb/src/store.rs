@@ -514,39 +514,50 @@ impl DynamoStore {
         period: &ReportingPeriod,
         expected: Option<Revision>,
     ) -> Result<(), DynamoError> {
-        let (item, documents) = mapping::period_items(period);
+        let (item, documents) = mapping::period_items(period)?;
         let id = period.id();
+        let parts_now = document_part_keys(&item)?;
         let mut writes = Vec::with_capacity(documents.len() + 1);
-        let stale_documents = match expected {
+        let stale_parts = match expected {
             None => {
                 writes.push(self.put(item, &Condition::absent())?);
-                0..0
+                Vec::new()
             }
             Some(expected) => {
-                // Documents beyond the new count are deleted; the old count comes from the stored item,
-                // whose revision the transaction checks.
+                // Parts the new documents no longer have are deleted; the old ones are named by the
+                // stored item, whose revision the transaction checks.
                 let old = self
                     .get(keys::period(id))
                     .await?
                     .ok_or(DynamoError::ConditionFailed)?;
-                let old_count = Reader::new(keys::item_type::PERIOD, &old)
-                    .string_list(a::DOCUMENT_IDS)?
-                    .len();
                 writes.push(self.put(item, &Condition::revision(expected, &[]))?);
-                documents.len()..old_count
+                document_part_keys(&old)?
+                    .into_iter()
+                    .filter(|key| !parts_now.contains(key))
+                    .collect()
             }
         };
         // The documents belong to the period item, whose condition guards the whole transaction.
         for document in documents {
             writes.push(self.put_owned(document)?);
         }
-        for position in stale_documents {
-            writes.push(self.delete(keys::period_document(id, position))?);
+        for (position, part) in stale_parts {
+            writes.push(self.delete(keys::period_document(id, position, part))?);
         }
         let revision = period.revision().get().to_string();
         self.transact(writes, request_token(&["period", id.as_str(), &revision]))
             .await
     }
+}
+
+/// The (position, part) of every document part a period item names.
+fn document_part_keys(period: &Item) -> Result<Vec<(usize, usize)>, DynamoError> {
+    let counts = Reader::new(keys::item_type::PERIOD, period).u64_list(a::DOCUMENT_PARTS)?;
+    Ok(counts
+        .iter()
+        .enumerate()
+        .flat_map(|(position, &count)| (0..count as usize).map(move |part| (position, part)))
+        .collect())
 }
 
 impl PaymentStore for DynamoStore {

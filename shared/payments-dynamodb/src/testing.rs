@@ -348,6 +348,36 @@ pub mod fixtures {
         }
     }
 
+    /// A details report of `rows` transactions, as varied as real ones (references, amounts and times
+    /// differ row by row), so that it compresses like a real report does.
+    pub fn details_report(rows: usize) -> String {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        let mut text = String::from("<TransactionDetails>");
+        for row in 0..rows {
+            text.push_str(&format!(
+                "<Transaction><ErsReference>{:017}</ErsReference><TerminalId>till-{}</TerminalId>\
+                 <Amount>{}.{:02}</Amount><Currency>SEK</Currency><Time>2026-11-30T{:02}:{:02}:{:02}Z</Time>\
+                 <Type>{}</Type><Row>{row}</Row></Transaction>",
+                next() * 1_000 + next() % 1_000,
+                next() % 8,
+                next() % 5_000,
+                next() % 100,
+                next() % 24,
+                next() % 60,
+                next() % 60,
+                if next() % 5 == 0 { "REFUND" } else { "PAYMENT" },
+            ));
+        }
+        text.push_str("</TransactionDetails>");
+        text
+    }
+
     /// A reconciliation with one mismatch of each kind.
     pub fn reconciliation() -> Reconciliation {
         let mismatch = |kind, glase: Option<i64>, ours: Option<i64>| Mismatch {

@@ -56,6 +56,7 @@ contract_tests!(
     a_pos_payment_and_its_terminal_are_written_together_or_not_at_all,
     an_unregistered_terminal_never_becomes_active_again,
     periods_keep_their_documents_and_reconciliation,
+    a_busy_shops_report_is_kept_in_parts_and_stale_parts_are_removed,
     the_latest_earlier_period_of_a_scope_is_found,
     idempotency_begin_complete_and_conflict,
     an_expired_idempotency_record_is_returned_and_can_be_taken_over,
@@ -738,6 +739,46 @@ async fn periods_keep_their_documents_and_reconciliation(backend: Backend) {
         Err(StoreError::ConditionFailed)
     );
     assert_eq!(store.get_period(marked.id()).await.unwrap(), Some(reconciled));
+}
+
+async fn a_busy_shops_report_is_kept_in_parts_and_stale_parts_are_removed(backend: Backend) {
+    let (t, store) = store(backend).await;
+    let marked = period();
+    store.insert_period(&marked).await.unwrap();
+    // About 15,000 transactions: some 3 MB of XML, far over DynamoDB's 400 KB item limit (a shop with
+    // 1,500 transactions a period already passed it).
+    let details = marked
+        .with_document(document("summary", "<s/>"))
+        .with_document(document("details", &details_report(15_000)));
+    store.update_period(&details, marked.revision()).await.unwrap();
+    assert_eq!(
+        store.get_period(marked.id()).await.unwrap(),
+        Some(details.clone())
+    );
+    let items_of_period = || async {
+        t.client
+            .query()
+            .table_name(&t.table_name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", attrs::PK)
+            .expression_attribute_values(":pk", AttributeValue::S(keys::period(marked.id()).pk))
+            .consistent_read(true)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .send()
+            .await
+            .unwrap()
+            .count()
+    };
+    let parted = items_of_period().await;
+    assert!(
+        parted > 3,
+        "the period item, the summary and several parts of the details: {parted}"
+    );
+    // A smaller report replaces it: the parts it no longer needs are deleted with the same write.
+    let smaller = details.with_document(document("details", &details_report(10)));
+    store.update_period(&smaller, details.revision()).await.unwrap();
+    assert_eq!(items_of_period().await, 3);
+    assert_eq!(store.get_period(marked.id()).await.unwrap(), Some(smaller));
 }
 
 async fn the_latest_earlier_period_of_a_scope_is_found(backend: Backend) {

@@ -149,7 +149,7 @@ fn periods_round_trip_with_documents_and_reconciliation() {
         .with_document(document("b", "x"));
     let reconciled = with_documents.with_reconciliation(reconciliation());
     for period in [marked, with_documents, reconciled] {
-        let (item, documents) = mapping::period_items(&period);
+        let (item, documents) = mapping::period_items(&period).unwrap();
         assert_eq!(documents.len(), period.documents().len());
         // Documents are read back in the period's order whatever order the query returns them in.
         let reversed: Vec<Item> = documents.into_iter().rev().collect();
@@ -158,9 +158,52 @@ fn periods_round_trip_with_documents_and_reconciliation() {
 }
 
 #[test]
+fn a_large_document_is_stored_compressed_in_parts_that_each_fit_an_item() {
+    // 20,000 transactions: about 4 MB of XML, ten times DynamoDB's item limit.
+    let details = details_report(20_000);
+    assert!(details.len() > 3_500_000, "{}", details.len());
+    let period = period()
+        .with_document(document("summary", "<s/>"))
+        .with_document(document("details", &details));
+    let (item, documents) = mapping::period_items(&period).unwrap();
+    assert!(documents.len() > 2, "the details take more than one part");
+    for part in &documents {
+        let bytes = match part.get(attrs::CONTENT_PART) {
+            Some(AttributeValue::B(blob)) => blob.as_ref().len(),
+            other => panic!("{other:?}"),
+        };
+        assert!(bytes <= mapping::DOCUMENT_PART_BYTES, "{bytes}");
+    }
+    let reversed: Vec<Item> = documents.into_iter().rev().collect();
+    assert_eq!(mapping::period_from(&item, &reversed).unwrap(), period);
+    // A missing middle part is reported, not read as a shorter document.
+    let (item, mut documents) = mapping::period_items(&period).unwrap();
+    documents.remove(2);
+    let error = mapping::period_from(&item, &documents).unwrap_err();
+    assert_eq!(malformed_attribute(error), attrs::DOCUMENT_IDS);
+}
+
+#[test]
+fn documents_too_large_for_one_transaction_are_refused() {
+    // Random digits compress to about half: 8 MB of them cannot fit the period's transaction.
+    let mut state: u64 = 7;
+    let noise: String = (0..8_000_000)
+        .map(|_| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            char::from(b'0' + ((state >> 33) % 10) as u8)
+        })
+        .collect();
+    let period = period().with_document(document("details", &noise));
+    match mapping::period_items(&period) {
+        Err(DynamoError::Rejected { code, .. }) => assert_eq!(code, "DocumentsTooLarge"),
+        other => panic!("{:?}", other.map(|(_, d)| d.len())),
+    }
+}
+
+#[test]
 fn a_period_whose_document_is_missing_is_malformed() {
     let period = period().with_document(document("a", "x"));
-    let (item, _) = mapping::period_items(&period);
+    let (item, _) = mapping::period_items(&period).unwrap();
     let error = mapping::period_from(&item, &[]).unwrap_err();
     assert_eq!(malformed_attribute(error), attrs::DOCUMENT_IDS);
 }

@@ -162,6 +162,31 @@ async fn our_payments(shared: &Shared, created: &[Created]) -> Vec<OurPayment> {
     out
 }
 
+/// The password glase-local registered till `till` with at Glase, so the secret search looks for it too.
+/// Computed here (HMAC-SHA256 of the master secret, first 16 bytes as hex) because the production
+/// derivation only hands out a `Password` that never shows its clear text; the two are compared, so a
+/// change in either fails the soak instead of searching the logs for the wrong string.
+fn till_password(master: &str, till: &str) -> Result<String, String> {
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(master.as_bytes()).map_err(|e| e.to_string())?;
+    mac.update(b"glase-terminal-password/v1/");
+    mac.update(till.as_bytes());
+    let clear: String = mac.finalize().into_bytes()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let id = payments_domain::ids::TerminalId::parse(till).map_err(|e| format!("till id {till}: {e}"))?;
+    let derived =
+        payments_glase::derive_terminal_password(&secrecy::SecretString::from(master.to_owned()), &id);
+    if derived.verify_str(&clear) {
+        Ok(clear)
+    } else {
+        Err(format!(
+            "the soak's till password for {till} is not the one glase-local derives"
+        ))
+    }
+}
+
 /// The sum of glase-local's last `store faults injected` line of each incarnation.
 fn store_fault_counts(logs: &std::path::Path, incarnations: u32) -> (u64, u64, u64) {
     let mut total = (0, 0, 0);
@@ -467,7 +492,13 @@ async fn run(a: Args) -> Result<bool, String> {
     secrets.insert(reseller_password, "reseller password");
     secrets.insert(webshop_password, "terminal password");
     if let Ok(s) = std::fs::read_to_string(spec.data_dir.join("terminal-secret")) {
-        secrets.insert(s.trim().to_owned(), "terminal password secret");
+        let master = s.trim().to_owned();
+        for till in &tills {
+            secrets.insert(till_password(&master, till)?, "till password");
+        }
+        secrets.insert(master, "terminal password secret");
+    } else {
+        return Err("glase-local's terminal password secret is missing from its data directory".into());
     }
     for c in &created {
         if !c.client_secret.is_empty() {
