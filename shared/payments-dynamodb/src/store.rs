@@ -82,6 +82,18 @@ impl From<DynamoError> for StoreError {
             DynamoError::ConditionFailed => StoreError::ConditionFailed,
             // Nothing of a canceled transaction was written. One that lost to a concurrent write is, for
             // the caller, the same as a failed revision check: re-read and decide again.
+            // A transaction DynamoDB refused for another reason (an item over 400 KB is `ValidationError`)
+            // will fail again as it is: reporting it as a lost race made the caller re-read and answer
+            // with the old state as if another writer had moved on (found by the soak: a period whose
+            // report was too large stayed `reports_pending` without an error).
+            DynamoError::TransactionCanceled { reasons }
+                if reasons.contains(&CancelReason::Other)
+                    && !reasons.contains(&CancelReason::ConditionFailed) =>
+            {
+                StoreError::Unavailable {
+                    reason: "DynamoDB refused the transaction (an item or the request is invalid)".to_owned(),
+                }
+            }
             DynamoError::TransactionCanceled { reasons } => {
                 if reasons.contains(&CancelReason::Throttled)
                     && !reasons.contains(&CancelReason::ConditionFailed)
@@ -1080,6 +1092,13 @@ mod tests {
         assert_eq!(
             StoreError::from(DynamoError::canceled([Some("ThrottlingError"), Some("None")])),
             StoreError::Throttled
+        );
+        assert!(
+            matches!(
+                StoreError::from(DynamoError::canceled([Some("None"), Some("ValidationError")])),
+                StoreError::Unavailable { .. }
+            ),
+            "a refused transaction is not a lost race"
         );
         let malformed = StoreError::from(DynamoError::MalformedItem {
             item_type: "payment",
