@@ -462,7 +462,9 @@ async fn run(a: Args) -> Result<bool, String> {
                     reports.push(body);
                     break;
                 }
-                Some((200 | 201 | 409 | 502, _)) if attempt < 10 => {
+                // No answer within the client's wait: the same key resumes the period (glase-local
+                // drops the request when its caller goes; a Lambda would run on to its timeout).
+                Some((200 | 201 | 409 | 502, _)) | None if attempt < 10 => {
                     report_retries += 1;
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
@@ -628,7 +630,7 @@ async fn run(a: Args) -> Result<bool, String> {
         ("period reports closed".into(), reports.len() as u64),
         ("report mismatches".into(), mismatches),
         (
-            "period report requests repeated (409/502/pending)".into(),
+            "period report requests repeated (409/502/pending/no answer)".into(),
             report_retries,
         ),
         ("notifications relayed".into(), forwarded),

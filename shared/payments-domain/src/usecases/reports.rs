@@ -20,6 +20,8 @@
 //!   is refundable again, so a new refund can safely be requested).
 
 use std::collections::{HashMap, HashSet};
+
+use futures::stream::{self, StreamExt as _};
 use std::future::Future;
 use std::time::Duration;
 
@@ -87,6 +89,15 @@ pub const NOT_READY_WAITS: [Duration; 4] = [
     Duration::from_secs(8),
     Duration::from_secs(13),
 ];
+/// How many report rows a reconciliation looks up in the store at once.
+pub const RECONCILE_READS_AT_ONCE: usize = 16;
+
+/// One report row looked up in the store.
+enum Found {
+    Payment(ErsReference, Option<Box<Payment>>),
+    Refund(ErsReference, Option<Refund>),
+}
+
 /// The most unsettled refunds one reconciliation looks at.
 const UNSETTLED_REFUND_LIMIT: usize = 1_000;
 /// How many conditional-write races one settlement retries.
@@ -564,22 +575,6 @@ where
         W: Fn(Duration) -> F + Send + Sync,
         F: Future<Output = ()> + Send,
     {
-        let mut payments = HashMap::new();
-        let mut refunds = HashMap::new();
-        for t in &details.transactions {
-            let reference = &t.ers_reference;
-            if t.amount.is_negative() {
-                if let Some(r) =
-                    retry_throttled(wait, || self.store.find_refund_by_ers_reference(reference)).await?
-                {
-                    refunds.insert(reference.clone(), r);
-                }
-            } else if let Some(p) =
-                retry_throttled(wait, || self.store.find_payment_by_ers_reference(reference)).await?
-            {
-                payments.insert(reference.clone(), p);
-            }
-        }
         let marked = period.marked_at();
         let from =
             match retry_throttled(wait, || self.store.latest_period_before(period.scope(), marked)).await? {
@@ -592,6 +587,35 @@ where
                 .into_iter()
                 .filter(|p| in_scope(p, period.scope()))
                 .collect();
+        // A payment row of one of our payments paid in the window is matched from that list; only the
+        // other rows (refunds, and payments from outside the window or scope) are looked up, several at
+        // once: one read after another, a period of 5,000 rows outlasted the caller (found by the soak).
+        let mut payments: HashMap<ErsReference, Payment> = paid_with_us
+            .iter()
+            .filter_map(|p| p.ers_reference().map(|e| (e.clone(), p.clone())))
+            .collect();
+        let mut refunds = HashMap::new();
+        let lookups: Vec<&ReportTransaction> = details
+            .transactions
+            .iter()
+            .filter(|t| t.amount.is_negative() || !payments.contains_key(&t.ers_reference))
+            .collect();
+        let reads: Vec<_> = lookups.into_iter().map(|t| self.look_up_row(t, wait)).collect();
+        let found: Vec<Result<Found, StoreError>> = stream::iter(reads)
+            .buffer_unordered(RECONCILE_READS_AT_ONCE)
+            .collect()
+            .await;
+        for lookup in found {
+            match lookup? {
+                Found::Payment(reference, Some(p)) => {
+                    payments.insert(reference, *p);
+                }
+                Found::Refund(reference, Some(r)) => {
+                    refunds.insert(reference, r);
+                }
+                Found::Payment(_, None) | Found::Refund(_, None) => {}
+            }
+        }
         let mut unsettled = Vec::new();
         for refund in retry_throttled(wait, || {
             self.store.refunds_in_status(
@@ -622,6 +646,24 @@ where
             unsettled_refunds: &unsettled,
             now: self.clock.now(),
         }))
+    }
+
+    /// Our payment or refund of one report row, by its reference; a throttled read is tried again.
+    async fn look_up_row<W, F>(&self, row: &ReportTransaction, wait: &W) -> Result<Found, StoreError>
+    where
+        W: Fn(Duration) -> F + Send + Sync,
+        F: Future<Output = ()> + Send,
+    {
+        let reference = &row.ers_reference;
+        if row.amount.is_negative() {
+            retry_throttled(wait, || self.store.find_refund_by_ers_reference(reference))
+                .await
+                .map(|r| Found::Refund(reference.clone(), r))
+        } else {
+            retry_throttled(wait, || self.store.find_payment_by_ers_reference(reference))
+                .await
+                .map(|p| Found::Payment(reference.clone(), p.map(Box::new)))
+        }
     }
 
     /// Settles one refund and its payment's ledger in one transaction, re-reading after a race; a

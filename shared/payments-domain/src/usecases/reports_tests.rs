@@ -478,6 +478,44 @@ async fn a_large_period_reconciles_while_the_store_throttles() {
 }
 
 #[tokio::test]
+async fn payment_rows_of_payments_paid_in_the_window_need_no_lookup_of_their_own() {
+    let d = deps();
+    let mut rows = Vec::new();
+    for i in 0..30 {
+        let p = paid(&d, 1_000 + i).await;
+        rows.push(tx(&ers(&p), 1_000 + i));
+    }
+    // A payment row we do not know and a refund row: those two are looked up.
+    rows.push(tx("77700000000001", 5_000));
+    rows.push(tx("77700000000002", -300));
+    set_reports(&d, rows);
+    d.clock.advance(Duration::from_secs(1));
+    let counted = Deps {
+        store: crate::counting::Counting::new(d.store.clone()),
+        glase: d.glase.clone(),
+        queue: d.queue.clone(),
+        push: d.push.clone(),
+        clock: d.clock.clone(),
+        ids: d.ids.clone(),
+        settings: d.settings.clone(),
+    };
+    let (_, wait) = recording_wait(&d);
+    let closed = counted
+        .close_period(close("k1"), deadline(&d), &wait)
+        .await
+        .unwrap();
+    let reconciliation = closed.period.reconciliation().unwrap().clone();
+    assert_eq!(reconciliation.matched, 30);
+    let kinds: Vec<MismatchKind> = reconciliation.mismatches.iter().map(|m| m.kind).collect();
+    assert_eq!(
+        kinds,
+        [MismatchKind::PaidAtGlaseOnly, MismatchKind::RefundUnknown]
+    );
+    assert_eq!(counted.store.count("find_payment_by_ers_reference"), 1);
+    assert_eq!(counted.store.count("find_refund_by_ers_reference"), 1);
+}
+
+#[tokio::test]
 async fn a_shorter_settle_margin_settles_a_refund_unknown_that_long_before_the_mark() {
     let mut d = deps();
     d.settings.refund_settle_margin = Duration::from_secs(5);
