@@ -125,8 +125,12 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    /// A required list attribute of strings.
-    pub fn string_list(&self, name: &str) -> Result<Vec<String>, DynamoError> {
+    /// A required list attribute, each element read by `element` (which says what is wrong with it).
+    fn list<T>(
+        &self,
+        name: &str,
+        element: impl Fn(&AttributeValue) -> Result<T, &'static str>,
+    ) -> Result<Vec<T>, DynamoError> {
         let list = match self.item.get(name) {
             Some(AttributeValue::L(list)) => list,
             Some(_) => return Err(self.malformed(name, "is not a list")),
@@ -134,11 +138,19 @@ impl<'a> Reader<'a> {
         };
         list.iter()
             .enumerate()
-            .map(|(position, element)| match element {
-                AttributeValue::S(text) => Ok(text.clone()),
-                _ => Err(self.malformed(name, format!("element {position} is not a string"))),
+            .map(|(position, value)| {
+                element(value)
+                    .map_err(|problem| self.malformed(name, format!("element {position} {problem}")))
             })
             .collect()
+    }
+
+    /// A required list attribute of strings.
+    pub fn string_list(&self, name: &str) -> Result<Vec<String>, DynamoError> {
+        self.list(name, |value| match value {
+            AttributeValue::S(text) => Ok(text.clone()),
+            _ => Err("is not a string"),
+        })
     }
 
     /// A required binary attribute.
@@ -152,20 +164,10 @@ impl<'a> Reader<'a> {
 
     /// A required list attribute of numbers that fit a `u64`.
     pub fn u64_list(&self, name: &str) -> Result<Vec<u64>, DynamoError> {
-        let list = match self.item.get(name) {
-            Some(AttributeValue::L(list)) => list,
-            Some(_) => return Err(self.malformed(name, "is not a list")),
-            None => return Err(self.malformed(name, "is missing")),
-        };
-        list.iter()
-            .enumerate()
-            .map(|(position, element)| match element {
-                AttributeValue::N(text) => text
-                    .parse()
-                    .map_err(|_| self.malformed(name, format!("element {position} is not a count"))),
-                _ => Err(self.malformed(name, format!("element {position} is not a number"))),
-            })
-            .collect()
+        self.list(name, |value| match value {
+            AttributeValue::N(text) => text.parse().map_err(|_| "is not a count"),
+            _ => Err("is not a number"),
+        })
     }
 
     /// Parses a required string attribute with `parse`, naming the attribute when it fails.

@@ -92,6 +92,21 @@ pub struct Deps<S, G, Q, P, C, I> {
     pub settings: UseCaseSettings,
 }
 
+impl<S, G: Clone, Q: Clone, P: Clone, C: Clone, I: Clone> Deps<S, G, Q, P, C, I> {
+    /// The same dependencies over another store (e.g. the store wrapped in a decorator).
+    pub fn with_store<T>(&self, store: T) -> Deps<T, G, Q, P, C, I> {
+        Deps {
+            store,
+            glase: self.glase.clone(),
+            queue: self.queue.clone(),
+            push: self.push.clone(),
+            clock: self.clock.clone(),
+            ids: self.ids.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
 impl<S: PaymentStore, G, Q, P, C, I> Deps<S, G, Q, P, C, I> {
     /// The refunds of `payment`, oldest first. Only a paid payment can have refunds (a refund needs
     /// `paid`, and `paid` is final), so for any other the store is not asked: a widget polling a

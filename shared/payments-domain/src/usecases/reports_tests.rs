@@ -446,22 +446,14 @@ async fn a_large_period_reconciles_while_the_store_throttles() {
         rows.push(tx(&ers(&p), 1_000 + i));
     }
     set_reports(&d, rows);
-    let throttled = Deps {
-        store: FaultyStore::new(
-            d.store.clone(),
-            StoreFaultRates {
-                throttle_ppm: 100_000,
-                conflict_ppm: 0,
-                seed: 3,
-            },
-        ),
-        glase: d.glase.clone(),
-        queue: d.queue.clone(),
-        push: d.push.clone(),
-        clock: d.clock.clone(),
-        ids: d.ids.clone(),
-        settings: d.settings.clone(),
-    };
+    let throttled = d.with_store(FaultyStore::new(
+        d.store.clone(),
+        StoreFaultRates {
+            throttle_ppm: 100_000,
+            conflict_ppm: 0,
+            seed: 3,
+        },
+    ));
     let (_, wait) = recording_wait(&d);
     let mut status = None;
     for _ in 0..5 {
@@ -490,15 +482,7 @@ async fn payment_rows_of_payments_paid_in_the_window_need_no_lookup_of_their_own
     rows.push(tx("77700000000002", -300));
     set_reports(&d, rows);
     d.clock.advance(Duration::from_secs(1));
-    let counted = Deps {
-        store: crate::counting::Counting::new(d.store.clone()),
-        glase: d.glase.clone(),
-        queue: d.queue.clone(),
-        push: d.push.clone(),
-        clock: d.clock.clone(),
-        ids: d.ids.clone(),
-        settings: d.settings.clone(),
-    };
+    let counted = d.with_store(crate::counting::Counting::new(d.store.clone()));
     let (_, wait) = recording_wait(&d);
     let closed = counted
         .close_period(close("k1"), deadline(&d), &wait)

@@ -908,15 +908,7 @@ async fn a_worker_that_vanished_mid_call_leaves_the_refund_for_reconciliation() 
 #[tokio::test]
 async fn only_a_paid_payments_refunds_are_asked_of_the_store() {
     let d = deps();
-    let counted = Deps {
-        store: crate::counting::Counting::new(d.store.clone()),
-        glase: d.glase.clone(),
-        queue: d.queue.clone(),
-        push: d.push.clone(),
-        clock: d.clock.clone(),
-        ids: d.ids.clone(),
-        settings: d.settings.clone(),
-    };
+    let counted = d.with_store(crate::counting::Counting::new(d.store.clone()));
     let created = counted.create_payment(request(1_000)).await.unwrap();
     let id = created.payment.id().clone();
     let view = counted.read_payment(&id, Reader::Merchant).await.unwrap();
