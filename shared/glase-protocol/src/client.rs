@@ -1,7 +1,7 @@
 //! The async Glase client: one `reqwest` client (rustls) built once, typed methods per operation, the
 //! retry policy of [`crate::retry`] applied inside a caller-given deadline.
 //!
-//! TLS trusts the Mozilla root program compiled into the binary (`webpki-roots`, as ready trust anchors), not the operating
+//! TLS trusts the Mozilla root program compiled into the binary ([`tls_config`]), not the operating
 //! system's store: reading and parsing that store cost 4 to 9 ms of every Lambda cold start, and the
 //! compiled-in set is the same on a laptop and in Lambda.
 //!

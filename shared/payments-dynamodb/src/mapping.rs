@@ -584,12 +584,10 @@ pub fn period_items(period: &ReportingPeriod) -> Result<(Item, Vec<Item>), Dynam
     }
     let mut documents = Vec::new();
     for (position, (document, compressed)) in record.documents.iter().zip(&compressed).enumerate() {
+        // An empty document has no chunk but still takes one (empty) part.
+        let mut chunks = compressed.chunks(DOCUMENT_PART_BYTES);
         for part in 0..parts_of(compressed.len()) {
-            let bytes = compressed
-                .chunks(DOCUMENT_PART_BYTES)
-                .nth(part)
-                .unwrap_or_default()
-                .to_vec();
+            let bytes = chunks.next().unwrap_or_default().to_vec();
             documents.push(
                 keyed(
                     keys::period_document(&record.id, position, part),

@@ -80,8 +80,6 @@ impl From<DynamoError> for StoreError {
     fn from(error: DynamoError) -> Self {
         match error {
             DynamoError::ConditionFailed => StoreError::ConditionFailed,
-            // Nothing of a canceled transaction was written. One that lost to a concurrent write is, for
-            // the caller, the same as a failed revision check: re-read and decide again.
             // A transaction DynamoDB refused for another reason (an item over 400 KB is `ValidationError`)
             // will fail again as it is: reporting it as a lost race made the caller re-read and answer
             // with the old state as if another writer had moved on (found by the soak: a period whose
@@ -94,6 +92,8 @@ impl From<DynamoError> for StoreError {
                     reason: "DynamoDB refused the transaction (an item or the request is invalid)".to_owned(),
                 }
             }
+            // Nothing of a canceled transaction was written. One that lost to a concurrent write is, for
+            // the caller, the same as a failed revision check: re-read and decide again.
             DynamoError::TransactionCanceled { reasons } => {
                 if reasons.contains(&CancelReason::Throttled)
                     && !reasons.contains(&CancelReason::ConditionFailed)

@@ -437,13 +437,24 @@ where
         }
     }
 
-    /// Gives back the check `claim` made when its confirmation failed (see [`Payment::check_released`]).
-    /// Only the claim itself is given back: when the store moved on meanwhile (the confirmation wrote its
-    /// outcome, or another check claimed), the conditional write fails and nothing changes. A release
-    /// that fails leaves the claim in place: the payment is asked about again one interval later.
-    pub(super) async fn release_check(&self, claim: &Payment, before: Option<Timestamp>) {
+    /// Confirms a payment whose check `claim` holds (written with [`Payment::checked_at`] over a last
+    /// check of `before`). When the confirmation fails, the claim is given back (see
+    /// [`Payment::check_released`]). Only the claim itself is given back: when the store moved on
+    /// meanwhile (the confirmation wrote its outcome, or another check claimed), the conditional write
+    /// fails and nothing changes. A release that fails leaves the claim in place: the payment is asked
+    /// about again one interval later.
+    pub(super) async fn confirm_claimed(
+        &self,
+        claim: Payment,
+        before: Option<Timestamp>,
+    ) -> Result<(Payment, ConfirmOutcome), UseCaseError> {
         let release = claim.check_released(before);
-        let _ = self.store.update_payment(&release, claim.revision()).await;
+        let expected = claim.revision();
+        let confirmed = self.confirm(claim).await;
+        if confirmed.is_err() {
+            let _ = self.store.update_payment(&release, expected).await;
+        }
+        confirmed
     }
 
     /// Reads a payment. While it is pending, and Glase was not asked about it within the check interval,
@@ -464,18 +475,13 @@ where
                     // A status read changes nothing on our side and is safe to repeat (a paid invoice
                     // answers PAID again), so for the reader a lost answer is "Glase unreachable, try
                     // again": a till shows its offline message, never a guessed status.
-                    let (confirmed, outcome) = match self.confirm(claim.clone()).await {
-                        Ok(confirmed) => confirmed,
-                        Err(e) => {
-                            self.release_check(&claim, payment.last_checked_at()).await;
-                            return Err(match e {
-                                UseCaseError::OutcomeUnknown(reason) => {
-                                    UseCaseError::GlaseUnavailable(reason)
-                                }
-                                other => other,
-                            });
-                        }
-                    };
+                    let (confirmed, outcome) = self
+                        .confirm_claimed(claim, payment.last_checked_at())
+                        .await
+                        .map_err(|e| match e {
+                        UseCaseError::OutcomeUnknown(reason) => UseCaseError::GlaseUnavailable(reason),
+                        other => other,
+                    })?;
                     payment = confirmed;
                     confirmation = Some(outcome);
                 }

@@ -20,10 +20,10 @@
 //!   is refundable again, so a new refund can safely be requested).
 
 use std::collections::{HashMap, HashSet};
-
-use futures::stream::{self, StreamExt as _};
 use std::future::Future;
 use std::time::Duration;
+
+use futures::stream::{self, StreamExt as _};
 
 use crate::idempotency::{
     Begin, FingerprintBuilder, IdempotencyKey, IdempotencyPolicy, IdempotencyRecord, Operation, SideEffect,
@@ -595,12 +595,12 @@ where
             .filter_map(|p| p.ers_reference().map(|e| (e.clone(), p.clone())))
             .collect();
         let mut refunds = HashMap::new();
-        let lookups: Vec<&ReportTransaction> = details
+        let reads: Vec<_> = details
             .transactions
             .iter()
             .filter(|t| t.amount.is_negative() || !payments.contains_key(&t.ers_reference))
+            .map(|t| self.look_up_row(t, wait))
             .collect();
-        let reads: Vec<_> = lookups.into_iter().map(|t| self.look_up_row(t, wait)).collect();
         let found: Vec<Result<Found, StoreError>> = stream::iter(reads)
             .buffer_unordered(RECONCILE_READS_AT_ONCE)
             .collect()

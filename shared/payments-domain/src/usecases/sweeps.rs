@@ -112,13 +112,10 @@ where
             Err(StoreError::ConditionFailed) => return Checked::Skipped,
             Err(_) => return Checked::Failed,
         }
-        match self.confirm(claim.clone()).await {
+        match self.confirm_claimed(claim, payment.last_checked_at()).await {
             Ok((p, outcome)) if outcome.changed() => Checked::Confirmed(Some((p.id().clone(), outcome))),
             Ok(_) => Checked::Confirmed(None),
-            Err(_) => {
-                self.release_check(&claim, payment.last_checked_at()).await;
-                Checked::ConfirmFailed
-            }
+            Err(_) => Checked::ConfirmFailed,
         }
     }
 
