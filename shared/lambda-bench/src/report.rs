@@ -33,6 +33,33 @@ pub fn ratio_hundredths(m: &Measured, baseline: &Measured) -> Option<u64> {
     u64::try_from(u128::from(ours) * 100 / u128::from(base)).ok()
 }
 
+/// What a cold start adds to an invocation (µs): median init plus median first invocation, less the
+/// warm p50 (the work every invocation does, including the stand-ins' answers). Informational: the bar
+/// is [`ratio_hundredths`].
+pub fn cold_cost_us(m: &Measured) -> Option<u64> {
+    Some(cold_total_us(m)?.saturating_sub(percentile(&m.warm_us, 50)?))
+}
+
+/// [`cold_cost_us`] of `m` against the baseline's, in hundredths (the baseline's paired cold starts less
+/// its warm p50 when there are any, else its own run's cold cost).
+pub fn cold_cost_ratio_hundredths(m: &Measured, baseline: &Measured) -> Option<u64> {
+    let base = match median(&m.paired_baseline_us) {
+        Some(paired) => paired.saturating_sub(percentile(&baseline.warm_us, 50)?),
+        None => cold_cost_us(baseline)?,
+    };
+    let ours = cold_cost_us(m)?;
+    if base == 0 {
+        return None;
+    }
+    u64::try_from(u128::from(ours) * 100 / u128::from(base)).ok()
+}
+
+fn hundredths_json(h: Option<u64>) -> Value {
+    h.map_or(Value::Null, |h| {
+        crate::stats::json_number(&format!("{}.{:02}", h / 100, h % 100))
+    })
+}
+
 fn opt_ms(us: Option<u64>) -> Value {
     us.map_or(Value::Null, ms_json)
 }
@@ -53,11 +80,8 @@ fn phases_json(m: &Measured) -> Value {
 
 /// One function's entry.
 pub fn function_json(m: &Measured, baseline: Option<&Measured>) -> Value {
-    let ratio = baseline
-        .and_then(|b| ratio_hundredths(m, b))
-        .map_or(Value::Null, |h| {
-            crate::stats::json_number(&format!("{}.{:02}", h / 100, h % 100))
-        });
+    let ratio = hundredths_json(baseline.and_then(|b| ratio_hundredths(m, b)));
+    let cost_ratio = hundredths_json(baseline.and_then(|b| cold_cost_ratio_hundredths(m, b)));
     let meets_cold = baseline
         .and_then(|b| ratio_hundredths(m, b))
         .map(|h| h <= COLD_START_BAR_HUNDREDTHS);
@@ -71,6 +95,8 @@ pub fn function_json(m: &Measured, baseline: Option<&Measured>) -> Value {
         "cold_total_ms": opt_ms(cold_total_us(m)),
         "ratio_to_baseline": ratio,
         "paired_baseline_ms": opt_ms(median(&m.paired_baseline_us)),
+        "cold_cost_over_warm_ms": opt_ms(cold_cost_us(m)),
+        "cold_cost_ratio_to_baseline": cost_ratio,
         "phases": phases_json(m),
         "warm_invocations": m.warm_us.len(),
         "warm_p50_ms": opt_ms(percentile(&m.warm_us, 50)),
@@ -144,11 +170,13 @@ fn phase(m: &Measured, name: &str) -> Option<u64> {
 pub fn table(baseline: &Measured, functions: &[Measured]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<16} {:>8} {:>8} {:>8} {:>6} | {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} | {:>8} {:>8} {:>8} | {}\n",
+        "{:<16} {:>8} {:>8} {:>8} {:>6} | {:>9} {:>6} | {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} | {:>8} {:>8} {:>8} | {}\n",
         "function",
         "init",
         "1st inv",
         "cold",
+        "ratio",
+        "cold-warm",
         "ratio",
         "logging",
         "aws_cfg",
@@ -169,6 +197,12 @@ pub fn table(baseline: &Measured, functions: &[Measured]) -> String {
             ratio_hundredths(m, baseline)
                 .map_or_else(|| "-".to_owned(), |h| format!("{}.{:02}", h / 100, h % 100))
         };
+        let cost_ratio = if std::ptr::eq(m, baseline) {
+            "1.00".to_owned()
+        } else {
+            cold_cost_ratio_hundredths(m, baseline)
+                .map_or_else(|| "-".to_owned(), |h| format!("{}.{:02}", h / 100, h % 100))
+        };
         let rss = m.peak_rss_kib.map_or_else(
             || "-".to_owned(),
             |k| format!("{}.{}", k / 1024, (k % 1024) * 10 / 1024),
@@ -183,12 +217,14 @@ pub fn table(baseline: &Measured, functions: &[Measured]) -> String {
         }
         let warm_up = median(&m.glase_warm_up_ms).map_or_else(|| "-".to_owned(), |v| v.to_string());
         out.push_str(&format!(
-            "{:<16} {:>8} {:>8} {:>8} {:>6} | {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} | {:>8} {:>8} {:>8} | {}\n",
+            "{:<16} {:>8} {:>8} {:>8} {:>6} | {:>9} {:>6} | {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} | {:>8} {:>8} {:>8} | {}\n",
             m.name,
             cell(median(&m.init_us)),
             cell(median(&m.first_invoke_us)),
             cell(cold_total_us(m)),
             ratio,
+            cell(cold_cost_us(m)),
+            cost_ratio,
             cell(phase(m, "logging_us")),
             cell(phase(m, "aws_config_us")),
             cell(phase(m, "secrets_us")),
@@ -242,6 +278,27 @@ mod tests {
         let doc = function_json(&function, Some(&baseline));
         assert_eq!(doc["paired_baseline_ms"], json!(1.6));
         assert_eq!(doc["ratio_to_baseline"], json!(2.0));
+    }
+
+    #[test]
+    fn the_cold_cost_leaves_out_the_work_of_a_warm_invocation() {
+        let mut baseline = measured("hello-lambda", &[1_000], &[100]);
+        baseline.warm_us = vec![50, 50, 60];
+        let mut function = measured("create-payment", &[3_000], &[2_500]);
+        function.warm_us = vec![1_500, 1_500, 1_900];
+        function.paired_baseline_us = vec![1_250];
+        // 3,000 + 2,500 - 1,500 against 1,250 - 50.
+        assert_eq!(cold_cost_us(&function), Some(4_000));
+        assert_eq!(cold_cost_ratio_hundredths(&function, &baseline), Some(333));
+        // Without pairs: the baseline's own cold cost, 1,000 + 100 - 50.
+        function.paired_baseline_us.clear();
+        assert_eq!(cold_cost_ratio_hundredths(&function, &baseline), Some(380));
+        let doc = function_json(&function, Some(&baseline));
+        assert_eq!(doc["cold_cost_over_warm_ms"], json!(4.0));
+        assert_eq!(doc["cold_cost_ratio_to_baseline"], json!(3.8));
+        // The bar is still judged on the whole cold start: 5,500 against 1,100.
+        assert_eq!(doc["ratio_to_baseline"], json!(5.0));
+        assert_eq!(doc["meets_cold_start_bar"], json!(false));
     }
 
     #[test]
