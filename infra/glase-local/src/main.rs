@@ -19,7 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use glase_sandbox::{Sandbox, SandboxConfig};
@@ -129,9 +129,17 @@ async fn api(app: Arc<LocalApp>, request: Request) -> Response {
         ))
         .map(Body::from);
     };
-    app.handle(http::Request::from_parts(parts, bytes))
-        .await
-        .map(Body::from)
+    let request = http::Request::from_parts(parts, bytes);
+    // In AWS an invocation runs to its end when the caller hangs up; here too. Awaited inline, the
+    // handler would be dropped with the connection, between sendInvoice and storing the payment say.
+    let handled = tokio::spawn(async move { app.handle(request).await });
+    match handled.await {
+        Ok(response) => response.map(Body::from),
+        Err(e) => {
+            tracing::error!(error = %e, "a request's handler failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 async fn widget() -> Response {

@@ -242,3 +242,56 @@ async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
     drop(again);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[tokio::test]
+async fn a_request_whose_caller_hangs_up_is_still_handled_to_its_end() {
+    let data = data_dir();
+    let stack = start(&data);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    // sendInvoice is executed at once and answered 1.5 s later; the caller gives up after 0.3 s.
+    let faults = http
+        .put(format!("{}/sandbox/faults", stack.base))
+        .json(&serde_json::json!({"rules": [
+            {"target": "sendInvoice", "action": "latency", "delay_ms": 1500, "count": 1}
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(faults.status().is_success(), "{}", faults.text().await.unwrap());
+    let create = || {
+        http.post(format!("{}/v1/payments", stack.base))
+            .bearer_auth(&stack.api_key)
+            .header("idempotency-key", "hang-up-1")
+            .json(&serde_json::json!({
+                "order_id": "hang-up-1", "currency": "SEK", "total": 2500,
+                "rows": [{"description": "Tea", "total": 2500}]
+            }))
+    };
+    let hung_up = create().timeout(Duration::from_millis(300)).send().await;
+    assert!(hung_up.is_err_and(|e| e.is_timeout()));
+
+    // The handler went on: the payment was stored and the key's outcome recorded, so the retry is
+    // answered from it (dropped with the connection, the key would still be in progress: 409).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let retry = create().send().await.unwrap();
+    assert_eq!(retry.status().as_u16(), 201);
+    let payment: serde_json::Value = retry.json().await.unwrap();
+    let invoices: serde_json::Value = http
+        .get(format!("{}/sandbox/invoices", stack.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let invoices = invoices["invoices"].as_array().unwrap();
+    assert_eq!(invoices.len(), 1, "one invoice was sent: {invoices:?}");
+    assert!(
+        invoices[0]
+            .to_string()
+            .contains(payment["invoice_reference"].as_str().unwrap_or("missing")),
+        "the stored payment is the invoice's: {payment} {invoices:?}"
+    );
+    drop(stack);
+    let _ = std::fs::remove_dir_all(&data);
+}
