@@ -65,6 +65,11 @@ fn attribute<'a>(html: &'a str, name: &str) -> &'a str {
     &html[start..end]
 }
 
+/// The JSON answer of a GET without credentials.
+async fn get_json(http: &reqwest::Client, url: String) -> serde_json::Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 async fn payment_ers(http: &reqwest::Client, base: &str, payment_id: &str, api_key: &str) -> String {
     let payment: serde_json::Value = http
         .get(format!("{base}/v1/payments/{payment_id}"))
@@ -199,14 +204,7 @@ async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
     let ers = payment_ers(&http, &stack.base, &payment_id, &stack.api_key).await;
     let mut receipts = 0;
     for _ in 0..40 {
-        let events: serde_json::Value = http
-            .get(format!("{}/sandbox/events", stack.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let events: serde_json::Value = get_json(&http, format!("{}/sandbox/events", stack.base)).await;
         receipts = events["events"]
             .as_array()
             .unwrap()
@@ -276,14 +274,7 @@ async fn a_request_whose_caller_hangs_up_is_still_handled_to_its_end() {
     let retry = create().send().await.unwrap();
     assert_eq!(retry.status().as_u16(), 201);
     let payment: serde_json::Value = retry.json().await.unwrap();
-    let invoices: serde_json::Value = http
-        .get(format!("{}/sandbox/invoices", stack.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let invoices: serde_json::Value = get_json(&http, format!("{}/sandbox/invoices", stack.base)).await;
     let invoices = invoices["invoices"].as_array().unwrap();
     assert_eq!(invoices.len(), 1, "one invoice was sent: {invoices:?}");
     assert!(
