@@ -91,6 +91,16 @@ fn ers(p: &Payment) -> String {
     p.ers_reference().unwrap().as_str().to_owned()
 }
 
+/// `count` payments paid with us (totals 1,000, 1,001, …) and the report row of each.
+async fn paid_rows(d: &TestDeps, count: i64) -> Vec<ReportTransaction> {
+    let mut rows = Vec::new();
+    for i in 0..count {
+        let p = paid(d, 1_000 + i).await;
+        rows.push(tx(&ers(&p), 1_000 + i));
+    }
+    rows
+}
+
 fn close(key: &str) -> ClosePeriod {
     ClosePeriod {
         period_key: Some(key.into()),
@@ -440,11 +450,7 @@ async fn a_throttled_store_after_the_mark_is_tried_again_and_the_period_is_kept(
 #[tokio::test]
 async fn a_large_period_reconciles_while_the_store_throttles() {
     let d = deps();
-    let mut rows = Vec::new();
-    for i in 0..40 {
-        let p = paid(&d, 1_000 + i).await;
-        rows.push(tx(&ers(&p), 1_000 + i));
-    }
+    let rows = paid_rows(&d, 40).await;
     set_reports(&d, rows);
     let throttled = d.with_store(FaultyStore::new(
         d.store.clone(),
@@ -472,11 +478,7 @@ async fn a_large_period_reconciles_while_the_store_throttles() {
 #[tokio::test]
 async fn payment_rows_of_payments_paid_in_the_window_need_no_lookup_of_their_own() {
     let d = deps();
-    let mut rows = Vec::new();
-    for i in 0..30 {
-        let p = paid(&d, 1_000 + i).await;
-        rows.push(tx(&ers(&p), 1_000 + i));
-    }
+    let mut rows = paid_rows(&d, 30).await;
     // A payment row we do not know and a refund row: those two are looked up.
     rows.push(tx("77700000000001", 5_000));
     rows.push(tx("77700000000002", -300));
