@@ -462,8 +462,8 @@ async fn run(a: Args) -> Result<bool, String> {
                     reports.push(body);
                     break;
                 }
-                // No answer within the client's wait: the same key resumes the period (glase-local
-                // drops the request when its caller goes; a Lambda would run on to its timeout).
+                // No answer within the client's wait: the same key resumes the period (the first
+                // request runs on in glase-local, as a Lambda would to its timeout).
                 Some((200 | 201 | 409 | 502, _)) | None if attempt < 10 => {
                     report_retries += 1;
                     tokio::time::sleep(Duration::from_secs(1)).await;
