@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::bench::Measured;
-use crate::stats::{median, ms_json, ms_short, percentile};
+use crate::stats::{hundredths_text, median, ms_json, ms_short, percentile};
 
 /// The cold-start bar: init plus first invocation at most this many hundredths of the baseline's.
 pub const COLD_START_BAR_HUNDREDTHS: u64 = 300;
@@ -26,7 +26,11 @@ pub fn ratio_hundredths(m: &Measured, baseline: &Measured) -> Option<u64> {
         Some(paired) => paired,
         None => cold_total_us(baseline)?,
     };
-    let ours = cold_total_us(m)?;
+    hundredths_of(cold_total_us(m)?, base)
+}
+
+/// `ours / base` in hundredths; `None` when `base` is zero.
+fn hundredths_of(ours: u64, base: u64) -> Option<u64> {
     if base == 0 {
         return None;
     }
@@ -47,16 +51,12 @@ pub fn cold_cost_ratio_hundredths(m: &Measured, baseline: &Measured) -> Option<u
         Some(paired) => paired.saturating_sub(percentile(&baseline.warm_us, 50)?),
         None => cold_cost_us(baseline)?,
     };
-    let ours = cold_cost_us(m)?;
-    if base == 0 {
-        return None;
-    }
-    u64::try_from(u128::from(ours) * 100 / u128::from(base)).ok()
+    hundredths_of(cold_cost_us(m)?, base)
 }
 
 fn hundredths_json(h: Option<u64>) -> Value {
     h.map_or(Value::Null, |h| {
-        crate::stats::json_number(&format!("{}.{:02}", h / 100, h % 100))
+        crate::stats::json_number(&hundredths_text(h.into()))
     })
 }
 
@@ -191,18 +191,15 @@ pub fn table(baseline: &Measured, functions: &[Measured]) -> String {
         "answers"
     ));
     for m in std::iter::once(baseline).chain(functions.iter()) {
-        let ratio = if std::ptr::eq(m, baseline) {
-            "1.00".to_owned()
-        } else {
-            ratio_hundredths(m, baseline)
-                .map_or_else(|| "-".to_owned(), |h| format!("{}.{:02}", h / 100, h % 100))
+        let ratio_cell = |ratio: fn(&Measured, &Measured) -> Option<u64>| {
+            if std::ptr::eq(m, baseline) {
+                "1.00".to_owned()
+            } else {
+                ratio(m, baseline).map_or_else(|| "-".to_owned(), |h| hundredths_text(h.into()))
+            }
         };
-        let cost_ratio = if std::ptr::eq(m, baseline) {
-            "1.00".to_owned()
-        } else {
-            cold_cost_ratio_hundredths(m, baseline)
-                .map_or_else(|| "-".to_owned(), |h| format!("{}.{:02}", h / 100, h % 100))
-        };
+        let ratio = ratio_cell(ratio_hundredths);
+        let cost_ratio = ratio_cell(cold_cost_ratio_hundredths);
         let rss = m.peak_rss_kib.map_or_else(
             || "-".to_owned(),
             |k| format!("{}.{}", k / 1024, (k % 1024) * 10 / 1024),

@@ -41,8 +41,14 @@ pub fn ratio_text(numerator: u64, denominator: u64) -> Option<String> {
     if denominator == 0 {
         return None;
     }
-    let hundredths = u128::from(numerator) * 100 / u128::from(denominator);
-    Some(format!("{}.{:02}", hundredths / 100, hundredths % 100))
+    Some(hundredths_text(
+        u128::from(numerator) * 100 / u128::from(denominator),
+    ))
+}
+
+/// Hundredths as a decimal text, e.g. 235 as `2.35`.
+pub fn hundredths_text(hundredths: u128) -> String {
+    format!("{}.{:02}", hundredths / 100, hundredths % 100)
 }
 
 /// A decimal text as a JSON number (`null` if it is not one).
