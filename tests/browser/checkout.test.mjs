@@ -74,6 +74,8 @@ test("desktop: the QR code is shown and the page turns paid with the Glase refer
   await qr.waitFor();
   const src = await qr.getAttribute("src");
   assert.match(src, /\/qr\.svg\?client_secret=/);
+  // The element is there before its image has loaded; `complete` is also true for a broken image.
+  await page.waitForFunction(() => document.querySelector("img.glase-qr").complete);
   assert.ok(await page.evaluate(() => document.querySelector("img.glase-qr").naturalWidth > 0), "the QR renders");
   await page.screenshot({ path: join(artifacts, "desktop-pending.png") });
   await sandbox("pay", await referenceOf(page));
