@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmarks of issue #12, all of them, with one command; prints the table the README shows and
+# Every benchmark, with one command; prints the table the README shows and
 # writes every figure to shared/benchmarks/results.json (the parts stay under target/bench/).
 #
 #   bash tests/bench.sh            the full run (10,000 notifications, 20 s of load, 10 cold starts and

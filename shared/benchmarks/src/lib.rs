@@ -1,4 +1,4 @@
-//! Benchmarks of the Glase payment backend (issue #12) that run in one process or drive the local stack
+//! Benchmarks of the Glase payment backend that run in one process or drive the local stack
 //! over loopback. `tests/bench.sh` runs them all with the process-level ones of `lambda-bench` and prints
 //! the table the README shows.
 //!

@@ -1,4 +1,4 @@
-//! The benchmark report: issue #12's bars checked against the gathered result documents, and the
+//! The benchmark report: the bars checked against the gathered result documents, and the
 //! figures per function. `bench-report` prints it; the tests below pin how each bar is judged.
 
 use serde_json::Value;

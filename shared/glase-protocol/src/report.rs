@@ -1,4 +1,4 @@
-//! The reconciliation report documents of executeReport (PROTOCOL.md §7.2), read into typed rows.
+//! The reconciliation report documents of executeReport (`STD_RECON_*`), read into typed rows.
 //!
 //! A report is XML: a root element named after the report (`TransactionDetails`,
 //! `TerminalTransactionSummary`, ...), a `<Meta>` block (`ResellerId`, `TerminalId` on per-terminal reports,

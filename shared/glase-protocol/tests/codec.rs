@@ -1,5 +1,5 @@
-//! Golden envelopes for every operation in both directions, the documented examples of PROTOCOL.md
-//! §1.5/§1.6, and the decoder's leniency rules.
+//! Golden envelopes for every operation in both directions, the documented sendInvoice
+//! example and its answer, and the decoder's leniency rules.
 
 mod support;
 
@@ -66,7 +66,7 @@ fn fault_envelope_matches_its_golden_file_and_decodes_as_a_typed_fault() {
     assert_eq!(decode_request(xml.as_bytes()), Err(DecodeError::UnexpectedFault));
 }
 
-/// The data of the documented sendInvoice example (PROTOCOL.md §1.5).
+/// The data of the documented sendInvoice example (the merchant API's own sample request).
 fn documented_send_invoice() -> SendInvoiceRequest {
     let row = |desc: &str, qty: &str, sku: &str, total: &str, unit: &str| InvoiceRow {
         item_description: Some(desc.into()),

@@ -1,4 +1,4 @@
-//! Identifier shapes of PROTOCOL.md §2.10.
+//! Identifier shapes of the Glase merchant API (invoice references, ersReferences, terminal ids).
 //!
 //! * invoiceReference: 17 digits, `yyyyMMdd` + 9 digits;
 //! * ersReference (payments, refunds) and transactionPeriodId: 25 digits,

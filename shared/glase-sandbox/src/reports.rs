@@ -1,4 +1,4 @@
-//! The reconciliation reports of PROTOCOL.md §7.2, built from the sandbox's own ledger.
+//! The reconciliation reports of the Glase merchant API (executeReport), built from the sandbox's own ledger.
 //!
 //! Each report is an XML document with a `<Meta>` block (`ResellerId`, `TerminalId` for per-terminal
 //! reports, `TransactionPeriodId`, `GeneratedAt` as `yyyy-MM-dd HH:mm`) followed by `<Row>` elements.

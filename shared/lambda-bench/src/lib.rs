@@ -1,4 +1,4 @@
-//! Process-level benchmarks of the Lambda functions (issue #12): each function's release binary runs
+//! Process-level benchmarks of the Lambda functions: each function's release binary runs
 //! under a local stand-in of the Lambda Runtime API ([`runtime_api`]) with the services it needs in
 //! this process ([`standins`]: embedded DynamoDB, the Glase sandbox). For every function it measures
 //! cold starts against a hello-world `lambda_runtime` baseline (`hello-lambda`), the start-up phases the

@@ -1,6 +1,6 @@
 //! The benchmark's JSON document and its table: medians of the cold starts, the ratio to the
-//! hello-world baseline, phase medians, warm p50/p99, peak RSS and the answers, with the bars of
-//! issue #12 (cold start ≤ 3× the baseline, peak RSS under 30 MB).
+//! hello-world baseline, phase medians, warm p50/p99, peak RSS and the answers, with the
+//! bars (cold start ≤ 3× the baseline, peak RSS under 30 MB).
 
 use std::collections::BTreeMap;
 

@@ -15,7 +15,7 @@ use crate::text::{TextError, free_text};
 
 free_text!(
     /// The merchant's own order id, sent to Glase as `clientInvoiceId` and echoed on the receipt. At most
-    /// 32 characters so that it also fits `clientReference` (PROTOCOL.md §2.1).
+    /// 32 characters so that it also fits `clientReference` (Glase's limit on both).
     MerchantOrderId,
     "merchant order id",
     32

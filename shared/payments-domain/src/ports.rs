@@ -357,7 +357,7 @@ pub enum GlaseError {
     },
 }
 
-/// Glase result codes the use cases act on (PROTOCOL.md §5.2).
+/// Glase result codes the use cases act on (`ERSWSResultCodes`).
 pub mod result_codes {
     /// `REPORT_NOT_READY`: retry executeReport later.
     pub const REPORT_NOT_READY: i32 = 2;

@@ -1,5 +1,5 @@
 //! Gathers the benchmark results under `target/bench/` into one document and prints the tables the
-//! README shows: each of issue #12's bars with the measured figure, then the figures per function and
+//! README shows: each bar with the measured figure, then the figures per function and
 //! per kind of payment.
 //!
 //! `bench-report --in target/bench --out shared/benchmarks/results.json`

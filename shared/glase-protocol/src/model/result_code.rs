@@ -1,4 +1,4 @@
-//! Glase result codes (`ERSWSResultCodes`, PROTOCOL.md §5.2).
+//! Glase result codes (`ERSWSResultCodes` of the merchant API).
 
 use std::fmt;
 

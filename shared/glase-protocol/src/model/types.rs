@@ -75,7 +75,7 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// The status of an invoice (`tns:invoiceStatus`, PROTOCOL.md §5.1).
+    /// The status of an invoice (`tns:invoiceStatus`).
     InvoiceStatus {
         /// Issued, waiting for payment.
         Issued => "ISSUED",
@@ -234,7 +234,7 @@ impl ClientContext {
     }
 }
 
-/// An invoice (`tns:invoice`, PROTOCOL.md §4.1), fields in WSDL order.
+/// An invoice (`tns:invoice`), fields in WSDL order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Invoice {
     /// How the invoice is paid.
@@ -263,7 +263,7 @@ pub struct Invoice {
     pub commit_reservation_timeout: Option<i64>,
 }
 
-/// An invoice row (`tns:paymentInvoiceRow`, PROTOCOL.md §4.2), fields in WSDL order.
+/// An invoice row (`tns:paymentInvoiceRow`), fields in WSDL order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct InvoiceRow {
     /// Item text.
