@@ -51,15 +51,17 @@ pub async fn start(dir: &Path) -> Result<Embedded, DynamoStartError> {
 }
 
 /// Creates the payments table unless it exists already (a restart on the same data directory).
+///
+/// Whether it exists is asked with ListTables, not DescribeTable: on a first start "no such table" is
+/// expected, and DescribeTable would answer it with an error response that the emulator logs as a
+/// warning. A store that cannot be listed is an error, not a missing table.
 pub async fn ensure_table(client: &Client, table_name: &str) -> Result<(), DynamoStartError> {
-    let exists = client
-        .describe_table()
-        .table_name(table_name)
-        .send()
-        .await
-        .is_ok();
-    if exists {
-        return Ok(());
+    let mut pages = client.list_tables().into_paginator().items().send();
+    while let Some(name) = pages.next().await {
+        let name = name.map_err(|e| DynamoStartError(format!("cannot list tables: {e}")))?;
+        if name == table_name {
+            return Ok(());
+        }
     }
     table::create_table(client, table_name)
         .await
