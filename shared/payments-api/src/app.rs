@@ -135,7 +135,7 @@ pub fn from_use_case(error: UseCaseError) -> ApiError {
             }
             ConflictReason::NotPending => "the payment is no longer pending".to_owned(),
             ConflictReason::IdempotencyKeyReused => {
-                "this Idempotency-Key was used with another request body".to_owned()
+                "this Idempotency-Key was used with another request (another body or payment)".to_owned()
             }
             ConflictReason::IdempotencyInProgress { retry_after } => format!(
                 "a request with this Idempotency-Key is still running; retry in {} s",
@@ -508,7 +508,8 @@ where
     async fn create_refund(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
         self.merchant(request)?;
         let body: CreateRefundBody = parse_body(request)?;
-        let (amount_minor, reason, cashier_id, fingerprint) = body.into_parts()?;
+        let payment = payment_id(id)?;
+        let (amount_minor, reason, cashier_id, fingerprint) = body.into_parts(&payment)?;
         let key = match header_str(request.headers(), "idempotency-key") {
             Some(k) => Some(
                 IdempotencyKey::parse(k)
@@ -519,7 +520,7 @@ where
         let refund = self
             .deps
             .request_refund(RequestRefund {
-                payment_id: payment_id(id)?,
+                payment_id: payment,
                 amount_minor,
                 reason,
                 cashier_id,
