@@ -576,6 +576,8 @@ struct GlaseState {
     next_reference: u64,
     failures: VecDeque<(&'static str, GlaseError)>,
     reports: BTreeMap<String, (String, Vec<ReportTransaction>)>,
+    /// How far each call moves the clock (a slow Glase).
+    latency: Duration,
     /// getPaymentStatus calls under way, and the most that ever were at once.
     status_in_flight: usize,
     status_max_in_flight: usize,
@@ -637,6 +639,11 @@ impl FakeGlase {
         lock(&self.state).calls.len()
     }
 
+    /// Makes every later call take `latency`: each call moves the clock on by it.
+    pub fn set_latency(&self, latency: Duration) {
+        lock(&self.state).latency = latency;
+    }
+
     /// Makes the next call of `operation` (e.g. `"sendInvoice"`) fail with `error`.
     pub fn fail_next(&self, operation: &'static str, error: GlaseError) {
         lock(&self.state).failures.push_back((operation, error));
@@ -673,6 +680,7 @@ impl FakeGlase {
     fn begin(&self, operation: &'static str, call: GlaseCall) -> Result<(), GlaseError> {
         let mut s = lock(&self.state);
         s.calls.push(call);
+        self.clock.advance(s.latency);
         if let Some(pos) = s.failures.iter().position(|(op, _)| *op == operation)
             && let Some((_, e)) = s.failures.remove(pos)
         {
