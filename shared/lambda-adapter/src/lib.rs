@@ -148,10 +148,30 @@ pub async fn run_http(function: Function) -> Result<(), Error> {
 }
 
 /// The refund worker's event: an SQS batch (from the refund queue), or anything else (the schedule that
-/// runs the outbox sweep). Answers the response for Lambda and the visibility delays to apply.
+/// runs the outbox sweep). Answers the response for Lambda and the visibility delays to apply. The batch
+/// has no time limit: see [`handle_worker_event_within`].
 pub async fn handle_worker_event<S, G, Q, P, C, I>(
     app: &payments_api::app::App<S, G, Q, P, C, I>,
     event: serde_json::Value,
+) -> Result<(serde_json::Value, Vec<(String, std::time::Duration)>), Error>
+where
+    S: payments_domain::ports::PaymentStore,
+    G: payments_domain::ports::GlaseGateway,
+    Q: payments_domain::ports::RefundQueue,
+    P: payments_domain::ports::StatusPush,
+    C: payments_domain::ports::Clock,
+    I: payments_domain::ports::IdGenerator,
+{
+    handle_worker_event_within(app, event, None).await
+}
+
+/// [`handle_worker_event`] within `time`: a batch takes no further message once the time left until the
+/// invocation's deadline cannot cover another one (the rest are answered as batch item failures, so the
+/// queue delivers them again).
+pub async fn handle_worker_event_within<S, G, Q, P, C, I>(
+    app: &payments_api::app::App<S, G, Q, P, C, I>,
+    event: serde_json::Value,
+    time: Option<payments_api::app::BatchTime>,
 ) -> Result<(serde_json::Value, Vec<(String, std::time::Duration)>), Error>
 where
     S: payments_domain::ports::PaymentStore,
@@ -178,7 +198,7 @@ where
                 receipt_handle: r.receipt_handle.unwrap_or_default(),
             })
             .collect();
-        let batch = app.process_refund_messages(&messages).await;
+        let batch = app.process_refund_messages_within(&messages, time).await;
         let failed = batch.failed;
         let mut response = SqsBatchResponse::default();
         response.batch_item_failures = failed
@@ -212,16 +232,25 @@ where
 }
 
 /// Runs the refund worker: settings, logging, clients once, then SQS batches (with
-/// `ReportBatchItemFailures`) and the scheduled outbox sweep.
+/// `ReportBatchItemFailures`) within each invocation's deadline, and the scheduled outbox sweep.
 pub async fn run_refund_worker() -> Result<(), Error> {
     let (aws, settings, mut timings) = start(Function::RefundWorker).await?;
     let app = Arc::new(live_app(&settings, &aws, &mut timings).await?);
+    let per_message = settings.refund_message_budget();
     timings.log_initialised(Function::RefundWorker);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let app = Arc::clone(&app);
+            // The context's deadline is in Unix milliseconds, the clock the use cases read.
+            let time = i64::try_from(event.context.deadline)
+                .ok()
+                .map(|ms| payments_api::app::BatchTime {
+                    deadline: payments_domain::ids::Timestamp::from_unix_millis(ms),
+                    per_message,
+                });
             async move {
-                let (response, delays) = handle_worker_event(app.as_ref(), event.payload).await?;
+                let (response, delays) =
+                    handle_worker_event_within(app.as_ref(), event.payload, time).await?;
                 if let payments_api::wiring::AnyQueue::Sqs(queue) = &app.deps.queue {
                     for (handle, delay) in delays {
                         let handle = payments_sqs::ReceiptHandle::new(handle);

@@ -11,6 +11,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header
 use payments_domain::idempotency::IdempotencyKey;
 use payments_domain::ids::PaymentId;
 use payments_domain::ids::RefundId;
+use payments_domain::ids::Timestamp;
 use payments_domain::payment::{GlaseInvoiceStatus, PaymentStatus};
 use payments_domain::ports::RefundMessage;
 use payments_domain::ports::{
@@ -135,7 +136,7 @@ pub fn from_use_case(error: UseCaseError) -> ApiError {
             }
             ConflictReason::NotPending => "the payment is no longer pending".to_owned(),
             ConflictReason::IdempotencyKeyReused => {
-                "this Idempotency-Key was used with another request body".to_owned()
+                "this Idempotency-Key was used with another request (another body or payment)".to_owned()
             }
             ConflictReason::IdempotencyInProgress { retry_after } => format!(
                 "a request with this Idempotency-Key is still running; retry in {} s",
@@ -486,6 +487,16 @@ impl From<&payments_sqs::Delivery> for QueuedMessage {
     }
 }
 
+/// How much time a batch of refund messages may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchTime {
+    /// When the invocation ends (the Lambda context's deadline).
+    pub deadline: Timestamp,
+    /// The longest one message can take: its refundPayment call at its worst and the store calls around
+    /// it (see `Settings::refund_message_budget`).
+    pub per_message: std::time::Duration,
+}
+
 /// What a batch of refund messages needs from the queue afterwards.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RefundBatch {
@@ -508,7 +519,8 @@ where
     async fn create_refund(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
         self.merchant(request)?;
         let body: CreateRefundBody = parse_body(request)?;
-        let (amount_minor, reason, cashier_id, fingerprint) = body.into_parts()?;
+        let payment = payment_id(id)?;
+        let (amount_minor, reason, cashier_id, fingerprint) = body.into_parts(&payment)?;
         let key = match header_str(request.headers(), "idempotency-key") {
             Some(k) => Some(
                 IdempotencyKey::parse(k)
@@ -519,7 +531,7 @@ where
         let refund = self
             .deps
             .request_refund(RequestRefund {
-                payment_id: payment_id(id)?,
+                payment_id: payment,
                 amount_minor,
                 reason,
                 cashier_id,
@@ -547,14 +559,40 @@ where
         Ok(json(StatusCode::OK, &RefundDto::from(&refund)))
     }
 
+    /// Processes a batch of refund messages, each on its own, with no limit on the time it takes: see
+    /// [`Self::process_refund_messages_within`].
+    pub async fn process_refund_messages(&self, messages: &[QueuedMessage]) -> RefundBatch {
+        self.process_refund_messages_within(messages, None).await
+    }
+
     /// Processes a batch of refund messages, each on its own; answers the ids of the messages to deliver
     /// again (a message that cannot be decoded, a refund Glase could not be reached for, a store failure).
     /// A poison message keeps failing until the queue moves it to its dead-letter queue; it never blocks
     /// the others.
-    pub async fn process_refund_messages(&self, messages: &[QueuedMessage]) -> RefundBatch {
+    ///
+    /// With `time`, a message is taken only while the time left until the deadline covers
+    /// [`BatchTime::per_message`]; the rest of the batch goes back to the queue untouched (as failures,
+    /// without a delay), so the invocation never ends in the middle of a Glase call, which would leave
+    /// its refund `sending` until the outbox sweep hands it to reconciliation.
+    pub async fn process_refund_messages_within(
+        &self,
+        messages: &[QueuedMessage],
+        time: Option<BatchTime>,
+    ) -> RefundBatch {
         let mut failed = Vec::new();
         let mut delays = Vec::new();
-        for m in messages {
+        for (index, m) in messages.iter().enumerate() {
+            if let Some(time) = time
+                && self.deps.clock.now().plus(time.per_message) > time.deadline
+            {
+                let left = &messages[index..];
+                tracing::warn!(
+                    returned = left.len(),
+                    "too little time left for another refund call: the rest of the batch goes back to the queue"
+                );
+                failed.extend(left.iter().map(|m| m.id.clone()));
+                break;
+            }
             let message: RefundMessage = match payments_sqs::decode_refund(&m.body) {
                 Ok(decoded) => decoded,
                 Err(e) => {

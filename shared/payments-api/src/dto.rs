@@ -5,7 +5,7 @@
 //! not amounts (quantity, tax rate) are read from their decimal text, never computed as floats.
 
 use payments_domain::idempotency::{Fingerprint, FingerprintBuilder, Operation};
-use payments_domain::ids::{TerminalId, Timestamp};
+use payments_domain::ids::{PaymentId, TerminalId, Timestamp};
 use payments_domain::money::{Currency, Money};
 use payments_domain::order::{
     BackUrl, CashierId, Ean, ItemDescription, MerchantOrderId, Order, OrderError, OrderParts, OrderRow,
@@ -239,9 +239,15 @@ pub struct CreateRefundBody {
 }
 
 impl CreateRefundBody {
-    /// The checked parts: amount, reason, cashier, and the fingerprint for idempotency.
-    pub fn into_parts(self) -> Result<(i64, RefundReason, Option<CashierId>, Fingerprint), ApiError> {
+    /// The checked parts: amount, reason, cashier, and the fingerprint for idempotency. The fingerprint
+    /// covers the refunded payment as well as the body, so an Idempotency-Key used on one payment is a
+    /// conflict on any other.
+    pub fn into_parts(
+        self,
+        payment: &PaymentId,
+    ) -> Result<(i64, RefundReason, Option<CashierId>, Fingerprint), ApiError> {
         let fingerprint = FingerprintBuilder::new(Operation::RequestRefund)
+            .text("payment_id", payment.as_str())
             .text("body", &serde_json::to_string(&self).unwrap_or_default())
             .finish();
         if self.amount <= 0 {

@@ -91,7 +91,8 @@ pub struct ReportDocumentDto {
 /// One mismatch as the API shows it.
 #[derive(Debug, Serialize)]
 pub struct MismatchDto {
-    /// `paid_at_glase_only`, `paid_with_us_only`, `amount_differs` or `refund_unknown`.
+    /// `paid_at_glase_only`, `paid_with_us_only`, `amount_differs`, `refund_unknown` or
+    /// `refund_undecided`.
     pub kind: &'static str,
     /// The transaction's reference.
     #[serde(skip_serializing_if = "Option::is_none")]

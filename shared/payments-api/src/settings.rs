@@ -118,6 +118,10 @@ impl Function {
 /// The longest one Glase attempt may take when `GLASE_TIMEOUT_MS` is not set.
 pub const DEFAULT_GLASE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What one refund message may take besides its Glase call: the claim, the reads and the settlement in
+/// the store.
+pub const REFUND_STORE_ALLOWANCE: Duration = Duration::from_secs(3);
+
 /// A group of settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Need {
@@ -221,6 +225,20 @@ pub struct GlaseConfig {
     pub terminal_password_secret: SecretString,
 }
 
+impl GlaseConfig {
+    /// The longest one Glase call that changes something (refundPayment) can take: every attempt the
+    /// client's retry policy allows, each at most `request_timeout`, with the longest wait between them,
+    /// and never more than the gateway's deadline for such calls.
+    pub fn write_call_budget(&self) -> Duration {
+        let policy = glase_protocol::retry::RetryPolicy::default();
+        let attempts = policy.max_attempts.max(1);
+        self.request_timeout
+            .saturating_mul(attempts)
+            .saturating_add(policy.max_delay.saturating_mul(attempts - 1))
+            .min(payments_glase::DEFAULT_WRITE_DEADLINE)
+    }
+}
+
 impl std::fmt::Debug for GlaseConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GlaseConfig")
@@ -255,6 +273,17 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The longest one refund message can take in the worker: its refundPayment call at the worst the
+    /// Glase client allows ([`GlaseConfig::write_call_budget`]) and [`REFUND_STORE_ALLOWANCE`]. The worker
+    /// takes no further message from its batch when less time than this is left.
+    pub fn refund_message_budget(&self) -> Duration {
+        let call = self.glase.as_ref().map_or(
+            payments_glase::DEFAULT_WRITE_DEADLINE,
+            GlaseConfig::write_call_budget,
+        );
+        call.saturating_add(REFUND_STORE_ALLOWANCE)
+    }
+
     /// Reads what `function` needs from `source`, reporting every missing or malformed variable at once.
     pub fn load(function: Function, source: &dyn EnvSource) -> Result<Self, ConfigError> {
         let needs = function.needs();

@@ -115,24 +115,31 @@ pub enum MismatchKind {
     AmountDiffers,
     /// Glase lists a refund we do not know.
     RefundUnknown,
+    /// One of our refunds whose outcome is unknown and whose Glase call may have landed on either side
+    /// of a mark of this period: the report does not list it, but that alone does not show it never
+    /// happened, so it stays `needs_reconciliation` for a person to settle.
+    RefundUndecided,
 }
 
 impl MismatchKind {
     /// Every kind.
-    pub const ALL: [MismatchKind; 4] = [
+    pub const ALL: [MismatchKind; 5] = [
         MismatchKind::PaidAtGlaseOnly,
         MismatchKind::PaidWithUsOnly,
         MismatchKind::AmountDiffers,
         MismatchKind::RefundUnknown,
+        MismatchKind::RefundUndecided,
     ];
 
-    /// The wire name: `paid_at_glase_only`, `paid_with_us_only`, `amount_differs`, `refund_unknown`.
+    /// The wire name: `paid_at_glase_only`, `paid_with_us_only`, `amount_differs`, `refund_unknown`,
+    /// `refund_undecided`.
     pub fn as_str(&self) -> &'static str {
         match self {
             MismatchKind::PaidAtGlaseOnly => "paid_at_glase_only",
             MismatchKind::PaidWithUsOnly => "paid_with_us_only",
             MismatchKind::AmountDiffers => "amount_differs",
             MismatchKind::RefundUnknown => "refund_unknown",
+            MismatchKind::RefundUndecided => "refund_undecided",
         }
     }
 

@@ -117,9 +117,9 @@ pub enum RefundState {
         /// When we learned it.
         at: Timestamp,
     },
-    /// Outcome unknown since `since`.
+    /// Outcome unknown; `since` and the refund's `updated_at` bound when its Glase call was made.
     NeedsReconciliation {
-        /// When it became unknown.
+        /// When the call whose outcome is unknown began: the worker's claim (`sending` since).
         since: Timestamp,
     },
 }
@@ -352,12 +352,26 @@ impl Refund {
     }
 
     /// `sending → needs_reconciliation` after an ambiguous answer (or a worker that vanished mid-call).
+    /// The state keeps when the call began (the claim); `updated_at` becomes `now`, when the outcome was
+    /// found unknown. Between the two lies the moment the call may have reached Glase.
     pub fn needs_reconciliation(&self, now: Timestamp) -> Result<Refund, RefundTransitionError> {
+        let since = match self.record.state {
+            RefundState::Sending { since } => since,
+            _ => now,
+        };
         self.moved(
             &[RefundStatus::Sending],
-            RefundState::NeedsReconciliation { since: now },
+            RefundState::NeedsReconciliation { since },
             now,
         )
+    }
+
+    /// When the Glase call of a `needs_reconciliation` refund began (`None` in any other state).
+    pub fn call_began_at(&self) -> Option<Timestamp> {
+        match self.record.state {
+            RefundState::NeedsReconciliation { since } => Some(since),
+            _ => None,
+        }
     }
 }
 

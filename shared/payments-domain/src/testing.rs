@@ -43,7 +43,25 @@ struct StoreState {
     idempotency: BTreeMap<(String, String), IdempotencyRecord>,
     connections: BTreeMap<String, PushConnection>,
     fail_next: VecDeque<Option<StoreError>>,
+    /// The writes still to let through, and the error the one after them answers once it took effect.
+    fail_after_write: Option<(u64, StoreError)>,
     writes: u64,
+}
+
+impl StoreState {
+    /// Counts a write that took effect; answers the error armed by [`InMemoryStore::fail_after_write`]
+    /// when this is the write it names.
+    fn written(&mut self) -> Result<(), StoreError> {
+        self.writes += 1;
+        match self.fail_after_write.take() {
+            Some((0, error)) => Err(error),
+            Some((later, error)) => {
+                self.fail_after_write = Some((later - 1, error));
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
 }
 
 /// An in-memory [`PaymentStore`] with the real store's conditional semantics. Clones share the data.
@@ -67,6 +85,12 @@ impl InMemoryStore {
     /// Makes the next store call fail with `error` (calls queue up in order).
     pub fn fail_next(&self, error: StoreError) {
         lock(&self.state).fail_next.push_back(Some(error));
+    }
+
+    /// Lets `skip` writes through, then makes the next write take effect and answer `error`: a write
+    /// whose answer was lost (a connection that failed after the store committed).
+    pub fn fail_after_write(&self, skip: u64, error: StoreError) {
+        lock(&self.state).fail_after_write = Some((skip, error));
     }
 
     /// Lets the next store call through; queued before [`InMemoryStore::fail_next`], it makes a later
@@ -124,8 +148,7 @@ impl PaymentStore for InMemoryStore {
         }
         s.payments
             .insert(payment.id().as_str().to_owned(), payment.clone());
-        s.writes += 1;
-        Ok(())
+        s.written()
     }
 
     async fn insert_payment_on_terminal(
@@ -146,8 +169,7 @@ impl PaymentStore for InMemoryStore {
             .insert(payment.id().as_str().to_owned(), payment.clone());
         s.terminals
             .insert(terminal.id().as_str().to_owned(), terminal.clone());
-        s.writes += 1;
-        Ok(())
+        s.written()
     }
 
     async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
@@ -162,8 +184,7 @@ impl PaymentStore for InMemoryStore {
         )?;
         s.payments
             .insert(payment.id().as_str().to_owned(), payment.clone());
-        s.writes += 1;
-        Ok(())
+        s.written()
     }
 
     async fn pending_payments_due(
@@ -261,8 +282,7 @@ impl PaymentStore for InMemoryStore {
         s.refunds.insert(key, refund.clone());
         s.payments
             .insert(payment.id().as_str().to_owned(), payment.clone());
-        s.writes += 1;
-        Ok(())
+        s.written()
     }
 
     async fn get_refund(
@@ -294,8 +314,7 @@ impl PaymentStore for InMemoryStore {
         );
         check_revision(s.refunds.get(&key).map(Refund::revision), expected)?;
         s.refunds.insert(key, refund.clone());
-        s.writes += 1;
-        Ok(())
+        s.written()
     }
 
     async fn settle_refund(
@@ -318,8 +337,7 @@ impl PaymentStore for InMemoryStore {
         s.refunds.insert(key, refund.clone());
         s.payments
             .insert(payment.id().as_str().to_owned(), payment.clone());
-        s.writes += 1;
-        Ok(())
+        s.written()
     }
 
     async fn refunds_in_status(
@@ -360,8 +378,7 @@ impl PaymentStore for InMemoryStore {
         }
         s.terminals
             .insert(terminal.id().as_str().to_owned(), terminal.clone());
-        s.writes += 1;
-        Ok(())
+        s.written()
     }
 
     async fn get_terminal(&self, id: &TerminalId) -> Result<Option<Terminal>, StoreError> {
@@ -394,8 +411,7 @@ impl PaymentStore for InMemoryStore {
         )?;
         s.terminals
             .insert(terminal.id().as_str().to_owned(), terminal.clone());
-        s.writes += 1;
-        Ok(())
+        s.written()
     }
 
     async fn insert_period(&self, period: &ReportingPeriod) -> Result<(), StoreError> {
@@ -404,8 +420,7 @@ impl PaymentStore for InMemoryStore {
             return Err(StoreError::ConditionFailed);
         }
         s.periods.insert(period.id().as_str().to_owned(), period.clone());
-        s.writes += 1;
-        Ok(())
+        s.written()
     }
 
     async fn get_period(&self, id: &PeriodId) -> Result<Option<ReportingPeriod>, StoreError> {
@@ -433,8 +448,7 @@ impl PaymentStore for InMemoryStore {
             expected,
         )?;
         s.periods.insert(period.id().as_str().to_owned(), period.clone());
-        s.writes += 1;
-        Ok(())
+        s.written()
     }
 
     async fn insert_idempotency_record(
@@ -450,7 +464,7 @@ impl PaymentStore for InMemoryStore {
             return Ok(IdempotencyInsert::Existing(existing.clone()));
         }
         s.idempotency.insert(key, record.clone());
-        s.writes += 1;
+        s.written()?;
         Ok(IdempotencyInsert::Inserted)
     }
 
@@ -466,8 +480,7 @@ impl PaymentStore for InMemoryStore {
         );
         check_revision(s.idempotency.get(&key).map(|r| r.revision), expected)?;
         s.idempotency.insert(key, record.clone());
-        s.writes += 1;
-        Ok(())
+        s.written()
     }
 
     async fn delete_idempotency_record(
@@ -480,16 +493,14 @@ impl PaymentStore for InMemoryStore {
         let k = (operation.as_str().to_owned(), key.as_str().to_owned());
         check_revision(s.idempotency.get(&k).map(|r| r.revision), expected)?;
         s.idempotency.remove(&k);
-        s.writes += 1;
-        Ok(())
+        s.written()
     }
 
     async fn put_connection(&self, connection: &PushConnection) -> Result<(), StoreError> {
         let mut s = self.enter()?;
         s.connections
             .insert(connection.connection_id.as_str().to_owned(), connection.clone());
-        s.writes += 1;
-        Ok(())
+        s.written()
     }
 
     async fn delete_connection(&self, connection_id: &ConnectionId) -> Result<(), StoreError> {
@@ -565,6 +576,8 @@ struct GlaseState {
     next_reference: u64,
     failures: VecDeque<(&'static str, GlaseError)>,
     reports: BTreeMap<String, (String, Vec<ReportTransaction>)>,
+    /// How far each call moves the clock (a slow Glase).
+    latency: Duration,
     /// getPaymentStatus calls under way, and the most that ever were at once.
     status_in_flight: usize,
     status_max_in_flight: usize,
@@ -626,6 +639,11 @@ impl FakeGlase {
         lock(&self.state).calls.len()
     }
 
+    /// Makes every later call take `latency`: each call moves the clock on by it.
+    pub fn set_latency(&self, latency: Duration) {
+        lock(&self.state).latency = latency;
+    }
+
     /// Makes the next call of `operation` (e.g. `"sendInvoice"`) fail with `error`.
     pub fn fail_next(&self, operation: &'static str, error: GlaseError) {
         lock(&self.state).failures.push_back((operation, error));
@@ -662,6 +680,7 @@ impl FakeGlase {
     fn begin(&self, operation: &'static str, call: GlaseCall) -> Result<(), GlaseError> {
         let mut s = lock(&self.state);
         s.calls.push(call);
+        self.clock.advance(s.latency);
         if let Some(pos) = s.failures.iter().position(|(op, _)| *op == operation)
             && let Some((_, e)) = s.failures.remove(pos)
         {

@@ -85,6 +85,9 @@ impl std::fmt::Debug for GlaseSettings {
     }
 }
 
+/// The default deadline of a Glase call that changes something ([`GlaseSettings::write_deadline`]).
+pub const DEFAULT_WRITE_DEADLINE: Duration = Duration::from_secs(15);
+
 impl GlaseSettings {
     /// Settings with the default deadlines: 5 s for status reads, 15 s for writes, 20 s for reports.
     pub fn new(
@@ -103,7 +106,7 @@ impl GlaseSettings {
             reseller_password,
             terminal_password_secret,
             status_deadline: Duration::from_secs(5),
-            write_deadline: Duration::from_secs(15),
+            write_deadline: DEFAULT_WRITE_DEADLINE,
             report_deadline: Duration::from_secs(20),
         }
     }

@@ -54,8 +54,9 @@ pub struct UseCaseSettings {
     pub idempotency: IdempotencyPolicy,
     /// How long a till waits for the shopper before it asks the cashier to try again or cancel.
     pub pos_window: Duration,
-    /// Refunds whose outcome became unknown this shortly before a period's mark are left for the next
-    /// period (default [`reports::REFUND_SETTLE_MARGIN`]; a soak with short runs sets less).
+    /// How long after a refund's outcome became unknown Glase may still have been working on its call:
+    /// no report may declare such a refund absent unless its period holds this time too (default
+    /// [`reports::REFUND_SETTLE_MARGIN`]; a soak with short runs sets less).
     pub refund_settle_margin: Duration,
 }
 

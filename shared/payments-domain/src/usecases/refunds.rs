@@ -4,6 +4,15 @@
 //! - The request checks the amount against what is still refundable and writes the refund and the
 //!   payment's reserved amount in one transaction; then it sends one message. A failed send leaves the
 //!   refund `queued`, and [`Deps::sweep_refunds`] sends it again later (an outbox).
+//! - An idempotency key belongs to its payment: the request's fingerprint covers the payment, so the
+//!   same key on another payment is a conflict, never the other payment's refund. With a key, the
+//!   refund's id is derived from the payment and the key ([`keyed_refund_id`]), so every attempt under
+//!   that key writes the same refund item and the store's create-if-absent decides: an attempt whose
+//!   answer was lost (a completion write that failed, a function that timed out after the refund was
+//!   stored) is taken over after its lease and answers the refund the first attempt stored instead of
+//!   recording a second one. The key is freed only after an error known to have changed nothing (a
+//!   business refusal, an unknown payment, a throttled or refused write); after an ambiguous store
+//!   error it stays taken until its lease ends, and the retry then finds what was stored.
 //! - The worker claims the refund (`queued → sending`, conditional) before calling refundPayment, so a
 //!   duplicate delivery does nothing. A clear answer settles it (`succeeded` with Glase's reference, or
 //!   `failed` with the result code, giving the amount back). A call that certainly did not reach Glase
@@ -13,7 +22,8 @@
 use std::time::Duration;
 
 use crate::idempotency::{
-    Begin, Fingerprint, IdempotencyKey, IdempotencyRecord, Operation, SideEffect, StoredOutcome, evaluate,
+    Begin, Fingerprint, FingerprintBuilder, IdempotencyKey, IdempotencyRecord, Operation, SideEffect,
+    StoredOutcome, evaluate,
 };
 use crate::ids::{PaymentId, RefundId};
 use crate::money::Money;
@@ -41,8 +51,27 @@ pub struct RequestRefund {
     pub reason: RefundReason,
     /// The cashier.
     pub cashier_id: Option<CashierId>,
-    /// The client's idempotency key with the request's fingerprint.
+    /// The client's idempotency key with the request's fingerprint (which covers the payment: see the
+    /// module documentation).
     pub idempotency: Option<(IdempotencyKey, Fingerprint)>,
+}
+
+/// The id of the refund that `key` requests on `payment`: the same for every attempt under the key, and
+/// distinct for every other payment or key (the first 16 bytes of a SHA-256 over both).
+pub fn keyed_refund_id(payment: &PaymentId, key: &IdempotencyKey) -> RefundId {
+    let digest = FingerprintBuilder::new(Operation::RequestRefund)
+        .text("refund_of_payment", payment.as_str())
+        .text("idempotency_key", key.as_str())
+        .finish();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest.as_bytes()[..16]);
+    RefundId::from_random(bytes)
+}
+
+/// Whether a failed request certainly changed nothing, so that its idempotency key may be freed. An
+/// unreachable store may have taken the refund's write before the connection failed.
+fn changed_nothing(error: &UseCaseError) -> bool {
+    !matches!(error, UseCaseError::Store(StoreError::Unavailable { .. }))
 }
 
 /// What the worker did with one message.
@@ -112,7 +141,7 @@ where
                     Begin::Replay(StoredOutcome::RefundRequested {
                         payment_id,
                         refund_id,
-                    }) => {
+                    }) if payment_id == request.payment_id => {
                         return self
                             .store
                             .get_refund(&payment_id, &refund_id)
@@ -147,19 +176,51 @@ where
                     .replace_idempotency_record(&owned.completed(outcome), owned.revision)
                     .await;
             }
-            Err(_) => {
+            Err(e) if changed_nothing(e) => {
                 let _ = self
                     .store
                     .delete_idempotency_record(Operation::RequestRefund, &key, owned.revision)
                     .await;
             }
+            // The refund may be stored: the key stays taken until its lease ends, and the retry that
+            // takes it over then finds that refund by its id.
+            Err(_) => {}
         }
         result
     }
 
+    /// The refund stored under the request's key before, if any: the answer when it is the same request,
+    /// a conflict when the key asked for another refund (after its record expired).
+    async fn stored_under_key(
+        &self,
+        request: &RequestRefund,
+        refund_id: &RefundId,
+    ) -> Result<Option<Refund>, UseCaseError> {
+        let Some(existing) = self.store.get_refund(&request.payment_id, refund_id).await? else {
+            return Ok(None);
+        };
+        let same = existing.amount().minor_units() == request.amount_minor
+            && existing.reason() == &request.reason
+            && existing.cashier_id() == request.cashier_id.as_ref();
+        if same {
+            Ok(Some(existing))
+        } else {
+            Err(UseCaseError::Conflict(ConflictReason::IdempotencyKeyReused))
+        }
+    }
+
     async fn record_refund(&self, request: &RequestRefund) -> Result<Refund, UseCaseError> {
         let mut payment = self.load_for(&request.payment_id, Reader::Merchant).await?;
-        let refund_id = self.ids.refund_id();
+        let keyed = request.idempotency.is_some();
+        let refund_id = match &request.idempotency {
+            Some((key, _)) => keyed_refund_id(&request.payment_id, key),
+            None => self.ids.refund_id(),
+        };
+        // An earlier attempt under this key may have stored the refund (and reserved its amount, so
+        // checking the amount first could refuse the very refund it asks about).
+        if keyed && let Some(existing) = self.stored_under_key(request, &refund_id).await? {
+            return Ok(existing);
+        }
         for _ in 0..MAX_RACES {
             let amount = Money::new(request.amount_minor, payment.amount().currency());
             let next = payment.reserve_refund(amount).map_err(|e| match e {
@@ -188,6 +249,9 @@ where
                     return Ok(refund);
                 }
                 Err(StoreError::ConditionFailed) => {
+                    if keyed && let Some(existing) = self.stored_under_key(request, &refund_id).await? {
+                        return Ok(existing);
+                    }
                     payment = self
                         .store
                         .get_payment(&request.payment_id)

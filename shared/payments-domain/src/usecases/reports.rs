@@ -15,9 +15,16 @@
 //! - **Reconciliation** ([`reconcile`], a pure function) matches every transaction of the details report
 //!   by `ErsReference` and amount with our payments and refunds; our paid payments are those paid since
 //!   the previous period of the scope was marked (24 hours for the first one). It settles refunds whose
-//!   outcome was
-//!   unknown: found in the report means `succeeded`, absent means `failed` (it never happened; its amount
-//!   is refundable again, so a new refund can safely be requested).
+//!   outcome was unknown: found in the report means `succeeded`, absent means `failed` (it never
+//!   happened; its amount is refundable again, so a new refund can safely be requested).
+//! - **Which report may fail a refund.** A refund's Glase call may have landed (if at all) between the
+//!   worker's claim and the moment its outcome became unknown plus the settle margin (Glase may still be
+//!   working on a call that timed out). Only a period whose window (from the previous mark of its scope
+//!   to its own mark) holds all of that time may declare the refund absent, as only that period's report
+//!   would list it. A refund whose time straddles a mark may be found by either report; while no report
+//!   lists it, it stays `needs_reconciliation` and each period it straddles reports it as a
+//!   `refund_undecided` mismatch (counted by the mismatch metric and its alarm): it is never `failed` on
+//!   a report that could not contain it ([`unsettled_refunds_of`]).
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -51,9 +58,9 @@ pub const PERIOD_KEY_LIFETIME: Duration = Duration::from_secs(400 * 24 * 60 * 60
 pub const PAID_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 /// The longest window of our own payments one reconciliation reads, however old the previous period.
 pub const MAX_PAID_WINDOW: Duration = Duration::from_secs(31 * 24 * 60 * 60);
-/// Refunds whose outcome became unknown this shortly before the mark are left for the next period: Glase
-/// may still have been working on them when the period closed. The default of
-/// [`super::UseCaseSettings::refund_settle_margin`].
+/// How long after a refund's outcome became unknown Glase may still have been working on its call: a
+/// refund unknown this shortly before a mark may be in either period's report, so neither may declare
+/// it absent. The default of [`super::UseCaseSettings::refund_settle_margin`].
 pub const REFUND_SETTLE_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// The waits before a throttled store request is tried again where failing would lose work: the writes
 /// after a mark, and the reads and settlements of a reconciliation.
@@ -170,8 +177,12 @@ pub struct ReconcileInput<'a> {
     pub refunds: &'a HashMap<ErsReference, Refund>,
     /// Our payments paid in the period's window (and scope).
     pub paid_with_us: &'a [Payment],
-    /// Our refunds in `needs_reconciliation` that the period covers.
+    /// Our refunds in `needs_reconciliation` whose Glase call lies wholly in the period's window: found
+    /// in the report they succeeded, absent they never happened.
     pub unsettled_refunds: &'a [Refund],
+    /// Our refunds in `needs_reconciliation` whose Glase call may have landed on either side of one of
+    /// the period's marks: found in the report they succeeded; absent, the report decides nothing.
+    pub undecided_refunds: &'a [Refund],
     /// Now.
     pub now: Timestamp,
 }
@@ -200,13 +211,20 @@ fn negated(amount: Money) -> Option<Money> {
 ///   else `amount_differs`. An unknown reference is matched to the oldest unsettled refund of the same
 ///   amount (which then settles as succeeded), or else it is `refund_unknown`.
 /// - Each of our paid payments the report does not list is `paid_with_us_only`.
-/// - Each unsettled refund left over is absent from the report.
+/// - Each unsettled refund left over is absent from the report; each undecided one left over is
+///   `refund_undecided` (it stays as it is).
 pub fn reconcile(input: &ReconcileInput<'_>) -> ReconcileOutcome {
     let mut matched: u32 = 0;
     let mut mismatches = Vec::new();
     let mut settlements = Vec::new();
-    let mut unsettled: Vec<&Refund> = input.unsettled_refunds.iter().collect();
-    unsettled.sort_by_key(|r| (r.created_at(), r.id().as_str().to_owned()));
+    // Each candidate with whether the report's silence decides it.
+    let mut unsettled: Vec<(&Refund, bool)> = input
+        .unsettled_refunds
+        .iter()
+        .map(|r| (r, true))
+        .chain(input.undecided_refunds.iter().map(|r| (r, false)))
+        .collect();
+    unsettled.sort_by_key(|(r, _)| (r.created_at(), r.id().as_str().to_owned()));
     let mut listed: HashSet<&ErsReference> = HashSet::new();
     for t in input.transactions {
         listed.insert(&t.ers_reference);
@@ -239,9 +257,9 @@ pub fn reconcile(input: &ReconcileInput<'_>) -> ReconcileOutcome {
                 our_amount: negated(r.amount()),
                 ..mismatch(MismatchKind::AmountDiffers)
             }),
-            None => match unsettled.iter().position(|r| Some(r.amount()) == refunded) {
+            None => match unsettled.iter().position(|(r, _)| Some(r.amount()) == refunded) {
                 Some(position) => {
-                    let refund = unsettled.remove(position);
+                    let (refund, _) = unsettled.remove(position);
                     settlements.push(RefundSettlement::FoundInReport {
                         refund: refund.clone(),
                         ers_reference: t.ers_reference.clone(),
@@ -264,13 +282,22 @@ pub fn reconcile(input: &ReconcileInput<'_>) -> ReconcileOutcome {
             });
         }
     }
-    settlements.extend(
-        unsettled
-            .into_iter()
-            .map(|refund| RefundSettlement::AbsentFromReport {
+    for (refund, decided_by_silence) in unsettled {
+        if decided_by_silence {
+            settlements.push(RefundSettlement::AbsentFromReport {
                 refund: refund.clone(),
-            }),
-    );
+            });
+        } else {
+            mismatches.push(Mismatch {
+                kind: MismatchKind::RefundUndecided,
+                ers_reference: None,
+                payment_id: Some(refund.payment_id().clone()),
+                refund_id: Some(refund.id().clone()),
+                glase_amount: None,
+                our_amount: negated(refund.amount()),
+            });
+        }
+    }
     ReconcileOutcome {
         reconciliation: Reconciliation {
             reconciled_at: input.now,
@@ -279,6 +306,36 @@ pub fn reconcile(input: &ReconcileInput<'_>) -> ReconcileOutcome {
         },
         settlements,
     }
+}
+
+/// Which of the `needs_reconciliation` refunds a period may settle. The period's window runs from
+/// `window_start` (the previous mark of its scope; `None` for the first period, whose window has no
+/// start) to `marked`. A refund's call may have landed from its claim ([`Refund::call_began_at`]) to its
+/// `updated_at` plus `margin`. Answers the refunds whose time lies wholly in the window (the report's
+/// silence means they never happened) and those whose time straddles one of the window's ends (the
+/// report may list them; its silence decides nothing); the others belong to other periods.
+pub fn unsettled_refunds_of(
+    refunds: Vec<Refund>,
+    window_start: Option<Timestamp>,
+    marked: Timestamp,
+    margin: Duration,
+) -> (Vec<Refund>, Vec<Refund>) {
+    let mut decidable = Vec::new();
+    let mut undecided = Vec::new();
+    for refund in refunds {
+        let began = refund.call_began_at().unwrap_or(refund.updated_at());
+        let landed_by = refund.updated_at().plus(margin);
+        let after_start = |t: Timestamp| window_start.is_none_or(|start| t > start);
+        if began > marked || !after_start(landed_by) {
+            continue;
+        }
+        if after_start(began) && landed_by <= marked {
+            decidable.push(refund);
+        } else {
+            undecided.push(refund);
+        }
+    }
+    (decidable, undecided)
 }
 
 fn in_scope(payment: &Payment, scope: &PeriodScope) -> bool {
@@ -576,11 +633,13 @@ where
         F: Future<Output = ()> + Send,
     {
         let marked = period.marked_at();
-        let from =
-            match retry_throttled(wait, || self.store.latest_period_before(period.scope(), marked)).await? {
-                Some(previous) => previous.marked_at().max(marked.minus(MAX_PAID_WINDOW)),
-                None => marked.minus(PAID_WINDOW),
-            };
+        let previous_mark = retry_throttled(wait, || self.store.latest_period_before(period.scope(), marked))
+            .await?
+            .map(|previous| previous.marked_at());
+        let from = match previous_mark {
+            Some(previous) => previous.max(marked.minus(MAX_PAID_WINDOW)),
+            None => marked.minus(PAID_WINDOW),
+        };
         let paid_with_us: Vec<Payment> =
             retry_throttled(wait, || self.store.payments_paid_between(from, marked))
                 .await?
@@ -616,11 +675,14 @@ where
                 Found::Payment(_, None) | Found::Refund(_, None) => {}
             }
         }
-        let mut unsettled = Vec::new();
+        // Every refund unknown by now: one whose call began before the mark may have become unknown
+        // after it.
+        let now = self.clock.now();
+        let mut covered_refunds = Vec::new();
         for refund in retry_throttled(wait, || {
             self.store.refunds_in_status(
                 RefundStatus::NeedsReconciliation,
-                marked.minus(self.settings.refund_settle_margin),
+                now.plus(Duration::from_millis(1)),
                 UNSETTLED_REFUND_LIMIT,
             )
         })
@@ -635,15 +697,22 @@ where
                 }
             };
             if covered {
-                unsettled.push(refund);
+                covered_refunds.push(refund);
             }
         }
+        let (unsettled, undecided) = unsettled_refunds_of(
+            covered_refunds,
+            previous_mark,
+            marked,
+            self.settings.refund_settle_margin,
+        );
         Ok(reconcile(&ReconcileInput {
             transactions: &details.transactions,
             payments: &payments,
             refunds: &refunds,
             paid_with_us: &paid_with_us,
             unsettled_refunds: &unsettled,
+            undecided_refunds: &undecided,
             now: self.clock.now(),
         }))
     }

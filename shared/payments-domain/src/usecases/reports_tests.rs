@@ -171,6 +171,7 @@ async fn reconciliation_lists_every_kind_of_mismatch_and_settles_unknown_refunds
         refunds: &HashMap::new(),
         paid_with_us: &[matched.clone(), differs.clone(), ours_only.clone()],
         unsettled_refunds: &[absent.clone(), found.clone()],
+        undecided_refunds: &[],
         now: d.clock.now(),
     });
     let r = &outcome.reconciliation;
@@ -249,6 +250,7 @@ async fn a_known_refund_matches_by_its_reference_and_amount() {
         refunds: &refunds,
         paid_with_us: &[],
         unsettled_refunds: &[],
+        undecided_refunds: &[],
         now: d.clock.now(),
     });
     assert_eq!(outcome.reconciliation.matched, 1);
@@ -407,6 +409,84 @@ async fn a_refund_unknown_only_moments_before_the_mark_waits_for_the_next_period
         .unwrap()
         .unwrap();
     assert_eq!(recent.status(), RefundStatus::NeedsReconciliation);
+}
+
+/// A refund whose outcome became unknown within the settle margin before a mark may have reached Glase
+/// on either side of it: neither period's report alone shows that it never happened.
+#[tokio::test]
+async fn a_refund_unknown_just_before_a_mark_is_never_failed_by_a_report_that_cannot_list_it() {
+    let d = deps();
+    let payment = paid(&d, 1_000).await;
+    let refund = unsettled_refund(&d, &payment, 1_000).await;
+    d.clock.advance(Duration::from_secs(10));
+    set_reports(&d, vec![tx(&ers(&payment), 1_000)]);
+    let (_, wait) = recording_wait(&d);
+    let undecided = |period: &ReportingPeriod| {
+        period
+            .reconciliation()
+            .unwrap()
+            .mismatches
+            .iter()
+            .filter(|m| m.kind.as_str() == "refund_undecided" && m.refund_id.as_ref() == Some(refund.id()))
+            .count()
+    };
+    let first = d.close_period(close("day-1"), deadline(&d), &wait).await.unwrap();
+
+    // The next period's report cannot list a refund made before its window began.
+    d.clock.advance(Duration::from_secs(24 * 60 * 60));
+    set_reports(&d, Vec::new());
+    let second = d.close_period(close("day-2"), deadline(&d), &wait).await.unwrap();
+    let now = d
+        .store
+        .get_refund(payment.id(), refund.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.status(), RefundStatus::NeedsReconciliation, "never failed");
+    assert_eq!(undecided(&first.period), 1, "the alarm's mismatch names it");
+    assert_eq!(undecided(&second.period), 1);
+    let held = d.store.get_payment(payment.id()).await.unwrap().unwrap();
+    assert_eq!(held.refunds().reserved(), sek(1_000), "its amount stays held");
+    let again = d
+        .request_refund(RequestRefund {
+            payment_id: payment.id().clone(),
+            amount_minor: 1_000,
+            reason: RefundReason::parse("Returned").unwrap(),
+            cashier_id: None,
+            idempotency: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(again, UseCaseError::Unprocessable(_)), "{again:?}");
+}
+
+/// A refund whose call lies wholly inside the window is settled by that period alone, even when its
+/// outcome became unknown right after the previous mark.
+#[tokio::test]
+async fn a_refund_wholly_inside_a_later_window_is_settled_by_that_period() {
+    let d = deps();
+    let (_, wait) = recording_wait(&d);
+    set_reports(&d, Vec::new());
+    d.close_period(close("day-0"), deadline(&d), &wait).await.unwrap();
+    d.clock.advance(Duration::from_secs(1));
+    let payment = paid(&d, 1_000).await;
+    let refund = unsettled_refund(&d, &payment, 400).await;
+    d.clock.advance(Duration::from_secs(24 * 60 * 60));
+    set_reports(&d, vec![tx(&ers(&payment), 1_000)]);
+    d.close_period(close("day-1"), deadline(&d), &wait).await.unwrap();
+    let settled = d
+        .store
+        .get_refund(payment.id(), refund.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        settled.state(),
+        RefundState::Failed {
+            failure: RefundFailure::AbsentFromReport,
+            ..
+        }
+    ));
 }
 
 /// Found by the soak (issue #13): the store throttled the write of the period right after Glase had
@@ -764,6 +844,7 @@ mod properties {
                 refunds: &HashMap::new(),
                 paid_with_us: &[],
                 unsettled_refunds: &refunds,
+                undecided_refunds: &[],
                 now: Timestamp::from_unix_millis(3_000),
             });
             let unknown = outcome.reconciliation.count(MismatchKind::RefundUnknown);

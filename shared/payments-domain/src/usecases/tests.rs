@@ -927,3 +927,163 @@ async fn only_a_paid_payments_refunds_are_asked_of_the_store() {
     assert_eq!(view.refunds.len(), 1, "a paid payment's refunds are listed");
     assert_eq!(counted.store.count("list_refunds"), 1);
 }
+
+fn keyed_refund(id: &crate::ids::PaymentId, amount: i64, key: &str) -> RequestRefund {
+    let fp = FingerprintBuilder::new(Operation::RequestRefund)
+        .text("payment_id", id.as_str())
+        .int("amount", amount)
+        .finish();
+    RequestRefund {
+        idempotency: Some((IdempotencyKey::parse(key).unwrap(), fp)),
+        ..refund_of(id, amount)
+    }
+}
+
+fn reserved(d: &TestDeps, id: &crate::ids::PaymentId) -> i64 {
+    let payment = d.store.payments().into_iter().find(|p| p.id() == id).unwrap();
+    payment.refunds().reserved().minor_units()
+}
+
+#[tokio::test]
+async fn a_keyed_refund_whose_completion_was_lost_answers_the_stored_refund_after_the_lease() {
+    let d = deps();
+    let id = paid(&d, 1_000).await;
+    let first = d
+        .request_refund(keyed_refund(&id, 400, "refund-1"))
+        .await
+        .unwrap();
+    // The completion write is lost (it failed, or the function timed out after the refund was stored):
+    // the key's record is left in progress, as the first attempt wrote it.
+    let done = d
+        .store
+        .idempotency_records()
+        .into_iter()
+        .find(|r| r.operation == Operation::RequestRefund)
+        .unwrap();
+    let left = crate::idempotency::IdempotencyRecord {
+        state: crate::idempotency::IdempotencyState::InProgress {
+            lease_expires_at: done.created_at.plus(d.settings.idempotency.lease),
+        },
+        revision: done.revision.next(),
+        ..done.clone()
+    };
+    d.store
+        .replace_idempotency_record(&left, done.revision)
+        .await
+        .unwrap();
+
+    let early = d
+        .request_refund(keyed_refund(&id, 400, "refund-1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            early,
+            UseCaseError::Conflict(ConflictReason::IdempotencyInProgress { .. })
+        ),
+        "{early:?}"
+    );
+    d.clock
+        .advance(d.settings.idempotency.lease + Duration::from_secs(1));
+    let retry = d
+        .request_refund(keyed_refund(&id, 400, "refund-1"))
+        .await
+        .unwrap();
+    assert_eq!(retry.id(), first.id(), "the retry answers the stored refund");
+    assert_eq!(d.store.refunds().len(), 1, "one refund");
+    assert_eq!(reserved(&d, &id), 400, "its amount is reserved once");
+    assert_eq!(d.queue.sent().len(), 1, "and queued once");
+}
+
+#[tokio::test]
+async fn a_refund_stored_by_a_write_whose_answer_was_lost_keeps_its_key_and_is_found_by_the_retry() {
+    let d = deps();
+    let id = paid(&d, 1_000).await;
+    // The second write of the request (after the key's record) is the refund: it is stored, but the
+    // connection fails before the answer arrives.
+    d.store.fail_after_write(
+        1,
+        StoreError::Unavailable {
+            reason: "connection reset".into(),
+        },
+    );
+    let err = d
+        .request_refund(keyed_refund(&id, 1_000, "refund-2"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, UseCaseError::Store(StoreError::Unavailable { .. })),
+        "{err:?}"
+    );
+    assert_eq!(d.store.refunds().len(), 1, "the refund was stored");
+    assert_eq!(
+        d.store.idempotency_records().len(),
+        1,
+        "an ambiguous store error does not free the key"
+    );
+
+    let early = d
+        .request_refund(keyed_refund(&id, 1_000, "refund-2"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            early,
+            UseCaseError::Conflict(ConflictReason::IdempotencyInProgress { .. })
+        ),
+        "{early:?}"
+    );
+    d.clock
+        .advance(d.settings.idempotency.lease + Duration::from_secs(1));
+    let retry = d
+        .request_refund(keyed_refund(&id, 1_000, "refund-2"))
+        .await
+        .unwrap();
+    assert_eq!(d.store.refunds().len(), 1, "one refund");
+    assert_eq!(d.store.refunds()[0].id(), retry.id());
+    assert_eq!(reserved(&d, &id), 1_000, "its amount is reserved once");
+}
+
+#[tokio::test]
+async fn a_refusal_frees_the_key_for_a_corrected_retry() {
+    let d = deps();
+    let id = paid(&d, 1_000).await;
+    d.store.fail_next(StoreError::Throttled);
+    let err = d
+        .request_refund(keyed_refund(&id, 500, "refund-3"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, UseCaseError::Store(StoreError::Throttled));
+    assert!(d.store.idempotency_records().is_empty(), "nothing was written");
+    let err = d
+        .request_refund(keyed_refund(&id, 2_000, "refund-3"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UseCaseError::Unprocessable(_)), "{err:?}");
+    assert!(
+        d.store.idempotency_records().is_empty(),
+        "a refusal changed nothing and frees the key"
+    );
+    let refund = d
+        .request_refund(keyed_refund(&id, 500, "refund-3"))
+        .await
+        .unwrap();
+    assert_eq!(refund.amount().minor_units(), 500);
+    assert_eq!(reserved(&d, &id), 500);
+}
+
+#[tokio::test]
+async fn a_key_is_never_answered_with_another_payments_refund() {
+    let d = deps();
+    let first = paid(&d, 1_000).await;
+    let second = paid(&d, 1_000).await;
+    d.request_refund(keyed_refund(&first, 300, "refund-4"))
+        .await
+        .unwrap();
+    // A replayed outcome names its payment: even a record whose fingerprint matched answers only it.
+    let mut other = keyed_refund(&second, 300, "refund-4");
+    other.idempotency = keyed_refund(&first, 300, "refund-4").idempotency;
+    let err = d.request_refund(other).await.unwrap_err();
+    assert_eq!(err, UseCaseError::Conflict(ConflictReason::IdempotencyKeyReused));
+    assert_eq!(reserved(&d, &second), 0);
+}
