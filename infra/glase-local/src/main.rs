@@ -297,17 +297,13 @@ async fn run(args: Args) -> Result<(), String> {
     let api_app = app.clone();
     let router = router.fallback(move |request: Request| api(api_app.clone(), request));
 
-    // The schedules: the safety net every second, expiry every five (the same passes the safety-net
-    // function runs in AWS).
+    // The schedules: the safety net's sweeps side by side (confirmation and receipts every second,
+    // expiry every five), the same run the safety-net function makes in AWS, renewed every hour.
     let sweeper = app.clone();
     tokio::spawn(async move {
         let plan = SafetyNetPlan::default();
-        let mut tick = tokio::time::interval(plan.tick);
-        let mut pass: u64 = 0;
         loop {
-            tick.tick().await;
-            pass += 1;
-            sweeper.safety_net_pass(pass, &plan).await;
+            sweeper.run_safety_net(&plan, Duration::from_secs(3600)).await;
         }
     });
 

@@ -1,6 +1,7 @@
-//! The safety-net function: started by a schedule once a minute, it confirms pending payments nobody
-//! asked Glase about and expires abandoned ones, a pass every second, until shortly before the next
-//! start ([`payments_api::jobs`]).
+//! The safety-net function: started by a schedule once a minute, it runs
+//! [`payments_api::app::App::run_safety_net`] (the same run as the local stack's) until shortly before
+//! the next start: a confirmation sweep every second, whatever the receipt and expiry sweeps beside it
+//! are doing ([`payments_api::jobs`]).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -37,6 +38,7 @@ pub fn summary_json(summary: &SafetyNetSummary) -> serde_json::Value {
         "failed": summary.failed,
         "receipts_sent": summary.receipts_sent,
         "failed_passes": summary.failed_passes,
+        "skipped_ticks": summary.skipped_ticks,
     })
 }
 

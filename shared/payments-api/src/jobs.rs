@@ -1,20 +1,35 @@
 //! Scheduled work without a request: the safety net that confirms pending payments nobody asked Glase
 //! about, the receipts paid payments still owe Glase, and the expiry of invoices nobody paid.
 //!
-//! One pass ([`App::safety_net_pass`]) runs the safety-net sweep, then the receipt sweep, and, every few
-//! passes, expiry. Confirming comes first: it is the one with a deadline. The local
-//! stack runs a pass every second for as long as it runs. In AWS a schedule starts the safety-net function
-//! once a minute and [`App::run_safety_net`] runs passes every second until shortly before the next
-//! start, so the sweeps cover every second of the day with one invocation at a time (plus a short
-//! overlap that only costs a skipped claim, never a second Glase call: claims are conditional writes).
+//! [`App::run_safety_net`] is the one implementation, used by the safety-net function in AWS and by the
+//! local stack. It runs the three sweeps side by side, each on its own timer, so confirming never waits
+//! behind other work: the confirmation sweep starts every `tick` (a second) whatever receipts and
+//! expiry are doing, and even while an earlier confirmation sweep still waits on a slow Glase call (up
+//! to [`CONFIRM_SWEEPS_IN_FLIGHT`] at once; claims are conditional writes, so two sweeps never ask
+//! about the same payment). The receipt sweep runs every `tick` and expiry every `expiry_every` ticks,
+//! each starting again at the next tick once the previous run is done; both are cut off at the end of
+//! the run, which is safe because a repeated receipt is harmless and a repeated cancel answers
+//! "already cancelled". In AWS a schedule starts the safety-net function once a minute and a run lasts
+//! until shortly before the next start, so the sweeps cover every second of the day with one
+//! invocation at a time (plus a short overlap that only costs a skipped claim, never a second Glase
+//! call).
 
+use std::future::Future;
 use std::time::Duration;
 
+use futures::stream::{FuturesUnordered, StreamExt as _};
 use payments_domain::payment::PaymentStatus;
 use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
+use tokio::time::Instant;
 
 use crate::app::App;
 use crate::metrics::Metric;
+
+/// How many confirmation sweeps may be under way at once. A sweep waits for its slowest Glase call;
+/// while one waits, the next tick still starts a sweep that confirms the payments that became due
+/// meanwhile. Past this many, a tick is skipped (and logged) rather than piling up calls on a Glase that
+/// does not answer.
+pub const CONFIRM_SWEEPS_IN_FLIGHT: usize = 4;
 
 /// How the safety net paces itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +71,8 @@ pub struct SafetyNetSummary {
     pub receipts_sent: usize,
     /// Passes whose listing failed (the store was unreachable).
     pub failed_passes: u64,
+    /// Confirmation ticks skipped because [`CONFIRM_SWEEPS_IN_FLIGHT`] sweeps were still under way.
+    pub skipped_ticks: u64,
 }
 
 impl SafetyNetSummary {
@@ -68,6 +85,7 @@ impl SafetyNetSummary {
         self.failed += other.failed;
         self.receipts_sent += other.receipts_sent;
         self.failed_passes += other.failed_passes;
+        self.skipped_ticks += other.skipped_ticks;
     }
 }
 
@@ -80,9 +98,21 @@ where
     C: Clock,
     I: IdGenerator,
 {
-    /// One pass: the safety-net sweep, and expiry when `pass` is a multiple of the plan's
-    /// `expiry_every`. Failures are counted and logged, never raised: the next pass tries again.
+    /// One pass: the confirmation sweep, the receipt sweep, and expiry when `pass` is a multiple of the
+    /// plan's `expiry_every`, one after the other (for a single run by hand; [`App::run_safety_net`]
+    /// runs them side by side). Failures are counted and logged, never raised: the next pass tries
+    /// again.
     pub async fn safety_net_pass(&self, pass: u64, plan: &SafetyNetPlan) -> SafetyNetSummary {
+        let mut summary = self.confirmation_sweep(plan).await;
+        summary.add(self.receipt_sweep(plan).await);
+        if plan.expiry_every > 0 && pass.is_multiple_of(plan.expiry_every) {
+            summary.add(self.expiry_sweep(plan).await);
+        }
+        summary
+    }
+
+    /// One confirmation sweep (counted as a pass).
+    async fn confirmation_sweep(&self, plan: &SafetyNetPlan) -> SafetyNetSummary {
         let mut summary = SafetyNetSummary {
             passes: 1,
             ..SafetyNetSummary::default()
@@ -104,6 +134,12 @@ where
                 tracing::warn!(error = %e, "safety-net sweep failed");
             }
         }
+        summary
+    }
+
+    /// One receipt sweep.
+    async fn receipt_sweep(&self, plan: &SafetyNetPlan) -> SafetyNetSummary {
+        let mut summary = SafetyNetSummary::default();
         match self.deps.submit_due_receipts(plan.batch).await {
             Ok(report) => summary.receipts_sent = report.sent,
             Err(e) => {
@@ -111,42 +147,51 @@ where
                 tracing::warn!(error = %e, "receipt sweep failed");
             }
         }
-        if plan.expiry_every > 0 && pass.is_multiple_of(plan.expiry_every) {
-            match self.deps.expire_payments(plan.batch).await {
-                Ok(report) => {
-                    summary.expired = report.canceled.len();
-                    summary.in_progress = report.in_progress;
-                    summary.failed += report.failed;
-                    for payment_id in &report.canceled {
-                        tracing::info!(payment_id = %payment_id, "expired");
-                        self.metrics.record(&Metric::PaymentCanceled);
-                    }
+        summary
+    }
+
+    /// One expiry sweep.
+    async fn expiry_sweep(&self, plan: &SafetyNetPlan) -> SafetyNetSummary {
+        let mut summary = SafetyNetSummary::default();
+        match self.deps.expire_payments(plan.batch).await {
+            Ok(report) => {
+                summary.expired = report.canceled.len();
+                summary.in_progress = report.in_progress;
+                summary.failed += report.failed;
+                for payment_id in &report.canceled {
+                    tracing::info!(payment_id = %payment_id, "expired");
+                    self.metrics.record(&Metric::PaymentCanceled);
                 }
-                Err(e) => {
-                    summary.failed_passes += 1;
-                    tracing::warn!(error = %e, "expiry sweep failed");
-                }
+            }
+            Err(e) => {
+                summary.failed_passes += 1;
+                tracing::warn!(error = %e, "expiry sweep failed");
             }
         }
         summary
     }
 
-    /// Runs passes every `plan.tick`, the first at once, until `run_for` has passed (measured on the
-    /// runtime's clock, so tests can pause it). Answers the sum of every pass.
+    /// Runs the sweeps side by side until `run_for` has passed (measured on the runtime's clock, so
+    /// tests can pause it): a confirmation sweep every `plan.tick`, the first at once; the receipt sweep
+    /// every tick and expiry every `plan.expiry_every` ticks, each after the previous run of its own
+    /// kind. Confirmation sweeps still under way at the end are awaited (each holds claims it gives
+    /// back on failure); receipt and expiry work is cut off. Answers the sum of every sweep.
     pub async fn run_safety_net(&self, plan: &SafetyNetPlan, run_for: Duration) -> SafetyNetSummary {
-        let start = tokio::time::Instant::now();
+        let start = Instant::now();
         let deadline = start + run_for;
-        let mut summary = SafetyNetSummary::default();
-        let mut pass: u64 = 0;
-        loop {
-            summary.add(self.safety_net_pass(pass, plan).await);
-            pass += 1;
-            let next = start + plan.tick * u32::try_from(pass).unwrap_or(u32::MAX);
-            if next >= deadline {
-                break;
-            }
-            tokio::time::sleep_until(next).await;
-        }
+        let expiry_every = plan.tick * u32::try_from(plan.expiry_every).unwrap_or(u32::MAX);
+        let (mut summary, receipts, expiry) = tokio::join!(
+            self.confirmation_loop(plan, start, deadline),
+            every(plan.tick, start, deadline, || self.receipt_sweep(plan)),
+            async {
+                if plan.expiry_every == 0 {
+                    return SafetyNetSummary::default();
+                }
+                every(expiry_every, start, deadline, || self.expiry_sweep(plan)).await
+            },
+        );
+        summary.add(receipts);
+        summary.add(expiry);
         tracing::info!(
             passes = summary.passes,
             confirmed = summary.confirmed,
@@ -154,10 +199,81 @@ where
             expired = summary.expired,
             receipts_sent = summary.receipts_sent,
             failed = summary.failed,
+            skipped_ticks = summary.skipped_ticks,
             "safety net run finished"
         );
         summary
     }
+
+    /// Starts a confirmation sweep at every tick from `start` until `deadline`, with up to
+    /// [`CONFIRM_SWEEPS_IN_FLIGHT`] under way at once, then awaits those still running.
+    async fn confirmation_loop(
+        &self,
+        plan: &SafetyNetPlan,
+        start: Instant,
+        deadline: Instant,
+    ) -> SafetyNetSummary {
+        let mut summary = SafetyNetSummary::default();
+        let mut in_flight = FuturesUnordered::new();
+        let mut tick: u32 = 0;
+        loop {
+            let next = start + plan.tick * tick;
+            if next >= deadline {
+                break;
+            }
+            // Collect the sweeps that finish before the tick.
+            let wait = tokio::time::sleep_until(next);
+            tokio::pin!(wait);
+            loop {
+                tokio::select! {
+                    biased;
+                    () = &mut wait => break,
+                    Some(done) = in_flight.next(), if !in_flight.is_empty() => summary.add(done),
+                }
+            }
+            if in_flight.len() < CONFIRM_SWEEPS_IN_FLIGHT {
+                in_flight.push(self.confirmation_sweep(plan));
+            } else {
+                summary.skipped_ticks += 1;
+                tracing::warn!(
+                    in_flight = in_flight.len(),
+                    "confirmation sweeps are still waiting on Glase: a tick was skipped"
+                );
+            }
+            tick = tick.saturating_add(1);
+        }
+        while let Some(done) = in_flight.next().await {
+            summary.add(done);
+        }
+        summary
+    }
+}
+
+/// Runs `sweep` at `start`, then at the first multiple of `period` after each run ends, until
+/// `deadline`; a run still under way at the deadline is cut off.
+async fn every<F, Fut>(period: Duration, start: Instant, deadline: Instant, sweep: F) -> SafetyNetSummary
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = SafetyNetSummary>,
+{
+    let mut summary = SafetyNetSummary::default();
+    let period_nanos = period.as_nanos().max(1);
+    let mut tick: u32 = 0;
+    loop {
+        let next = start + period * tick;
+        if next >= deadline {
+            break;
+        }
+        tokio::time::sleep_until(next).await;
+        match tokio::time::timeout_at(deadline, sweep()).await {
+            Ok(done) => summary.add(done),
+            Err(_) => break,
+        }
+        let elapsed = Instant::now().saturating_duration_since(start).as_nanos();
+        let due = u32::try_from(elapsed.div_ceil(period_nanos)).unwrap_or(u32::MAX);
+        tick = due.max(tick.saturating_add(1));
+    }
+    summary
 }
 
 #[cfg(test)]
@@ -268,6 +384,93 @@ mod tests {
         assert_eq!(on.expired, 1);
         let stored = app.deps.store.get_payment(abandoned.id()).await.unwrap().unwrap();
         assert_eq!(stored.status(), PaymentStatus::Canceled);
+    }
+
+    /// Moves the app's clock along with tokio's (paused) clock, in steps of 100 ms, until aborted.
+    fn clock_follows_tokio(app: &FakeApp) -> tokio::task::JoinHandle<()> {
+        let clock = app.deps.clock.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                clock.advance(Duration::from_millis(100));
+            }
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_payment_whose_notification_was_lost_is_confirmed_in_time_while_receipts_are_slow() {
+        let app = app();
+        // Paid payments whose receipts are due, and a Glase that takes 30 s to take each receipt.
+        for n in 0..5 {
+            let p = create(&app, &format!("paid-{n}")).await;
+            app.deps.glase.pay(p.invoice_reference());
+        }
+        app.deps.clock.advance(Duration::from_secs(9));
+        assert_eq!(app.deps.confirm_due_payments(100).await.unwrap().changed.len(), 5);
+        app.deps
+            .glase
+            .set_latency("submitPaymentReceipt", Duration::from_secs(30));
+        // The shopper pays; the notification is lost and nobody polls.
+        let lost = create(&app, "lost").await;
+        app.deps.glase.pay(lost.invoice_reference());
+
+        let driver = clock_follows_tokio(&app);
+        let summary = app
+            .run_safety_net(&SafetyNetPlan::default(), Duration::from_secs(30))
+            .await;
+        driver.abort();
+
+        let stored = app.deps.store.get_payment(lost.id()).await.unwrap().unwrap();
+        assert_eq!(stored.status(), PaymentStatus::Paid);
+        let confirmed_after = stored.last_checked_at().unwrap().since(lost.created_at());
+        assert!(
+            confirmed_after <= Duration::from_secs(10),
+            "confirmed {confirmed_after:?} after it was paid, past the safety-net interval and a tick"
+        );
+        assert_eq!(
+            summary.passes, 30,
+            "a confirmation sweep every second: {summary:?}"
+        );
+        assert!(
+            app.deps
+                .glase
+                .calls()
+                .iter()
+                .any(|c| matches!(c, GlaseCall::SubmitReceipt { .. })),
+            "the receipts were under way meanwhile"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_confirmation_sweep_waiting_on_a_slow_status_call_does_not_hold_up_the_next() {
+        let app = app();
+        let slow = create(&app, "slow").await;
+        app.deps.glase.pay(slow.invoice_reference());
+        app.deps.clock.advance(Duration::from_secs(9));
+        // The first sweep's getPaymentStatus takes 15 s; a payment made meanwhile is still confirmed
+        // about nine seconds after it was made.
+        app.deps
+            .glase
+            .set_latency("getPaymentStatus", Duration::from_secs(15));
+        let driver = clock_follows_tokio(&app);
+        let plan = SafetyNetPlan::default();
+        let run = app.run_safety_net(&plan, Duration::from_secs(25));
+        let later = async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            app.deps
+                .glase
+                .set_latency("getPaymentStatus", Duration::from_millis(200));
+            let p = create(&app, "later").await;
+            app.deps.glase.pay(p.invoice_reference());
+            p
+        };
+        let (summary, later) = tokio::join!(run, later);
+        driver.abort();
+        let stored = app.deps.store.get_payment(later.id()).await.unwrap().unwrap();
+        assert_eq!(stored.status(), PaymentStatus::Paid, "{summary:?}");
+        let confirmed_after = stored.last_checked_at().unwrap().since(later.created_at());
+        assert!(confirmed_after <= Duration::from_secs(10), "{confirmed_after:?}");
+        assert_eq!(summary.skipped_ticks, 0);
     }
 
     #[tokio::test(start_paused = true)]

@@ -146,9 +146,13 @@ impl<T: PaymentStore> PaymentStore for Counting<T> {
         self.inner.pending_payments_expired(now, limit).await
     }
 
-    async fn payments_with_receipt_due(&self, limit: usize) -> Result<Vec<Payment>, StoreError> {
+    async fn payments_with_receipt_due(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
         self.tick("payments_with_receipt_due");
-        self.inner.payments_with_receipt_due(limit).await
+        self.inner.payments_with_receipt_due(now, limit).await
     }
 
     async fn find_payment_by_ers_reference(

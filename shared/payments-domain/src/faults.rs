@@ -255,9 +255,13 @@ impl<S: PaymentStore> PaymentStore for FaultyStore<S> {
         self.inner.pending_payments_expired(now, limit).await
     }
 
-    async fn payments_with_receipt_due(&self, limit: usize) -> Result<Vec<Payment>, StoreError> {
+    async fn payments_with_receipt_due(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
         self.any()?;
-        self.inner.payments_with_receipt_due(limit).await
+        self.inner.payments_with_receipt_due(now, limit).await
     }
 
     async fn find_payment_by_ers_reference(

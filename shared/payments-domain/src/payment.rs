@@ -396,6 +396,37 @@ impl ReceiptState {
     /// How many unsuccessful attempts are made before a receipt is given up.
     pub const MAX_ATTEMPTS: u32 = 10;
 
+    /// The wait after the first unsuccessful attempt; each further one doubles it, up to
+    /// [`ReceiptState::MAX_RETRY_DELAY`].
+    pub const FIRST_RETRY_DELAY: Duration = Duration::from_secs(2);
+
+    /// The longest wait between two attempts. With [`ReceiptState::MAX_ATTEMPTS`] attempts a receipt
+    /// is given up about four minutes after its first try, so a short Glase outage does not cost it.
+    pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
+
+    /// When the receipt is next due: a receipt never tried is due at once (the start of time, so it
+    /// comes before every retry); after an unsuccessful attempt it waits
+    /// [`ReceiptState::FIRST_RETRY_DELAY`], doubling with each attempt. `None` unless pending.
+    pub fn due_at(&self) -> Option<Timestamp> {
+        match *self {
+            ReceiptState::Pending {
+                last_attempt_at: None,
+                ..
+            } => Some(Timestamp::from_unix_millis(0)),
+            ReceiptState::Pending {
+                attempts,
+                last_attempt_at: Some(at),
+            } => {
+                let doublings = attempts.saturating_sub(1).min(16);
+                let delay = Self::FIRST_RETRY_DELAY
+                    .saturating_mul(1 << doublings)
+                    .min(Self::MAX_RETRY_DELAY);
+                Some(at.plus(delay))
+            }
+            _ => None,
+        }
+    }
+
     /// The wire name used by the store: `not_due`, `pending`, `sent`, `failed`.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -777,6 +808,17 @@ impl Payment {
         Ok(Payment {
             pos_window_started_at: Some(now),
             expires_at: self.expires_at.max(now.plus(window)),
+            ..self.bumped()
+        })
+    }
+
+    /// Leaves a pending payment whose expiry could not cancel it (the shopper is paying, or the cancel
+    /// failed) for a later attempt: its expiry moves to `retry_at` (never earlier), so payments expiring
+    /// after it are reached first. Final payments are refused.
+    pub fn expiry_postponed(&self, retry_at: Timestamp) -> Result<Payment, PaymentError> {
+        self.require(PaymentStatus::Pending)?;
+        Ok(Payment {
+            expires_at: self.expires_at.max(retry_at),
             ..self.bumped()
         })
     }
@@ -1167,6 +1209,40 @@ pub(crate) mod tests {
         }
         let p = p.receipt_attempt_failed(at, None).unwrap();
         assert_eq!(p.receipt(), ReceiptState::Failed { code: None, at });
+    }
+
+    #[test]
+    fn a_receipt_is_due_at_once_then_after_a_doubling_wait() {
+        let at = Timestamp::from_unix_millis(9_000);
+        let p = paid_payment(100);
+        assert_eq!(p.receipt().due_at(), Some(Timestamp::from_unix_millis(0)));
+        assert_eq!(pending_payment(100).receipt().due_at(), None);
+        let once = p.receipt_attempt_failed(at, None).unwrap();
+        assert_eq!(once.receipt().due_at(), Some(Timestamp::from_unix_millis(11_000)));
+        let twice = once.receipt_attempt_failed(at, None).unwrap();
+        assert_eq!(
+            twice.receipt().due_at(),
+            Some(Timestamp::from_unix_millis(13_000))
+        );
+        let mut many = twice;
+        for _ in 3..ReceiptState::MAX_ATTEMPTS {
+            many = many.receipt_attempt_failed(at, None).unwrap();
+        }
+        assert_eq!(many.receipt().due_at(), Some(Timestamp::from_unix_millis(69_000)));
+        assert_eq!(many.receipt_sent(at).unwrap().receipt().due_at(), None);
+    }
+
+    #[test]
+    fn a_postponed_expiry_moves_later_only_and_only_while_pending() {
+        let p = pending_payment(100);
+        let later = p.expires_at().plus(Duration::from_secs(30));
+        let postponed = p.expiry_postponed(later).unwrap();
+        assert_eq!(postponed.expires_at(), later);
+        assert_eq!(postponed.revision(), p.revision().next());
+        assert_eq!(postponed.status(), PaymentStatus::Pending);
+        let earlier = p.expires_at().minus(Duration::from_secs(30));
+        assert_eq!(p.expiry_postponed(earlier).unwrap().expires_at(), p.expires_at());
+        assert!(paid_payment(100).expiry_postponed(later).is_err());
     }
 
     #[test]

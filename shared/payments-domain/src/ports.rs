@@ -130,26 +130,31 @@ pub trait PaymentStore: Send + Sync {
         expected: Revision,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Pending payments nobody asked Glase about since `checked_before` (never-checked ones included),
-    /// oldest check first, at most `limit`. Feeds the safety net that confirms payments without a
-    /// notification or a polling client.
+    /// Pending payments nobody asked Glase about since `checked_before`, counting a never-checked one
+    /// from its creation (sendInvoice was its first check), oldest first, at most `limit`. Only due
+    /// payments take the `limit`: however many younger ones there are, the oldest due ones are
+    /// answered. Feeds the safety net that confirms payments without a notification or a polling
+    /// client.
     fn pending_payments_due(
         &self,
         checked_before: Timestamp,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Payment>, StoreError>> + Send;
 
-    /// Pending payments whose `expires_at` is at or before `now`, oldest first, at most `limit`.
+    /// Pending payments whose `expires_at` is at or before `now`, the earliest expiry first, at most
+    /// `limit`.
     fn pending_payments_expired(
         &self,
         now: Timestamp,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Payment>, StoreError>> + Send;
 
-    /// Paid payments whose receipt still has to be sent, the least recently tried first, at most `limit`
-    /// (the receipt sweep).
+    /// Paid payments whose receipt is due at or before `now` ([`crate::payment::ReceiptState::due_at`]),
+    /// the earliest due first (never-tried ones before every retry), at most `limit` (the receipt
+    /// sweep). A retry still waiting for its time never takes one of the `limit` places.
     fn payments_with_receipt_due(
         &self,
+        now: Timestamp,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Payment>, StoreError>> + Send;
 

@@ -16,7 +16,7 @@ use crate::ids::{
     StatusVersion, TerminalId, Timestamp, TransactionPeriodId,
 };
 use crate::order::{DisplayName, ExternalTerminalId};
-use crate::payment::{GlaseInvoiceStatus, Observation, Payment, PaymentStatus, ReceiptState};
+use crate::payment::{GlaseInvoiceStatus, Observation, Payment, PaymentStatus};
 use crate::period::{FetchedReport, PeriodScope, ReportDocument, ReportTransaction, ReportingPeriod};
 use crate::ports::{
     Clock, ConnectionId, GlaseError, GlaseGateway, GlaseTerminal, IdGenerator, IdempotencyInsert, Invoice,
@@ -192,17 +192,18 @@ impl PaymentStore for InMemoryStore {
         checked_before: Timestamp,
         limit: usize,
     ) -> Result<Vec<Payment>, StoreError> {
+        // Like the `check_due` index: ordered by the last check (the creation when never checked), then
+        // the id, and bounded, so only due payments take the `limit`.
         let s = self.enter()?;
-        let mut due: Vec<Payment> = s
+        let due_since = |p: &Payment| p.last_checked_at().unwrap_or(p.created_at());
+        let mut due: Vec<(Timestamp, Payment)> = s
             .payments
             .values()
-            .filter(|p| p.status() == PaymentStatus::Pending)
-            .filter(|p| p.last_checked_at().is_none_or(|t| t < checked_before))
-            .cloned()
+            .filter(|p| p.status() == PaymentStatus::Pending && due_since(p) < checked_before)
+            .map(|p| (due_since(p), p.clone()))
             .collect();
-        due.sort_by_key(|p| p.last_checked_at().map(|t| t.unix_millis()).unwrap_or(i64::MIN));
-        due.truncate(limit);
-        Ok(due)
+        due.sort_by(|(a, p), (b, q)| a.cmp(b).then_with(|| p.id().as_str().cmp(q.id().as_str())));
+        Ok(due.into_iter().take(limit).map(|(_, p)| p).collect())
     }
 
     async fn pending_payments_expired(
@@ -217,24 +218,26 @@ impl PaymentStore for InMemoryStore {
             .filter(|p| p.status() == PaymentStatus::Pending && p.expires_at() <= now)
             .cloned()
             .collect();
-        expired.sort_by_key(Payment::expires_at);
+        expired.sort_by(|p, q| (p.expires_at(), p.id().as_str()).cmp(&(q.expires_at(), q.id().as_str())));
         expired.truncate(limit);
         Ok(expired)
     }
 
-    async fn payments_with_receipt_due(&self, limit: usize) -> Result<Vec<Payment>, StoreError> {
+    async fn payments_with_receipt_due(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
+        // Like the `RECEIPT_DUE` partition: ordered by when the receipt is next due, then the id, and
+        // bounded by `now`, so a retry still waiting takes no place.
         let s = self.enter()?;
-        let mut due: Vec<(i64, Payment)> = s
+        let mut due: Vec<(Timestamp, Payment)> = s
             .payments
             .values()
-            .filter_map(|p| match p.receipt() {
-                ReceiptState::Pending { last_attempt_at, .. } => {
-                    Some((last_attempt_at.map_or(0, |t| t.unix_millis()), p.clone()))
-                }
-                _ => None,
-            })
+            .filter_map(|p| p.receipt().due_at().map(|at| (at, p.clone())))
+            .filter(|(at, _)| *at <= now)
             .collect();
-        due.sort_by_key(|(t, _)| *t);
+        due.sort_by(|(a, p), (b, q)| a.cmp(b).then_with(|| p.id().as_str().cmp(q.id().as_str())));
         Ok(due.into_iter().take(limit).map(|(_, p)| p).collect())
     }
 
@@ -581,6 +584,8 @@ struct GlaseState {
     /// getPaymentStatus calls under way, and the most that ever were at once.
     status_in_flight: usize,
     status_max_in_flight: usize,
+    /// How long each operation takes to answer (none when absent).
+    latency: BTreeMap<&'static str, Duration>,
 }
 
 /// A future that is pending once (waking itself) and then ready: a call that takes "a moment", so that
@@ -649,6 +654,12 @@ impl FakeGlase {
         lock(&self.state).failures.push_back((operation, error));
     }
 
+    /// Makes every later call of `operation` take `by` (on tokio's clock, so a paused test runtime
+    /// skips it) before it answers; the call is recorded when it starts.
+    pub fn set_latency(&self, operation: &'static str, by: Duration) {
+        lock(&self.state).latency.insert(operation, by);
+    }
+
     /// The shopper pays the invoice.
     pub fn pay(&self, reference: &InvoiceReference) {
         let mut s = lock(&self.state);
@@ -677,6 +688,16 @@ impl FakeGlase {
             .insert(report_id.to_owned(), (content.to_owned(), transactions));
     }
 
+    /// Records a call, waits its latency, and answers the failure queued for it, if any.
+    async fn call(&self, operation: &'static str, call: GlaseCall) -> Result<(), GlaseError> {
+        let latency = lock(&self.state).latency.get(operation).copied();
+        let outcome = self.begin(operation, call);
+        if let Some(by) = latency {
+            tokio::time::sleep(by).await;
+        }
+        outcome
+    }
+
     fn begin(&self, operation: &'static str, call: GlaseCall) -> Result<(), GlaseError> {
         let mut s = lock(&self.state);
         s.calls.push(call);
@@ -703,14 +724,15 @@ impl GlaseGateway for FakeGlase {
         terminal: &GlaseTerminal,
         invoice: &Invoice,
     ) -> Result<InvoiceReference, GlaseError> {
-        self.begin(
+        self.call(
             "sendInvoice",
             GlaseCall::SendInvoice {
                 terminal: terminal.clone(),
                 total_minor: invoice.order.total().minor_units(),
                 notification_url: invoice.notification_url.expose().to_owned(),
             },
-        )?;
+        )
+        .await?;
         let mut s = lock(&self.state);
         s.next_reference += 1;
         let reference = format!("20261122{:09}", s.next_reference);
@@ -737,13 +759,14 @@ impl GlaseGateway for FakeGlase {
         invoice_reference: &InvoiceReference,
         last_seen: StatusVersion,
     ) -> Result<Observation, GlaseError> {
-        self.begin(
+        self.call(
             "getPaymentStatus",
             GlaseCall::PaymentStatus {
                 invoice_reference: invoice_reference.clone(),
                 last_seen,
             },
-        )?;
+        )
+        .await?;
         {
             let mut s = lock(&self.state);
             s.status_in_flight += 1;
@@ -771,12 +794,13 @@ impl GlaseGateway for FakeGlase {
         _terminal: &GlaseTerminal,
         reference: &InvoiceReference,
     ) -> Result<(), GlaseError> {
-        self.begin(
+        self.call(
             "cancelInvoice",
             GlaseCall::CancelInvoice {
                 invoice_reference: reference.clone(),
             },
-        )?;
+        )
+        .await?;
         let mut s = lock(&self.state);
         let inv = s
             .invoices
@@ -785,6 +809,10 @@ impl GlaseGateway for FakeGlase {
         match inv.0 {
             GlaseInvoiceStatus::Paid => Err(rejected(50, "CANNOT_CANCEL_PAID_INVOICE")),
             GlaseInvoiceStatus::Canceled => Err(rejected(95, "INVOICE_ALREADY_CANCELED")),
+            // The shopper has opened the invoice and is paying.
+            GlaseInvoiceStatus::PendingIssuerAcknowledge => {
+                Err(rejected(51, "CANNOT_CANCEL_INVOICE_IN_PROGRESS"))
+            }
             _ => {
                 inv.0 = GlaseInvoiceStatus::Canceled;
                 inv.1 += 1;
@@ -799,13 +827,14 @@ impl GlaseGateway for FakeGlase {
         reference: &InvoiceReference,
         invoice: &Invoice,
     ) -> Result<(), GlaseError> {
-        self.begin(
+        self.call(
             "updateInvoice",
             GlaseCall::UpdateInvoice {
                 invoice_reference: reference.clone(),
                 total_minor: invoice.order.total().minor_units(),
             },
         )
+        .await
     }
 
     async fn refund_payment(
@@ -814,13 +843,14 @@ impl GlaseGateway for FakeGlase {
         payment_reference: &ErsReference,
         refund: &RefundInvoice,
     ) -> Result<ErsReference, GlaseError> {
-        self.begin(
+        self.call(
             "refundPayment",
             GlaseCall::RefundPayment {
                 payment_reference: payment_reference.clone(),
                 amount_minor: refund.amount.minor_units(),
             },
-        )?;
+        )
+        .await?;
         let mut s = lock(&self.state);
         s.next_reference += 1;
         ErsReference::parse(&format!("2026112299999999999{:06}", s.next_reference))
@@ -833,12 +863,13 @@ impl GlaseGateway for FakeGlase {
         _external_id: &ExternalTerminalId,
         _name: &DisplayName,
     ) -> Result<GlaseTerminalId, GlaseError> {
-        self.begin(
+        self.call(
             "registerTerminal",
             GlaseCall::RegisterTerminal {
                 terminal_id: terminal_id.clone(),
             },
-        )?;
+        )
+        .await?;
         let mut s = lock(&self.state);
         s.next_reference += 1;
         GlaseTerminalId::parse(&format!("glase{:027}", s.next_reference))
@@ -846,16 +877,18 @@ impl GlaseGateway for FakeGlase {
     }
 
     async fn unregister_terminal(&self, _terminal: &GlaseTerminal) -> Result<(), GlaseError> {
-        self.begin("unregisterTerminal", GlaseCall::UnregisterTerminal)
+        self.call("unregisterTerminal", GlaseCall::UnregisterTerminal)
+            .await
     }
 
     async fn assign_seqr_id(&self, _terminal: &GlaseTerminal, seqr_id: &SeqrId) -> Result<(), GlaseError> {
-        self.begin(
+        self.call(
             "assignSeqrId",
             GlaseCall::AssignSeqrId {
                 seqr_id: seqr_id.clone(),
             },
         )
+        .await
     }
 
     async fn submit_receipt(
@@ -864,16 +897,17 @@ impl GlaseGateway for FakeGlase {
         ers_reference: &ErsReference,
         _receipt: &ReceiptDocument,
     ) -> Result<(), GlaseError> {
-        self.begin(
+        self.call(
             "submitPaymentReceipt",
             GlaseCall::SubmitReceipt {
                 ers_reference: ers_reference.clone(),
             },
         )
+        .await
     }
 
     async fn mark_period(&self, _scope: &PeriodScope) -> Result<TransactionPeriodId, GlaseError> {
-        self.begin("markTransactionPeriod", GlaseCall::MarkPeriod)?;
+        self.call("markTransactionPeriod", GlaseCall::MarkPeriod).await?;
         let mut s = lock(&self.state);
         s.next_reference += 1;
         TransactionPeriodId::parse(&format!("2026112288888888888{:06}", s.next_reference))
@@ -881,12 +915,13 @@ impl GlaseGateway for FakeGlase {
     }
 
     async fn execute_report(&self, request: &ReportRequest) -> Result<FetchedReport, GlaseError> {
-        self.begin(
+        self.call(
             "executeReport",
             GlaseCall::ExecuteReport {
                 report_id: request.report_id.clone(),
             },
-        )?;
+        )
+        .await?;
         let s = lock(&self.state);
         let (content, transactions) = s
             .reports

@@ -2,7 +2,7 @@
 //!
 //! | Item | `pk` | `sk` | Index entries |
 //! |---|---|---|---|
-//! | payment | `PAYMENT#<id>` | `PAYMENT` | pending: `check_due` (`PENDING`, last check), `expiry` (`PENDING`, invoice expiry); paid: `lookup` (`ERS#<ersReference>`, `PAYMENT`), `timeline` (`PAID`, paid time), while its receipt is due `check_due` (`RECEIPT_DUE`, last attempt) |
+//! | payment | `PAYMENT#<id>` | `PAYMENT` | pending: `check_due` (`PENDING`, last check or creation), `expiry` (`PENDING`, invoice expiry); paid: `lookup` (`ERS#<ersReference>`, `PAYMENT`), `timeline` (`PAID`, paid time), while its receipt is due `check_due` (`RECEIPT_DUE`, when next due) |
 //! | refund | `PAYMENT#<payment id>` | `REFUND#<id>` | `timeline` (`REFUND#<status>`, last change); succeeded: `lookup` (`ERS#<ersReference>`, `REFUND`) |
 //! | terminal | `TERMINAL#<id>` | `TERMINAL` | `lookup` (`TERMINALS`, creation time) |
 //! | terminal external id (uniqueness) | `TERMINAL_EXTERNAL#<external id>` | `TERMINAL_EXTERNAL` | none |

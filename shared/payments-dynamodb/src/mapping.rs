@@ -178,6 +178,21 @@ fn order_from(r: &Reader<'_>) -> Result<Order, DynamoError> {
 
 /// The item of a payment, with its index entries: pending payments are in the `check_due` and `expiry`
 /// indexes, paid ones in `lookup` (by `ersReference`) and `timeline` (by paid time).
+///
+/// The `check_due` sort keys are the times from which the sweeps count, so a query bounded by a time
+/// answers only due entries, oldest first, and younger entries never take its `limit`:
+/// - `PENDING`: the last check, or the creation when the payment was never checked (sendInvoice was
+///   its first check); the safety net asks for those before `now - interval`. Items written with a
+///   sort time of 0 for a never-checked payment (as tables filled by earlier versions hold) sort first
+///   and count as due: the sweep sees them, skips the young ones by their own times, and rewrites each
+///   with its real time on the first check, so they cost at most a few places for one interval.
+/// - `RECEIPT_DUE`: when the receipt is next due ([`ReceiptState::due_at`]: 0 for a receipt never
+///   tried, else the last attempt plus the retry wait). Entries written with the last attempt instead
+///   sort at or before their due time; the store drops any not yet due from the answer, and the next
+///   attempt rewrites them.
+///
+/// The `expiry` sort key is the invoice's expiry, which expiry postpones when it cannot cancel a
+/// payment now ([`Payment::expiry_postponed`]), so such payments leave the head of the index.
 pub fn payment_item(payment: &Payment) -> Item {
     let id = payment.id();
     let mut w = keyed(keys::payment(id), item_type::PAYMENT)
@@ -213,7 +228,10 @@ pub fn payment_item(payment: &Payment) -> Item {
             .string(
                 a::CHECK_SK,
                 keys::timed(
-                    last_attempt_at.unwrap_or(Timestamp::from_unix_millis(0)),
+                    payment
+                        .receipt()
+                        .due_at()
+                        .unwrap_or(Timestamp::from_unix_millis(0)),
                     id.as_str(),
                 ),
             ),
@@ -229,12 +247,10 @@ pub fn payment_item(payment: &Payment) -> Item {
     w = order_attrs(w, payment.order());
     match payment.state() {
         PaymentState::Pending => {
-            let last_check = payment
-                .last_checked_at()
-                .unwrap_or(Timestamp::from_unix_millis(0));
+            let due_since = payment.last_checked_at().unwrap_or(payment.created_at());
             w = w
                 .string(a::CHECK_PK, keys::PENDING)
-                .string(a::CHECK_SK, keys::timed(last_check, id.as_str()))
+                .string(a::CHECK_SK, keys::timed(due_since, id.as_str()))
                 .string(a::EXPIRY_PK, keys::PENDING)
                 .string(a::EXPIRY_SK, keys::timed(payment.expires_at(), id.as_str()));
         }

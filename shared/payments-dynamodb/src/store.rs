@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::{
 use payments_domain::idempotency::{IdempotencyKey, IdempotencyRecord, Operation};
 use payments_domain::ids::{ErsReference, PaymentId, PeriodId, RefundId, Revision, TerminalId, Timestamp};
 use payments_domain::order::ExternalTerminalId;
-use payments_domain::payment::{Payment, PaymentStatus, ReceiptState};
+use payments_domain::payment::{Payment, PaymentStatus};
 use payments_domain::period::{PeriodScope, ReportingPeriod};
 use payments_domain::ports::{ConnectionId, IdempotencyInsert, PaymentStore, PushConnection, StoreError};
 use payments_domain::refund::{Refund, RefundStatus};
@@ -659,14 +659,19 @@ impl PaymentStore for DynamoStore {
             .collect())
     }
 
-    async fn payments_with_receipt_due(&self, limit: usize) -> Result<Vec<Payment>, StoreError> {
+    async fn payments_with_receipt_due(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let bound = now.plus(std::time::Duration::from_millis(1));
         let items = self
             .query(QuerySpec {
                 index: Some(table::CHECK_DUE_INDEX),
                 partition_attr: a::CHECK_PK,
                 partition: keys::RECEIPT_DUE.to_owned(),
                 sort_attr: a::CHECK_SK,
-                sort: SortKey::Any,
+                sort: SortKey::Below(keys::sortable(bound)),
                 limit: Some(limit),
             })
             .await?;
@@ -677,7 +682,7 @@ impl PaymentStore for DynamoStore {
         // The index may lag a write that just sent a receipt; the sweep's conditional write settles it.
         Ok(payments
             .into_iter()
-            .filter(|p| matches!(p.receipt(), ReceiptState::Pending { .. }))
+            .filter(|p| p.receipt().due_at().is_some_and(|at| at <= now))
             .collect())
     }
 

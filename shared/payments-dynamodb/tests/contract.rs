@@ -66,6 +66,9 @@ contract_tests!(
     a_malformed_stored_item_is_reported_with_its_attribute,
     receipts_due_are_listed_least_recently_tried_first_until_sent_or_given_up,
     a_pos_payment_keeps_its_till_window_and_a_new_one_moves_it,
+    a_due_payment_is_found_behind_more_than_limit_young_ones_with_lower_ids,
+    a_receipt_retry_not_yet_due_takes_no_place_from_a_due_one,
+    a_postponed_expiry_leaves_the_head_of_the_expiry_index,
     the_capacity_each_request_consumed_is_counted,
 );
 
@@ -1076,11 +1079,12 @@ async fn the_same_key_with_two_payloads_at_once_is_a_conflict_for_the_loser(back
 async fn receipts_due_are_listed_least_recently_tried_first_until_sent_or_given_up(backend: Backend) {
     let (_t, store) = store(backend).await;
     let base = 1_700_000_000_000;
-    assert!(store.payments_with_receipt_due(10).await.unwrap().is_empty());
+    let far = at(i64::MAX / 2);
+    assert!(store.payments_with_receipt_due(far, 10).await.unwrap().is_empty());
     let pending = pending_payment(100);
     store.insert_payment(&pending).await.unwrap();
     assert!(
-        store.payments_with_receipt_due(10).await.unwrap().is_empty(),
+        store.payments_with_receipt_due(far, 10).await.unwrap().is_empty(),
         "an unpaid payment owes no receipt"
     );
     let first = paid_in_store(&store, 100).await;
@@ -1096,20 +1100,20 @@ async fn receipts_due_are_listed_least_recently_tried_first_until_sent_or_given_
         }
     );
     let due: Vec<_> = store
-        .payments_with_receipt_due(10)
+        .payments_with_receipt_due(far, 10)
         .await
         .unwrap()
         .iter()
         .map(|p| p.id().clone())
         .collect();
     assert_eq!(due, vec![second.id().clone(), first.id().clone()]);
-    assert_eq!(store.payments_with_receipt_due(1).await.unwrap().len(), 1);
+    assert_eq!(store.payments_with_receipt_due(far, 1).await.unwrap().len(), 1);
 
     let sent = second.receipt_sent(at(base + 6_000)).unwrap();
     store.update_payment(&sent, second.revision()).await.unwrap();
     let refused = tried.receipt_attempt_failed(at(base + 7_000), Some(23)).unwrap();
     store.update_payment(&refused, tried.revision()).await.unwrap();
-    assert!(store.payments_with_receipt_due(10).await.unwrap().is_empty());
+    assert!(store.payments_with_receipt_due(far, 10).await.unwrap().is_empty());
     assert_eq!(store.get_payment(second.id()).await.unwrap().unwrap(), sent);
     assert_eq!(store.get_payment(first.id()).await.unwrap().unwrap(), refused);
     // A receipt does not make the payment pending again: the due-for-check list stays empty.
@@ -1139,4 +1143,110 @@ async fn a_pos_payment_keeps_its_till_window_and_a_new_one_moves_it(backend: Bac
     let stored = store.get_payment(payment.id()).await.unwrap().unwrap();
     assert_eq!(stored, again);
     assert_eq!(stored.pos_window_started_at(), Some(later));
+}
+
+/// `payment` with the id made of `byte`, so a test can choose where it sorts among equal times.
+fn with_id(payment: &Payment, byte: u8) -> Payment {
+    let mut record = payment.to_record();
+    record.id = payments_domain::ids::PaymentId::from_random([byte; 16]);
+    Payment::try_from(record).unwrap()
+}
+
+async fn a_due_payment_is_found_behind_more_than_limit_young_ones_with_lower_ids(backend: Backend) {
+    let (_t, store) = store(backend).await;
+    let base = 1_700_000_000_000;
+    // The due payment, never checked, created first but with the highest id.
+    let due = with_id(&pending_payment_at(100, at(base)), 0xff);
+    store.insert_payment(&due).await.unwrap();
+    // More young never-checked payments than the query's limit, every one with a lower id.
+    for byte in 1..=5 {
+        let young = with_id(&pending_payment_at(100, at(base + 5_000)), byte);
+        store.insert_payment(&young).await.unwrap();
+    }
+    let found = store.pending_payments_due(at(base + 1), 3).await.unwrap();
+    let ids: Vec<_> = found.iter().map(|p| p.id().clone()).collect();
+    assert_eq!(ids, vec![due.id().clone()], "only the due payment");
+    // Once they are due too, the oldest comes first, then the ids in order.
+    let all = store.pending_payments_due(at(base + 5_001), 3).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].id(), due.id());
+    assert!(all[1].id().as_str() < all[2].id().as_str());
+}
+
+async fn a_receipt_retry_not_yet_due_takes_no_place_from_a_due_one(backend: Backend) {
+    let (_t, store) = store(backend).await;
+    let base = 1_700_000_000_000;
+    // Tried three times, last at `base`: due again 8 s later. Low id.
+    let waiting_pending = with_id(&pending_payment(100), 0x01);
+    store.insert_payment(&waiting_pending).await.unwrap();
+    let waiting = paid(&waiting_pending, at(base - 10_000));
+    store
+        .update_payment(&waiting, waiting_pending.revision())
+        .await
+        .unwrap();
+    let mut tried = waiting.clone();
+    for _ in 0..3 {
+        let next = tried.receipt_attempt_failed(at(base), None).unwrap();
+        store.update_payment(&next, tried.revision()).await.unwrap();
+        tried = next;
+    }
+    assert_eq!(tried.receipt().due_at(), Some(at(base + 8_000)));
+    // Tried once, later (at base + 1 s): due again 2 s after that. High id.
+    let due_pending = with_id(&pending_payment(100), 0xfe);
+    store.insert_payment(&due_pending).await.unwrap();
+    let due = paid(&due_pending, at(base - 10_000));
+    store.update_payment(&due, due_pending.revision()).await.unwrap();
+    let due_tried = due.receipt_attempt_failed(at(base + 1_000), None).unwrap();
+    store.update_payment(&due_tried, due.revision()).await.unwrap();
+
+    let found = store
+        .payments_with_receipt_due(at(base + 4_000), 1)
+        .await
+        .unwrap();
+    assert_eq!(found, vec![due_tried.clone()]);
+    let found = store
+        .payments_with_receipt_due(at(base + 4_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "the waiting retry is not listed before its time");
+    let found = store
+        .payments_with_receipt_due(at(base + 8_000), 10)
+        .await
+        .unwrap();
+    let ids: Vec<_> = found.iter().map(|p| p.id().clone()).collect();
+    assert_eq!(
+        ids,
+        vec![due.id().clone(), waiting.id().clone()],
+        "earliest due first"
+    );
+}
+
+async fn a_postponed_expiry_leaves_the_head_of_the_expiry_index(backend: Backend) {
+    let (_t, store) = store(backend).await;
+    let base = 1_700_000_000_000;
+    let stuck = pending_payment_at(100, at(base));
+    let behind = pending_payment_at(100, at(base + 1_000));
+    for p in [&stuck, &behind] {
+        store.insert_payment(p).await.unwrap();
+    }
+    let now = at(base + 125_000);
+    assert_eq!(
+        store.pending_payments_expired(now, 1).await.unwrap(),
+        vec![stuck.clone()]
+    );
+    let postponed = stuck.expiry_postponed(now.plus(Duration::from_secs(30))).unwrap();
+    store.update_payment(&postponed, stuck.revision()).await.unwrap();
+    assert_eq!(
+        store.pending_payments_expired(now, 1).await.unwrap(),
+        vec![behind.clone()]
+    );
+    let later = now.plus(Duration::from_secs(30));
+    let ids: Vec<_> = store
+        .pending_payments_expired(later, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id().clone())
+        .collect();
+    assert_eq!(ids, vec![behind.id().clone(), stuck.id().clone()]);
 }

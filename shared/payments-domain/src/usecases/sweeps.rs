@@ -6,6 +6,8 @@
 //! interval is claimed (a conditional write, so two sweepers never both call) and confirmed. It never
 //! calls Glase for a payment that is already final, because only pending payments are listed.
 
+use std::time::Duration;
+
 use futures::stream::{self, StreamExt as _};
 
 use crate::ids::PaymentId;
@@ -36,6 +38,16 @@ pub struct SweepReport {
 /// Glase's 20-second window unconfirmed. Sixteen at once keep pace with about eighty a second.
 pub const CONFIRM_CONCURRENCY: usize = 16;
 
+/// How many expired payments one expiry run cancels at once.
+pub const EXPIRY_CONCURRENCY: usize = 8;
+
+/// How long a payment that expiry could not cancel (Glase 51, or a cancel that failed) is left before
+/// expiry tries again.
+pub const EXPIRY_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// How many times a conditional write is retried after losing a race.
+const MAX_RACES: usize = 5;
+
 /// What happened to one due payment in a sweep.
 enum Checked {
     Skipped,
@@ -49,11 +61,11 @@ enum Checked {
 pub struct ExpiryReport {
     /// Payments cancelled.
     pub canceled: Vec<PaymentId>,
-    /// Payments the shopper is paying right now (Glase 51): left for the next run.
+    /// Payments the shopper is paying right now (Glase 51): postponed.
     pub in_progress: usize,
     /// Payments found paid instead (confirmed and recorded).
     pub found_paid: usize,
-    /// Payments whose cancellation failed for another reason; tried again next run.
+    /// Payments whose cancellation failed for another reason: postponed.
     pub failed: usize,
 }
 
@@ -69,10 +81,12 @@ where
     /// Confirms, with Glase, up to `limit` pending payments nobody asked about within the check interval.
     pub async fn confirm_due_payments(&self, limit: usize) -> Result<SweepReport, UseCaseError> {
         let now = self.clock.now();
-        let due = self
-            .store
-            .pending_payments_due(now.minus(self.settings.safety_net_interval), limit)
-            .await?;
+        // Due once a whole interval has passed since the last check: checked before one millisecond
+        // after `now - interval`.
+        let checked_before = now
+            .minus(self.settings.safety_net_interval)
+            .plus(Duration::from_millis(1));
+        let due = self.store.pending_payments_due(checked_before, limit).await?;
         let mut report = SweepReport {
             examined: due.len(),
             ..SweepReport::default()
@@ -119,25 +133,208 @@ where
         }
     }
 
-    /// Cancels up to `limit` pending payments whose invoice expired. A payment the shopper is paying right
-    /// now is left for the next run; one Glase holds as paid is confirmed instead.
+    /// Cancels up to `limit` pending payments whose invoice expired, the earliest expiry first and
+    /// [`EXPIRY_CONCURRENCY`] at once. One Glase holds as paid is confirmed instead. One that cannot be
+    /// cancelled now (the shopper is paying, Glase 51, or the cancel failed) has its expiry postponed by
+    /// [`EXPIRY_RETRY_DELAY`] with a conditional write, so it leaves the head of the expiry order and
+    /// never keeps the payments behind it from being expired.
     pub async fn expire_payments(&self, limit: usize) -> Result<ExpiryReport, UseCaseError> {
         let expired = self
             .store
             .pending_payments_expired(self.clock.now(), limit)
             .await?;
+        let outcomes: Vec<Expired> = stream::iter(expired)
+            .map(|payment| self.expire(payment))
+            .buffer_unordered(EXPIRY_CONCURRENCY)
+            .collect()
+            .await;
         let mut report = ExpiryReport::default();
-        for payment in expired {
-            match self.cancel_payment(payment.id(), Reader::Merchant).await {
-                Ok(p) if p.status() == PaymentStatus::Canceled => report.canceled.push(p.id().clone()),
-                Ok(_) => report.failed += 1,
-                Err(UseCaseError::Conflict(super::ConflictReason::PaymentInProgress)) => {
-                    report.in_progress += 1
-                }
-                Err(UseCaseError::Conflict(super::ConflictReason::AlreadyPaid)) => report.found_paid += 1,
-                Err(_) => report.failed += 1,
+        for outcome in outcomes {
+            match outcome {
+                Expired::Canceled(id) => report.canceled.push(id),
+                Expired::InProgress => report.in_progress += 1,
+                Expired::FoundPaid => report.found_paid += 1,
+                Expired::Failed => report.failed += 1,
             }
         }
         Ok(report)
+    }
+
+    /// Cancels one expired payment; postpones its expiry when it stays pending.
+    async fn expire(&self, payment: Payment) -> Expired {
+        let outcome = match self.cancel_payment(payment.id(), Reader::Merchant).await {
+            Ok(p) if p.status() == PaymentStatus::Canceled => return Expired::Canceled(p.id().clone()),
+            Ok(_) => Expired::Failed,
+            Err(UseCaseError::Conflict(super::ConflictReason::PaymentInProgress)) => Expired::InProgress,
+            Err(UseCaseError::Conflict(super::ConflictReason::AlreadyPaid)) => Expired::FoundPaid,
+            Err(_) => Expired::Failed,
+        };
+        self.postpone_expiry(payment).await;
+        outcome
+    }
+
+    /// Moves a still-pending payment's expiry to [`EXPIRY_RETRY_DELAY`] from now, re-reading after a
+    /// lost race (a status check claims the payment meanwhile, say). A payment that became final is
+    /// left as it is; a write that fails leaves the expiry where it was, for the next run.
+    async fn postpone_expiry(&self, payment: Payment) {
+        let mut current = payment;
+        for _ in 0..MAX_RACES {
+            let retry_at = self.clock.now().plus(EXPIRY_RETRY_DELAY);
+            let Ok(next) = current.expiry_postponed(retry_at) else {
+                return;
+            };
+            match self.store.update_payment(&next, current.revision()).await {
+                Err(StoreError::ConditionFailed) => match self.store.get_payment(current.id()).await {
+                    Ok(Some(fresh)) => current = fresh,
+                    _ => return,
+                },
+                _ => return,
+            }
+        }
+    }
+}
+
+/// What happened to one expired payment.
+enum Expired {
+    Canceled(PaymentId),
+    InProgress,
+    FoundPaid,
+    Failed,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::*;
+    use crate::order::tests::{order_of, row, sek};
+    use crate::payment::GlaseInvoiceStatus;
+    use crate::ports::GlaseError;
+    use crate::testing::{
+        FakeGlase, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
+    };
+    use crate::usecases::{CreatePayment, TerminalChoice, UseCaseSettings};
+
+    /// Ids from a counter that counts down: a payment created later has a lower id.
+    #[derive(Clone, Debug)]
+    struct DescendingIds(Arc<AtomicU64>);
+
+    impl IdGenerator for DescendingIds {
+        fn random_128(&self) -> [u8; 16] {
+            let n = self.0.fetch_sub(1, Ordering::SeqCst);
+            let mut bytes = [0u8; 16];
+            bytes[8..].copy_from_slice(&n.to_be_bytes());
+            bytes
+        }
+    }
+
+    fn deps_with<I: IdGenerator>(
+        ids: I,
+    ) -> Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, I> {
+        let clock = ManualClock::default();
+        Deps {
+            store: InMemoryStore::new(),
+            glase: FakeGlase::new(clock.clone()),
+            queue: RecordingQueue::default(),
+            push: RecordingPush::default(),
+            clock,
+            ids,
+            settings: UseCaseSettings::default(),
+        }
+    }
+
+    async fn create<I: IdGenerator>(
+        d: &Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, I>,
+    ) -> Payment {
+        d.create_payment(CreatePayment {
+            order: order_of(vec![row("Tea", sek(2_500))], sek(2_500)).unwrap(),
+            terminal: TerminalChoice::Webshop,
+            idempotency: None,
+        })
+        .await
+        .unwrap()
+        .payment
+    }
+
+    #[tokio::test]
+    async fn a_due_payment_is_confirmed_however_many_younger_ones_sort_before_it_by_id() {
+        let d = deps_with(DescendingIds(Arc::new(AtomicU64::new(u64::MAX))));
+        let due = create(&d).await;
+        d.glase.pay(due.invoice_reference());
+        d.clock.advance(d.settings.safety_net_interval);
+        // More never-checked payments than one sweep looks at, all younger than the check interval and
+        // all with lower ids than the due one.
+        let mut young = Vec::new();
+        for _ in 0..12 {
+            young.push(create(&d).await);
+        }
+        assert!(young.iter().all(|p| p.id().as_str() < due.id().as_str()));
+        d.clock.advance(Duration::from_secs(1));
+
+        let report = d.confirm_due_payments(10).await.unwrap();
+        assert_eq!((report.examined, report.confirmed, report.skipped), (1, 1, 0));
+        let stored = d.store.get_payment(due.id()).await.unwrap().unwrap();
+        assert_eq!(stored.status(), PaymentStatus::Paid);
+    }
+
+    #[tokio::test]
+    async fn payments_the_shopper_is_paying_never_keep_an_expired_one_from_being_cancelled() {
+        let d = deps_with(SequentialIds::default());
+        let mut paying = Vec::new();
+        for _ in 0..3 {
+            let p = create(&d).await;
+            d.glase.set_status(
+                p.invoice_reference(),
+                GlaseInvoiceStatus::PendingIssuerAcknowledge,
+            );
+            paying.push(p);
+        }
+        d.clock.advance(Duration::from_secs(1));
+        let abandoned = create(&d).await;
+        d.clock.advance(Duration::from_secs(121));
+
+        // Each run looks at two: the first meets two payments being paid, and postpones them.
+        let first = d.expire_payments(2).await.unwrap();
+        assert_eq!((first.in_progress, first.canceled.len()), (2, 0));
+        d.clock.advance(Duration::from_secs(5));
+        let second = d.expire_payments(2).await.unwrap();
+        assert_eq!(second.canceled, vec![abandoned.id().clone()]);
+        assert_eq!(second.in_progress, 1);
+        for p in &paying {
+            let stored = d.store.get_payment(p.id()).await.unwrap().unwrap();
+            assert_eq!(stored.status(), PaymentStatus::Pending);
+            assert!(stored.expires_at() > d.clock.now(), "postponed past this run");
+        }
+        // Once the shopper gives up, the postponed payment is cancelled by a later run.
+        d.glase
+            .set_status(paying[0].invoice_reference(), GlaseInvoiceStatus::Issued);
+        d.clock.advance(EXPIRY_RETRY_DELAY);
+        let later = d.expire_payments(10).await.unwrap();
+        assert!(later.canceled.contains(paying[0].id()));
+    }
+
+    #[tokio::test]
+    async fn cancels_that_keep_failing_never_keep_an_expired_payment_from_being_cancelled() {
+        let d = deps_with(SequentialIds::default());
+        for _ in 0..3 {
+            create(&d).await;
+            d.glase.fail_next(
+                "cancelInvoice",
+                GlaseError::Unavailable {
+                    reason: "down".into(),
+                },
+            );
+        }
+        d.clock.advance(Duration::from_secs(1));
+        let abandoned = create(&d).await;
+        d.clock.advance(Duration::from_secs(121));
+
+        let first = d.expire_payments(2).await.unwrap();
+        assert_eq!((first.failed, first.canceled.len()), (2, 0));
+        d.clock.advance(Duration::from_secs(5));
+        let second = d.expire_payments(2).await.unwrap();
+        assert_eq!(second.canceled, vec![abandoned.id().clone()]);
+        assert_eq!(second.failed, 1);
     }
 }

@@ -5,6 +5,8 @@
 //! is idempotent on the till's external id. Unregistering first settles the till's open payment (a paid
 //! one is acknowledged, an unpaid one cancelled), so no payment is left that nobody can confirm.
 
+use futures::stream::{self, StreamExt as _};
+
 use crate::ids::{PaymentId, SeqrId, TerminalId};
 use crate::order::{DisplayName, ExternalTerminalId};
 use crate::payment::{Payment, PaymentStatus, PaymentTerminal, ReceiptState};
@@ -20,6 +22,10 @@ use super::{ConflictReason, Deps, UseCaseError};
 
 /// How many times a conditional write is retried after losing a race.
 const MAX_RACES: usize = 5;
+
+/// How many receipts one sweep sends at once: a slow submitPaymentReceipt (each may take a whole Glase
+/// timeout) holds up only its own receipt.
+pub const RECEIPT_CONCURRENCY: usize = 8;
 
 /// A registered terminal, and whether this request registered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -226,33 +232,50 @@ where
         Err(UseCaseError::Store(StoreError::ConditionFailed))
     }
 
-    /// Sends the receipts of paid payments that still owe one (submitPaymentReceipt), at most `limit`,
-    /// the least recently tried first. Glase's acceptance marks a receipt sent; a refusal gives it up at
-    /// once; anything else (unreachable, busy, no clear answer) is tried again on a later run, up to
+    /// Sends the receipts of paid payments that are due (submitPaymentReceipt), at most `limit`, the
+    /// earliest due first and [`RECEIPT_CONCURRENCY`] at once. Glase's acceptance marks a receipt sent; a
+    /// refusal gives it up at once; anything else (unreachable, busy, no clear answer) is tried again
+    /// after a wait that doubles with each attempt ([`ReceiptState::due_at`]), up to
     /// [`ReceiptState::MAX_ATTEMPTS`] times. A receipt never changes its payment's status.
     pub async fn submit_due_receipts(&self, limit: usize) -> Result<ReceiptSweepReport, UseCaseError> {
+        let due = self
+            .store
+            .payments_with_receipt_due(self.clock.now(), limit)
+            .await?;
+        let outcomes: Vec<Option<ReceiptState>> = stream::iter(due)
+            .map(|payment| self.submit_receipt(payment))
+            .buffer_unordered(RECEIPT_CONCURRENCY)
+            .collect()
+            .await;
         let mut report = ReceiptSweepReport::default();
-        for payment in self.store.payments_with_receipt_due(limit).await? {
-            let (Some(document), Some(ers)) = (receipt_document(&payment), payment.ers_reference()) else {
-                continue;
-            };
-            let Ok(terminal) = self.glase_terminal_of(&payment).await else {
-                report.retrying += 1;
-                continue;
-            };
-            let refused = match self.glase.submit_receipt(&terminal, ers, &document).await {
-                Ok(()) => None,
-                Err(e) if e.is_transient() => Some(None),
-                Err(GlaseError::Rejected { code, .. }) => Some(Some(code)),
-                Err(_) => Some(None),
-            };
-            match self.record_receipt(payment, refused).await {
+        for outcome in outcomes {
+            match outcome {
                 Some(ReceiptState::Sent { .. }) => report.sent += 1,
                 Some(ReceiptState::Failed { .. }) => report.given_up += 1,
-                _ => report.retrying += 1,
+                Some(_) => report.retrying += 1,
+                None => {}
             }
         }
         Ok(report)
+    }
+
+    /// Sends one due receipt and records the outcome; answers the stored receipt state (`None` when
+    /// the payment has no receipt to send, `Some(Pending)` when it could not be recorded).
+    async fn submit_receipt(&self, payment: Payment) -> Option<ReceiptState> {
+        let (Some(document), Some(ers)) = (receipt_document(&payment), payment.ers_reference()) else {
+            return None;
+        };
+        let pending = payment.receipt();
+        let Ok(terminal) = self.glase_terminal_of(&payment).await else {
+            return Some(pending);
+        };
+        let refused = match self.glase.submit_receipt(&terminal, ers, &document).await {
+            Ok(()) => None,
+            Err(e) if e.is_transient() => Some(None),
+            Err(GlaseError::Rejected { code, .. }) => Some(Some(code)),
+            Err(_) => Some(None),
+        };
+        Some(self.record_receipt(payment, refused).await.unwrap_or(pending))
     }
 
     /// Writes a receipt attempt's outcome (`refused`: `None` sent, `Some(code)` failed) with a conditional
@@ -643,6 +666,13 @@ mod tests {
             ReceiptState::Pending { attempts: 1, .. }
         ));
         assert_eq!(stored.status(), PaymentStatus::Paid);
+        // The retry waits its time: a sweep before then neither calls Glase nor counts it.
+        assert_eq!(
+            d.submit_due_receipts(10).await.unwrap(),
+            ReceiptSweepReport::default()
+        );
+        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::SubmitReceipt { .. })), 1);
+        d.clock.advance(ReceiptState::FIRST_RETRY_DELAY);
         assert_eq!(d.submit_due_receipts(10).await.unwrap().sent, 1);
     }
 
