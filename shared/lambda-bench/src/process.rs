@@ -84,6 +84,7 @@ pub struct FunctionProcess {
     pid: u32,
     spawned: Instant,
     facts: Arc<Mutex<LogFacts>>,
+    output: Arc<Mutex<Vec<String>>>,
 }
 
 impl FunctionProcess {
@@ -103,17 +104,19 @@ impl FunctionProcess {
             .id()
             .ok_or_else(|| std::io::Error::other("the process has no id"))?;
         let facts = Arc::new(Mutex::new(LogFacts::default()));
+        let output = Arc::new(Mutex::new(Vec::new()));
         if let Some(out) = child.stdout.take() {
-            tokio::spawn(read_lines(out, Arc::clone(&facts)));
+            tokio::spawn(read_lines(out, Arc::clone(&facts), Arc::clone(&output)));
         }
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(read_lines(err, Arc::clone(&facts)));
+            tokio::spawn(read_lines(err, Arc::clone(&facts), Arc::clone(&output)));
         }
         Ok(Self {
             child,
             pid,
             spawned,
             facts,
+            output,
         })
     }
 
@@ -130,6 +133,11 @@ impl FunctionProcess {
     /// What its output said so far.
     pub fn facts(&self) -> LogFacts {
         self.facts.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Every line read so far from stdout and stderr.
+    pub fn output(&self) -> Vec<String> {
+        self.output.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Waits until the "initialised" line was read (at most `timeout`) and answers the facts.
@@ -174,10 +182,15 @@ impl FunctionProcess {
     }
 }
 
-async fn read_lines(stream: impl AsyncRead + Unpin, facts: Arc<Mutex<LogFacts>>) {
+async fn read_lines(
+    stream: impl AsyncRead + Unpin,
+    facts: Arc<Mutex<LogFacts>>,
+    output: Arc<Mutex<Vec<String>>>,
+) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         facts.lock().unwrap_or_else(PoisonError::into_inner).absorb(&line);
+        output.lock().unwrap_or_else(PoisonError::into_inner).push(line);
     }
 }
 

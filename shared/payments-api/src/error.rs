@@ -133,6 +133,12 @@ impl ApiError {
         Self::new(StatusCode::BAD_GATEWAY, "outcome_unknown", message)
     }
 
+    /// 503: Glase took the change but the store could not record it; the payment must be read again and
+    /// the same request sent again (which is safe).
+    pub fn not_recorded(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "not_recorded", message)
+    }
+
     /// 500: a fault of ours; the message stays generic.
     pub fn internal() -> Self {
         Self::new(
@@ -179,6 +185,16 @@ mod tests {
             !unreachable.message.contains("connection reset"),
             "no internals in the answer"
         );
+    }
+
+    #[test]
+    fn a_change_glase_took_but_we_did_not_record_says_so_and_to_send_it_again() {
+        use payments_domain::usecases::UseCaseError;
+        let e = crate::app::from_use_case(UseCaseError::NotRecorded("store throttled".into()));
+        assert_eq!(e.status, 503);
+        assert_eq!(e.code, "not_recorded");
+        assert!(!e.message.contains("nothing was changed"), "{}", e.message);
+        assert!(e.message.contains("send the same request again"), "{}", e.message);
     }
 
     use super::*;

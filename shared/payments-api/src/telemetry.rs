@@ -4,6 +4,12 @@
 //! `AWS_LAMBDA_LOG_LEVEL` (`TRACE` … `FATAL`), falling back to `RUST_LOG` and then `info`. Log lines
 //! carry span fields (payment id, request id) but never request bodies or secrets: handlers record
 //! identifiers only, and every secret type redacts itself in `Debug`.
+//!
+//! The level asked for applies to this project's crates. The libraries underneath print what passes
+//! through them at their verbose levels: the Lambda runtime logs each raw event at `trace` (API keys,
+//! client secrets, notification tokens), the AWS SDK logs whole requests and responses at `trace`, the
+//! HTTP and TLS stacks log URLs (with their query, where notification tokens travel) at `debug`. So
+//! [`DEPENDENCY_CAPS`] holds them at `info` whatever level is asked: no log level puts a secret in a log.
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
@@ -57,6 +63,46 @@ fn lambda_level_directive(level: &str) -> String {
     .to_owned()
 }
 
+/// Library targets (prefixes) never logged more verbosely than `info`, whatever level is asked for.
+pub const DEPENDENCY_CAPS: &[&str] = &[
+    "lambda_runtime",
+    "lambda_http",
+    "aws_lambda_events",
+    "aws_smithy",
+    "aws_sdk",
+    "aws_config",
+    "aws_sigv4",
+    "aws_credential_types",
+    "aws_runtime",
+    "hyper",
+    "h2",
+    "reqwest",
+    "rustls",
+    "tokio_rustls",
+    "tower",
+    "tower_http",
+    "axum",
+    "dynoxide",
+    "tungstenite",
+    "tokio_tungstenite",
+    "mio",
+    "tokio",
+];
+
+/// The filter the subscriber applies: `settings.filter` for everything, and no more than `info` for
+/// the targets of [`DEPENDENCY_CAPS`].
+pub fn capped_filter(
+    settings: &LogSettings,
+) -> impl tracing_subscriber::layer::Filter<tracing_subscriber::Registry> + Send + Sync + 'static {
+    use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
+    let asked = EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let caps = DEPENDENCY_CAPS.iter().fold(
+        Targets::new().with_default(LevelFilter::TRACE),
+        |targets, name| targets.with_target(*name, LevelFilter::INFO),
+    );
+    asked.and(caps)
+}
+
 /// Installs the global subscriber writing to standard output. Call once, first thing in `main`.
 /// A second call (as in tests that share a process) leaves the first subscriber in place.
 pub fn init(settings: &LogSettings) {
@@ -69,22 +115,31 @@ where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     use tracing_subscriber::util::SubscriberInitExt;
-    let filter = EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    subscriber(settings, writer).try_init()
+}
+
+/// The subscriber [`install`] installs, for use with `tracing::subscriber::with_default`.
+pub fn subscriber<W>(settings: &LogSettings, writer: W) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_target(true);
-    match settings.format {
-        LogFormat::Json => builder
+    let layer = match settings.format {
+        LogFormat::Json => layer
             .json()
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(true)
             .without_time()
-            .finish()
-            .try_init(),
-        LogFormat::Text => builder.finish().try_init(),
-    }
+            .with_filter(capped_filter(settings))
+            .boxed(),
+        LogFormat::Text => layer.with_filter(capped_filter(settings)).boxed(),
+    };
+    tracing_subscriber::registry().with(layer)
 }
 
 #[cfg(test)]
@@ -136,6 +191,70 @@ mod tests {
                 filter: "info".into()
             }
         );
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn at_trace_our_crates_log_verbosely_and_the_libraries_stay_at_info() {
+        for format in [LogFormat::Json, LogFormat::Text] {
+            for filter in ["trace", "debug", "lambda_runtime=trace,hyper=trace,trace"] {
+                let captured = Captured::default();
+                let writer = captured.clone();
+                let settings = LogSettings {
+                    format,
+                    filter: filter.into(),
+                };
+                let subscriber = subscriber(&settings, move || writer.clone());
+                tracing::subscriber::with_default(subscriber, || {
+                    tracing::trace!(target: "payments_api::app", "ours at trace");
+                    tracing::debug!(target: "payments_api::app", "ours at debug");
+                    tracing::trace!(target: "lambda_runtime::layers::api_response", "raw event sk_live_1");
+                    tracing::trace!(target: "aws_smithy_runtime::client", "request body cs_1");
+                    tracing::debug!(target: "reqwest::connect", "url ?token=t_1");
+                    tracing::debug!(target: "hyper_util::client", "headers");
+                    tracing::info!(target: "lambda_runtime::runtime", "library info");
+                });
+                let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+                if filter != "debug" {
+                    assert!(text.contains("ours at trace"), "{filter}: {text}");
+                }
+                assert!(text.contains("ours at debug"), "{filter}: {text}");
+                assert!(text.contains("library info"), "{filter}: {text}");
+                for leaked in ["sk_live_1", "cs_1", "t_1", "headers"] {
+                    assert!(!text.contains(leaked), "{filter} {format:?}: {leaked} in {text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_quiet_level_is_quiet_for_the_libraries_too() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let settings = LogSettings {
+            format: LogFormat::Json,
+            filter: "warn".into(),
+        };
+        tracing::subscriber::with_default(subscriber(&settings, move || writer.clone()), || {
+            tracing::info!(target: "lambda_runtime::runtime", "library info");
+            tracing::info!(target: "payments_api::app", "ours at info");
+            tracing::warn!(target: "payments_api::app", "ours at warn");
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("ours at warn"));
+        assert!(!text.contains("info"), "{text}");
     }
 
     #[test]

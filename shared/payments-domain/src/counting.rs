@@ -323,6 +323,11 @@ impl<T: PaymentStore> PaymentStore for Counting<T> {
         self.inner.delete_connection(connection_id).await
     }
 
+    async fn connection(&self, connection_id: &ConnectionId) -> Result<Option<PushConnection>, StoreError> {
+        self.tick("connection");
+        self.inner.connection(connection_id).await
+    }
+
     async fn connections_for_payment(
         &self,
         payment_id: &PaymentId,

@@ -432,6 +432,11 @@ impl<S: PaymentStore> PaymentStore for FaultyStore<S> {
         self.inner.delete_connection(connection_id).await
     }
 
+    async fn connection(&self, connection_id: &ConnectionId) -> Result<Option<PushConnection>, StoreError> {
+        self.any()?;
+        self.inner.connection(connection_id).await
+    }
+
     async fn connections_for_payment(
         &self,
         payment_id: &PaymentId,

@@ -449,8 +449,10 @@ pub struct Payment {
     state: PaymentState,
     glase_version: StatusVersion,
     last_checked_at: Option<Timestamp>,
+    last_notified_at: Option<Timestamp>,
     client_secret_hash: SecretHash,
     notification_token_hash: SecretHash,
+    next_notification_token_hash: Option<SecretHash>,
     created_at: Timestamp,
     expires_at: Timestamp,
     refunds: RefundLedger,
@@ -497,10 +499,15 @@ pub struct PaymentRecord {
     pub glase_version: StatusVersion,
     /// When we last asked Glase for the status (or claimed to be about to).
     pub last_checked_at: Option<Timestamp>,
+    /// When a notification last asked Glase for the status (or claimed to be about to).
+    pub last_notified_at: Option<Timestamp>,
     /// Hash of the client secret.
     pub client_secret_hash: SecretHash,
     /// Hash of the notification token.
     pub notification_token_hash: SecretHash,
+    /// Hash of the token of an invoice update in flight (sent with updateInvoice, not yet recorded as
+    /// the payment's token).
+    pub next_notification_token_hash: Option<SecretHash>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When an unpaid invoice is cancelled.
@@ -555,8 +562,10 @@ impl TryFrom<PaymentRecord> for Payment {
             state: r.state,
             glase_version: r.glase_version,
             last_checked_at: r.last_checked_at,
+            last_notified_at: r.last_notified_at,
             client_secret_hash: r.client_secret_hash,
             notification_token_hash: r.notification_token_hash,
+            next_notification_token_hash: r.next_notification_token_hash,
             created_at: r.created_at,
             expires_at: r.expires_at,
             refunds: RefundLedger {
@@ -586,8 +595,10 @@ impl Payment {
             state: PaymentState::Pending,
             glase_version: StatusVersion::INITIAL,
             last_checked_at: None,
+            last_notified_at: None,
             client_secret_hash: new.client_secret_hash,
             notification_token_hash: new.notification_token_hash,
+            next_notification_token_hash: None,
             created_at: new.created_at,
             expires_at: new.expires_at,
             refunds: RefundLedger::empty(currency),
@@ -607,8 +618,10 @@ impl Payment {
             state: self.state.clone(),
             glase_version: self.glase_version,
             last_checked_at: self.last_checked_at,
+            last_notified_at: self.last_notified_at,
             client_secret_hash: self.client_secret_hash,
             notification_token_hash: self.notification_token_hash,
+            next_notification_token_hash: self.next_notification_token_hash,
             created_at: self.created_at,
             expires_at: self.expires_at,
             refund_reserved: self.refunds.reserved,
@@ -669,6 +682,16 @@ impl Payment {
     pub fn last_checked_at(&self) -> Option<Timestamp> {
         self.last_checked_at
     }
+
+    /// When a notification last asked Glase (or claimed to be about to).
+    pub fn last_notified_at(&self) -> Option<Timestamp> {
+        self.last_notified_at
+    }
+
+    /// Hash of the token of an invoice update in flight, if any.
+    pub fn next_notification_token_hash(&self) -> Option<&SecretHash> {
+        self.next_notification_token_hash.as_ref()
+    }
     /// The hash of the client secret.
     pub fn client_secret_hash(&self) -> &SecretHash {
         &self.client_secret_hash
@@ -708,8 +731,57 @@ impl Payment {
     }
 
     /// True when a notification token matches (constant-time comparison of hashes).
+    ///
+    /// The token of an invoice update in flight matches too: Glase may hold it (updateInvoice took
+    /// effect) while our record of the update could not be written.
     pub fn notification_token_matches(&self, presented: &str) -> bool {
-        self.notification_token_hash.verify(presented)
+        let current = self.notification_token_hash.verify(presented);
+        let next = self
+            .next_notification_token_hash
+            .as_ref()
+            .is_some_and(|h| h.verify(presented));
+        current | next
+    }
+
+    /// True when a notification may ask Glase: pending, and no notification asked within
+    /// `min_interval`. Unlike [`Payment::due_for_check`], a status read or the invoice's creation does
+    /// not count: the first notification of a payment always asks Glase at once (the 20-second rule),
+    /// while a flood of notifications (a leaked notification URL) costs one Glase call a second.
+    pub fn notification_due(&self, now: Timestamp, min_interval: Duration) -> bool {
+        self.status() == PaymentStatus::Pending
+            && self
+                .last_notified_at
+                .is_none_or(|last| now.since(last) >= min_interval || now < last)
+    }
+
+    /// Records that a notification is asking Glase now (claimed before the call, so that concurrent
+    /// notifications see it).
+    #[must_use]
+    pub fn notified_at(&self, now: Timestamp) -> Payment {
+        Payment {
+            last_notified_at: Some(now),
+            ..self.bumped()
+        }
+    }
+
+    /// Gives back a notification's claim ([`Payment::notified_at`]) whose call failed: the next
+    /// notification (Glase's retry) asks again at once.
+    #[must_use]
+    pub fn notification_released(&self, before: Option<Timestamp>) -> Payment {
+        Payment {
+            last_notified_at: before,
+            ..self.bumped()
+        }
+    }
+
+    /// Records the token hash of an invoice update about to be sent (before updateInvoice): from now on
+    /// a notification with that token is accepted, whatever becomes of the update.
+    pub fn with_next_notification_token(&self, hash: SecretHash) -> Result<Payment, PaymentError> {
+        self.require(PaymentStatus::Pending)?;
+        Ok(Payment {
+            next_notification_token_hash: Some(hash),
+            ..self.bumped()
+        })
     }
 
     /// True when Glase may be asked again: pending, and neither asked nor created within `min_interval`.
@@ -780,6 +852,22 @@ impl Payment {
         Ok(Payment {
             state: PaymentState::Canceled { at },
             ..self.bumped()
+        })
+    }
+
+    /// Replaces the order of a pending payment and its notification token hash (after updateInvoice,
+    /// which sent the invoice with the token of `token_hash`, succeeded). The update's token becomes the
+    /// payment's only token.
+    pub fn with_updated_invoice(
+        &self,
+        order: Order,
+        token_hash: SecretHash,
+    ) -> Result<Payment, PaymentError> {
+        let next = self.with_order(order)?;
+        Ok(Payment {
+            notification_token_hash: token_hash,
+            next_notification_token_hash: None,
+            ..next
         })
     }
 

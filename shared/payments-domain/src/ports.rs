@@ -323,7 +323,16 @@ pub trait PaymentStore: Send + Sync {
         connection_id: &ConnectionId,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The live connections listening to a payment.
+    /// One connection, read consistently (a connection stored just before is found), or `None` when it
+    /// is unknown. An expired connection the TTL has not removed yet is still answered: the caller
+    /// compares `expires_at` with its clock.
+    fn connection(
+        &self,
+        connection_id: &ConnectionId,
+    ) -> impl Future<Output = Result<Option<PushConnection>, StoreError>> + Send;
+
+    /// The live connections listening to a payment. This reads an index, which may lag a connection
+    /// stored just before: good for fanning out a push, never for deciding what a connection may read.
     fn connections_for_payment(
         &self,
         payment_id: &PaymentId,

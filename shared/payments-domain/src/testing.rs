@@ -42,9 +42,12 @@ struct StoreState {
     periods: BTreeMap<String, ReportingPeriod>,
     idempotency: BTreeMap<(String, String), IdempotencyRecord>,
     connections: BTreeMap<String, PushConnection>,
+    /// While the index lags: the connections stored since, which index reads do not see yet.
+    unindexed: Option<std::collections::BTreeSet<String>>,
     fail_next: VecDeque<Option<StoreError>>,
     /// The writes still to let through, and the error the one after them answers once it took effect.
     fail_after_write: Option<(u64, StoreError)>,
+    down: Option<StoreError>,
     writes: u64,
 }
 
@@ -99,6 +102,30 @@ impl InMemoryStore {
         lock(&self.state).fail_next.push_back(None);
     }
 
+    /// Makes index reads ([`PaymentStore::connections_for_payment`]) lag, as a DynamoDB global secondary
+    /// index does: connections stored from now on are not seen by them until
+    /// [`InMemoryStore::index_catches_up`]. Reads by key stay consistent.
+    pub fn index_lags(&self) {
+        lock(&self.state).unindexed = Some(Default::default());
+    }
+
+    /// Lets index reads see every stored connection again.
+    pub fn index_catches_up(&self) {
+        lock(&self.state).unindexed = None;
+    }
+
+    /// Makes every store call fail with `error`, once the calls queued with
+    /// [`InMemoryStore::fail_next`] and [`InMemoryStore::pass_next`] are used up, until
+    /// [`InMemoryStore::recover`].
+    pub fn go_down(&self, error: StoreError) {
+        lock(&self.state).down = Some(error);
+    }
+
+    /// Ends [`InMemoryStore::go_down`].
+    pub fn recover(&self) {
+        lock(&self.state).down = None;
+    }
+
     /// Every payment, for assertions.
     pub fn payments(&self) -> Vec<Payment> {
         lock(&self.state).payments.values().cloned().collect()
@@ -128,7 +155,11 @@ impl InMemoryStore {
         let mut s = lock(&self.state);
         match s.fail_next.pop_front() {
             Some(Some(e)) => Err(e),
-            _ => Ok(s),
+            Some(None) => Ok(s),
+            None => match s.down.clone() {
+                Some(e) => Err(e),
+                None => Ok(s),
+            },
         }
     }
 }
@@ -501,8 +532,11 @@ impl PaymentStore for InMemoryStore {
 
     async fn put_connection(&self, connection: &PushConnection) -> Result<(), StoreError> {
         let mut s = self.enter()?;
-        s.connections
-            .insert(connection.connection_id.as_str().to_owned(), connection.clone());
+        let id = connection.connection_id.as_str().to_owned();
+        if let Some(unindexed) = s.unindexed.as_mut() {
+            unindexed.insert(id.clone());
+        }
+        s.connections.insert(id, connection.clone());
         s.written()
     }
 
@@ -512,15 +546,23 @@ impl PaymentStore for InMemoryStore {
         Ok(())
     }
 
+    async fn connection(&self, connection_id: &ConnectionId) -> Result<Option<PushConnection>, StoreError> {
+        Ok(self.enter()?.connections.get(connection_id.as_str()).cloned())
+    }
+
     async fn connections_for_payment(
         &self,
         payment_id: &PaymentId,
     ) -> Result<Vec<PushConnection>, StoreError> {
-        Ok(self
-            .enter()?
-            .connections
+        let s = self.enter()?;
+        Ok(s.connections
             .values()
             .filter(|c| &c.payment_id == payment_id)
+            .filter(|c| {
+                s.unindexed
+                    .as_ref()
+                    .is_none_or(|u| !u.contains(c.connection_id.as_str()))
+            })
             .cloned()
             .collect())
     }
@@ -550,6 +592,7 @@ pub enum GlaseCall {
     UpdateInvoice {
         invoice_reference: InvoiceReference,
         total_minor: i64,
+        notification_url: String,
     },
     /// refundPayment.
     RefundPayment {
@@ -832,6 +875,7 @@ impl GlaseGateway for FakeGlase {
             GlaseCall::UpdateInvoice {
                 invoice_reference: reference.clone(),
                 total_minor: invoice.order.total().minor_units(),
+                notification_url: invoice.notification_url.expose().to_owned(),
             },
         )
         .await

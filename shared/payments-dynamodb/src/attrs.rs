@@ -113,6 +113,10 @@ pub const LAST_CHECKED_AT: &str = "last_checked_at";
 pub const CLIENT_SECRET_HASH: &str = "client_secret_hash";
 /// Hex SHA-256 of the notification token.
 pub const NOTIFICATION_TOKEN_HASH: &str = "notification_token_hash";
+/// Hex SHA-256 of the token of an invoice update in flight (sent with updateInvoice, not yet recorded).
+pub const NEXT_NOTIFICATION_TOKEN_HASH: &str = "next_notification_token_hash";
+/// Epoch milliseconds when a notification last asked Glase.
+pub const LAST_NOTIFIED_AT: &str = "last_notified_at";
 /// Epoch milliseconds when an unpaid invoice is cancelled. Deliberately not `expires_at`, which is the
 /// TTL attribute: a payment must never be deleted by TTL.
 pub const INVOICE_EXPIRES_AT: &str = "invoice_expires_at";

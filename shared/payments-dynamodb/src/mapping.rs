@@ -206,6 +206,11 @@ pub fn payment_item(payment: &Payment) -> Item {
             a::NOTIFICATION_TOKEN_HASH,
             payment.notification_token_hash().to_hex(),
         )
+        .opt_string(
+            a::NEXT_NOTIFICATION_TOKEN_HASH,
+            payment.next_notification_token_hash().map(|h| h.to_hex()),
+        )
+        .opt_number(a::LAST_NOTIFIED_AT, payment.last_notified_at().map(millis))
         .number(a::CREATED_AT, millis(payment.created_at()))
         .number(a::INVOICE_EXPIRES_AT, millis(payment.expires_at()))
         .number(a::REFUND_RESERVED, payment.refunds().reserved().minor_units())
@@ -306,8 +311,13 @@ pub fn payment_from(item: &Item) -> Result<Payment, DynamoError> {
         state,
         glase_version: StatusVersion::new(u32_attr(&r, a::GLASE_VERSION)?),
         last_checked_at: opt_time(&r, a::LAST_CHECKED_AT)?,
+        last_notified_at: opt_time(&r, a::LAST_NOTIFIED_AT)?,
         client_secret_hash: hash(&r, a::CLIENT_SECRET_HASH)?,
         notification_token_hash: hash(&r, a::NOTIFICATION_TOKEN_HASH)?,
+        next_notification_token_hash: r
+            .opt_string(a::NEXT_NOTIFICATION_TOKEN_HASH)?
+            .map(|_| hash(&r, a::NEXT_NOTIFICATION_TOKEN_HASH))
+            .transpose()?,
         created_at: time(&r, a::CREATED_AT)?,
         expires_at: time(&r, a::INVOICE_EXPIRES_AT)?,
         refund_reserved: money(&r, a::REFUND_RESERVED, currency)?,

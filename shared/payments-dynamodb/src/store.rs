@@ -1008,6 +1008,16 @@ impl PaymentStore for DynamoStore {
         Ok(())
     }
 
+    async fn connection(&self, connection_id: &ConnectionId) -> Result<Option<PushConnection>, StoreError> {
+        // A consistent GetItem of the connection's own item, not the `lookup` index (which is eventually
+        // consistent and may not hold a connection stored a moment ago).
+        Ok(self
+            .get(keys::connection(connection_id))
+            .await?
+            .map(|item| mapping::connection_from(&item))
+            .transpose()?)
+    }
+
     async fn connections_for_payment(
         &self,
         payment_id: &PaymentId,

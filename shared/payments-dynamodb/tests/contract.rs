@@ -63,6 +63,7 @@ contract_tests!(
     the_same_idempotency_key_from_two_tasks_at_once_has_one_owner,
     the_same_key_with_two_payloads_at_once_is_a_conflict_for_the_loser,
     connections_are_listed_by_payment_until_they_expire_or_are_deleted,
+    a_connection_is_read_by_its_id_at_once_after_it_is_stored,
     a_malformed_stored_item_is_reported_with_its_attribute,
     receipts_due_are_listed_least_recently_tried_first_until_sent_or_given_up,
     a_pos_payment_keeps_its_till_window_and_a_new_one_moves_it,
@@ -1004,6 +1005,28 @@ async fn connections_are_listed_by_payment_until_they_expire_or_are_deleted(back
     store.delete_connection(&live.connection_id).await.unwrap();
     store.delete_connection(&live.connection_id).await.unwrap();
     assert_eq!(raw_item(&t, keys::connection(&live.connection_id)).await, None);
+}
+
+async fn a_connection_is_read_by_its_id_at_once_after_it_is_stored(backend: Backend) {
+    let (_t, store) = store(backend).await;
+    let payment = pending_payment(100);
+    let live = connection(payment.id(), at(now().unix_millis() + 600_000));
+    let expired = connection(payment.id(), at(now().unix_millis() - 1_000));
+    assert_eq!(store.connection(&live.connection_id).await.unwrap(), None);
+    store.put_connection(&live).await.unwrap();
+    store.put_connection(&expired).await.unwrap();
+    // No waiting: the read is consistent, unlike the index of a payment's connections.
+    assert_eq!(
+        store.connection(&live.connection_id).await.unwrap(),
+        Some(live.clone())
+    );
+    // An expired connection the TTL has not removed yet is answered as stored; the caller judges it.
+    assert_eq!(
+        store.connection(&expired.connection_id).await.unwrap(),
+        Some(expired.clone())
+    );
+    store.delete_connection(&live.connection_id).await.unwrap();
+    assert_eq!(store.connection(&live.connection_id).await.unwrap(), None);
 }
 
 async fn a_malformed_stored_item_is_reported_with_its_attribute(backend: Backend) {

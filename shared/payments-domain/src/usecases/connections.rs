@@ -65,16 +65,20 @@ where
     }
 
     /// The current status for a connection that asks for it (the `sync` message): answered only when
-    /// `connection_id` was accepted for `payment_id` by [`Deps::connect`], so a connection cannot read
-    /// another payment's status by naming it. Anything else is `NotFound`.
+    /// `connection_id` was accepted for `payment_id` by [`Deps::connect`] and has not expired, so a
+    /// connection cannot read another payment's status by naming it. Anything else is `NotFound`.
+    ///
+    /// The connection is authorised by a consistent read of its own item, never through the index of a
+    /// payment's connections: that index lags, and a browser syncs right after connecting.
     pub async fn sync(
         &self,
         connection_id: &ConnectionId,
         payment_id: &PaymentId,
     ) -> Result<StatusUpdate, UseCaseError> {
-        let listening = self.store.connections_for_payment(payment_id).await?;
-        if !listening.iter().any(|c| &c.connection_id == connection_id) {
-            return Err(UseCaseError::NotFound("connection"));
+        let now = self.clock.now();
+        match self.store.connection(connection_id).await? {
+            Some(c) if &c.payment_id == payment_id && c.expires_at > now => {}
+            _ => return Err(UseCaseError::NotFound("connection")),
         }
         self.current_status(payment_id).await
     }

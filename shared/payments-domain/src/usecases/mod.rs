@@ -177,6 +177,10 @@ pub enum UseCaseError {
     /// The store failed.
     #[error("store: {0}")]
     Store(StoreError),
+    /// Glase took the change but our record of it could not be written: the payment read back shows
+    /// the state before. Sending the same request again is safe and brings the two together.
+    #[error("not recorded: {0}")]
+    NotRecorded(String),
 }
 
 impl From<StoreError> for UseCaseError {

@@ -25,6 +25,10 @@ use super::{ConflictReason, Deps, UseCaseError};
 /// How many times a conditional write is retried after losing a race before giving up.
 const MAX_RACES: usize = 5;
 
+/// How many times a write that must not be lost (the record of a change Glase already took) is retried
+/// after the store failed.
+const MAX_STORE_RETRIES: usize = 3;
+
 /// Where a new payment's invoice goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TerminalChoice {
@@ -400,12 +404,19 @@ where
     /// Glase's notification: checks the token (constant time, against the stored hash) and then asks Glase
     /// at once. An unknown payment or a wrong token is `NotFound` and makes no Glase call; a payment that is
     /// already final is answered from the store (a duplicate notification changes nothing twice).
+    ///
+    /// Notifications of one payment ask Glase at most once per `status_check_interval`: the call is
+    /// claimed with a conditional write of the payment's last notification time (its own, so a status
+    /// read never delays the first notification's call). A notification inside the interval is answered
+    /// from the store, so a leaked notification URL cannot turn the route's throttle into Glase calls.
+    /// When the store cannot take the claim (throttled, unreachable), Glase is asked anyway: the
+    /// 20-second rule comes first.
     pub async fn handle_notification(
         &self,
         id: &PaymentId,
         token: &str,
     ) -> Result<(Payment, Option<ConfirmOutcome>), UseCaseError> {
-        let payment = self
+        let mut payment = self
             .store
             .get_payment(id)
             .await?
@@ -413,6 +424,35 @@ where
         if !payment.notification_token_matches(token) {
             return Err(UseCaseError::NotFound("payment"));
         }
+        for _ in 0..MAX_RACES {
+            let now = self.clock.now();
+            if !payment.notification_due(now, self.settings.status_check_interval) {
+                // Final, or another notification asked Glase within the interval.
+                return Ok((payment, None));
+            }
+            let claim = payment.notified_at(now);
+            match self.store.update_payment(&claim, payment.revision()).await {
+                Ok(()) => {
+                    let release = claim.notification_released(payment.last_notified_at());
+                    let expected = claim.revision();
+                    let confirmed = self.confirm(claim).await;
+                    if confirmed.is_err() {
+                        let _ = self.store.update_payment(&release, expected).await;
+                    }
+                    let (payment, outcome) = confirmed?;
+                    return Ok((payment, Some(outcome)));
+                }
+                Err(StoreError::ConditionFailed) => {
+                    payment = self
+                        .store
+                        .get_payment(id)
+                        .await?
+                        .ok_or(UseCaseError::NotFound("payment"))?;
+                }
+                Err(_) => break,
+            }
+        }
+        // The claim could not be written: ask Glase unclaimed rather than risk the 20-second window.
         if payment.status().is_final() {
             return Ok((payment, None));
         }
@@ -571,6 +611,12 @@ where
     /// Replaces the rows and total of a pending payment (updateInvoice). The invoice gets a fresh
     /// notification token, whose hash replaces the old one: the old token is never stored in clear, so
     /// it cannot be sent again.
+    ///
+    /// The new token's hash is stored before updateInvoice is sent (as the payment's next token, accepted
+    /// beside the current one), so whatever Glase holds afterwards, its notification is verified. When
+    /// updateInvoice succeeded but the payment's new order cannot be stored (after retries), the answer
+    /// is [`UseCaseError::NotRecorded`], never "nothing changed": Glase holds the new total, the payment
+    /// shows the previous order, and the same request sent again brings the two together.
     pub async fn update_payment(&self, id: &PaymentId, order: Order) -> Result<Payment, UseCaseError> {
         let payment = self.load_for(id, Reader::Merchant).await?;
         match payment.status() {
@@ -585,6 +631,7 @@ where
         }
         let terminal = self.glase_terminal_of(&payment).await?;
         let token = self.ids.notification_token();
+        let payment = self.store_next_token(payment, &token).await?;
         let invoice = Invoice {
             order: order.clone(),
             notification_url: NotificationUrl::new(&self.settings.public_base_url, payment.id(), &token),
@@ -601,15 +648,61 @@ where
             }
             Err(e) => return Err(e.into()),
         }
+        // Glase holds the new invoice now: every failure from here on is reported as not recorded.
+        let not_recorded = |e: StoreError| {
+            UseCaseError::NotRecorded(format!(
+                "Glase holds the updated invoice, but the payment could not be updated ({e})"
+            ))
+        };
+        let mut current = payment;
+        let mut failures = 0;
+        for _ in 0..MAX_RACES + MAX_STORE_RETRIES {
+            let next = current.with_updated_invoice(order.clone(), token.hash())?;
+            match self.store.update_payment(&next, current.revision()).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::ConditionFailed) => {}
+                Err(e @ StoreError::Malformed { .. }) => return Err(not_recorded(e)),
+                Err(e) => {
+                    failures += 1;
+                    if failures > MAX_STORE_RETRIES {
+                        return Err(not_recorded(e));
+                    }
+                }
+            }
+            // Lost a race or the write failed: re-read (the write may have been taken) and decide again.
+            match self.store.get_payment(id).await {
+                Ok(Some(read)) if read == next => return Ok(read),
+                Ok(Some(read)) => current = read,
+                Ok(None) => return Err(UseCaseError::NotFound("payment")),
+                Err(e) => {
+                    failures += 1;
+                    if failures > MAX_STORE_RETRIES {
+                        return Err(not_recorded(e));
+                    }
+                }
+            }
+        }
+        Err(not_recorded(StoreError::ConditionFailed))
+    }
+
+    /// Stores `token`'s hash as the payment's next notification token, re-reading after a lost race.
+    async fn store_next_token(
+        &self,
+        payment: Payment,
+        token: &NotificationToken,
+    ) -> Result<Payment, UseCaseError> {
         let mut current = payment;
         for _ in 0..MAX_RACES {
-            let next = with_token(&current.with_order(order.clone())?, &token)?;
+            if current.status() == PaymentStatus::Paid {
+                return Err(UseCaseError::Conflict(ConflictReason::AlreadyPaid));
+            }
+            let next = current.with_next_notification_token(token.hash())?;
             match self.store.update_payment(&next, current.revision()).await {
                 Ok(()) => return Ok(next),
                 Err(StoreError::ConditionFailed) => {
                     current = self
                         .store
-                        .get_payment(id)
+                        .get_payment(current.id())
                         .await?
                         .ok_or(UseCaseError::NotFound("payment"))?;
                 }
@@ -627,11 +720,4 @@ where
     ) -> Result<InvoiceReference, UseCaseError> {
         Ok(self.load_for(id, reader).await?.invoice_reference().clone())
     }
-}
-
-/// `payment` with its notification token hash replaced (same revision as `payment`).
-fn with_token(payment: &Payment, token: &NotificationToken) -> Result<Payment, UseCaseError> {
-    let mut record = payment.to_record();
-    record.notification_token_hash = token.hash();
-    Payment::try_from(record).map_err(|e| UseCaseError::Invalid(e.to_string()))
 }

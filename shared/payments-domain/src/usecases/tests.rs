@@ -240,6 +240,78 @@ async fn a_duplicate_notification_changes_nothing_and_asks_glase_once() {
 }
 
 #[tokio::test]
+async fn notifications_of_one_payment_ask_glase_at_most_once_a_second() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let id = created.payment.id().clone();
+    let token = token_of(&d);
+    // The first notification asks at once, even right after the invoice was sent.
+    let (_, outcome) = d.handle_notification(&id, &token).await.unwrap();
+    assert!(outcome.is_some());
+    assert_eq!(status_calls(&d), 1);
+    // A flood inside the second is answered from the store.
+    for _ in 0..5 {
+        let (payment, outcome) = d.handle_notification(&id, &token).await.unwrap();
+        assert_eq!(payment.status(), PaymentStatus::Pending);
+        assert!(outcome.is_none());
+    }
+    assert_eq!(status_calls(&d), 1);
+    d.clock.advance(Duration::from_millis(1_000));
+    d.glase.pay(created.payment.invoice_reference());
+    let (paid, outcome) = d.handle_notification(&id, &token).await.unwrap();
+    assert_eq!(paid.status(), PaymentStatus::Paid);
+    assert!(outcome.unwrap().changed());
+    assert_eq!(status_calls(&d), 2);
+}
+
+#[tokio::test]
+async fn a_status_read_just_before_does_not_delay_the_first_notification() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let id = created.payment.id().clone();
+    d.clock.advance(Duration::from_millis(1_000));
+    d.read_payment(&id, Reader::Merchant).await.unwrap();
+    assert_eq!(status_calls(&d), 1, "the read claimed this second's check");
+    d.glase.pay(created.payment.invoice_reference());
+    let (paid, _) = d.handle_notification(&id, &token_of(&d)).await.unwrap();
+    assert_eq!(paid.status(), PaymentStatus::Paid);
+    assert_eq!(status_calls(&d), 2, "the notification asked Glase at once");
+}
+
+#[tokio::test]
+async fn a_notification_whose_glase_call_failed_lets_the_next_one_ask_at_once() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let id = created.payment.id().clone();
+    let token = token_of(&d);
+    d.glase.fail_next(
+        "getPaymentStatus",
+        GlaseError::Unavailable {
+            reason: "connection refused".into(),
+        },
+    );
+    assert!(d.handle_notification(&id, &token).await.is_err());
+    d.glase.pay(created.payment.invoice_reference());
+    let (paid, _) = d.handle_notification(&id, &token).await.unwrap();
+    assert_eq!(paid.status(), PaymentStatus::Paid);
+}
+
+#[tokio::test]
+async fn a_notification_asks_glase_even_when_its_claim_cannot_be_stored() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let id = created.payment.id().clone();
+    let token = token_of(&d);
+    d.glase.pay(created.payment.invoice_reference());
+    // The payment's read passes, the claim is throttled, the confirmation's write passes.
+    d.store.pass_next();
+    d.store.fail_next(StoreError::Throttled);
+    let (paid, _) = d.handle_notification(&id, &token).await.unwrap();
+    assert_eq!(paid.status(), PaymentStatus::Paid);
+    assert_eq!(status_calls(&d), 1);
+}
+
+#[tokio::test]
 async fn reading_a_pending_payment_asks_glase_at_most_once_a_second() {
     let d = deps();
     let created = d.create_payment(request(1_000)).await.unwrap();
@@ -395,6 +467,86 @@ async fn updating_a_pending_payment_replaces_its_order_and_token() {
             ..
         }
     )));
+}
+
+fn update_tokens(d: &TestDeps) -> Vec<String> {
+    d.glase
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            GlaseCall::UpdateInvoice { notification_url, .. } => {
+                Some(notification_url.split("token=").nth(1).unwrap().to_owned())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_update_glase_took_but_the_store_did_not_is_not_reported_as_nothing_changed() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let id = created.payment.id().clone();
+    let order = order_of(vec![row("Coffee", sek(1_500))], sek(1_500)).unwrap();
+    // The payment's read and the next token's write pass; every write after updateInvoice fails.
+    d.store.pass_next();
+    d.store.pass_next();
+    d.store.go_down(StoreError::Throttled);
+    let err = d.update_payment(&id, order.clone()).await.unwrap_err();
+    assert!(matches!(err, UseCaseError::NotRecorded(_)), "{err:?}");
+    d.store.recover();
+    assert_eq!(update_tokens(&d).len(), 1, "updateInvoice took effect at Glase");
+    assert_eq!(d.store.payments()[0].amount(), sek(1_000));
+
+    // The token Glase now holds is one we can verify: the shopper's payment is confirmed.
+    let glase_token = update_tokens(&d).remove(0);
+    let calls = status_calls(&d);
+    d.glase.pay(created.payment.invoice_reference());
+    let (paid, outcome) = d.handle_notification(&id, &glase_token).await.unwrap();
+    assert_eq!(paid.status(), PaymentStatus::Paid);
+    assert!(outcome.unwrap().changed());
+    assert_eq!(status_calls(&d), calls + 1);
+}
+
+#[tokio::test]
+async fn the_same_update_sent_again_after_it_was_not_recorded_brings_the_record_in_line() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let id = created.payment.id().clone();
+    let order = order_of(vec![row("Coffee", sek(1_500))], sek(1_500)).unwrap();
+    d.store.pass_next();
+    d.store.pass_next();
+    d.store.go_down(StoreError::Unavailable {
+        reason: "connection reset".into(),
+    });
+    assert!(matches!(
+        d.update_payment(&id, order.clone()).await.unwrap_err(),
+        UseCaseError::NotRecorded(_)
+    ));
+    d.store.recover();
+    let updated = d.update_payment(&id, order).await.unwrap();
+    assert_eq!(updated.amount(), sek(1_500));
+    assert_eq!(d.store.payments()[0].amount(), sek(1_500));
+    let tokens = update_tokens(&d);
+    assert_eq!(tokens.len(), 2);
+    assert!(updated.notification_token_matches(&tokens[1]));
+    assert!(
+        !updated.notification_token_matches(&tokens[0]),
+        "the token of the update Glase replaced is retired"
+    );
+}
+
+#[tokio::test]
+async fn a_store_failure_that_heals_after_update_invoice_is_retried_and_recorded() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let order = order_of(vec![row("Coffee", sek(1_500))], sek(1_500)).unwrap();
+    d.store.pass_next();
+    d.store.pass_next();
+    d.store.fail_next(StoreError::Throttled);
+    let updated = d.update_payment(created.payment.id(), order).await.unwrap();
+    assert_eq!(updated.amount(), sek(1_500));
+    assert_eq!(d.store.payments()[0], updated);
 }
 
 #[tokio::test]
@@ -702,6 +854,54 @@ async fn sync_answers_only_the_payment_the_connection_was_accepted_for() {
     d.disconnect(&conn).await.unwrap();
     assert_eq!(
         d.sync(&conn, mine.payment.id()).await.unwrap_err(),
+        UseCaseError::NotFound("connection")
+    );
+}
+
+#[tokio::test]
+async fn sync_right_after_connecting_is_answered_while_the_index_lags() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    d.store.index_lags();
+    let conn = ConnectionId::parse("conn-fresh").unwrap();
+    d.connect(
+        created.payment.id(),
+        created.client_secret.expose(),
+        &conn,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    assert!(
+        d.store
+            .connections_for_payment(created.payment.id())
+            .await
+            .unwrap()
+            .is_empty(),
+        "the index does not show the connection yet"
+    );
+
+    let update = d.sync(&conn, created.payment.id()).await.unwrap();
+    assert_eq!(update.payment_id, *created.payment.id());
+    assert_eq!(update.status, PaymentStatus::Pending);
+}
+
+#[tokio::test]
+async fn sync_from_an_expired_connection_is_not_found() {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    let conn = ConnectionId::parse("conn-old").unwrap();
+    d.connect(
+        created.payment.id(),
+        created.client_secret.expose(),
+        &conn,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    d.clock.advance(Duration::from_secs(61));
+    assert_eq!(
+        d.sync(&conn, created.payment.id()).await.unwrap_err(),
         UseCaseError::NotFound("connection")
     );
 }

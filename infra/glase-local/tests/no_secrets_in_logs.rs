@@ -1,0 +1,134 @@
+//! The local stack at the most verbose log level there is (`AWS_LAMBDA_LOG_LEVEL=TRACE`, which the same
+//! telemetry code as the functions reads) takes a payment with an API key, reads it with its client
+//! secret, and is notified by the sandbox; no line it logged holds the API key, the client secret, the
+//! notification token, or a Glase password.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const API_KEY: &str = "sk_local_log_test_0123456789abcdef";
+
+#[tokio::test]
+async fn no_secret_reaches_the_log_at_trace() {
+    let data = std::env::temp_dir().join(format!("glase-local-logs-{:x}", rand::random::<u64>()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_glase-local"))
+        .args(["--port", "0", "--data-dir"])
+        .arg(&data)
+        .env("GLASE_API_KEY", API_KEY)
+        .env_remove("GLASE_ENDPOINT")
+        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
+        .env("AWS_LAMBDA_LOG_LEVEL", "TRACE")
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("glase-local starts");
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (base_tx, base_rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let out_lines = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("glase-local listening on ") {
+                let _ = base_tx.send(rest.trim().to_owned());
+            }
+            // The start-up banner shows the developer the API key on purpose; it is not a log line.
+            if !line.trim_start().starts_with("API key") {
+                out_lines.lock().unwrap().push(line);
+            }
+        }
+    });
+    let err_lines = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            err_lines.lock().unwrap().push(line);
+        }
+    });
+    let base = base_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("glase-local listens");
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+
+    let created: serde_json::Value = http
+        .post(format!("{base}/v1/payments"))
+        .bearer_auth(API_KEY)
+        .header("idempotency-key", "log-test-1")
+        .json(&serde_json::json!({
+            "order_id": "log-test-1", "currency": "SEK", "total": 2500,
+            "rows": [{"description": "Tea", "total": 2500}]
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().expect("a payment").to_owned();
+    let client_secret = created["client_secret"].as_str().unwrap().to_owned();
+    let reference = created["invoice_reference"].as_str().unwrap().to_owned();
+    let read = http
+        .get(format!("{base}/v1/payments/{id}?client_secret={client_secret}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(read.status().is_success());
+    let paid = http
+        .post(format!("{base}/sandbox/invoices/{reference}/pay"))
+        .send()
+        .await
+        .unwrap();
+    assert!(paid.status().is_success());
+    let mut status = String::new();
+    for _ in 0..40 {
+        let payment: serde_json::Value = http
+            .get(format!("{base}/v1/payments/{id}"))
+            .header("X-Client-Secret", &client_secret)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status = payment["status"].as_str().unwrap_or_default().to_owned();
+        if status == "paid" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(status, "paid", "the notification confirmed the payment");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let sandbox = glase_sandbox::SandboxConfig::default();
+    let terminal_secret = std::fs::read_to_string(data.join("terminal-secret")).unwrap();
+    let mut secrets = vec![
+        ("the API key", API_KEY.to_owned()),
+        ("the client secret", client_secret.clone()),
+        ("the terminal password secret", terminal_secret.trim().to_owned()),
+        // Any SOAP request body (the reseller password, "1234", is too short to search for itself).
+        ("a Glase request's password element", "<password>".to_owned()),
+    ];
+    for t in &sandbox.webshop_terminals {
+        secrets.push(("a terminal password", t.password.clone()));
+    }
+    let lines = lines.lock().unwrap().clone();
+    assert!(
+        lines.iter().any(|l| l.contains("notification handled")),
+        "the handlers' lines were captured: {lines:?}"
+    );
+    for line in &lines {
+        for (what, secret) in &secrets {
+            assert!(!line.contains(secret.as_str()), "{what} in a log line: {line}");
+        }
+        // The notification token travels only as the notification URL's query.
+        assert!(
+            !line.contains("token="),
+            "a notification token in a log line: {line}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&data);
+}
