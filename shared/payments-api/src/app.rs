@@ -223,6 +223,7 @@ where
                     .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 Ok(r)
             }
+            Route::Widget => Ok(crate::widget::response(request)),
             Route::CreatePayment => self.create_payment(request).await,
             Route::GetPayment(id) => self.get_payment(request, &id).await,
             Route::PaymentQr(id) => self.payment_qr(request, &id).await,
