@@ -316,6 +316,16 @@ where
         }
     }
 
+    /// Records a confirmation made for a notification. Glase notifies only when the shopper has paid, so
+    /// a pending payment it then answers `CANCELED` for was reversed before anyone acknowledged it.
+    fn record_notified_confirmation(&self, outcome: &ConfirmOutcome) {
+        self.record_confirmation(outcome);
+        if outcome.before == PaymentStatus::Pending && outcome.after == PaymentStatus::Canceled {
+            tracing::error!("Glase notified a payment and then reported it canceled: it was reversed");
+            self.metrics.record(&Metric::PaymentReversed);
+        }
+    }
+
     async fn create_payment(&self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
         self.merchant(request)?;
         let body: CreatePaymentBody = parse_body(request)?;
@@ -447,7 +457,7 @@ where
             .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))
             .map_err(from_use_case)?;
         if let Some(outcome) = &outcome {
-            self.record_confirmation(outcome);
+            self.record_notified_confirmation(outcome);
             let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             self.metrics.record(&Metric::NotificationToConfirmationMs(ms));
         }

@@ -128,6 +128,9 @@ where
                 }
             }
         }
+        if summary.failed_passes > 0 {
+            self.metrics.record(&Metric::SafetyNetPassFailed);
+        }
         summary
     }
 
