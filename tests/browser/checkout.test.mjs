@@ -1,9 +1,16 @@
 // The checkout widget in a real Chromium against the local stack: the desktop flow (QR code, paid with
 // the Glase reference), the mobile flow (app link, backURL page), the polling fallback when WebSocket is
 // unavailable, and a shopper who cancels. Screenshots of every end state go to tests/artifacts/.
+//
+// The topology of AWS, where the shop's page and the API have different origins, has its own tests: a
+// small page server on two more loopback ports stands in for shops, the local stack is started with the
+// first one as its widget origin (the CORS rules it answers with are the ones the template deploys), and
+// the widget embedded there must show the payment and follow it to paid, while on the second one the
+// browser must refuse to let it read the payment.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -17,22 +24,41 @@ const binary = process.env.GLASE_LOCAL_BIN || join(root, "target", "debug", "gla
 
 let stack;
 let base;
+let apiKey;
 let browser;
 let dataDir;
+// Shop pages on origins other than the API's: `allowedShop` is the stack's widget origin, `otherShop` not.
+let allowedShop;
+let otherShop;
+const shopPages = new Map();
+
+// A page server on a loopback port of its own: answers the pages put into `shopPages`, by path.
+async function startShop() {
+  const server = createServer((req, res) => {
+    const html = shopPages.get(new URL(req.url, "http://x").pathname);
+    res.writeHead(html ? 200 : 404, { "content-type": "text/html; charset=utf-8" });
+    res.end(html || "not found");
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, origin: `http://127.0.0.1:${server.address().port}` };
+}
 
 before(async () => {
+  allowedShop = await startShop();
+  otherShop = await startShop();
   dataDir = mkdtempSync(join(tmpdir(), "glase-browser-"));
-  stack = spawn(binary, ["--port", "0", "--data-dir", dataDir], {
+  stack = spawn(binary, ["--port", "0", "--data-dir", dataDir, "--widget-origin", allowedShop.origin], {
     env: { ...process.env, RUST_LOG: "warn", GLASE_API_KEY: "" },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  base = await new Promise((resolve, reject) => {
+  [base, apiKey] = await new Promise((resolve, reject) => {
     let seen = "";
     const timer = setTimeout(() => reject(new Error("glase-local did not start: " + seen)), 30000);
     stack.stdout.on("data", (chunk) => {
       seen += chunk.toString();
       const m = seen.match(/glase-local listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      const key = seen.match(/API key +(\S+)/);
+      if (m && key) { clearTimeout(timer); resolve([m[1], key[1]]); }
     });
     stack.on("exit", (code) => reject(new Error("glase-local exited with " + code)));
   });
@@ -46,6 +72,7 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
   if (stack) stack.kill("SIGTERM");
+  for (const shop of [allowedShop, otherShop]) if (shop) shop.server.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -146,4 +173,53 @@ test("a person pays from the sandbox phone in a second tab (the README's demo)",
   await shop.waitForSelector(".glase-paid", { timeout: 20000 });
   await phone.screenshot({ path: join(artifacts, "sandbox-phone.png") });
   await context.close();
+});
+
+// A payment created by the merchant's backend, and a page on `shop` that embeds the widget for it the way
+// the README says a shop does in AWS: the script and the API from the API's origin.
+async function crossOriginCheckout(shop, name) {
+  const r = await fetch(`${base}/v1/payments`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      order_id: `cors-${name}-${Date.now()}`, currency: "SEK", total: 2500,
+      rows: [{ description: "Tea", total: 2500 }],
+    }),
+  });
+  assert.equal(r.status, 201, "the payment is created");
+  const payment = await r.json();
+  shopPages.set(`/${name}.html`, `<!doctype html><title>Shop</title><div id="glase-checkout"></div>
+<script src="${base}/widget/glase-checkout.js" data-target="glase-checkout" data-api-base="${base}"
+  data-payment-id="${payment.id}" data-client-secret="${payment.client_secret}" data-amount="25.00 SEK"></script>`);
+  return { url: `${shop.origin}/${name}.html`, payment };
+}
+
+test("a shop on another origin than the API shows the QR code and follows the payment to paid", async () => {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+  // Without WebSocket every status read is a cross-origin fetch with X-Client-Secret (a preflight).
+  await page.addInitScript(() => { delete window.WebSocket; });
+  const { url, payment } = await crossOriginCheckout(allowedShop, "allowed");
+  assert.notEqual(new URL(url).origin, new URL(base).origin);
+  await page.goto(url);
+  const qr = page.locator("img.glase-qr");
+  await qr.waitFor({ timeout: 10000 });
+  await page.waitForFunction(() => document.querySelector("img.glase-qr").complete);
+  assert.ok(await page.evaluate(() => document.querySelector("img.glase-qr").naturalWidth > 0), "the QR renders");
+  assert.equal(await page.locator(".glase-error").count(), 0, "no error is shown");
+  assert.equal(await page.locator(".glase-qr-text").textContent(), payment.qr_code_url);
+  await page.screenshot({ path: join(artifacts, "cross-origin-pending.png") });
+  await sandbox("pay", await referenceOf(page));
+  await page.waitForSelector(".glase-paid", { timeout: 20000 });
+  assert.match(await page.locator(".glase-ers-reference").textContent(), /^\d{25}$/);
+  await page.close();
+});
+
+test("a shop on an origin the API was not deployed for cannot read the payment", async () => {
+  const page = await browser.newPage();
+  await page.addInitScript(() => { delete window.WebSocket; });
+  const { url } = await crossOriginCheckout(otherShop, "other");
+  await page.goto(url);
+  await page.waitForSelector(".glase-error", { timeout: 10000 });
+  assert.equal(await page.locator(".glase-checkout").count(), 0, "nothing of the payment is shown");
+  await page.close();
 });

@@ -1,4 +1,5 @@
-//! The `payment-status` Lambda function: GET /v1/payments/{payment_id}, its QR code and GET /v1/openapi.json.
+//! The `payment-status` Lambda function: GET /v1/payments/{payment_id}, its QR code, GET /v1/openapi.json
+//! and the checkout widget script (GET /widget/glase-checkout.js).
 //!
 //! Everything it does lives in `payments-api` (the handlers) and `lambda-adapter` (start-up and the
 //! event conversion); this crate only names the function, so its settings and routes are its own.

@@ -14,16 +14,21 @@ pub struct Args {
     pub data_dir: PathBuf,
     /// A real Glase endpoint instead of the built-in sandbox.
     pub glase_endpoint: Option<String>,
+    /// Origins of shop pages on another origin that embed the widget: the API answers them with the CORS
+    /// rules the template deploys (its `WidgetOrigin` parameter). None: no CORS answers.
+    pub widget_origins: Vec<String>,
 }
 
 /// The usage text.
 pub const USAGE: &str = "\
 usage: glase-local [--bind 127.0.0.1] [--port 3000] [--data-dir .local] [--glase-endpoint URL]
+                   [--widget-origin ORIGIN]...
 
 Runs every function of the Glase payment backend in one process, with an embedded DynamoDB (dynoxide,
 persisted in --data-dir), an in-process refund queue and schedules, the WebSocket endpoint, the Glase
 sandbox (SOAP under /glase/extclientproxy/service/v2, controls under /sandbox/), a demo shop (/shop/) and
-the checkout widget (/widget/glase-checkout.js).
+the checkout widget (/widget/glase-checkout.js). --widget-origin (repeatable) lets a shop page on that
+origin (scheme://host:port) read payments cross-origin, with the CORS rules of the AWS template.
 
 Environment:
   GLASE_API_KEY          the merchant API key to accept (default: one generated and kept in --data-dir)
@@ -59,6 +64,7 @@ impl Args {
             port: 3000,
             data_dir: PathBuf::from(".local"),
             glase_endpoint: env("GLASE_ENDPOINT").filter(|v| !v.is_empty()),
+            widget_origins: Vec::new(),
         };
         while let Some(flag) = flags.next() {
             let mut value = |name: &str| {
@@ -82,11 +88,30 @@ impl Args {
                 }
                 "--data-dir" => args.data_dir = PathBuf::from(value("--data-dir")?),
                 "--glase-endpoint" => args.glase_endpoint = Some(value("--glase-endpoint")?),
+                "--widget-origin" => {
+                    let v = value("--widget-origin")?;
+                    if !is_origin(&v) {
+                        return Err(ArgsError(format!(
+                            "--widget-origin: not an origin (scheme://host[:port]): {v}"
+                        )));
+                    }
+                    args.widget_origins.push(v);
+                }
                 other => return Err(ArgsError(format!("unknown flag {other}"))),
             }
         }
         Ok(Some(args))
     }
+}
+
+/// `scheme://host[:port]` with an http(s) scheme and nothing after the authority.
+fn is_origin(value: &str) -> bool {
+    let Some((scheme, authority)) = value.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !authority.is_empty()
+        && !authority.contains(['/', '?', '#', ' ', '@'])
 }
 
 #[cfg(test)]
@@ -147,5 +172,28 @@ mod tests {
             ArgsError("--port needs a value".into())
         );
         assert_eq!(parse(&["--help"]).unwrap(), None);
+        assert_eq!(
+            parse(&["--widget-origin", "http://shop.example/checkout"]).unwrap_err(),
+            ArgsError(
+                "--widget-origin: not an origin (scheme://host[:port]): http://shop.example/checkout".into()
+            )
+        );
+    }
+
+    #[test]
+    fn widget_origins_are_collected() {
+        let a = parse(&[
+            "--widget-origin",
+            "https://shop.example",
+            "--widget-origin",
+            "http://127.0.0.1:8080",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            a.widget_origins,
+            ["https://shop.example", "http://127.0.0.1:8080"]
+        );
+        assert!(parse(&[]).unwrap().unwrap().widget_origins.is_empty());
     }
 }

@@ -19,12 +19,13 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use glase_sandbox::{Sandbox, SandboxConfig};
 use payments_api::app::{App, QueuedMessage};
 use payments_api::auth::{ApiKeys, hash_api_key};
+use payments_api::cors;
 use payments_api::jobs::SafetyNetPlan;
 use payments_api::metrics::Metrics;
 use payments_api::settings::{Function, GlaseConfig, Settings};
@@ -38,6 +39,7 @@ use payments_push::LocalHub;
 use payments_sqs::InMemoryQueue;
 use payments_sqs::queue::REFUND_QUEUE;
 use secrecy::SecretString;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::args::{Args, USAGE};
 
@@ -84,8 +86,6 @@ fn store_fault_line(store: &FaultyStore<DynamoStore>) -> String {
         c.requests, c.throttled, c.conflicts
     )
 }
-
-const WIDGET_JS: &str = include_str!("../assets/glase-checkout.js");
 
 /// A value kept in the data directory, created once (so restarts keep the API key and the secrets).
 fn persistent_secret(dir: &Path, name: &str, prefix: &str) -> std::io::Result<String> {
@@ -142,13 +142,31 @@ async fn api(app: Arc<LocalApp>, request: Request) -> Response {
     }
 }
 
-async fn widget() -> Response {
-    let mut r = WIDGET_JS.into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    r
+/// The CORS layer of the API for the widget's origins, from the same rules the template deploys
+/// ([`payments_api::cors`]); `None` without an origin (then the shop and the API share one origin).
+fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, String> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let origins = origins
+        .iter()
+        .map(|o| HeaderValue::from_str(o).map_err(|_| format!("--widget-origin: not an origin: {o}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let methods = cors::ALLOW_METHODS
+        .iter()
+        .map(|m| m.parse::<http::Method>().map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let headers = cors::ALLOW_HEADERS
+        .iter()
+        .map(|h| h.parse::<http::HeaderName>().map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods(methods)
+            .allow_headers(headers)
+            .max_age(Duration::from_secs(cors::MAX_AGE_SECONDS)),
+    ))
 }
 
 async fn run(args: Args) -> Result<(), String> {
@@ -280,7 +298,6 @@ async fn run(args: Args) -> Result<(), String> {
     let shop = shop::Shop::new(base.clone(), &api_key);
     let mut router = Router::new()
         .route("/", get(|| async { Redirect::temporary("/shop/") }))
-        .route("/widget/glase-checkout.js", get(widget))
         .route(
             "/v1/ws",
             get(ws::upgrade).with_state(ws::WsState {
@@ -295,7 +312,10 @@ async fn run(args: Args) -> Result<(), String> {
             .merge(sandbox.controls_router());
     }
     let api_app = app.clone();
-    let router = router.fallback(move |request: Request| api(api_app.clone(), request));
+    let mut router = router.fallback(move |request: Request| api(api_app.clone(), request));
+    if let Some(layer) = cors_layer(&args.widget_origins)? {
+        router = router.layer(layer);
+    }
 
     // The schedules: the safety net's sweeps side by side (confirmation and receipts every second,
     // expiry every five), the same run the safety-net function makes in AWS, renewed every hour.
@@ -362,7 +382,10 @@ async fn run(args: Args) -> Result<(), String> {
     println!("  demo shop        {base}/shop/");
     println!("  API              {base}/v1/  (OpenAPI: {base}/v1/openapi.json)");
     println!("  API key          {api_key}");
-    println!("  checkout widget  {base}/widget/glase-checkout.js");
+    println!("  checkout widget  {base}{}", payments_api::widget::PATH);
+    for origin in &args.widget_origins {
+        println!("  widget origin    {origin} (CORS)");
+    }
     if sandbox.is_some() {
         println!("  Glase sandbox    {base}/glase/extclientproxy/service/v2  (WSDL: ?wsdl)");
         println!("  shopper's phone  {base}/sandbox/phone");

@@ -1,10 +1,14 @@
 //! The committed translation of the template agrees with the workspace.
 //!
 //! Every crate under `functions/` has exactly one function resource, and the crates, the template's
-//! functions and `Function::ALL` are the same set.
+//! functions and `Function::ALL` are the same set. Every route goes to the function `Route::function`
+//! names; the CORS configuration is `payments_api::cors`; every function logs to a log group of the stack
+//! with the stack's retention; the throttles are parameters whose bounds keep notifications above the
+//! shop's traffic.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use payments_api::routes::Route;
 use payments_api::settings::{Function, env};
 use serde_json::Value;
 use template_check::{root, template};
@@ -278,20 +282,140 @@ async fn the_translated_table_can_be_created_on_dynoxide() {
     assert!(differences.is_empty(), "{differences:?}");
 }
 
+/// A number of the template, or the default of the parameter it refers to.
+fn number(template: &Value, value: &Value) -> f64 {
+    match value["Ref"].as_str() {
+        Some(parameter) => parameter_field(template, parameter, "Default"),
+        None => value.as_f64().expect("a number"),
+    }
+}
+
+fn parameter_field(template: &Value, parameter: &str, field: &str) -> f64 {
+    let p = &template["Parameters"][parameter];
+    assert_eq!(p["Type"], "Number", "{parameter} is a Number parameter");
+    match &p[field] {
+        Value::String(s) => s.parse().expect("a number"),
+        other => other
+            .as_f64()
+            .unwrap_or_else(|| panic!("{parameter} has a {field}")),
+    }
+}
+
 #[test]
 fn glase_notifications_are_throttled_apart_from_and_above_the_shop_traffic() {
     let template = template();
     let stage = &template["Resources"]["HttpApiApiGatewayDefaultStage"]["Properties"];
-    let default_rate = stage["DefaultRouteSettings"]["ThrottlingRateLimit"]
-        .as_f64()
-        .expect("the API has a default rate limit");
+    let default_rate = number(&template, &stage["DefaultRouteSettings"]["ThrottlingRateLimit"]);
     let notify = &stage["RouteSettings"]["POST /v1/notifications/{payment_id}"];
-    let rate = notify["ThrottlingRateLimit"]
-        .as_f64()
-        .expect("the notification route has its own rate limit");
+    let rate = number(&template, &notify["ThrottlingRateLimit"]);
     assert!(
         rate >= 10.0 * default_rate,
         "notifications {rate}/s against the default {default_rate}/s"
     );
-    assert!(notify["ThrottlingBurstLimit"].as_f64().expect("its own burst") >= rate);
+    assert!(number(&template, &notify["ThrottlingBurstLimit"]) >= rate);
+}
+
+#[test]
+fn the_throttles_are_parameters_whose_bounds_keep_notifications_ten_times_above_the_default() {
+    let template = template();
+    let stage = &template["Resources"]["HttpApiApiGatewayDefaultStage"]["Properties"];
+    let notify = &stage["RouteSettings"]["POST /v1/notifications/{payment_id}"];
+    let parameter = |v: &Value| v["Ref"].as_str().expect("a parameter").to_owned();
+    let default_rate = parameter(&stage["DefaultRouteSettings"]["ThrottlingRateLimit"]);
+    let default_burst = parameter(&stage["DefaultRouteSettings"]["ThrottlingBurstLimit"]);
+    let notify_rate = parameter(&notify["ThrottlingRateLimit"]);
+    let notify_burst = parameter(&notify["ThrottlingBurstLimit"]);
+    for p in [&default_rate, &default_burst, &notify_rate, &notify_burst] {
+        assert!(
+            parameter_field(&template, p, "MinValue") >= 1.0,
+            "{p} has a lower bound"
+        );
+        assert!(
+            template["Parameters"][p]["Description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "{p} says how to size it"
+        );
+    }
+    let largest_default = parameter_field(&template, &default_rate, "MaxValue");
+    let smallest_notify = parameter_field(&template, &notify_rate, "MinValue");
+    assert!(
+        smallest_notify >= 10.0 * largest_default,
+        "{notify_rate} may be {smallest_notify}/s while {default_rate} may be {largest_default}/s"
+    );
+    // API Gateway's account quota in a region: 10,000 requests a second, bursts of 5,000.
+    assert!(parameter_field(&template, &notify_rate, "MaxValue") <= 10_000.0);
+    assert!(parameter_field(&template, &notify_burst, "MaxValue") <= 5_000.0);
+}
+
+#[test]
+fn every_route_goes_to_the_function_that_serves_it() {
+    let template = template();
+    let body = &template["Resources"]["HttpApi"]["Properties"]["Body"]["paths"];
+    let by_crate = functions_by_crate(&template);
+    for (method, path) in Route::TEMPLATES {
+        let concrete = path
+            .replace("{payment_id}", "p")
+            .replace("{refund_id}", "r")
+            .replace("{terminal_id}", "t")
+            .replace("{report_id}", "x");
+        let function = Route::parse(&method.parse().expect("a method"), &concrete)
+            .expect("the route parses")
+            .function();
+        let (id, _) = &by_crate[function.crate_name()][0];
+        let uri = body[*path][method.to_lowercase()]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path} is not in the template"));
+        assert!(
+            uri.contains(&format!("${{{id}.Arn}}")),
+            "{method} {path} must go to {id}: {uri}"
+        );
+    }
+}
+
+#[test]
+fn the_cors_configuration_is_the_one_the_local_stack_answers_with() {
+    let template = template();
+    let cors = &template["Resources"]["HttpApi"]["Properties"]["Body"]["x-amazon-apigateway-cors"];
+    let strings = |v: &Value| -> BTreeSet<String> {
+        v.as_array()
+            .expect("a list")
+            .iter()
+            .map(|s| s.as_str().expect("a string").to_ascii_lowercase())
+            .collect()
+    };
+    let expected =
+        |list: &[&str]| -> BTreeSet<String> { list.iter().map(|s| s.to_ascii_lowercase()).collect() };
+    assert_eq!(
+        strings(&cors["allowHeaders"]),
+        expected(payments_api::cors::ALLOW_HEADERS)
+    );
+    assert_eq!(
+        strings(&cors["allowMethods"]),
+        expected(payments_api::cors::ALLOW_METHODS)
+    );
+    assert_eq!(cors["maxAge"].as_u64(), Some(payments_api::cors::MAX_AGE_SECONDS));
+    assert_eq!(cors["allowOrigins"], serde_json::json!([{"Ref": "WidgetOrigin"}]));
+}
+
+#[test]
+fn every_function_logs_to_a_log_group_of_the_stack_with_its_retention() {
+    let template = template();
+    let resources = &template["Resources"];
+    let mut groups = BTreeSet::new();
+    let functions = resources_of(&template, "AWS::Lambda::Function");
+    assert_eq!(functions.len(), Function::ALL.len());
+    for (id, function) in functions {
+        let group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id} names no log group of the stack"));
+        let resource = &resources[group];
+        assert_eq!(resource["Type"], "AWS::Logs::LogGroup", "{id}: {group}");
+        assert_eq!(
+            resource["Properties"]["RetentionInDays"],
+            serde_json::json!({"Ref": "LogRetentionDays"}),
+            "{id}: {group} keeps logs for LogRetentionDays"
+        );
+        assert!(groups.insert(group.to_owned()), "{group} is shared");
+    }
 }

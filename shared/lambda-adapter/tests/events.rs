@@ -127,6 +127,12 @@ const CASES: &[(&str, Function, Before, u16)] = &[
         200,
     ),
     (
+        "payment-status/widget.json",
+        Function::PaymentStatus,
+        Before::Nothing,
+        200,
+    ),
+    (
         "payment-control/cancel.json",
         Function::PaymentControl,
         Before::Created,

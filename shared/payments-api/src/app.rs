@@ -228,6 +228,7 @@ where
                     .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 Ok(r)
             }
+            Route::Widget => Ok(crate::widget::response(request)),
             Route::CreatePayment => self.create_payment(request).await,
             Route::GetPayment(id) => self.get_payment(request, &id).await,
             Route::PaymentQr(id) => self.payment_qr(request, &id).await,
@@ -316,6 +317,16 @@ where
         {
             // Glase reversed a payment we hold as paid: the alarm that must never fire.
             tracing::error!("Glase reports a payment we recorded as paid as canceled");
+            self.metrics.record(&Metric::PaymentReversed);
+        }
+    }
+
+    /// Records a confirmation made for a notification. Glase notifies only when the shopper has paid, so
+    /// a pending payment it then answers `CANCELED` for was reversed before anyone acknowledged it.
+    fn record_notified_confirmation(&self, outcome: &ConfirmOutcome) {
+        self.record_confirmation(outcome);
+        if outcome.before == PaymentStatus::Pending && outcome.after == PaymentStatus::Canceled {
+            tracing::error!("Glase notified a payment and then reported it canceled: it was reversed");
             self.metrics.record(&Metric::PaymentReversed);
         }
     }
@@ -451,7 +462,7 @@ where
             .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))
             .map_err(from_use_case)?;
         if let Some(outcome) = &outcome {
-            self.record_confirmation(outcome);
+            self.record_notified_confirmation(outcome);
             let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             self.metrics.record(&Metric::NotificationToConfirmationMs(ms));
         }

@@ -168,6 +168,9 @@ where
                 tracing::warn!(error = %e, "expiry sweep failed");
             }
         }
+        if summary.failed_passes > 0 {
+            self.metrics.record(&Metric::SafetyNetPassFailed);
+        }
         summary
     }
 

@@ -21,10 +21,13 @@
 //! - [`settings`]: the list of functions, the variables each requires, and their typed settings.
 //! - [`websocket`]: the WebSocket API's `$connect`, `sync` and `$disconnect` routes.
 //! - [`jobs`]: scheduled work without a request: the safety net and expiry.
+//! - [`cors`]: the CORS rules of the API (the local stack's layer and the template's configuration).
+//! - [`widget`]: the checkout widget script the API serves.
 
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod cors;
 pub mod dto;
 pub mod error;
 pub mod jobs;
@@ -38,4 +41,5 @@ pub mod settings;
 pub mod telemetry;
 pub mod terminals;
 pub mod websocket;
+pub mod widget;
 pub mod wiring;

@@ -3,6 +3,23 @@
 //! A Lambda function prints one JSON line per metric to standard output; CloudWatch turns the
 //! `_aws` block into a metric without any API call, so recording a metric costs no latency and needs
 //! no IAM permission. Locally the same lines go to the log, where a person or a test can read them.
+//!
+//! Metrics whose count means money lost or owed ([`Metric::costs_money`]) each have an alarm in the
+//! template (a Metrics Insights query summing it over every function); the template drift tests check it.
+//!
+//! # What a reversal looks like
+//! Glase reverses a paid invoice nobody acknowledged (getPaymentStatus) within 20 seconds, and afterwards
+//! getPaymentStatus answers `CANCELED`, the same status as an invoice the shopper or the merchant
+//! cancelled; no result code tells the two apart. [`Metric::PaymentReversed`] is recorded when we know the
+//! shopper had paid:
+//! - a payment we recorded as paid is later seen `CANCELED`;
+//! - a notification arrives (Glase notifies only when the shopper has paid) and getPaymentStatus then
+//!   answers `CANCELED` for a payment we held as pending: it was reversed before we acknowledged it.
+//!
+//! A payment the shopper paid whose notification never arrived and which nobody asked about in time is
+//! seen `CANCELED` by the next status read or the safety net like any cancelled invoice: that reversal is
+//! not counted here. The safety net exists so that it does not happen, and
+//! [`Metric::SafetyNetPassFailed`] alarms when it cannot run.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -21,7 +38,8 @@ pub enum Metric {
     PaymentPaid,
     /// A payment was canceled (by the merchant, the shopper or expiry).
     PaymentCanceled,
-    /// Glase reversed a payment: the shopper paid and we did not confirm in time.
+    /// Glase reversed a payment: the shopper paid and we did not confirm in time (see the module's notes
+    /// on what can be told).
     PaymentReversed,
     /// Milliseconds from a notification arriving to the confirmed status being stored.
     NotificationToConfirmationMs(u64),
@@ -36,10 +54,57 @@ pub enum Metric {
     RefundNeedsReconciliation,
     /// A reconciliation found this many mismatches.
     ReconciliationMismatches(u64),
+    /// A pass of the safety net could not do its work (a sweep's listing failed); the next pass tries
+    /// again, so only failures that last matter.
+    SafetyNetPassFailed,
 }
 
 impl Metric {
-    fn name(&self) -> &'static str {
+    /// One of each kind of metric, for the checks that every metric is alarmed or deliberately not.
+    pub fn kinds() -> Vec<Metric> {
+        vec![
+            Metric::PaymentCreated,
+            Metric::PaymentPaid,
+            Metric::PaymentCanceled,
+            Metric::PaymentReversed,
+            Metric::NotificationToConfirmationMs(0),
+            Metric::GlaseError {
+                operation: "sendInvoice",
+                result_code: 0,
+            },
+            Metric::GlaseOutcomeUnknown {
+                operation: "sendInvoice",
+            },
+            Metric::RefundNeedsReconciliation,
+            Metric::ReconciliationMismatches(0),
+            Metric::SafetyNetPassFailed,
+        ]
+    }
+
+    /// True when a count of this metric means money lost or owed: each such metric has an alarm.
+    pub fn costs_money(&self) -> bool {
+        match self {
+            // A shopper paid and got the money back with an SMS: the sale is lost.
+            Metric::PaymentReversed => true,
+            // An invoice, cancellation or report may have taken effect at Glase unseen by us.
+            Metric::GlaseOutcomeUnknown { .. } => true,
+            // Money may have gone back to the shopper, or not; a person may have to look.
+            Metric::RefundNeedsReconciliation => true,
+            // Our books differ from Glase's.
+            Metric::ReconciliationMismatches(_) => true,
+            // Paid payments nobody else confirms go unacknowledged and are reversed.
+            Metric::SafetyNetPassFailed => true,
+            // Business as usual; a rejection is answered to the caller, who decides.
+            Metric::PaymentCreated
+            | Metric::PaymentPaid
+            | Metric::PaymentCanceled
+            | Metric::NotificationToConfirmationMs(_)
+            | Metric::GlaseError { .. } => false,
+        }
+    }
+
+    /// The metric's name in CloudWatch.
+    pub fn name(&self) -> &'static str {
         match self {
             Metric::PaymentCreated => "PaymentsCreated",
             Metric::PaymentPaid => "PaymentsPaid",
@@ -50,6 +115,7 @@ impl Metric {
             Metric::GlaseOutcomeUnknown { .. } => "GlaseOutcomeUnknown",
             Metric::RefundNeedsReconciliation => "RefundsNeedingReconciliation",
             Metric::ReconciliationMismatches(_) => "ReconciliationMismatches",
+            Metric::SafetyNetPassFailed => "SafetyNetPassesFailed",
         }
     }
 
@@ -155,6 +221,13 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_name() {
+        let names: std::collections::BTreeSet<&str> = Metric::kinds().iter().map(Metric::name).collect();
+        assert_eq!(names.len(), Metric::kinds().len());
+        assert!(names.contains("SafetyNetPassesFailed"));
+    }
 
     #[test]
     fn an_emf_line_declares_its_metric_and_carries_the_value() {

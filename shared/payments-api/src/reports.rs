@@ -203,6 +203,7 @@ where
             .deps
             .close_period(request, deadline, tokio::time::sleep)
             .await
+            .inspect_err(|e| self.record_glase_failure("markTransactionPeriod", e))
             .map_err(from_use_case)?;
         let period = &closed.period;
         if let Some(r) = period.reconciliation().filter(|_| closed.reconciled_now) {

@@ -40,6 +40,8 @@ pub enum Route {
     GetReport(String),
     /// `GET /v1/openapi.json`.
     OpenApi,
+    /// `GET /widget/glase-checkout.js`: the checkout widget script.
+    Widget,
 }
 
 impl Route {
@@ -69,6 +71,7 @@ impl Route {
             ["v1", "reports"] => vec![(Method::POST, Route::ClosePeriod)],
             ["v1", "reports", r] => vec![(Method::GET, Route::GetReport(id(r)))],
             ["v1", "openapi.json"] => vec![(Method::GET, Route::OpenApi)],
+            ["widget", "glase-checkout.js"] => vec![(Method::GET, Route::Widget)],
             _ => return Err(ApiError::not_found("route")),
         };
         if found
@@ -102,7 +105,9 @@ impl Route {
     pub fn function(&self) -> Function {
         match self {
             Route::CreatePayment => Function::CreatePayment,
-            Route::GetPayment(_) | Route::PaymentQr(_) | Route::OpenApi => Function::PaymentStatus,
+            Route::GetPayment(_) | Route::PaymentQr(_) | Route::OpenApi | Route::Widget => {
+                Function::PaymentStatus
+            }
             Route::UpdatePayment(_) | Route::CancelPayment(_) | Route::TryAgain(_) => {
                 Function::PaymentControl
             }
@@ -135,6 +140,7 @@ impl Route {
         ("POST", "/v1/reports"),
         ("GET", "/v1/reports/{report_id}"),
         ("GET", "/v1/openapi.json"),
+        ("GET", "/widget/glase-checkout.js"),
     ];
 }
 
@@ -164,6 +170,11 @@ mod tests {
             Route::parse(&Method::POST, "/v1/notifications/p").unwrap(),
             Route::Notify("p".into())
         );
+        assert_eq!(
+            Route::parse(&Method::GET, crate::widget::PATH).unwrap(),
+            Route::Widget
+        );
+        assert_eq!(Route::Widget.function(), Function::PaymentStatus);
     }
 
     #[test]

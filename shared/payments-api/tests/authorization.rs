@@ -13,11 +13,19 @@ use serde_json::Value;
 use support::{Answer, Created, KEY, TestApp, changes_nothing, create_payment, merchant, send};
 
 /// Operations anyone may call, and why.
-const PUBLIC: &[(&str, &str, &str)] = &[(
-    "GET",
-    "/v1/openapi.json",
-    "the contract of the API; it holds no data of any merchant or payment",
-)];
+const PUBLIC: &[(&str, &str, &str)] = &[
+    (
+        "GET",
+        "/v1/openapi.json",
+        "the contract of the API; it holds no data of any merchant or payment",
+    ),
+    (
+        "GET",
+        "/widget/glase-checkout.js",
+        "the checkout widget script every shopper's browser loads; it holds no data of any merchant or \
+         payment",
+    ),
+];
 
 /// Operations whose credential is a token in the URL rather than a security scheme, and why.
 const TOKEN_IN_URL: &[(&str, &str, &str)] = &[(

@@ -1,7 +1,8 @@
 /*
  * Glase checkout widget. One script, no build step, no third-party service.
  *
- * Embed it where the payment should appear:
+ * The API serves it at /widget/glase-checkout.js (in AWS: the stack's HttpApiUrl output, or the custom
+ * domain in front of it). Embed it where the payment should appear:
  *
  *   <div id="glase-checkout"></div>
  *   <script src="https://pay.example/widget/glase-checkout.js"
@@ -12,7 +13,8 @@
  *           data-amount="125.50 SEK"
  *           data-receipt-url="https://shop.example/receipt"   (optional)
  *           data-retry-url="https://shop.example/checkout"     (optional)
- *           data-websocket-url="wss://…"                       (optional; default: same origin /v1/ws)
+ *           data-websocket-url="wss://…"                       (optional; default: data-api-base /v1/ws;
+ *                                                                in AWS the WebSocketUrl output)
  *           data-lang="sv"></script>                           (optional; default: the browser's)
  *
  * On a desktop it shows the payment's QR code (an SVG this backend renders) to scan with the Glase app; on
@@ -20,6 +22,9 @@
  * falls back to polling the payment once a second when the socket fails. Paid: it shows the receipt
  * (amount and Glase reference) or goes to `data-receipt-url`. Canceled or failed: it says so and offers to
  * try again.
+ *
+ * Embedded on the shop's own origin it reads the payment cross-origin: it sends `X-Client-Secret` (and the
+ * safelisted `Accept`), which the API's CORS configuration allows for the origins it is deployed with.
  */
 (function () {
   "use strict";

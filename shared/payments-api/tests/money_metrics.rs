@@ -1,0 +1,216 @@
+//! The metrics that mean money lost or owed are recorded where it happens: a reversal Glase made after
+//! the shopper paid, a Glase call with no clear outcome, a failed safety-net pass. Each such metric has an
+//! alarm in the template (checked by the template drift tests).
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::Method;
+use payments_api::app::{App, request};
+use payments_api::auth::{ApiKeys, hash_api_key};
+use payments_api::jobs::SafetyNetPlan;
+use payments_api::metrics::Metrics;
+use payments_domain::ids::PaymentId;
+use payments_domain::payment::{GlaseInvoiceStatus, Payment, PaymentStatus};
+use payments_domain::ports::{GlaseError, PaymentStore, StoreError};
+use payments_domain::testing::{
+    FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
+};
+use payments_domain::usecases::{Deps, UseCaseSettings};
+use secrecy::SecretString;
+
+const KEY: &str = "sk_test_money_metrics";
+
+type TestApp = App<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
+
+/// The EMF lines the app wrote.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Lines {
+    /// The values recorded for the metric `name`, in order.
+    fn values(&self, name: &str) -> Vec<serde_json::Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] == name)
+            .collect()
+    }
+}
+
+fn app() -> (TestApp, Lines) {
+    let clock = ManualClock::default();
+    let lines = Lines::default();
+    let app = App {
+        deps: Deps {
+            store: InMemoryStore::new(),
+            glase: FakeGlase::new(clock.clone()),
+            queue: RecordingQueue::default(),
+            push: RecordingPush::default(),
+            clock,
+            ids: SequentialIds::default(),
+            settings: UseCaseSettings::default(),
+        },
+        api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(KEY))).unwrap(),
+        metrics: Metrics::to_writer("tests", Box::new(lines.clone())),
+        function: None,
+    };
+    (app, lines)
+}
+
+/// A webshop payment created through the API, and the path and query of its notification URL.
+async fn create(app: &TestApp, order_id: &str) -> (Payment, String) {
+    let body = format!(
+        r#"{{"order_id":"{order_id}","currency":"SEK","total":2500,"rows":[{{"description":"Tea","total":2500}}]}}"#
+    );
+    let auth = format!("Bearer {KEY}");
+    let response = app
+        .handle(request(
+            Method::POST,
+            "/v1/payments",
+            &[("authorization", &auth), ("content-type", "application/json")],
+            body,
+        ))
+        .await;
+    assert_eq!(response.status(), 201, "{}", response.body());
+    let created: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+    let id = PaymentId::parse(created["id"].as_str().unwrap()).unwrap();
+    let payment = app.deps.store.get_payment(&id).await.unwrap().unwrap();
+    let url = app
+        .deps
+        .glase
+        .calls()
+        .into_iter()
+        .rev()
+        .find_map(|c| match c {
+            GlaseCall::SendInvoice { notification_url, .. } => Some(notification_url),
+            _ => None,
+        })
+        .unwrap();
+    let tail = url.split("/v1/notifications/").nth(1).unwrap().to_owned();
+    (payment, format!("/v1/notifications/{tail}"))
+}
+
+async fn status_of(app: &TestApp, payment: &Payment) -> PaymentStatus {
+    app.deps
+        .store
+        .get_payment(payment.id())
+        .await
+        .unwrap()
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_notified_payment_glase_answers_canceled_for_counts_as_reversed() {
+    let (app, lines) = app();
+    let (payment, notification) = create(&app, "order-reversed").await;
+    // The shopper paid, nobody acknowledged within 20 s, Glase reversed it: it now answers CANCELED.
+    app.deps.glase.pay(payment.invoice_reference());
+    app.deps
+        .glase
+        .set_status(payment.invoice_reference(), GlaseInvoiceStatus::Canceled);
+    // The notification of the payment arrives late.
+    let response = app.handle(request(Method::POST, &notification, &[], "")).await;
+    assert_eq!(response.status(), 200, "{}", response.body());
+    assert_eq!(status_of(&app, &payment).await, PaymentStatus::Canceled);
+    assert_eq!(lines.values("PaymentsReversed").len(), 1);
+    assert_eq!(lines.values("PaymentsReversed")[0]["PaymentsReversed"], 1);
+}
+
+#[tokio::test]
+async fn a_payment_canceled_without_a_notification_is_no_reversal() {
+    let (app, lines) = app();
+    let (by_shopper, _) = create(&app, "order-shopper-cancel").await;
+    let (by_merchant, _) = create(&app, "order-merchant-cancel").await;
+    // The shopper cancels in the app; the next status read (a second later) sees it.
+    app.deps
+        .glase
+        .set_status(by_shopper.invoice_reference(), GlaseInvoiceStatus::Canceled);
+    app.deps.clock.advance(Duration::from_secs(2));
+    let auth = format!("Bearer {KEY}");
+    let read = app
+        .handle(request(
+            Method::GET,
+            &format!("/v1/payments/{}", by_shopper.id().as_str()),
+            &[("authorization", &auth)],
+            "",
+        ))
+        .await;
+    assert_eq!(read.status(), 200, "{}", read.body());
+    assert_eq!(status_of(&app, &by_shopper).await, PaymentStatus::Canceled);
+    // The merchant cancels the other.
+    let cancel = app
+        .handle(request(
+            Method::POST,
+            &format!("/v1/payments/{}/cancel", by_merchant.id().as_str()),
+            &[("authorization", &auth)],
+            "",
+        ))
+        .await;
+    assert_eq!(cancel.status(), 200, "{}", cancel.body());
+    assert_eq!(status_of(&app, &by_merchant).await, PaymentStatus::Canceled);
+    assert!(lines.values("PaymentsReversed").is_empty());
+}
+
+#[tokio::test]
+async fn a_notification_of_a_paid_payment_is_no_reversal() {
+    let (app, lines) = app();
+    let (payment, notification) = create(&app, "order-paid").await;
+    app.deps.glase.pay(payment.invoice_reference());
+    let response = app.handle(request(Method::POST, &notification, &[], "")).await;
+    assert_eq!(response.status(), 200, "{}", response.body());
+    assert_eq!(status_of(&app, &payment).await, PaymentStatus::Paid);
+    assert!(lines.values("PaymentsReversed").is_empty());
+    assert_eq!(lines.values("PaymentsPaid").len(), 1);
+}
+
+#[tokio::test]
+async fn a_period_close_with_no_clear_outcome_counts_an_unknown_glase_outcome() {
+    let (app, lines) = app();
+    app.deps.glase.fail_next(
+        "markTransactionPeriod",
+        GlaseError::OutcomeUnknown {
+            reason: "timed out after the request was sent".into(),
+        },
+    );
+    let auth = format!("Bearer {KEY}");
+    let response = app
+        .handle(request(
+            Method::POST,
+            "/v1/reports",
+            &[("authorization", &auth), ("content-type", "application/json")],
+            r#"{"period_key":"unknown-outcome"}"#,
+        ))
+        .await;
+    assert!(response.status().is_server_error(), "{}", response.body());
+    let unknown = lines.values("GlaseOutcomeUnknown");
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+    assert_eq!(unknown[0]["Operation"], "markTransactionPeriod");
+}
+
+#[tokio::test]
+async fn a_safety_net_pass_that_cannot_list_its_payments_is_counted() {
+    let (app, lines) = app();
+    let plan = SafetyNetPlan::default();
+    let fine = app.safety_net_pass(1, &plan).await;
+    assert_eq!(fine.failed_passes, 0);
+    assert!(lines.values("SafetyNetPassesFailed").is_empty());
+
+    app.deps.store.fail_next(StoreError::Throttled);
+    app.deps.clock.advance(Duration::from_secs(1));
+    let failed = app.safety_net_pass(2, &plan).await;
+    assert_eq!(failed.failed_passes, 1);
+    assert_eq!(lines.values("SafetyNetPassesFailed").len(), 1);
+}
