@@ -234,8 +234,8 @@ async fn slow_receipt_stretch(
 
 /// Refunds of the whole amount of up to `count` paid webshop payments nothing was refunded of, while
 /// refundPayment answers past glase-local's timeout (half executed at once, half after the wait), so
-/// that they turn `needs_reconciliation` moments before the period mark. Answers those that did (at
-/// most 20 s of waiting) with when they did, and how many refundPayment faults were injected.
+/// that they turn `needs_reconciliation` moments before the period mark. Answers those that did with
+/// when they did, and how many refundPayment faults were injected.
 async fn margin_refunds(
     shared: &Shared,
     created: &[Created],
@@ -307,11 +307,21 @@ async fn margin_refunds(
             });
         }
     }
+    // Until none is queued or sending any more, but no longer than half the margin after the first
+    // turned unknown (one the worker could not finish, a store fault say, is left out), 20 s at most.
     let mut unknown: HashMap<String, i64> = HashMap::new();
     let mut settled = 0usize;
     let waited = Instant::now();
-    while unknown.len() + settled < asked.len() && waited.elapsed() < Duration::from_secs(20) {
+    let mut first_unknown: Option<Instant> = None;
+    let half_margin = Duration::from_secs(REFUND_SETTLE_MARGIN_SECONDS / 2);
+    while unknown.len() + settled < asked.len()
+        && waited.elapsed() < Duration::from_secs(20)
+        && first_unknown.is_none_or(|at| at.elapsed() < half_margin)
+    {
         tokio::time::sleep(Duration::from_millis(250)).await;
+        if first_unknown.is_none() && !unknown.is_empty() {
+            first_unknown = Some(Instant::now());
+        }
         settled = 0;
         for (payment_id, refund_id) in &asked {
             let Some((200, body)) = shared
