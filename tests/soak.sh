@@ -2,8 +2,10 @@
 # The soak with faults (issue #13): the standalone Glase sandbox and glase-local pointed at it, each its
 # own process on a free loopback port (started and stopped by process id by the `soak` binary),
 # concurrent webshop, POS and refund clients, Glase faults from the sandbox, store throttling and
-# conflicts inside glase-local, a SIGKILL and restart of glase-local mid-run, then the invariants against
-# the sandbox's ledger. Prints the summary table, writes target/soak/summary.json (and each run's logs
+# conflicts inside glase-local, a SIGKILL and restart of glase-local mid-run, a push-only stretch (25
+# payments a second nobody reads, most of their notifications dropped), slow receipts, refund keys asked
+# again after a short idempotency lease, refunds made unknown just before the period mark, then the
+# invariants against the sandbox's ledger. Prints the summary table, writes target/soak/summary.json (and each run's logs
 # under target/soak/run-*/), and exits non-zero when an invariant fails.
 #   bash tests/soak.sh [payments, default 250] [seconds of load, default 75]
 # Binaries: debug builds of glase-sandbox, glase-local and soak (built here unless SOAK_BIN_DIR names a

@@ -47,6 +47,8 @@ Environment:
                          refunds unknown this shortly before a period's mark wait for the next (default 300)
   GLASE_LOCAL_REFUND_SENDING_SECONDS
                          a refund left sending this long (a crash mid-call) needs reconciliation (default 300)
+  GLASE_LOCAL_IDEMPOTENCY_LEASE_SECONDS
+                         how long a running request holds its Idempotency-Key (default 60)
 ";
 
 /// Why the flags cannot be used.

@@ -32,6 +32,7 @@ use payments_api::settings::{Function, GlaseConfig, Settings};
 use payments_api::telemetry::{self, LogFormat, LogSettings};
 use payments_api::wiring::{self, AnyPush, AnyQueue, OsRandom, SystemClock};
 use payments_domain::faults::{FaultyStore, StoreFaultRates};
+use payments_domain::idempotency::IdempotencyPolicy;
 use payments_domain::usecases::Deps;
 use payments_dynamodb::DynamoStore;
 use payments_glase::ProtocolGateway;
@@ -287,6 +288,14 @@ async fn run(args: Args) -> Result<(), String> {
                     env("GLASE_LOCAL_REFUND_SETTLE_MARGIN_SECONDS"),
                     payments_domain::usecases::reports::REFUND_SETTLE_MARGIN,
                 )?,
+                idempotency: IdempotencyPolicy {
+                    lease: seconds_setting(
+                        "GLASE_LOCAL_IDEMPOTENCY_LEASE_SECONDS",
+                        env("GLASE_LOCAL_IDEMPOTENCY_LEASE_SECONDS"),
+                        IdempotencyPolicy::default().lease,
+                    )?,
+                    ..IdempotencyPolicy::default()
+                },
                 ..wiring::use_case_settings(&settings)
             },
         },

@@ -43,6 +43,57 @@ pub struct OurRefund {
     pub updated_at_ms: i64,
 }
 
+/// One answer to a refund request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum KeyAnswer {
+    /// Nothing came back (the client's timeout, or nothing answered within its patience): the request
+    /// may have recorded a refund.
+    #[default]
+    NoAnswer,
+    /// Accepted (2xx) as this refund.
+    Accepted(String),
+    /// Refused with this HTTP status.
+    Refused(u16),
+}
+
+/// The answers one refund request's `Idempotency-Key` got: the first attempt and, when the client asked
+/// again with the same key and body after the idempotency lease ran out, that retry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyRetry {
+    /// The payment.
+    pub payment_id: String,
+    /// The first attempt's answer.
+    pub first: KeyAnswer,
+    /// The retry's answer, when there was one.
+    pub retry: Option<KeyAnswer>,
+}
+
+impl KeyRetry {
+    fn accepted(&self) -> bool {
+        matches!(self.first, KeyAnswer::Accepted(_)) || matches!(self.retry, Some(KeyAnswer::Accepted(_)))
+    }
+
+    /// No attempt was accepted and one got no answer: the key may stand for a refund nobody saw.
+    fn unanswered(&self) -> bool {
+        !self.accepted() && (self.first == KeyAnswer::NoAnswer || self.retry == Some(KeyAnswer::NoAnswer))
+    }
+
+    /// Why the retry contradicts the first answer, if it does: one key must stand for one refund.
+    fn contradiction(&self) -> Option<String> {
+        match (&self.first, &self.retry) {
+            (KeyAnswer::Accepted(a), Some(KeyAnswer::Accepted(b))) if a != b => Some(format!(
+                "{}: one key answered refund {a}, then {b} after the lease",
+                self.payment_id
+            )),
+            (KeyAnswer::Accepted(a), Some(KeyAnswer::Refused(status))) => Some(format!(
+                "{}: one key answered refund {a}, then {status} after the lease",
+                self.payment_id
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// An invoice as the sandbox holds it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SandboxInvoice {
@@ -244,12 +295,19 @@ pub fn no_reversals(ledger: &Ledger, downtimes: &[(i64, i64)]) -> Outcome {
     }
 }
 
-/// Invariant 3: no refund executed twice. Per payment, Glase's refunds are no more than we asked for and their sum
-/// is no more than the payment; and our books agree with Glase's: every refund Glase executed is one we
-/// hold as succeeded or still unsettled (queued, sending, needs_reconciliation), never one we hold as
-/// failed (which would make its amount refundable again), and every refund we hold as succeeded was
-/// executed.
-pub fn refunds_once(ours: &[OurPayment], ledger: &Ledger) -> Outcome {
+/// Invariant 3: no refund executed twice. Per payment, Glase's refunds and our refund records are no
+/// more than the refund keys we asked with (accepted, or unanswered and so perhaps recorded), and
+/// Glase's refunds add up to no more than the payment; a key asked again with the same body after the
+/// idempotency lease (`retries`) answers the refund it answered first; and our books agree with
+/// Glase's: every refund Glase executed is one we hold as succeeded or still unsettled (queued,
+/// sending, needs_reconciliation), never one we hold as failed (which would make its amount refundable
+/// again), and every refund we hold as succeeded was executed.
+pub fn refunds_once(ours: &[OurPayment], ledger: &Ledger, retries: &[KeyRetry]) -> Outcome {
+    let mut unanswered: HashMap<&str, u32> = HashMap::new();
+    for k in retries.iter().filter(|k| k.unanswered()) {
+        *unanswered.entry(k.payment_id.as_str()).or_insert(0) += 1;
+    }
+    let keys_of = |p: &OurPayment| p.refunds_asked + unanswered.get(p.id.as_str()).copied().unwrap_or(0);
     let mut at_glase: HashMap<&str, (u32, i64)> = HashMap::new();
     for (ers, amount) in &ledger.refunds {
         let entry = at_glase.entry(ers.as_str()).or_insert((0, 0));
@@ -266,19 +324,29 @@ pub fn refunds_once(ours: &[OurPayment], ledger: &Ledger) -> Outcome {
             problems.push(format!("{count} refunds at Glase of unknown payment {ers}"));
             continue;
         };
-        if *count > p.refunds_asked {
+        if *count > keys_of(p) {
             problems.push(format!(
                 "{}: {count} refunds at Glase, {} asked",
-                p.id, p.refunds_asked
+                p.id,
+                keys_of(p)
             ));
         }
         if *sum > p.total {
             problems.push(format!("{}: {sum} refunded at Glase of {}", p.id, p.total));
         }
     }
+    problems.extend(retries.iter().filter_map(KeyRetry::contradiction));
     let mut succeeded_total = 0usize;
     let mut unsettled_total = 0usize;
     for p in ours {
+        let recorded = u32::try_from(p.refunds.len()).unwrap_or(u32::MAX);
+        if recorded > keys_of(p) {
+            problems.push(format!(
+                "{}: {recorded} refunds recorded with us, {} asked",
+                p.id,
+                keys_of(p)
+            ));
+        }
         let count = |statuses: &[&str]| {
             let rs: Vec<&OurRefund> = p
                 .refunds
@@ -314,9 +382,16 @@ pub fn refunds_once(ours: &[OurPayment], ledger: &Ledger) -> Outcome {
         pass: problems.is_empty(),
         detail: format!(
             "{} refunds at Glase; with us {succeeded_total} succeeded and {unsettled_total} not yet settled; \
-             {} asked; {} problems{}",
+             {} asked ({} unanswered); {} keys asked again after the lease ({} after a client-side \
+             time-out); {} problems{}",
             ledger.refunds.len(),
             ours.iter().map(|p| p.refunds_asked).sum::<u32>(),
+            unanswered.values().sum::<u32>(),
+            retries.iter().filter(|k| k.retry.is_some()).count(),
+            retries
+                .iter()
+                .filter(|k| k.retry.is_some() && k.first == KeyAnswer::NoAnswer)
+                .count(),
             problems.len(),
             if problems.is_empty() {
                 String::new()
@@ -377,8 +452,15 @@ pub fn in_flight(ours: &[OurPayment]) -> usize {
         .count()
 }
 
-/// Invariant 5: every refund that needed reconciliation before the period reports is settled after them.
-pub fn reconciliation_settled(before: &[OurPayment], after: &[OurPayment], reports: usize) -> Outcome {
+/// Invariant 5: every refund that needed reconciliation before the period reports is settled after them,
+/// and no refund that existed before them is left needing it. Refunds asked later (those whose outcome
+/// became unknown moments before the mark, `margin_ids`, wait for the next period) are not judged here.
+pub fn reconciliation_settled(
+    before: &[OurPayment],
+    after: &[OurPayment],
+    reports: usize,
+    margin_ids: &HashSet<String>,
+) -> Outcome {
     let waiting: HashSet<&str> = in_status(before, "needs_reconciliation")
         .map(|r| r.id.as_str())
         .collect();
@@ -397,12 +479,14 @@ pub fn reconciliation_settled(before: &[OurPayment], after: &[OurPayment], repor
         .flat_map(|p| p.refunds.iter())
         .map(|r| (r.id.as_str(), r))
         .collect();
+    let waiting_next = in_status(after, "needs_reconciliation")
+        .filter(|r| margin_ids.contains(&r.id))
+        .count();
     let left: Vec<String> = in_status(after, "needs_reconciliation")
-        .map(|r| {
-            let was = before_by_id
+        .filter_map(|r| {
+            before_by_id
                 .get(r.id.as_str())
-                .map_or("missing", |b| b.status.as_str());
-            format!("{} (before the reports: {was})", r.id)
+                .map(|b| format!("{} (before the reports: {})", r.id, b.status))
         })
         .collect();
     let settled: Vec<String> = outcomes.iter().map(|(s, n)| format!("{n} {s}")).collect();
@@ -410,7 +494,8 @@ pub fn reconciliation_settled(before: &[OurPayment], after: &[OurPayment], repor
         name: "needs_reconciliation settled by the report",
         pass: left.is_empty(),
         detail: format!(
-            "{} needed reconciliation before {reports} period reports ({}); {} left after{}",
+            "{} needed reconciliation before {reports} period reports ({}); {} left after \
+             ({waiting_next} more, unknown within the settle margin, wait for the next period){}",
             waiting.len(),
             if settled.is_empty() {
                 "none".to_owned()
@@ -425,6 +510,100 @@ pub fn reconciliation_settled(before: &[OurPayment], after: &[OurPayment], repor
             }
         ),
     }
+}
+
+/// A refund whose outcome became unknown (`needs_reconciliation`) moments before a period's mark.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MarginRefund {
+    /// The payment.
+    pub payment_id: String,
+    /// The refund.
+    pub refund_id: String,
+    /// When it became unknown, Unix milliseconds.
+    pub unknown_at_ms: i64,
+}
+
+/// The refunds of `margin` that became unknown less than `margin_ms` before the mark at `mark_ms`.
+pub fn within_margin(margin: &[MarginRefund], mark_ms: i64, margin_ms: i64) -> Vec<MarginRefund> {
+    margin
+        .iter()
+        .filter(|m| (0..margin_ms).contains(&(mark_ms - m.unknown_at_ms)))
+        .cloned()
+        .collect()
+}
+
+/// Invariant 7: refunds whose outcome became unknown within the settle margin before the mark
+/// (`margin`, as [`within_margin`] picks them; `asked` says how many were made unknown before the mark
+/// at all) are left for a later period: none is declared `failed` by that period's report, and none
+/// is refunded again (`refunded_again`: the payments where a second refund of the whole amount, asked
+/// after the reports, was accepted). Fails too when no refund was unknown within the margin at the
+/// mark, since then nothing was shown.
+pub fn margin_refunds_kept(
+    margin: &[MarginRefund],
+    asked: usize,
+    after: &[OurPayment],
+    mark_ms: i64,
+    refunded_again: &[String],
+) -> Outcome {
+    let status_of: HashMap<&str, &str> = after
+        .iter()
+        .flat_map(|p| p.refunds.iter())
+        .map(|r| (r.id.as_str(), r.status.as_str()))
+        .collect();
+    let mut statuses: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut failed = Vec::new();
+    for m in margin {
+        let status = status_of.get(m.refund_id.as_str()).copied().unwrap_or("missing");
+        *statuses.entry(status).or_insert(0) += 1;
+        if status == "failed" || status == "missing" {
+            failed.push(format!("{} of {} ({status})", m.refund_id, m.payment_id));
+        }
+    }
+    let before_mark: Vec<i64> = margin.iter().map(|m| mark_ms - m.unknown_at_ms).collect();
+    let shown: Vec<String> = statuses.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    Outcome {
+        name: "refunds unknown at the mark not failed, not refunded again",
+        pass: !margin.is_empty() && failed.is_empty() && refunded_again.is_empty(),
+        detail: format!(
+            "{} of {asked} refunds made unknown before the mark turned needs_reconciliation within the \
+             margin ({}-{} ms before it); after the reports: {}; refunded again: {}{}{}",
+            margin.len(),
+            before_mark.iter().min().copied().unwrap_or(0),
+            before_mark.iter().max().copied().unwrap_or(0),
+            if shown.is_empty() {
+                "none".to_owned()
+            } else {
+                shown.join(", ")
+            },
+            refunded_again.len(),
+            if failed.is_empty() {
+                String::new()
+            } else {
+                format!("; declared failed: {}", sample(&failed))
+            },
+            if refunded_again.is_empty() {
+                String::new()
+            } else {
+                format!("; refunded again: {}", sample(refunded_again))
+            }
+        ),
+    }
+}
+
+/// Of the reversals, those of `invoices` (a set of invoice references) and those whose acknowledgement
+/// window overlapped `stretch` (Unix ms, from and to).
+pub fn reversals_among(ledger: &Ledger, invoices: &HashSet<String>, stretch: (i64, i64)) -> (u64, u64) {
+    let among = ledger
+        .reversals
+        .iter()
+        .filter(|(invoice, _)| invoices.contains(invoice))
+        .count() as u64;
+    let within = ledger
+        .reversals
+        .iter()
+        .filter(|(_, paid)| *paid + ACK_WINDOW_MS >= stretch.0 && *paid <= stretch.1)
+        .count() as u64;
+    (among, within)
 }
 
 /// Where secrets were found in the logs.
@@ -621,23 +800,23 @@ mod tests {
             refunds: vec![("ers-i1".into(), 300)],
             ..Ledger::default()
         };
-        assert!(refunds_once(std::slice::from_ref(&p), &once).pass);
+        assert!(refunds_once(std::slice::from_ref(&p), &once, &[]).pass);
         let twice = Ledger {
             refunds: vec![("ers-i1".into(), 300), ("ers-i1".into(), 300)],
             ..Ledger::default()
         };
-        let o = refunds_once(std::slice::from_ref(&p), &twice);
+        let o = refunds_once(std::slice::from_ref(&p), &twice, &[]);
         assert!(
             !o.pass && o.detail.contains("p1: 2 refunds at Glase, 1 asked"),
             "{o:?}"
         );
         p.refunds[0].status = "sending".into();
         assert!(
-            refunds_once(std::slice::from_ref(&p), &once).pass,
+            refunds_once(std::slice::from_ref(&p), &once, &[]).pass,
             "not settled yet is no error"
         );
         p.refunds[0].status = "failed".into();
-        let lost = refunds_once(std::slice::from_ref(&p), &once);
+        let lost = refunds_once(std::slice::from_ref(&p), &once, &[]);
         assert!(
             !lost.pass && lost.detail.contains("p1: 1 (300) at Glase, ours: [300 failed]"),
             "{lost:?}"
@@ -647,10 +826,138 @@ mod tests {
             ..Ledger::default()
         };
         assert!(
-            refunds_once(&[p], &too_much)
+            refunds_once(&[p], &too_much, &[])
                 .detail
                 .contains("1001 refunded at Glase of 1000")
         );
+    }
+
+    #[test]
+    fn a_key_asked_again_after_the_lease_must_answer_its_first_refund() {
+        let refund = |id: &str, status: &str| OurRefund {
+            id: id.into(),
+            amount: 300,
+            status: status.into(),
+            ..OurRefund::default()
+        };
+        let mut p = payment("p1", "i1", "paid");
+        p.refunds_asked = 1;
+        p.refunds = vec![refund("r1", "succeeded")];
+        let once = Ledger {
+            refunds: vec![("ers-i1".into(), 300)],
+            ..Ledger::default()
+        };
+        let key = |first: KeyAnswer, retry: KeyAnswer| KeyRetry {
+            payment_id: "p1".into(),
+            first,
+            retry: Some(retry),
+        };
+        let same = key(KeyAnswer::Accepted("r1".into()), KeyAnswer::Accepted("r1".into()));
+        let o = refunds_once(std::slice::from_ref(&p), &once, std::slice::from_ref(&same));
+        assert!(
+            o.pass && o.detail.contains("1 keys asked again after the lease (0 after"),
+            "{o:?}"
+        );
+        let other = key(KeyAnswer::Accepted("r1".into()), KeyAnswer::Accepted("r2".into()));
+        let o = refunds_once(std::slice::from_ref(&p), &once, &[other]);
+        assert!(
+            !o.pass
+                && o.detail
+                    .contains("p1: one key answered refund r1, then r2 after the lease"),
+            "{o:?}"
+        );
+        let refused = key(KeyAnswer::Accepted("r1".into()), KeyAnswer::Refused(409));
+        assert!(!refunds_once(std::slice::from_ref(&p), &once, &[refused]).pass);
+        // A first attempt that timed out may have recorded the refund its retry then refuses: allowed
+        // once, but never two refunds for one key.
+        p.refunds_asked = 0;
+        let timed_out = key(KeyAnswer::NoAnswer, KeyAnswer::Refused(409));
+        let o = refunds_once(std::slice::from_ref(&p), &once, std::slice::from_ref(&timed_out));
+        assert!(o.pass && o.detail.contains("0 asked (1 unanswered)"), "{o:?}");
+        p.refunds_asked = 1;
+        p.refunds.push(refund("r2", "succeeded"));
+        let twice = Ledger {
+            refunds: vec![("ers-i1".into(), 300), ("ers-i1".into(), 300)],
+            ..Ledger::default()
+        };
+        let retried = key(KeyAnswer::NoAnswer, KeyAnswer::Accepted("r2".into()));
+        let o = refunds_once(std::slice::from_ref(&p), &twice, &[retried]);
+        assert!(
+            !o.pass
+                && o.detail.contains("p1: 2 refunds at Glase, 1 asked")
+                && o.detail.contains("p1: 2 refunds recorded with us, 1 asked"),
+            "{o:?}"
+        );
+    }
+
+    #[test]
+    fn refunds_unknown_at_the_mark_must_not_fail_or_be_refunded_again() {
+        let mut p = payment("p1", "i1", "paid");
+        let with = |p: &mut OurPayment, status: &str| {
+            p.refunds = vec![OurRefund {
+                id: "r1".into(),
+                amount: 1_000,
+                status: status.into(),
+                ..OurRefund::default()
+            }];
+            p.clone()
+        };
+        let unknown_at = |refund_id: &str, at: i64| MarginRefund {
+            payment_id: "p1".into(),
+            refund_id: refund_id.into(),
+            unknown_at_ms: at,
+        };
+        let made = [
+            unknown_at("r1", 9_000),
+            unknown_at("r0", -5_000),
+            unknown_at("r9", 11_000),
+        ];
+        let margin = within_margin(&made, 10_000, 10_000);
+        assert_eq!(
+            margin,
+            vec![unknown_at("r1", 9_000)],
+            "15 s before and after the mark are not"
+        );
+        let kept = margin_refunds_kept(&margin, 3, &[with(&mut p, "needs_reconciliation")], 10_000, &[]);
+        assert!(
+            kept.pass
+                && kept
+                    .detail
+                    .contains("1 of 3 refunds made unknown before the mark turned needs_reconciliation")
+                && kept
+                    .detail
+                    .contains("(1000-1000 ms before it); after the reports: 1 needs_reconciliation"),
+            "{kept:?}"
+        );
+        let failed = margin_refunds_kept(&margin, 1, &[with(&mut p, "failed")], 10_000, &[]);
+        assert!(!failed.pass && failed.detail.contains("declared failed: r1 of p1 (failed)"));
+        let again = margin_refunds_kept(
+            &margin,
+            1,
+            &[with(&mut p, "needs_reconciliation")],
+            10_000,
+            &["p1".to_owned()],
+        );
+        assert!(!again.pass && again.detail.contains("refunded again: p1"));
+        assert!(
+            !margin_refunds_kept(&[], 3, &[], 10_000, &[]).pass,
+            "nothing shown"
+        );
+    }
+
+    #[test]
+    fn reversals_are_told_apart_by_group_and_by_stretch() {
+        let ledger = Ledger {
+            reversals: vec![
+                ("i1".into(), 100_000),
+                ("i2".into(), 130_000),
+                ("i3".into(), 200_000),
+            ],
+            ..Ledger::default()
+        };
+        let push_only = HashSet::from(["i2".to_owned(), "i3".to_owned()]);
+        // i1's window (100-120 s) overlaps the stretch from 115 s; i2 is inside it; i3 is after it.
+        assert_eq!(reversals_among(&ledger, &push_only, (115_000, 150_000)), (2, 2));
     }
 
     #[test]
@@ -693,15 +1000,27 @@ mod tests {
             }];
             vec![p]
         };
-        let settled = reconciliation_settled(&with("needs_reconciliation"), &with("succeeded"), 2);
+        let none = HashSet::new();
+        let settled = reconciliation_settled(&with("needs_reconciliation"), &with("succeeded"), 2, &none);
         assert!(
             settled.pass
                 && settled
                     .detail
                     .contains("1 needed reconciliation before 2 period reports (1 succeeded)")
         );
+        let left = with("needs_reconciliation");
+        assert!(!reconciliation_settled(&left, &left, 2, &none).pass);
+        let o = reconciliation_settled(&with("succeeded"), &left, 2, &none);
         assert!(
-            !reconciliation_settled(&with("needs_reconciliation"), &with("needs_reconciliation"), 2).pass
+            !o.pass && o.detail.contains("r1 (before the reports: succeeded)"),
+            "{o:?}"
+        );
+        let o = reconciliation_settled(&[], &left, 2, &HashSet::from(["r1".to_owned()]));
+        assert!(
+            o.pass
+                && o.detail
+                    .contains("0 left after (1 more, unknown within the settle margin"),
+            "{o:?}"
         );
     }
 

@@ -1,7 +1,10 @@
 //! The concurrent clients: webshop shoppers (pay, cancel, abandon, pay at the last moment), POS tills
-//! (one client per till, as a till shows one payment at a time), and the refund desk (refunds of paid
-//! payments, some in two parts, some over the amount). Every call survives glase-local being down: a
-//! refused connection, a 503 or a 409 "still running" is tried again with the same Idempotency-Key.
+//! (one client per till, as a till shows one payment at a time), the push-only stretch (payments nobody
+//! reads, whose notifications the relay drops at a high rate, so only the safety net confirms them), and
+//! the refund desk (refunds of paid payments, some in two parts, some over the amount, each asked again
+//! with the same Idempotency-Key after the idempotency lease ran out, some first with a client timeout
+//! too short for an answer). Every call survives glase-local being down: a refused connection, a 503 or
+//! a 409 "still running" is tried again with the same Idempotency-Key.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 use serde_json::{Value, json};
+
+use crate::check::{KeyAnswer, KeyRetry};
+use crate::stack::Relay;
 
 /// A payment the clients created.
 #[derive(Clone, Debug)]
@@ -31,6 +37,8 @@ pub struct Created {
     pub created: Instant,
     /// Whether the refund desk should refund it once paid.
     pub refund_wanted: bool,
+    /// Whether it belongs to the push-only stretch (nobody reads it).
+    pub push_only: bool,
 }
 
 /// Counters of what the clients did.
@@ -60,6 +68,14 @@ pub struct Tally {
     pub retried: AtomicU64,
     /// Unexpected answers (5xx other than 502/503, or a status no flow expects).
     pub unexpected: AtomicU64,
+    /// Push-only payments created.
+    pub push_only_created: AtomicU64,
+    /// Push-only payments the shopper paid.
+    pub push_only_paid: AtomicU64,
+    /// Refund requests whose first attempt timed out client-side (no answer).
+    pub refund_timeouts: AtomicU64,
+    /// Refund requests asked again with the same key after the idempotency lease ran out.
+    pub refund_retries: AtomicU64,
 }
 
 /// What the clients share.
@@ -88,6 +104,12 @@ pub struct Shared {
     pub expiry: Duration,
     /// Some unexpected answers, for the report.
     pub samples: Mutex<Vec<String>>,
+    /// glase-local's idempotency lease.
+    pub lease: Duration,
+    /// The answers of every refund key, with its retry after the lease.
+    pub key_retries: Mutex<Vec<KeyRetry>>,
+    /// The retries after the lease still to come.
+    pub retry_tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Shared {
@@ -125,25 +147,15 @@ impl Shared {
     ) -> Option<(u16, Value)> {
         let started = Instant::now();
         loop {
-            let mut request = self
-                .http
-                .request(method.clone(), format!("{}{path}", self.api))
-                .bearer_auth(&self.api_key)
-                .timeout(Duration::from_secs(30));
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            if let Some(key) = idempotency_key {
-                request = request.header("Idempotency-Key", key);
-            }
-            let answer = match request.send().await {
-                Ok(r) => {
-                    let status = r.status().as_u16();
-                    let body = r.json::<Value>().await.unwrap_or(Value::Null);
-                    Some((status, body))
-                }
-                Err(_) => None,
-            };
+            let answer = self
+                .call_once(
+                    method.clone(),
+                    path,
+                    body,
+                    idempotency_key,
+                    Duration::from_secs(30),
+                )
+                .await;
             let again = match &answer {
                 None => true,
                 Some((503, _)) => true,
@@ -158,6 +170,32 @@ impl Shared {
             self.tally.retried.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+    }
+
+    /// One v1 call with the API key, given up after `timeout` (glase-local runs it on to its end).
+    pub async fn call_once(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+        timeout: Duration,
+    ) -> Option<(u16, Value)> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.api))
+            .bearer_auth(&self.api_key)
+            .timeout(timeout);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let r = request.send().await.ok()?;
+        let status = r.status().as_u16();
+        let body = r.json::<Value>().await.unwrap_or(Value::Null);
+        Some((status, body))
     }
 
     /// The payment as its client (shopper or till) sees it, with the client secret.
@@ -226,7 +264,13 @@ impl Shared {
         }
     }
 
-    async fn create(&self, n: u64, terminal: Option<&str>, rng: &mut rand::rngs::StdRng) -> Option<Created> {
+    async fn create(
+        &self,
+        n: u64,
+        terminal: Option<&str>,
+        push_only: bool,
+        rng: &mut rand::rngs::StdRng,
+    ) -> Option<Created> {
         let total: i64 = rng.random_range(100..50_000);
         let mut body = json!({"order_id": format!("soak-{n}"), "currency": "SEK", "total": total});
         if let Some(t) = terminal {
@@ -255,7 +299,8 @@ impl Shared {
                     refunds_asked: 0,
                     refund_amount_asked: 0,
                     created: Instant::now(),
-                    refund_wanted: rng.random_ratio(35, 100),
+                    refund_wanted: !push_only && rng.random_ratio(35, 100),
+                    push_only,
                 };
                 if let Ok(mut all) = self.created.lock() {
                     all.push(created.clone());
@@ -283,7 +328,7 @@ impl Shared {
 pub async fn webshop(shared: Arc<Shared>, seed: u64) {
     let mut rng: rand::rngs::StdRng = rand::SeedableRng::seed_from_u64(seed);
     while let Some(n) = shared.take().await {
-        let Some(c) = shared.create(n, None, &mut rng).await else {
+        let Some(c) = shared.create(n, None, false, &mut rng).await else {
             continue;
         };
         let fate = rng.random_range(0..100);
@@ -329,7 +374,7 @@ pub async fn webshop(shared: Arc<Shared>, seed: u64) {
 pub async fn till(shared: Arc<Shared>, terminal: String, seed: u64) {
     let mut rng: rand::rngs::StdRng = rand::SeedableRng::seed_from_u64(seed);
     while let Some(n) = shared.take().await {
-        let Some(c) = shared.create(n, Some(&terminal), &mut rng).await else {
+        let Some(c) = shared.create(n, Some(&terminal), false, &mut rng).await else {
             continue;
         };
         if rng.random_ratio(80, 100) {
@@ -340,6 +385,34 @@ pub async fn till(shared: Arc<Shared>, terminal: String, seed: u64) {
         } else {
             shared.tally.abandoned.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+/// The push-only stretch: `count` webshop payments from `start`, `rate` a second (each created on its own
+/// task at its moment, whatever the answers take), numbered from `first`. Nobody polls them; the relay
+/// drops most of their notifications (see [`Relay::drop_notifications_of`]); the shopper pays each within
+/// a second. Only the safety net can confirm them inside Glase's window.
+pub async fn push_only(shared: Arc<Shared>, relay: Relay, start: Instant, count: u64, rate: u64, first: u64) {
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let at = start + Duration::from_millis(i * 1_000 / rate.max(1));
+        tokio::time::sleep_until(at.into()).await;
+        let (shared, relay) = (shared.clone(), relay.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng: rand::rngs::StdRng = rand::SeedableRng::seed_from_u64(first + i);
+            let Some(c) = shared.create(first + i, None, true, &mut rng).await else {
+                return;
+            };
+            shared.tally.push_only_created.fetch_add(1, Ordering::Relaxed);
+            relay.drop_notifications_of(&c.id);
+            tokio::time::sleep(Duration::from_millis(rng.random_range(0..1_000))).await;
+            if shared.pay(&c).await {
+                shared.tally.push_only_paid.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
     }
 }
 
@@ -402,40 +475,130 @@ pub async fn refund_desk(shared: Arc<Shared>, seed: u64, until: Instant) {
                     body["cashier_id"] = json!("cashier-1");
                 }
                 let key = format!("soak-refund-{}-{:08x}", c.id, rng.random::<u32>());
-                match shared
-                    .call(
-                        reqwest::Method::POST,
-                        &format!("/v1/payments/{}/refunds", c.id),
-                        Some(&body),
-                        Some(&key),
-                        Duration::from_secs(40),
-                    )
-                    .await
-                {
-                    Some((202 | 200, _)) => {
-                        shared.tally.refunds.fetch_add(1, Ordering::Relaxed);
-                        mark(&shared, &c.id, |x| {
-                            x.refunds_asked += 1;
-                            x.refund_amount_asked += amount;
-                        });
-                    }
-                    Some((409 | 422 | 400, _)) if amount > c.total => {
-                        shared.tally.refunds_refused.fetch_add(1, Ordering::Relaxed);
-                    }
-                    // Still unanswered after the client's patience: the first attempt was cut off by the
-                    // kill and its key is leased (it then answers outcome_unknown; nothing is sent twice).
-                    Some((409, _)) => {
-                        shared.tally.refunds_leased.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Some((status, b)) => shared.note(format!("refund {} of {amount}: {status} {b}", c.id)),
-                    None => shared.note(format!("refund {}: no answer", c.id)),
-                }
+                // Some first attempts give up sooner than glase-local answers (it runs them on).
+                let short = rng
+                    .random_ratio(40, 100)
+                    .then(|| Duration::from_millis(rng.random_range(10..150)));
+                refund_with_retry(&shared, &c, amount, body, key, short).await;
             }
         }
     }
 }
 
-fn mark(shared: &Shared, id: &str, change: impl FnOnce(&mut Created)) {
+/// What a refund request's answer means for the counts; answers it as a [`KeyAnswer`]. `first` says
+/// whether this is the key's first attempt, `known` whether an earlier attempt was accepted already.
+fn refund_answer(
+    shared: &Shared,
+    c: &Created,
+    amount: i64,
+    answer: Option<(u16, Value)>,
+    first: bool,
+    known: bool,
+) -> KeyAnswer {
+    match answer {
+        Some((202 | 200, body)) => {
+            if !known {
+                shared.tally.refunds.fetch_add(1, Ordering::Relaxed);
+                mark(shared, &c.id, |x| {
+                    x.refunds_asked += 1;
+                    x.refund_amount_asked += amount;
+                });
+            }
+            KeyAnswer::Accepted(body["id"].as_str().unwrap_or_default().to_owned())
+        }
+        Some((status @ (409 | 422 | 400), _)) if amount > c.total => {
+            if first {
+                shared.tally.refunds_refused.fetch_add(1, Ordering::Relaxed);
+            }
+            KeyAnswer::Refused(status)
+        }
+        // Still unanswered after the client's patience: the first attempt was cut off by the kill and
+        // its key is leased (it then answers outcome_unknown; nothing is sent twice).
+        Some((409, _)) if first => {
+            shared.tally.refunds_leased.fetch_add(1, Ordering::Relaxed);
+            KeyAnswer::Refused(409)
+        }
+        Some((status, b)) => {
+            shared.note(format!("refund {} of {amount}: {status} {b}", c.id));
+            KeyAnswer::Refused(status)
+        }
+        None => KeyAnswer::NoAnswer,
+    }
+}
+
+/// One refund request, and the same request (key and body) again once glase-local's idempotency lease
+/// ran out: on its own task, so the desk goes on. The first attempt waits `short` at most when given
+/// (a client that gave up before the answer), else as long as any call.
+async fn refund_with_retry(
+    shared: &Arc<Shared>,
+    c: &Created,
+    amount: i64,
+    body: Value,
+    key: String,
+    short: Option<Duration>,
+) {
+    let path = format!("/v1/payments/{}/refunds", c.id);
+    let started = Instant::now();
+    let answer = match short {
+        Some(timeout) => {
+            shared
+                .call_once(reqwest::Method::POST, &path, Some(&body), Some(&key), timeout)
+                .await
+        }
+        None => {
+            shared
+                .call(
+                    reqwest::Method::POST,
+                    &path,
+                    Some(&body),
+                    Some(&key),
+                    Duration::from_secs(40),
+                )
+                .await
+        }
+    };
+    if answer.is_none() {
+        if short.is_some() {
+            shared.tally.refund_timeouts.fetch_add(1, Ordering::Relaxed);
+        } else {
+            shared.note(format!("refund {}: no answer", c.id));
+        }
+    }
+    let first = refund_answer(shared, c, amount, answer, true, false);
+    let (s, c) = (shared.clone(), c.clone());
+    let task = tokio::spawn(async move {
+        // Two seconds past the lease from the first attempt's start (its record was written after it).
+        let at = (started + s.lease + Duration::from_secs(2)).max(Instant::now());
+        tokio::time::sleep_until(at.into()).await;
+        s.tally.refund_retries.fetch_add(1, Ordering::Relaxed);
+        let answer = s
+            .call(
+                reqwest::Method::POST,
+                &path,
+                Some(&body),
+                Some(&key),
+                Duration::from_secs(40),
+            )
+            .await;
+        if answer.is_none() {
+            s.note(format!("refund {} asked again after the lease: no answer", c.id));
+        }
+        let known = matches!(first, KeyAnswer::Accepted(_));
+        let retry = refund_answer(&s, &c, amount, answer, false, known);
+        if let Ok(mut all) = s.key_retries.lock() {
+            all.push(KeyRetry {
+                payment_id: c.id.clone(),
+                first,
+                retry: Some(retry),
+            });
+        }
+    });
+    if let Ok(mut tasks) = shared.retry_tasks.lock() {
+        tasks.push(task);
+    }
+}
+
+pub fn mark(shared: &Shared, id: &str, change: impl FnOnce(&mut Created)) {
     if let Ok(mut all) = shared.created.lock()
         && let Some(c) = all.iter_mut().find(|c| c.id == id)
     {

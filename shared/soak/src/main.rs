@@ -13,7 +13,7 @@ mod check;
 mod clients;
 mod stack;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -34,6 +34,26 @@ const GLASE_TIMEOUT_MS: u64 = 3_000;
 const REFUND_SETTLE_MARGIN_SECONDS: u64 = 10;
 /// A refund left `sending` this long (a kill mid-call) goes to reconciliation.
 const REFUND_SENDING_SECONDS: u64 = 15;
+/// glase-local's idempotency lease during the soak (default 60 s): short, so that refund keys asked
+/// again after it ran out are seen within a run.
+const IDEMPOTENCY_LEASE_SECONDS: u64 = 15;
+/// The safety net's check interval (glase-local's, the use-case default): a pending payment nobody
+/// asked Glase about for this long is confirmed by the safety net.
+const CHECK_INTERVAL_SECONDS: u64 = 8;
+/// During the slow-receipt stretch submitPaymentReceipt answers this late (past the check interval;
+/// glase-local gives up at its Glase timeout, and its receipt sweep meets one such call after another).
+const SLOW_RECEIPT_MS: u64 = 9_000;
+/// The share of submitPaymentReceipt calls that are slow during the stretch.
+const SLOW_RECEIPT_SHARE: f64 = 0.3;
+/// Push-only payments created a second during their stretch.
+const PUSH_ONLY_RATE: u64 = 25;
+/// When the push-only stretch starts, in seconds of load.
+const PUSH_ONLY_START_SECONDS: u64 = 5;
+/// Refunds asked just before the period mark: refundPayment answers this late (executed at once for
+/// half of them, after the wait for the others), so their outcome is unknown when the mark is set.
+const MARGIN_REFUND_DELAY_MS: u64 = 9_000;
+/// How many refunds are made unknown just before the period mark.
+const MARGIN_REFUNDS: usize = 3;
 /// Store faults in glase-local.
 const STORE_FAULTS: &str = "throttle=0.03,conflict=0.05";
 /// POS terminals (one till client each).
@@ -130,6 +150,275 @@ fn fault_rules() -> Value {
         {"target": "submitPaymentReceipt", "action": "http_500", "probability": 0.1},
         {"target": "submitPaymentReceipt", "action": "result_code", "result_code": 94, "probability": 0.05}
     ]})
+}
+
+/// The load's rules as they stand after `spent` hits (by `target action`, from the sandbox's log): each
+/// count-limited rule keeps only its remaining hits (a `PUT` starts every count afresh), and `extra`
+/// rules go in front (the first rule that hits decides).
+fn rules_now(extra: Vec<Value>, spent: &BTreeMap<String, u64>) -> Value {
+    let mut rules = extra;
+    for mut rule in fault_rules()["rules"].as_array().cloned().unwrap_or_default() {
+        if let Some(count) = rule["count"].as_u64() {
+            let name = format!(
+                "{} {}",
+                rule["target"].as_str().unwrap_or_default(),
+                rule["action"].as_str().unwrap_or_default()
+            );
+            let left = count.saturating_sub(spent.get(&name).copied().unwrap_or(0));
+            if left == 0 {
+                continue;
+            }
+            rule["count"] = json!(left);
+        }
+        rules.push(rule);
+    }
+    json!({ "rules": rules })
+}
+
+/// The slow-receipt rule.
+fn slow_receipts() -> Value {
+    json!({"target": "submitPaymentReceipt", "action": "latency", "delay_ms": SLOW_RECEIPT_MS,
+           "probability": SLOW_RECEIPT_SHARE})
+}
+
+/// The faults the sandbox injected so far, by `target action`.
+async fn faults_spent(http: &reqwest::Client, sandbox: &str) -> Result<BTreeMap<String, u64>, String> {
+    Ok(check::ledger_of(&get_json(http, &format!("{sandbox}/sandbox/events")).await?).faults)
+}
+
+/// Sets the sandbox's fault rules.
+async fn put_rules(http: &reqwest::Client, sandbox: &str, rules: &Value) -> Result<(), String> {
+    let put = http
+        .put(format!("{sandbox}/sandbox/faults"))
+        .json(rules)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if put.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the sandbox refused the fault rules: {}",
+            put.text().await.unwrap_or_default()
+        ))
+    }
+}
+
+/// The slow-receipt stretch from `from` to `to`: the load's rules with the slow-receipt rule in front,
+/// then the load's rules again. Answers the stretch in Unix ms.
+async fn slow_receipt_stretch(
+    http: reqwest::Client,
+    sandbox: String,
+    from: Instant,
+    to: Instant,
+) -> (i64, i64) {
+    tokio::time::sleep_until(from.into()).await;
+    let begin = now_ms();
+    let switch = |extra: Vec<Value>| {
+        let (http, sandbox) = (http.clone(), sandbox.clone());
+        async move {
+            let spent = faults_spent(&http, &sandbox).await?;
+            put_rules(&http, &sandbox, &rules_now(extra, &spent)).await
+        }
+    };
+    if let Err(e) = switch(vec![slow_receipts()]).await {
+        println!("soak: the slow-receipt stretch did not start: {e}");
+        return (0, 0);
+    }
+    tokio::time::sleep_until(to.into()).await;
+    if let Err(e) = switch(Vec::new()).await {
+        println!("soak: the slow-receipt stretch did not end: {e}");
+    }
+    (begin, now_ms())
+}
+
+/// Refunds of the whole amount of up to `count` paid webshop payments nothing was refunded of, while
+/// refundPayment answers past glase-local's timeout (half executed at once, half after the wait), so
+/// that they turn `needs_reconciliation` moments before the period mark. Answers those that did with
+/// when they did, and how many refundPayment faults were injected.
+async fn margin_refunds(
+    shared: &Shared,
+    created: &[Created],
+    now: &[OurPayment],
+    count: usize,
+) -> Result<(Vec<check::MarginRefund>, u64), String> {
+    let candidates: Vec<&Created> = created
+        .iter()
+        .zip(now)
+        .filter(|(c, p)| {
+            c.terminal_id.is_none()
+                && !c.push_only
+                && c.refunds_asked == 0
+                && p.status == "paid"
+                && p.refunds.is_empty()
+        })
+        .map(|(c, _)| c)
+        .take(count)
+        .collect();
+    let n = candidates.len() as u64;
+    let executed = n.div_ceil(2);
+    let mut rules = vec![json!({"target": "refundPayment", "action": "latency",
+                                "delay_ms": MARGIN_REFUND_DELAY_MS, "count": executed.max(1)})];
+    if n > executed {
+        rules.push(json!({"target": "refundPayment", "action": "delay",
+                          "delay_ms": MARGIN_REFUND_DELAY_MS, "count": n - executed}));
+    }
+    let spent = |f: &BTreeMap<String, u64>| {
+        f.get("refundPayment latency").copied().unwrap_or(0)
+            + f.get("refundPayment delay").copied().unwrap_or(0)
+    };
+    let before = spent(&faults_spent(&shared.http, &shared.sandbox).await?);
+    put_rules(&shared.http, &shared.sandbox, &json!({ "rules": rules })).await?;
+    let mut asked: Vec<(String, String)> = Vec::new();
+    for c in candidates {
+        let key = format!("soak-margin-{}-{}", c.id, random_hex());
+        let body = json!({"amount": c.total, "reason": "Returned"});
+        let answer = shared
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/payments/{}/refunds", c.id),
+                Some(&body),
+                Some(&key),
+                Duration::from_secs(40),
+            )
+            .await;
+        let first = match answer {
+            Some((202 | 200, b)) => {
+                shared.tally.refunds.fetch_add(1, Ordering::Relaxed);
+                clients::mark(shared, &c.id, |x| {
+                    x.refunds_asked += 1;
+                    x.refund_amount_asked += c.total;
+                });
+                let id = b["id"].as_str().unwrap_or_default().to_owned();
+                asked.push((c.id.clone(), id.clone()));
+                check::KeyAnswer::Accepted(id)
+            }
+            Some((status, b)) => {
+                println!("soak: a refund before the mark was refused: {status} {b}");
+                check::KeyAnswer::Refused(status)
+            }
+            None => check::KeyAnswer::NoAnswer,
+        };
+        if let Ok(mut all) = shared.key_retries.lock() {
+            all.push(check::KeyRetry {
+                payment_id: c.id.clone(),
+                first,
+                retry: None,
+            });
+        }
+    }
+    // Until none is queued or sending any more, but no longer than half the margin after the first
+    // turned unknown (one the worker could not finish, a store fault say, is left out), 20 s at most.
+    let mut unknown: HashMap<String, i64> = HashMap::new();
+    let mut settled = 0usize;
+    let waited = Instant::now();
+    let mut first_unknown: Option<Instant> = None;
+    let half_margin = Duration::from_secs(REFUND_SETTLE_MARGIN_SECONDS / 2);
+    while unknown.len() + settled < asked.len()
+        && waited.elapsed() < Duration::from_secs(20)
+        && first_unknown.is_none_or(|at| at.elapsed() < half_margin)
+    {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if first_unknown.is_none() && !unknown.is_empty() {
+            first_unknown = Some(Instant::now());
+        }
+        settled = 0;
+        for (payment_id, refund_id) in &asked {
+            let Some((200, body)) = shared
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/v1/payments/{payment_id}"),
+                    None,
+                    None,
+                    Duration::from_secs(10),
+                )
+                .await
+            else {
+                continue;
+            };
+            let p = check::payment_of(&body, 0);
+            match p.refunds.iter().find(|r| &r.id == refund_id) {
+                Some(r) if r.status == "needs_reconciliation" => {
+                    unknown.entry(refund_id.clone()).or_insert(r.updated_at_ms);
+                }
+                Some(r) if r.status == "succeeded" || r.status == "failed" => settled += 1,
+                _ => {}
+            }
+        }
+    }
+    let _ = shared
+        .http
+        .delete(format!("{}/sandbox/faults", shared.sandbox))
+        .send()
+        .await;
+    let injected = spent(&faults_spent(&shared.http, &shared.sandbox).await?).saturating_sub(before);
+    Ok((
+        asked
+            .into_iter()
+            .filter_map(|(payment_id, refund_id)| {
+                unknown.get(&refund_id).map(|at| check::MarginRefund {
+                    payment_id,
+                    unknown_at_ms: *at,
+                    refund_id,
+                })
+            })
+            .collect(),
+        injected,
+    ))
+}
+
+/// After the reports: a refund of the whole amount again for each payment whose refund was unknown at
+/// the mark. Its amount is still reserved, so each must be refused; answers the payments where one was
+/// accepted (refunded again), after waiting (at most 30 s) for those to leave the queue.
+async fn refund_again(shared: &Shared, margin: &[check::MarginRefund], created: &[Created]) -> Vec<String> {
+    let mut again = Vec::new();
+    for m in margin {
+        let Some(c) = created.iter().find(|c| c.id == m.payment_id) else {
+            continue;
+        };
+        let key = format!("soak-again-{}-{}", c.id, random_hex());
+        let body = json!({"amount": c.total, "reason": "Returned"});
+        let answer = shared
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/payments/{}/refunds", c.id),
+                Some(&body),
+                Some(&key),
+                Duration::from_secs(40),
+            )
+            .await;
+        let first = match answer {
+            Some((202 | 200, b)) => {
+                shared.tally.refunds.fetch_add(1, Ordering::Relaxed);
+                clients::mark(shared, &c.id, |x| {
+                    x.refunds_asked += 1;
+                    x.refund_amount_asked += c.total;
+                });
+                again.push(c.id.clone());
+                check::KeyAnswer::Accepted(b["id"].as_str().unwrap_or_default().to_owned())
+            }
+            Some((status, _)) => check::KeyAnswer::Refused(status),
+            None => check::KeyAnswer::NoAnswer,
+        };
+        if let Ok(mut all) = shared.key_retries.lock() {
+            all.push(check::KeyRetry {
+                payment_id: c.id.clone(),
+                first,
+                retry: None,
+            });
+        }
+    }
+    if !again.is_empty() {
+        let waited = Instant::now();
+        loop {
+            let now = our_payments(shared, created).await;
+            if check::in_flight(&now) == 0 || waited.elapsed() > Duration::from_secs(30) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    again
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, String> {
@@ -294,6 +583,10 @@ async fn run(a: Args) -> Result<bool, String> {
                 "GLASE_LOCAL_REFUND_SENDING_SECONDS".into(),
                 REFUND_SENDING_SECONDS.to_string(),
             ),
+            (
+                "GLASE_LOCAL_IDEMPOTENCY_LEASE_SECONDS".into(),
+                IDEMPOTENCY_LEASE_SECONDS.to_string(),
+            ),
             ("RUST_LOG".into(), log_filter.clone()),
         ],
     };
@@ -317,6 +610,9 @@ async fn run(a: Args) -> Result<bool, String> {
         duration: Duration::from_secs(a.seconds),
         expiry: Duration::from_secs(EXPIRY_SECONDS),
         samples: std::sync::Mutex::default(),
+        lease: Duration::from_secs(IDEMPOTENCY_LEASE_SECONDS),
+        key_retries: std::sync::Mutex::default(),
+        retry_tasks: std::sync::Mutex::default(),
     });
 
     // The tills, registered before any fault.
@@ -338,18 +634,7 @@ async fn run(a: Args) -> Result<bool, String> {
         }
     }
 
-    let put = http
-        .put(format!("{}/sandbox/faults", sandbox.base))
-        .json(&fault_rules())
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !put.status().is_success() {
-        return Err(format!(
-            "the sandbox refused the fault rules: {}",
-            put.text().await.unwrap_or_default()
-        ));
-    }
+    put_rules(&http, &sandbox.base, &fault_rules()).await?;
 
     // The load.
     let shared = Arc::new(Shared {
@@ -358,6 +643,8 @@ async fn run(a: Args) -> Result<bool, String> {
         next: std::sync::atomic::AtomicU64::new(0),
         tally: clients::Tally::default(),
         samples: std::sync::Mutex::default(),
+        key_retries: std::sync::Mutex::default(),
+        retry_tasks: std::sync::Mutex::default(),
         ..Arc::try_unwrap(shared).map_err(|_| "shared state still in use")?
     });
     println!(
@@ -379,6 +666,30 @@ async fn run(a: Args) -> Result<bool, String> {
         shared.clone(),
         a.seed + 200,
         Instant::now() + Duration::from_secs(a.seconds + 5),
+    ));
+    // The push-only stretch, from 5 s into the load until 25 s before the first kill at the latest (so
+    // that its payments' windows end while glase-local is up): half as many payments as the load's,
+    // PUSH_ONLY_RATE a second.
+    let first_kill = Duration::from_secs(a.seconds) / (a.kills + 1);
+    let push_start = Duration::from_secs(PUSH_ONLY_START_SECONDS);
+    let push_room = first_kill.saturating_sub(push_start + Duration::from_secs(25));
+    let push_count = (a.payments / 2).min(push_room.as_secs() * PUSH_ONLY_RATE);
+    tasks.push(tokio::spawn(clients::push_only(
+        shared.clone(),
+        relay.clone(),
+        shared.started + push_start,
+        push_count,
+        PUSH_ONLY_RATE,
+        a.payments,
+    )));
+    // The slow-receipt stretch: from 8 s after the first kill, a fifth of the load (15 to 60 s).
+    let slow_from = shared.started + first_kill + Duration::from_secs(8);
+    let slow_length = Duration::from_secs((a.seconds / 5).clamp(15, 60));
+    let slow = tokio::spawn(slow_receipt_stretch(
+        http.clone(),
+        sandbox.base.clone(),
+        slow_from,
+        slow_from + slow_length,
     ));
 
     // The kills: SIGKILL by pid at evenly spread moments, restart on the same port and data.
@@ -416,6 +727,16 @@ async fn run(a: Args) -> Result<bool, String> {
         .send()
         .await;
     tokio::time::sleep(Duration::from_secs(a.settle)).await;
+    // The refund keys asked again after the lease (due within the settle time).
+    let retries: Vec<_> = shared
+        .retry_tasks
+        .lock()
+        .map(|mut t| std::mem::take(&mut *t))
+        .unwrap_or_default();
+    for t in retries {
+        let _ = t.await;
+    }
+    let slow_stretch = slow.await.unwrap_or((0, 0));
 
     let created: Vec<Created> = shared.created.lock().map(|c| c.clone()).unwrap_or_default();
     // The reports settle a refund whose outcome became unknown at least the settle margin before the
@@ -431,6 +752,11 @@ async fn run(a: Args) -> Result<bool, String> {
         before = our_payments(&shared, &created).await;
     }
     let refund_wait = waited.elapsed();
+
+    // Refunds whose outcome becomes unknown moments before the mark (the refund worker sends one at a
+    // time and each waits out glase-local's 3-s timeout, so three fit well inside the margin).
+    let (made_unknown, margin_faults) = margin_refunds(&shared, &created, &before, MARGIN_REFUNDS).await?;
+    let margin_ids: HashSet<String> = made_unknown.iter().map(|m| m.refund_id.clone()).collect();
 
     // The period reports: the shop, and each till.
     let mut reports = Vec::new();
@@ -478,6 +804,15 @@ async fn run(a: Args) -> Result<bool, String> {
             }
         }
     }
+    let mark_ms = reports
+        .first()
+        .map(|r| check::unix_ms(r["created_at"].as_str().unwrap_or_default()))
+        .unwrap_or_else(now_ms);
+    let created: Vec<Created> = shared.created.lock().map(|c| c.clone()).unwrap_or_default();
+    let margin_ms = i64::try_from(REFUND_SETTLE_MARGIN_SECONDS * 1000).unwrap_or(i64::MAX);
+    let margin = check::within_margin(&made_unknown, mark_ms, margin_ms);
+    let refunded_again = refund_again(&shared, &margin, &created).await;
+    let created: Vec<Created> = shared.created.lock().map(|c| c.clone()).unwrap_or_default();
     let after = our_payments(&shared, &created).await;
     let end_ms = now_ms();
 
@@ -532,13 +867,29 @@ async fn run(a: Args) -> Result<bool, String> {
         check::scan_secrets(&name, &text, &secrets, allowed, &mut scan);
     }
 
+    let key_retries: Vec<check::KeyRetry> = shared.key_retries.lock().map(|k| k.clone()).unwrap_or_default();
+    let push_only_invoices: HashSet<String> = created
+        .iter()
+        .filter(|c| c.push_only)
+        .map(|c| c.invoice_reference.clone())
+        .collect();
+    let (push_only_reversed, slow_reversed) =
+        check::reversals_among(&ledger, &push_only_invoices, slow_stretch);
     let outcomes = vec![
         check::paid_both_ways(&after, &invoices),
-        check::no_reversals(&ledger, &downtimes),
-        check::refunds_once(&after, &ledger),
+        {
+            let mut o = check::no_reversals(&ledger, &downtimes);
+            o.detail = format!(
+                "{}; {push_only_reversed} of push-only payments, {slow_reversed} with the window in the \
+                 slow-receipt stretch",
+                o.detail
+            );
+            o
+        },
+        check::refunds_once(&after, &ledger, &key_retries),
         check::none_pending_past_expiry(&after, end_ms, 10_000),
         {
-            let mut o = check::reconciliation_settled(&before, &after, reports.len());
+            let mut o = check::reconciliation_settled(&before, &after, reports.len(), &margin_ids);
             if !report_failures.is_empty() {
                 o.pass = false;
                 o.detail = format!("{} period report(s) failed; {}", report_failures.len(), o.detail);
@@ -546,14 +897,37 @@ async fn run(a: Args) -> Result<bool, String> {
             o
         },
         check::secrets_outcome(&scan, &secrets),
+        check::margin_refunds_kept(&margin, made_unknown.len(), &after, mark_ms, &refunded_again),
     ];
 
     let (store_requests, throttled, conflicts) = store_fault_counts(&logs, incarnation);
+    let slow_label = format!(
+        "sandbox: submitPaymentReceipt latency ({SLOW_RECEIPT_MS} ms, past the {CHECK_INTERVAL_SECONDS}-s check \
+         interval; {SLOW_RECEIPT_SHARE} of calls for {} s)",
+        slow_length.as_secs()
+    );
     let mut faults: Vec<(String, u64)> = ledger
         .faults
         .iter()
-        .map(|(k, n)| (format!("sandbox: {k}"), *n))
+        .map(|(k, n)| match k.as_str() {
+            "submitPaymentReceipt latency" => (slow_label.clone(), *n),
+            _ => (format!("sandbox: {k}"), *n),
+        })
         .collect();
+    faults.push((
+        format!(
+            "sandbox: refundPayment latency/delay ({MARGIN_REFUND_DELAY_MS} ms) just before the period mark \
+             (in the counts above)"
+        ),
+        margin_faults,
+    ));
+    faults.push((
+        format!(
+            "relay: push-only notifications dropped ({} in 10)",
+            stack::DROP_TENTHS
+        ),
+        relay.dropped(),
+    ));
     faults.push((
         "store: throttled (of {store_requests} requests)"
             .replace("{store_requests}", &store_requests.to_string()),
@@ -571,6 +945,18 @@ async fn run(a: Args) -> Result<bool, String> {
     ));
 
     let t = &shared.tally;
+    let push_times: Vec<Instant> = created
+        .iter()
+        .filter(|c| c.push_only)
+        .map(|c| c.created)
+        .collect();
+    let push_span_ms = match (push_times.iter().min(), push_times.iter().max()) {
+        (Some(first), Some(last)) => {
+            u64::try_from(last.duration_since(*first).as_millis()).unwrap_or(u64::MAX)
+        }
+        _ => 0,
+    };
+    let push_rate = (push_times.len() as u64).saturating_sub(1) * 1000 / push_span_ms.max(1);
     let status_count = |status: &str| after.iter().filter(|p| p.status == status).count() as u64;
     let refund_count = |status: &str| {
         after
@@ -639,6 +1025,50 @@ async fn run(a: Args) -> Result<bool, String> {
             t.retried.load(Ordering::Relaxed),
         ),
         ("unexpected answers".into(), t.unexpected.load(Ordering::Relaxed)),
+        (
+            format!(
+                "push-only payments created (nobody reads them; asked {PUSH_ONLY_RATE}/s, created at \
+                 {push_rate}/s over {push_span_ms} ms)"
+            ),
+            t.push_only_created.load(Ordering::Relaxed),
+        ),
+        (
+            "push-only payments paid by the shopper".into(),
+            t.push_only_paid.load(Ordering::Relaxed),
+        ),
+        (
+            "push-only payments ending paid".into(),
+            after
+                .iter()
+                .zip(&created)
+                .filter(|(p, c)| c.push_only && p.status == "paid")
+                .count() as u64,
+        ),
+        ("reversals of push-only payments".into(), push_only_reversed),
+        (
+            "reversals with the window in the slow-receipt stretch".into(),
+            slow_reversed,
+        ),
+        (
+            "refund requests timed out client-side (first attempt)".into(),
+            t.refund_timeouts.load(Ordering::Relaxed),
+        ),
+        (
+            format!(
+                "refund requests asked again with the same key after the {IDEMPOTENCY_LEASE_SECONDS}-s lease"
+            ),
+            t.refund_retries.load(Ordering::Relaxed),
+        ),
+        (
+            format!(
+                "refunds needs_reconciliation within the {REFUND_SETTLE_MARGIN_SECONDS}-s margin before the mark"
+            ),
+            margin.len() as u64,
+        ),
+        (
+            "of those, refunded again after the reports".into(),
+            refunded_again.len() as u64,
+        ),
     ];
 
     let table = check::summary_table(&faults, &outcomes, &counts);
@@ -662,6 +1092,8 @@ async fn run(a: Args) -> Result<bool, String> {
     summary["settle_seconds"] = json!(a.settle);
     summary["waited_for_refunds_seconds"] = json!(refund_wait.as_secs());
     summary["kills"] = json!(a.kills);
+    summary["slow_receipt_stretch_ms"] = json!([slow_stretch.0, slow_stretch.1]);
+    summary["period_mark_ms"] = json!(mark_ms);
     summary["downtimes_ms"] = json!(downtimes.iter().map(|(f, t)| t - f).collect::<Vec<_>>());
     summary["logs"] = json!(logs.display().to_string());
     summary["log_filter"] = json!(log_filter);
@@ -698,5 +1130,42 @@ async fn main() -> ExitCode {
             eprintln!("soak: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule<'a>(rules: &'a Value, target: &str, action: &str) -> Option<&'a Value> {
+        rules["rules"]
+            .as_array()?
+            .iter()
+            .find(|r| r["target"] == target && r["action"] == action)
+    }
+
+    #[test]
+    fn a_new_rule_set_keeps_only_the_hits_left_of_each_counted_rule() {
+        let spent = BTreeMap::from([
+            ("getPaymentStatus delay".to_owned(), 6),
+            ("refundPayment disconnect".to_owned(), 1),
+            ("notification drop".to_owned(), 40),
+        ]);
+        let rules = rules_now(vec![slow_receipts()], &spent);
+        assert_eq!(rules["rules"][0], slow_receipts(), "the extra rule decides first");
+        assert!(
+            rule(&rules, "getPaymentStatus", "delay").is_none(),
+            "all 6 hits spent"
+        );
+        assert_eq!(rule(&rules, "refundPayment", "disconnect").unwrap()["count"], 2);
+        assert_eq!(rule(&rules, "sendInvoice", "disconnect").unwrap()["count"], 3);
+        let drop = rule(&rules, "notification", "drop").unwrap();
+        assert!(drop.get("count").is_none(), "unlimited rules stay as they are");
+        let base = fault_rules()["rules"].as_array().unwrap().len();
+        assert_eq!(
+            rules["rules"].as_array().unwrap().len(),
+            base,
+            "one added, one gone"
+        );
     }
 }

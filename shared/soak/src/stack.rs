@@ -214,14 +214,21 @@ impl LocalProcess {
 
 /// The notification relay: glase-local's public base URL, so every notification passes here on its
 /// way from the sandbox; it records each token and forwards the request unchanged. When glase-local is
-/// down the sandbox gets a 502, as from a load balancer in front of a dead function.
+/// down the sandbox gets a 502, as from a load balancer in front of a dead function. The notifications
+/// of payments named with [`Relay::drop_notifications_of`] are lost at the relay, nine in ten of them
+/// (never forwarded; the sandbox gets a 502 and does not send them again).
 #[derive(Clone)]
 pub struct Relay {
     target: String,
     http: reqwest::Client,
     tokens: Arc<Mutex<HashSet<String>>>,
     forwarded: Arc<Mutex<(u64, u64)>>,
+    lossy: Arc<Mutex<HashSet<String>>>,
+    dropped: Arc<Mutex<u64>>,
 }
+
+/// The share of a lossy payment's notifications the relay drops: this many in ten.
+pub const DROP_TENTHS: u32 = 9;
 
 impl Relay {
     /// A relay to `target` (glase-local's base URL).
@@ -231,7 +238,21 @@ impl Relay {
             http,
             tokens: Arc::default(),
             forwarded: Arc::default(),
+            lossy: Arc::default(),
+            dropped: Arc::default(),
         }
+    }
+
+    /// From now on most notifications of payment `id` are dropped.
+    pub fn drop_notifications_of(&self, id: &str) {
+        if let Ok(mut lossy) = self.lossy.lock() {
+            lossy.insert(id.to_owned());
+        }
+    }
+
+    /// Notifications dropped so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.lock().map(|d| *d).unwrap_or_default()
     }
 
     /// Serves it on a free loopback port; answers its base URL.
@@ -267,6 +288,17 @@ async fn forward(State(relay): State<Relay>, request: Request) -> Response {
         {
             tokens.insert(v);
         }
+    }
+    let lossy = parts
+        .uri
+        .path()
+        .strip_prefix("/v1/notifications/")
+        .is_some_and(|id| relay.lossy.lock().is_ok_and(|l| l.contains(id)));
+    if lossy && rand::random_ratio(DROP_TENTHS, 10) {
+        if let Ok(mut d) = relay.dropped.lock() {
+            *d += 1;
+        }
+        return StatusCode::BAD_GATEWAY.into_response();
     }
     let body: Bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
     let mut outgoing = relay
@@ -331,5 +363,36 @@ mod tests {
         assert_eq!(answer.status().as_u16(), 502);
         assert_eq!(relay.tokens(), HashSet::from(["feed".to_owned()]));
         assert_eq!(relay.forwarded(), (0, 1));
+    }
+
+    #[tokio::test]
+    async fn the_relay_drops_most_notifications_of_a_lossy_payment_and_forwards_none_of_them() {
+        let port = free_port().unwrap();
+        let relay = Relay::new(format!("http://127.0.0.1:{port}"), reqwest::Client::new());
+        let base = relay.serve().await.unwrap();
+        relay.drop_notifications_of("pay_lossy");
+        let http = reqwest::Client::new();
+        for _ in 0..50 {
+            let answer = http
+                .post(format!("{base}/v1/notifications/pay_lossy?token=t"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status().as_u16(), 502);
+        }
+        // The target is down, so every notification that was not dropped counts as refused there.
+        let (forwarded, refused) = relay.forwarded();
+        assert_eq!(forwarded, 0);
+        assert_eq!(relay.dropped() + refused, 50);
+        assert!(relay.dropped() >= 35, "{} of 50 dropped", relay.dropped());
+        http.post(format!("{base}/v1/notifications/pay_other?token=t"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(relay.dropped() + relay.forwarded().1, 51);
+        assert!(
+            relay.forwarded().1 > refused,
+            "another payment's notification is never dropped"
+        );
     }
 }
