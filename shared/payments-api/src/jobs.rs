@@ -129,10 +129,7 @@ where
                     self.record_confirmation(outcome);
                 }
             }
-            Err(e) => {
-                summary.failed_passes += 1;
-                tracing::warn!(error = %e, "safety-net sweep failed");
-            }
+            Err(e) => self.sweep_failed(&mut summary, "safety-net sweep failed", &e),
         }
         summary
     }
@@ -142,10 +139,7 @@ where
         let mut summary = SafetyNetSummary::default();
         match self.deps.submit_due_receipts(plan.batch).await {
             Ok(report) => summary.receipts_sent = report.sent,
-            Err(e) => {
-                summary.failed_passes += 1;
-                tracing::warn!(error = %e, "receipt sweep failed");
-            }
+            Err(e) => self.sweep_failed(&mut summary, "receipt sweep failed", &e),
         }
         summary
     }
@@ -163,15 +157,22 @@ where
                     self.metrics.record(&Metric::PaymentCanceled);
                 }
             }
-            Err(e) => {
-                summary.failed_passes += 1;
-                tracing::warn!(error = %e, "expiry sweep failed");
-            }
-        }
-        if summary.failed_passes > 0 {
-            self.metrics.record(&Metric::SafetyNetPassFailed);
+            Err(e) => self.sweep_failed(&mut summary, "expiry sweep failed", &e),
         }
         summary
+    }
+
+    /// Counts, logs and records (as the metric the failed-pass alarm watches) a sweep whose listing or
+    /// store work failed; the sweep runs again on its next tick.
+    fn sweep_failed(
+        &self,
+        summary: &mut SafetyNetSummary,
+        message: &'static str,
+        error: &dyn std::fmt::Display,
+    ) {
+        summary.failed_passes += 1;
+        tracing::warn!(error = %error, "{message}");
+        self.metrics.record(&Metric::SafetyNetPassFailed);
     }
 
     /// Runs the sweeps side by side until `run_for` has passed (measured on the runtime's clock, so

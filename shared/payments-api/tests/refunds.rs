@@ -105,7 +105,7 @@ async fn a_batch_takes_only_the_messages_its_time_left_covers_and_gives_the_rest
         .collect();
     // Every refundPayment call takes the worst a call can take; the deadline covers three of them.
     let per_message = Duration::from_secs(15);
-    app.deps.glase.inner().set_latency(per_message);
+    app.deps.glase.inner().set_clock_latency(per_message);
     let time = BatchTime {
         deadline: app
             .deps

@@ -622,8 +622,8 @@ struct GlaseState {
     next_reference: u64,
     failures: VecDeque<(&'static str, GlaseError)>,
     reports: BTreeMap<String, (String, Vec<ReportTransaction>)>,
-    /// How far each call moves the clock (a slow Glase).
-    latency: Duration,
+    /// How far each call moves the manual clock (a slow Glase, as the use cases' clock sees it).
+    clock_latency: Duration,
     /// getPaymentStatus calls under way, and the most that ever were at once.
     status_in_flight: usize,
     status_max_in_flight: usize,
@@ -687,9 +687,9 @@ impl FakeGlase {
         lock(&self.state).calls.len()
     }
 
-    /// Makes every later call take `latency`: each call moves the clock on by it.
-    pub fn set_latency(&self, latency: Duration) {
-        lock(&self.state).latency = latency;
+    /// Makes every later call take `latency` on the manual clock: each call moves it on by that much.
+    pub fn set_clock_latency(&self, latency: Duration) {
+        lock(&self.state).clock_latency = latency;
     }
 
     /// Makes the next call of `operation` (e.g. `"sendInvoice"`) fail with `error`.
@@ -744,7 +744,7 @@ impl FakeGlase {
     fn begin(&self, operation: &'static str, call: GlaseCall) -> Result<(), GlaseError> {
         let mut s = lock(&self.state);
         s.calls.push(call);
-        self.clock.advance(s.latency);
+        self.clock.advance(s.clock_latency);
         if let Some(pos) = s.failures.iter().position(|(op, _)| *op == operation)
             && let Some((_, e)) = s.failures.remove(pos)
         {
