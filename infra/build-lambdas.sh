@@ -22,19 +22,24 @@ print(len(buf.getvalue()))
 PY
 }
 
+bins=()
+for manifest in functions/*/Cargo.toml; do
+  bins+=(--bin "$(basename "$(dirname "$manifest")")")
+done
+
 if rustup target add aarch64-unknown-linux-gnu; then
   ensure_sam
+  # sam build runs `cargo lambda build --release --arm64 --bin <function>` once per function, one after
+  # the other. The same build of all ten in one cargo invocation (same selection of packages, so the same
+  # features) compiles them in parallel; sam's own invocations then find them up to date.
+  cargo lambda build --release --arm64 "${bins[@]}"
   AWS_DEFAULT_REGION=eu-west-1 SAM_CLI_TELEMETRY=0 target/py-sam/bin/sam build \
     --template infra/template.yaml --build-dir target/sam-build
   built=(target/sam-build/*Function/bootstrap)
   echo "infra: sam build passed (${#built[@]} functions, arm64)"
 else
   echo "aarch64-unknown-linux-gnu is not available: building for x86_64 with cargo-lambda only" >&2
-  packages=()
-  for manifest in functions/*/Cargo.toml; do
-    packages+=(-p "$(basename "$(dirname "$manifest")")")
-  done
-  cargo lambda build --release --x86-64 "${packages[@]}"
+  cargo lambda build --release --x86-64 "${bins[@]}"
   built=(target/lambda/*/bootstrap)
 fi
 

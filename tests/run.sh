@@ -41,6 +41,9 @@ eval "$(bash tests/moto/moto-server.sh start | grep '^SQS_ENDPOINT=')"
 export DYNAMODB_LOCAL_ENDPOINT SQS_ENDPOINT
 echo "DynamoDB Local: $DYNAMODB_LOCAL_ENDPOINT   moto_server: $SQS_ENDPOINT"
 
+echo "== build (every debug target, once: tests/debug-build.sh)"
+bash tests/debug-build.sh
+
 echo "== cargo test"
 cargo test --workspace --locked
 

@@ -22,7 +22,7 @@ settle="${SOAK_SETTLE:-45}"
 target_dir="${CARGO_TARGET_DIR:-target}"
 bin_dir="${SOAK_BIN_DIR:-}"
 if [ -z "$bin_dir" ]; then
-    cargo build --quiet -p glase-sandbox -p glase-local -p soak
+    bash tests/debug-build.sh
     bin_dir="$target_dir/debug"
 fi
 

@@ -22,7 +22,7 @@ fi
 
 binary="${GLASE_LOCAL_BIN:-}"
 if [ -z "$binary" ]; then
-    cargo build --quiet -p glase-local
+    bash tests/debug-build.sh
     binary="$target_dir/debug/glase-local"
 fi
 

@@ -12,7 +12,7 @@ if ! "$venv/bin/python" -c 'import zeep, lxml' 2>/dev/null; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check zeep lxml
 fi
 
-cargo build --quiet -p glase-sandbox --bin glase-sandbox
+bash tests/debug-build.sh
 
 log="$(mktemp)"
 "$target_dir/debug/glase-sandbox" --bind 127.0.0.1 --port 0 >"$log" 2>&1 &
