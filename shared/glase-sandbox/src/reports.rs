@@ -7,7 +7,8 @@
 //! Ledger rules: every payment that is still valid (not reversed) is one row with a positive
 //! `SalesAmount`; every refund is one row with a negative `SalesAmount` and its own `ErsReference`.
 //! Summaries count payments and refunds alike in `SalesCount` and add the signed amounts in
-//! `SalesTotal`, one row per group and currency. Reversed payments do not appear at all.
+//! `SalesTotal`, one row per group and currency. Reversed payments do not appear at all. Details rows
+//! (`TerminalId`, `CashierId`, `SalesAmount`, `ErsReference`) name no currency, as Glase's do.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -177,11 +178,10 @@ pub fn render(kind: ReportKind, meta: &ReportMeta, lines: &[ReportLine]) -> Stri
                 let _ = writeln!(
                     out,
                     "  <Row>\n    <TerminalId>{}</TerminalId>\n    <CashierId>{}</CashierId>\n    \
-                     <SalesAmount>{}</SalesAmount>\n    <Currency>{}</Currency>\n    <ErsReference>{}</ErsReference>\n  </Row>",
+                     <SalesAmount>{}</SalesAmount>\n    <ErsReference>{}</ErsReference>\n  </Row>",
                     xml_escape(&l.terminal_id),
                     xml_escape(&cashier(l)),
                     five_decimals(l.amount_minor),
-                    xml_escape(&l.currency),
                     xml_escape(&l.ers_reference)
                 );
             }

@@ -139,7 +139,12 @@ impl Stack {
 
     /// A payment created through the API and paid in the sandbox; answers (id, client secret, invoice).
     async fn created_and_paid_at_glase(&self, total: i64) -> (String, String, String) {
-        let order = json!({"order_id": "R-1", "currency": "SEK", "total": total});
+        self.created_and_paid_at_glase_in("SEK", total).await
+    }
+
+    /// Like [`Stack::created_and_paid_at_glase`], in `currency`.
+    async fn created_and_paid_at_glase_in(&self, currency: &str, total: i64) -> (String, String, String) {
+        let order = json!({"order_id": "R-1", "currency": currency, "total": total});
         let (status, created) = self
             .call("POST", "/v1/payments", "/v1/payments", Some(order))
             .await;
@@ -156,7 +161,12 @@ impl Stack {
     /// A payment paid in the sandbox and confirmed by reading it (a second after its creation: a reader
     /// does not ask Glase about an invoice sent less than the check interval ago).
     async fn paid(&self, total: i64) -> String {
-        let (id, secret, _) = self.created_and_paid_at_glase(total).await;
+        self.paid_in("SEK", total).await
+    }
+
+    /// Like [`Stack::paid`], in `currency`.
+    async fn paid_in(&self, currency: &str, total: i64) -> String {
+        let (id, secret, _) = self.created_and_paid_at_glase_in(currency, total).await;
         self.clock.advance(Duration::from_secs(1));
         let request = http::Request::builder()
             .uri(format!("/v1/payments/{id}"))
@@ -304,6 +314,35 @@ async fn a_period_with_payments_refunds_and_a_glase_only_payment_shows_the_expec
     let (status, read) = s.call("GET", &path, "/v1/reports/{report_id}", None).await;
     assert_eq!(status, 200);
     assert_eq!(read, report);
+    s.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_period_in_euros_reads_the_refund_rows_that_name_no_currency_in_euros() {
+    let s = stack().await;
+    let paid = s.paid_in("EUR", 5_000).await;
+    let refund = s.refund(&paid, 1_250).await;
+    assert_eq!(s.refund_status(&paid, &refund).await, "succeeded");
+    s.clock.advance(Duration::from_secs(600));
+
+    let body = json!({"period_key": "eur-2026-12-01"});
+    let (status, report) = s.call("POST", "/v1/reports", "/v1/reports", Some(body)).await;
+    assert_eq!(status, 201, "{report}");
+    let details = report["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["report_id"] == "Reconciliation/STD_RECON_003.xml")
+        .unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Glase's details rows name no currency: both rows are read in the period's (EUR).
+    assert!(!details.contains("<Currency>"), "{details}");
+    assert!(details.contains("-12.50000"), "{details}");
+    assert_eq!(report["status"], "reconciled", "{report}");
+    assert_eq!(report["matched"], 2, "the payment and its refund: {report}");
+    assert_eq!(report["mismatches"], json!([]), "{report}");
     s.sandbox.shutdown().await;
 }
 

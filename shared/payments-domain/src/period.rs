@@ -5,7 +5,7 @@ use crate::ids::{
     ErsReference, GlaseTerminalId, PaymentId, PeriodId, RefundId, Revision, TerminalId, Timestamp,
     TransactionPeriodId,
 };
-use crate::money::Money;
+use crate::money::{Currency, Money, MoneyError};
 
 /// Whose transactions a period covers.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -72,14 +72,65 @@ pub struct ReportTransaction {
     pub cashier: Option<String>,
 }
 
-/// What executeReport returned: the document as Glase sent it, and its transactions when it is a details
-/// report (empty for summaries).
+/// One row of a details report as the gateway reads it, before its currency is known for certain: a
+/// row may name no `Currency` (Glase's refund rows name none). The reconciliation reads such a row in
+/// the period's currency (see [`crate::usecases::reports`]).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ReportRow {
+    /// The payment's or the refund's own `ErsReference`.
+    pub ers_reference: ErsReference,
+    /// The signed amount in hundredths, as Glase's two-decimal amounts give it: positive for a payment,
+    /// negative for a refund.
+    pub hundredths: i64,
+    /// The row's `Currency`, when it names one.
+    pub currency: Option<Currency>,
+    /// The Glase terminal that took it, as the report names it.
+    pub terminal: Option<String>,
+    /// The cashier (`NULL` in the report reads as `None`).
+    pub cashier: Option<String>,
+}
+
+impl ReportRow {
+    /// Whether the row is a refund.
+    pub fn is_refund(&self) -> bool {
+        self.hundredths < 0
+    }
+
+    /// The transaction, with the row's own currency or else `otherwise`; an amount that is not whole in
+    /// that currency's minor units is an error.
+    pub fn in_currency(&self, otherwise: Currency) -> Result<ReportTransaction, MoneyError> {
+        Ok(ReportTransaction {
+            ers_reference: self.ers_reference.clone(),
+            amount: Money::from_hundredths(self.hundredths, self.currency.unwrap_or(otherwise))?,
+            terminal: self.terminal.clone(),
+            cashier: self.cashier.clone(),
+        })
+    }
+}
+
+impl TryFrom<ReportTransaction> for ReportRow {
+    type Error = MoneyError;
+
+    /// The row of a transaction whose currency is stated.
+    fn try_from(t: ReportTransaction) -> Result<Self, MoneyError> {
+        Ok(ReportRow {
+            ers_reference: t.ers_reference,
+            hundredths: t.amount.to_hundredths()?,
+            currency: Some(t.amount.currency()),
+            terminal: t.terminal,
+            cashier: t.cashier,
+        })
+    }
+}
+
+/// What executeReport returned: the document as Glase sent it, and its rows when it is a details report
+/// (empty for summaries).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct FetchedReport {
     /// The raw document, kept verbatim.
     pub document: ReportDocument,
     /// The transaction rows, read from the document.
-    pub transactions: Vec<ReportTransaction>,
+    pub transactions: Vec<ReportRow>,
 }
 
 /// Where a period stands.

@@ -17,7 +17,9 @@ use crate::ids::{
 };
 use crate::order::{DisplayName, ExternalTerminalId};
 use crate::payment::{GlaseInvoiceStatus, Observation, Payment, PaymentStatus};
-use crate::period::{FetchedReport, PeriodScope, ReportDocument, ReportTransaction, ReportingPeriod};
+use crate::period::{
+    FetchedReport, PeriodScope, ReportDocument, ReportRow, ReportTransaction, ReportingPeriod,
+};
 use crate::ports::{
     Clock, ConnectionId, GlaseError, GlaseGateway, GlaseTerminal, IdGenerator, IdempotencyInsert, Invoice,
     PaymentStore, PushConnection, PushError, QueueError, ReceiptDocument, RefundInvoice, RefundMessage,
@@ -621,7 +623,7 @@ struct GlaseState {
     last_on_terminal: BTreeMap<String, String>,
     next_reference: u64,
     failures: VecDeque<(&'static str, GlaseError)>,
-    reports: BTreeMap<String, (String, Vec<ReportTransaction>)>,
+    reports: BTreeMap<String, (String, Vec<ReportRow>)>,
     /// How far each call moves the manual clock (a slow Glase, as the use cases' clock sees it).
     clock_latency: Duration,
     /// getPaymentStatus calls under way, and the most that ever were at once.
@@ -726,9 +728,18 @@ impl FakeGlase {
     /// What executeReport answers for `report_id`: the document text and the transactions the real
     /// gateway would read from it. A report never set answers `REPORT_NOT_READY`.
     pub fn set_report(&self, report_id: &str, content: &str, transactions: Vec<ReportTransaction>) {
+        let rows = transactions
+            .into_iter()
+            .map(|t| ReportRow::try_from(t).expect("a report row within range"))
+            .collect();
+        self.set_report_rows(report_id, content, rows);
+    }
+
+    /// Like [`FakeGlase::set_report`], with rows as the gateway reads them (a row may name no currency).
+    pub fn set_report_rows(&self, report_id: &str, content: &str, rows: Vec<ReportRow>) {
         lock(&self.state)
             .reports
-            .insert(report_id.to_owned(), (content.to_owned(), transactions));
+            .insert(report_id.to_owned(), (content.to_owned(), rows));
     }
 
     /// Records a call, waits its latency, and answers the failure queued for it, if any.

@@ -9,9 +9,7 @@ use payments_domain::money::Currency;
 use payments_domain::money::Money;
 use payments_domain::order::{Order, OrderRow};
 use payments_domain::payment::{GlaseInvoiceStatus, Observation};
-use payments_domain::period::{
-    ReportDocument, ReportTransaction, SHOP_DETAILS_REPORT, TERMINAL_DETAILS_REPORT,
-};
+use payments_domain::period::{ReportDocument, ReportRow, SHOP_DETAILS_REPORT, TERMINAL_DETAILS_REPORT};
 use payments_domain::ports::{GlaseError, RefundInvoice};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -193,11 +191,8 @@ pub(crate) fn report_document(report_id: &str, report: Report) -> Option<ReportD
     })
 }
 
-/// The currency of report rows that name none: the reports PROTOCOL.md shows carry no `Currency`
-/// element, and Glase settles in Swedish kronor.
-pub(crate) const REPORT_DEFAULT_CURRENCY: &str = "SEK";
-
-/// The transactions of a details report (STD_RECON_003 or 007); other reports carry none. A details
+/// The rows of a details report (STD_RECON_003 or 007); other reports carry none. A row that names no
+/// `Currency` keeps none: the reconciliation reads it in the period's currency. A details
 /// report that cannot be read, or a row whose amount or reference is not acceptable, is an error naming
 /// what is wrong (never the document).
 /// The report must be of `period` when its `<Meta>` names one.
@@ -205,7 +200,7 @@ pub(crate) fn report_transactions(
     report_id: &str,
     period: &str,
     content: &str,
-) -> Result<Vec<ReportTransaction>, String> {
+) -> Result<Vec<ReportRow>, String> {
     if report_id != SHOP_DETAILS_REPORT && report_id != TERMINAL_DETAILS_REPORT {
         return Ok(Vec::new());
     }
@@ -224,22 +219,28 @@ pub(crate) fn report_transactions(
         .enumerate()
         .map(|(index, row)| {
             let position = index + 1;
-            let code = row.currency.as_deref().unwrap_or(REPORT_DEFAULT_CURRENCY);
-            let currency =
-                Currency::parse(code).map_err(|e| format!("report row {position}: currency: {e}"))?;
+            let currency = row
+                .currency
+                .as_deref()
+                .map(Currency::parse)
+                .transpose()
+                .map_err(|e| format!("report row {position}: currency: {e}"))?;
             let hundredths = row.amount_minor().ok_or_else(|| {
                 format!(
                     "report row {position}: amount {} is not exact in cents",
                     row.amount
                 )
             })?;
-            let amount = Money::from_hundredths(hundredths, currency)
-                .map_err(|e| format!("report row {position}: amount: {e}"))?;
+            if let Some(currency) = currency {
+                Money::from_hundredths(hundredths, currency)
+                    .map_err(|e| format!("report row {position}: amount: {e}"))?;
+            }
             let ers_reference = ErsReference::parse(&row.ers_reference)
                 .map_err(|e| format!("report row {position}: ErsReference: {e}"))?;
-            Ok(ReportTransaction {
+            Ok(ReportRow {
                 ers_reference,
-                amount,
+                hundredths,
+                currency,
                 terminal: row.terminal_id,
                 cashier: row.cashier_id,
             })
@@ -330,7 +331,7 @@ mod tests {
     }
 
     #[test]
-    fn details_rows_become_signed_money_and_summaries_carry_none() {
+    fn details_rows_become_signed_hundredths_and_summaries_carry_none() {
         let xml = "<TransactionDetails><Meta><ResellerId>s</ResellerId></Meta>\
                    <Row><TerminalId>t1</TerminalId><CashierId>NULL</CashierId><SalesAmount>93.31000</SalesAmount>\
                    <Currency>EUR</Currency><ErsReference>1001</ErsReference></Row>\
@@ -338,9 +339,12 @@ mod tests {
                    <ErsReference>1002</ErsReference></Row></TransactionDetails>";
         let rows = report_transactions(SHOP_DETAILS_REPORT, "P1", xml).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].amount, Money::new(9_331, Currency::parse("EUR").unwrap()));
+        assert_eq!(rows[0].hundredths, 9_331);
+        assert_eq!(rows[0].currency, Some(Currency::parse("EUR").unwrap()));
         assert_eq!(rows[0].cashier, None);
-        assert_eq!(rows[1].amount, Money::new(-331, Currency::parse("SEK").unwrap()));
+        // A row without a Currency keeps none: the reconciliation reads it in the period's currency.
+        assert_eq!(rows[1].hundredths, -331);
+        assert_eq!(rows[1].currency, None);
         assert_eq!(rows[1].ers_reference.as_str(), "1002");
         assert_eq!(rows[1].cashier.as_deref(), Some("Ann"));
         assert_eq!(

@@ -37,10 +37,11 @@ use crate::idempotency::{
     StoredOutcome, evaluate,
 };
 use crate::ids::{ErsReference, PeriodId, TerminalId, Timestamp};
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::payment::{Payment, PaymentTerminal};
 use crate::period::{
-    FetchedReport, Mismatch, MismatchKind, PeriodScope, Reconciliation, ReportTransaction, ReportingPeriod,
+    FetchedReport, Mismatch, MismatchKind, PeriodScope, Reconciliation, ReportRow, ReportTransaction,
+    ReportingPeriod,
 };
 use crate::ports::{
     Clock, GlaseError, GlaseGateway, IdGenerator, IdempotencyInsert, PaymentStore, RefundQueue,
@@ -201,6 +202,54 @@ fn negated(amount: Money) -> Option<Money> {
         .minor_units()
         .checked_neg()
         .map(|minor| Money::new(minor, amount.currency()))
+}
+
+/// The report's rows as transactions in their currencies. A row that names no `Currency` (Glase's refund
+/// rows name none) is read in the period's currency: the one currency of the period's own records (our
+/// payments paid in its window, the payments and refunds its rows name, the refunds it may settle).
+/// When those are in several currencies, or there are none, such a row is read in the currency of our
+/// payment or refund it names; a row that names neither a currency nor a record of ours makes the report
+/// unreadable (an error naming the row), rather than being read in a guessed currency.
+fn rows_in_currency(
+    rows: &[ReportRow],
+    paid_with_us: &[Payment],
+    payments: &HashMap<ErsReference, Payment>,
+    refunds: &HashMap<ErsReference, Refund>,
+    unsettled: &[Refund],
+) -> Result<Vec<ReportTransaction>, UseCaseError> {
+    let currencies: HashSet<Currency> = paid_with_us
+        .iter()
+        .chain(payments.values())
+        .map(|p| p.amount().currency())
+        .chain(refunds.values().chain(unsettled).map(|r| r.amount().currency()))
+        .collect();
+    let period_currency = match currencies.len() {
+        1 => currencies.into_iter().next(),
+        _ => None,
+    };
+    rows.iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let unreadable = |why: String| {
+                UseCaseError::OutcomeUnknown(format!(
+                    "Glase sent a report that cannot be read: report row {}: {why}",
+                    index + 1
+                ))
+            };
+            let named = if row.is_refund() {
+                refunds.get(&row.ers_reference).map(|r| r.amount().currency())
+            } else {
+                payments.get(&row.ers_reference).map(|p| p.amount().currency())
+            };
+            let currency = row.currency.or(period_currency).or(named).ok_or_else(|| {
+                unreadable(
+                    "it names no currency, and neither the period nor a record of ours gives one".to_owned(),
+                )
+            })?;
+            row.in_currency(currency)
+                .map_err(|e| unreadable(format!("amount: {e}")))
+        })
+        .collect()
 }
 
 /// Matches Glase's transactions with ours. Pure: every input is passed in.
@@ -657,7 +706,7 @@ where
         let reads: Vec<_> = details
             .transactions
             .iter()
-            .filter(|t| t.amount.is_negative() || !payments.contains_key(&t.ers_reference))
+            .filter(|t| t.is_refund() || !payments.contains_key(&t.ers_reference))
             .map(|t| self.look_up_row(t, wait))
             .collect();
         let found: Vec<Result<Found, StoreError>> = stream::iter(reads)
@@ -700,6 +749,13 @@ where
                 covered_refunds.push(refund);
             }
         }
+        let transactions = rows_in_currency(
+            &details.transactions,
+            &paid_with_us,
+            &payments,
+            &refunds,
+            &covered_refunds,
+        )?;
         let (unsettled, undecided) = unsettled_refunds_of(
             covered_refunds,
             previous_mark,
@@ -707,7 +763,7 @@ where
             self.settings.refund_settle_margin,
         );
         Ok(reconcile(&ReconcileInput {
-            transactions: &details.transactions,
+            transactions: &transactions,
             payments: &payments,
             refunds: &refunds,
             paid_with_us: &paid_with_us,
@@ -718,13 +774,13 @@ where
     }
 
     /// Our payment or refund of one report row, by its reference; a throttled read is tried again.
-    async fn look_up_row<W, F>(&self, row: &ReportTransaction, wait: &W) -> Result<Found, StoreError>
+    async fn look_up_row<W, F>(&self, row: &ReportRow, wait: &W) -> Result<Found, StoreError>
     where
         W: Fn(Duration) -> F + Send + Sync,
         F: Future<Output = ()> + Send,
     {
         let reference = &row.ers_reference;
-        if row.amount.is_negative() {
+        if row.is_refund() {
             retry_throttled(wait, || self.store.find_refund_by_ers_reference(reference))
                 .await
                 .map(|r| Found::Refund(reference.clone(), r))

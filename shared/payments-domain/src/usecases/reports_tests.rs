@@ -876,3 +876,83 @@ mod properties {
         }
     }
 }
+
+fn row_without_currency(ers: &str, hundredths: i64) -> ReportRow {
+    ReportRow {
+        ers_reference: ErsReference::parse(ers).unwrap(),
+        hundredths,
+        currency: None,
+        terminal: None,
+        cashier: None,
+    }
+}
+
+#[tokio::test]
+async fn rows_without_a_currency_take_the_periods_then_their_records_and_never_a_guessed_one() {
+    let d = deps();
+    let coffee = paid(&d, 1_000).await;
+    let rows = [
+        row_without_currency(&ers(&coffee), 1_000),
+        row_without_currency("999", 700),
+    ];
+    // One currency among the period's records: every row without one is read in it.
+    let read = rows_in_currency(
+        &rows,
+        std::slice::from_ref(&coffee),
+        &HashMap::new(),
+        &HashMap::new(),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(read[0].amount, sek(1_000));
+    assert_eq!(
+        read[1].amount,
+        sek(700),
+        "an unknown row is read in the period's currency"
+    );
+
+    // Several currencies: a row takes its own record's; one naming no record of ours cannot be read.
+    let eur = Currency::parse("EUR").unwrap();
+    let euros = d
+        .create_payment(CreatePayment {
+            order: order_of(vec![row("Tea", Money::new(500, eur))], Money::new(500, eur)).unwrap(),
+            terminal: TerminalChoice::Webshop,
+            idempotency: None,
+        })
+        .await
+        .unwrap();
+    d.glase.pay(euros.payment.invoice_reference());
+    d.confirm(euros.payment.clone()).await.unwrap();
+    let euros = d.store.get_payment(euros.payment.id()).await.unwrap().unwrap();
+    let paid_with_us = [coffee.clone(), euros.clone()];
+    let payments: HashMap<_, _> = paid_with_us
+        .iter()
+        .map(|p| (p.ers_reference().unwrap().clone(), p.clone()))
+        .collect();
+    let known = [
+        row_without_currency(&ers(&euros), 500),
+        row_without_currency(&ers(&coffee), 1_000),
+    ];
+    let read = rows_in_currency(&known, &paid_with_us, &payments, &HashMap::new(), &[]).unwrap();
+    assert_eq!(read[0].amount, Money::new(500, eur));
+    assert_eq!(read[1].amount, sek(1_000));
+    let err = rows_in_currency(&rows, &paid_with_us, &payments, &HashMap::new(), &[]).unwrap_err();
+    assert!(
+        matches!(&err, UseCaseError::OutcomeUnknown(why) if why.contains("report row 2") && why.contains("no currency")),
+        "{err:?}"
+    );
+    // A row that names its currency keeps it.
+    let stated = ReportRow {
+        currency: Some(eur),
+        ..row_without_currency("999", 700)
+    };
+    let read = rows_in_currency(
+        &[stated],
+        std::slice::from_ref(&coffee),
+        &HashMap::new(),
+        &HashMap::new(),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(read[0].amount, Money::new(700, eur));
+}
