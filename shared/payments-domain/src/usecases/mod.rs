@@ -46,6 +46,8 @@ pub mod sweeps;
 pub mod terminals;
 
 #[cfg(test)]
+mod deadline_tests;
+#[cfg(test)]
 mod tests;
 
 pub use payments::{ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView, Reader, TerminalChoice};
