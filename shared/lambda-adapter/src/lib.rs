@@ -123,7 +123,12 @@ async fn start(function: Function) -> Result<(aws_config::SdkConfig, Settings, S
     telemetry::init(&LogSettings::from_env(&ProcessEnv, LogFormat::Json));
     timings.logging_us = micros_since(step);
     let step = Instant::now();
-    let aws = aws_config_loader(|name| std::env::var(name).ok()).load().await;
+    // Every client, the Secrets Manager one of the next step included, gets the SDK timeouts.
+    let timeouts = payments_api::settings::SdkTimeouts::load(&ProcessEnv)?;
+    let aws = aws_config_loader(|name| std::env::var(name).ok())
+        .timeout_config(timeouts.config())
+        .load()
+        .await;
     timings.aws_config_us = micros_since(step);
     let step = Instant::now();
     let fetcher = payments_api::secrets::SecretsManager(aws.clone());

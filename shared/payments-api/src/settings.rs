@@ -69,6 +69,21 @@ impl Function {
         }
     }
 
+    /// How long one invocation of this function may run: its `Timeout` in `infra/template.yaml`. The
+    /// local stack gives each request this deadline, as Lambda does.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(match self {
+            Function::CreatePayment
+            | Function::Notification
+            | Function::PaymentStatus
+            | Function::PaymentControl => 15,
+            Function::RefundRequest | Function::WebSocket => 10,
+            Function::RefundWorker | Function::Terminals => 30,
+            Function::Reporting => 60,
+            Function::SafetyNet => 70,
+        })
+    }
+
     /// What this function needs configured.
     pub fn needs(&self) -> &'static [Need] {
         use Need::*;
