@@ -469,6 +469,27 @@ mod tests {
     }
 
     #[test]
+    fn a_request_gets_the_timeout_of_the_function_whose_route_it_is_as_its_deadline() {
+        use payments_domain::ports::Clock;
+        let deadline_of = |method: http::Method, path: &str| {
+            let before = SystemClock.now();
+            let request = payments_api::app::request(method, path, &[], "");
+            request_deadline(&request).map(|d| d.since(before))
+        };
+        let create = deadline_of(http::Method::POST, "/v1/payments").unwrap();
+        assert!(
+            create >= Duration::from_secs(15) && create < Duration::from_secs(16),
+            "{create:?}"
+        );
+        let terminals = deadline_of(http::Method::GET, "/v1/terminals").unwrap();
+        assert!(
+            terminals >= Duration::from_secs(30) && terminals < Duration::from_secs(31),
+            "{terminals:?}"
+        );
+        assert_eq!(deadline_of(http::Method::GET, "/nowhere"), None);
+    }
+
+    #[test]
     fn a_seconds_setting_has_a_default_and_names_a_bad_value() {
         let default = Duration::from_secs(300);
         assert_eq!(seconds_setting("X", None, default), Ok(default));

@@ -495,6 +495,72 @@ mod tests {
         assert_eq!(pa.char_count(), 32);
     }
 
+    /// A clock standing still at one time.
+    #[derive(Clone, Copy)]
+    struct At(Timestamp);
+
+    impl Clock for At {
+        fn now(&self) -> Timestamp {
+            self.0
+        }
+    }
+
+    fn gateway(endpoint: &str, now: Timestamp) -> ProtocolGateway<At> {
+        let client = GlaseClient::new(glase_protocol::GlaseClientConfig::new(endpoint)).unwrap();
+        let settings = GlaseSettings::new(
+            "webshop",
+            SecretString::from("webshop-password"),
+            "reseller",
+            "9900",
+            SecretString::from("reseller-password"),
+            SecretString::from("master-secret"),
+        );
+        ProtocolGateway::new(client, settings, At(now))
+    }
+
+    #[test]
+    fn a_bounded_gateway_gives_each_call_the_shorter_of_its_deadline_and_the_time_left() {
+        let now = Timestamp::from_unix_millis(1_795_338_000_000);
+        let g = gateway("http://127.0.0.1:9/service", now);
+        assert_eq!(g.call_deadline(Duration::from_secs(5)), Duration::from_secs(5));
+        let bounded = g.bounded(now.plus(Duration::from_secs(2)));
+        assert_eq!(
+            bounded.call_deadline(Duration::from_secs(5)),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            bounded.call_deadline(Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+        // A later bound never extends an earlier one; a bound that has passed leaves nothing.
+        let rebounded = bounded.bounded(now.plus(Duration::from_secs(9)));
+        assert_eq!(
+            rebounded.call_deadline(Duration::from_secs(5)),
+            Duration::from_secs(2)
+        );
+        let passed = g.bounded(now.minus(Duration::from_secs(1)));
+        assert_eq!(passed.call_deadline(Duration::from_secs(5)), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn a_call_whose_bound_has_passed_is_never_sent() {
+        // A listener that would take the call: nothing must connect to it.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let endpoint = format!("http://{}/service", listener.local_addr().unwrap());
+        let now = Timestamp::from_unix_millis(1_795_338_000_000);
+        let g = gateway(&endpoint, now).bounded(now);
+        let err = g
+            .cancel_invoice(
+                &GlaseTerminal::Webshop,
+                &InvoiceReference::parse("20261122000000001").unwrap(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, GlaseError::Unavailable { .. }), "{err:?}");
+        assert!(listener.accept().is_err(), "the call reached the listener");
+    }
+
     #[test]
     fn settings_debug_shows_no_secret() {
         let settings = GlaseSettings::new(
