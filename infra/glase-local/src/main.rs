@@ -131,9 +131,10 @@ async fn api(app: Arc<LocalApp>, request: Request) -> Response {
         .map(Body::from);
     };
     let request = http::Request::from_parts(parts, bytes);
+    let deadline = request_deadline(&request);
     // In AWS an invocation runs to its end when the caller hangs up; here too. Awaited inline, the
     // handler would be dropped with the connection, between sendInvoice and storing the payment say.
-    let handled = tokio::spawn(async move { app.handle(request).await });
+    let handled = tokio::spawn(async move { app.handle_within(request, deadline).await });
     match handled.await {
         Ok(response) => response.map(Body::from),
         Err(e) => {
@@ -141,6 +142,15 @@ async fn api(app: Arc<LocalApp>, request: Request) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// The deadline Lambda would give the request: now plus the `Timeout` of the function whose route it
+/// is ([`Function::timeout`]), so the use cases budget their calls as they do in AWS. `None` for a
+/// path no function serves (answered without any call).
+fn request_deadline(request: &payments_api::app::ApiRequest) -> Option<payments_domain::ids::Timestamp> {
+    use payments_domain::ports::Clock;
+    let route = payments_api::routes::Route::parse(request.method(), request.uri().path()).ok()?;
+    Some(SystemClock.now().plus(route.function().timeout()))
 }
 
 /// The CORS layer of the API for the widget's origins, from the same rules the template deploys
@@ -266,6 +276,7 @@ async fn run(args: Args) -> Result<(), String> {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(120),
         ),
+        sdk_timeouts: payments_api::settings::SdkTimeouts::default(),
     };
     let hub = LocalHub::new();
     let refunds = InMemoryQueue::new(REFUND_QUEUE);
@@ -455,6 +466,27 @@ mod tests {
             e.starts_with("GLASE_LOCAL_STORE_FAULTS: store faults: throttle"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_request_gets_the_timeout_of_the_function_whose_route_it_is_as_its_deadline() {
+        use payments_domain::ports::Clock;
+        let deadline_of = |method: http::Method, path: &str| {
+            let before = SystemClock.now();
+            let request = payments_api::app::request(method, path, &[], "");
+            request_deadline(&request).map(|d| d.since(before))
+        };
+        let create = deadline_of(http::Method::POST, "/v1/payments").unwrap();
+        assert!(
+            create >= Duration::from_secs(15) && create < Duration::from_secs(16),
+            "{create:?}"
+        );
+        let terminals = deadline_of(http::Method::GET, "/v1/terminals").unwrap();
+        assert!(
+            terminals >= Duration::from_secs(30) && terminals < Duration::from_secs(31),
+            "{terminals:?}"
+        );
+        assert_eq!(deadline_of(http::Method::GET, "/nowhere"), None);
     }
 
     #[test]

@@ -419,3 +419,19 @@ fn every_function_logs_to_a_log_group_of_the_stack_with_its_retention() {
         assert!(groups.insert(group.to_owned()), "{group} is shared");
     }
 }
+
+#[test]
+fn every_function_timeout_is_the_deadline_the_local_stack_gives_its_requests() {
+    let by_crate = functions_by_crate(&template());
+    for function in Function::ALL {
+        let (_, resource) = &by_crate[function.crate_name()][0];
+        let timeout = resource["Properties"]["Timeout"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{function:?} has no Timeout"));
+        assert_eq!(
+            timeout,
+            function.timeout().as_secs(),
+            "{function:?}: the template's Timeout and Function::timeout differ"
+        );
+    }
+}

@@ -33,6 +33,18 @@ pub fn to_api_request(request: Request) -> ApiRequest {
     http::Request::from_parts(parts, bytes)
 }
 
+/// The invocation's deadline, from the Lambda context that `lambda_http` puts in the request's
+/// extensions: the context gives it in Unix milliseconds, the clock the use cases read. `None` outside
+/// Lambda (no context) or for a deadline that does not fit.
+pub fn invocation_deadline(request: &Request) -> Option<payments_domain::ids::Timestamp> {
+    use lambda_http::RequestExt;
+    let context = request.lambda_context_ref()?;
+    i64::try_from(context.deadline)
+        .ok()
+        .filter(|ms| *ms > 0)
+        .map(payments_domain::ids::Timestamp::from_unix_millis)
+}
+
 /// Converts the API's response into a Lambda HTTP response.
 pub fn to_lambda_response(response: ApiResponse) -> Response<Body> {
     let (parts, body) = response.into_parts();
@@ -111,7 +123,12 @@ async fn start(function: Function) -> Result<(aws_config::SdkConfig, Settings, S
     telemetry::init(&LogSettings::from_env(&ProcessEnv, LogFormat::Json));
     timings.logging_us = micros_since(step);
     let step = Instant::now();
-    let aws = aws_config_loader(|name| std::env::var(name).ok()).load().await;
+    // Every client, the Secrets Manager one of the next step included, gets the SDK timeouts.
+    let timeouts = payments_api::settings::SdkTimeouts::load(&ProcessEnv)?;
+    let aws = aws_config_loader(|name| std::env::var(name).ok())
+        .timeout_config(timeouts.config())
+        .load()
+        .await;
     timings.aws_config_us = micros_since(step);
     let step = Instant::now();
     let fetcher = payments_api::secrets::SecretsManager(aws.clone());
@@ -142,7 +159,11 @@ pub async fn run_http(function: Function) -> Result<(), Error> {
     timings.log_initialised(function);
     lambda_http::run(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
-        async move { Ok::<_, Error>(to_lambda_response(app.handle(to_api_request(request)).await)) }
+        async move {
+            let deadline = invocation_deadline(&request);
+            let response = app.handle_within(to_api_request(request), deadline).await;
+            Ok::<_, Error>(to_lambda_response(response))
+        }
     }))
     .await
 }
@@ -328,6 +349,21 @@ mod tests {
         assert_eq!(line["settings_us"], 4_000);
         assert_eq!(line["clients_us"], 50_000);
         assert_eq!(line["init_total_us"], 54_321);
+    }
+
+    #[test]
+    fn the_invocation_deadline_comes_from_the_lambda_context_of_the_request() {
+        use lambda_http::RequestExt;
+        let mut context = lambda_runtime::Context::default();
+        context.deadline = 1_795_338_010_000;
+        let request = Request::new(Body::Empty).with_lambda_context(context);
+        assert_eq!(
+            invocation_deadline(&request),
+            Some(payments_domain::ids::Timestamp::from_unix_millis(
+                1_795_338_010_000
+            ))
+        );
+        assert_eq!(invocation_deadline(&Request::new(Body::Empty)), None);
     }
 
     #[test]

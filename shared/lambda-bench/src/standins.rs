@@ -363,6 +363,7 @@ fn settings(sandbox: &SandboxHandle, public_base_url: &str) -> Result<Settings, 
         ))),
         websocket_endpoint: None,
         payment_expiry: Duration::from_secs(3_600),
+        sdk_timeouts: payments_api::settings::SdkTimeouts::default(),
     })
 }
 

@@ -3,6 +3,11 @@
 //! Handlers are thin: they authenticate, parse the body into domain values, call one use case and
 //! render its result. Every failure becomes a response through [`ApiError`]; `handle` never fails, so a
 //! Lambda function built on it answers every expected failure itself instead of a 502 from API Gateway.
+//!
+//! [`App::handle_within`] answers inside an invocation's deadline (the Lambda context's, or the local
+//! stack's stand-in for it): creating a payment, a notification and a status read hand it to their use
+//! case, which bounds every Glase call by it (see `payments_domain::usecases`, "Deadlines"). A payment
+//! that the time left cannot create safely is refused with 503 `unavailable` before anything is sent.
 
 use std::time::Instant;
 
@@ -169,6 +174,10 @@ pub fn from_use_case(error: UseCaseError) -> ApiError {
             ApiError::unavailable("the store cannot be reached right now; try again")
         }
         UseCaseError::Store(StoreError::Malformed { .. }) => ApiError::internal(),
+        UseCaseError::TooLittleTime { .. } => ApiError::unavailable(
+            "too little of this request's time was left to send the invoice safely; nothing was sent or \
+             changed, try again",
+        ),
         UseCaseError::NotRecorded(_) => ApiError::not_recorded(
             "Glase took the change, but it could not be recorded: the payment may still show the \
              previous state; send the same request again",
@@ -185,8 +194,15 @@ where
     C: Clock,
     I: IdGenerator,
 {
-    /// Answers one request. Never fails: every error becomes its JSON response.
+    /// Answers one request without a deadline of its own (each call then ends by its client's own
+    /// timeouts). Never fails: every error becomes its JSON response.
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
+        self.handle_within(request, None).await
+    }
+
+    /// Answers one request inside an invocation that must have answered by `deadline`. Never fails:
+    /// every error becomes its JSON response.
+    pub async fn handle_within(&self, request: ApiRequest, deadline: Option<Timestamp>) -> ApiResponse {
         let route = match Route::parse(request.method(), request.uri().path()) {
             Ok(r) => r,
             Err(e) => {
@@ -209,7 +225,7 @@ where
         // the query, where the notification token and client secret travel); in Lambda this span sits
         // inside the runtime's span that carries the request id.
         let span = tracing::info_span!("request", method = %request.method(), path = request.uri().path());
-        match tracing::Instrument::instrument(self.dispatch(route, &request), span).await {
+        match tracing::Instrument::instrument(self.dispatch(route, &request, deadline), span).await {
             Ok(r) => r,
             Err(e) => {
                 if e.status.is_server_error() {
@@ -220,7 +236,12 @@ where
         }
     }
 
-    async fn dispatch(&self, route: Route, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    async fn dispatch(
+        &self,
+        route: Route,
+        request: &ApiRequest,
+        deadline: Option<Timestamp>,
+    ) -> Result<ApiResponse, ApiError> {
         match route {
             Route::OpenApi => {
                 let mut r = Response::new(crate::openapi::OPENAPI_JSON.to_owned());
@@ -229,12 +250,12 @@ where
                 Ok(r)
             }
             Route::Widget => Ok(crate::widget::response(request)),
-            Route::CreatePayment => self.create_payment(request).await,
-            Route::GetPayment(id) => self.get_payment(request, &id).await,
+            Route::CreatePayment => self.create_payment(request, deadline).await,
+            Route::GetPayment(id) => self.get_payment(request, &id, deadline).await,
             Route::PaymentQr(id) => self.payment_qr(request, &id).await,
             Route::CancelPayment(id) => self.cancel_payment(request, &id).await,
             Route::UpdatePayment(id) => self.update_payment(request, &id).await,
-            Route::Notify(id) => self.notify(request, &id).await,
+            Route::Notify(id) => self.notify(request, &id, deadline).await,
             Route::CreateRefund(id) => self.create_refund(request, &id).await,
             Route::GetRefund(id, refund_id) => self.get_refund(request, &id, &refund_id).await,
             Route::TryAgain(id) => self.try_again(request, &id).await,
@@ -331,7 +352,11 @@ where
         }
     }
 
-    async fn create_payment(&self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    async fn create_payment(
+        &self,
+        request: &ApiRequest,
+        deadline: Option<Timestamp>,
+    ) -> Result<ApiResponse, ApiError> {
         self.merchant(request)?;
         let body: CreatePaymentBody = parse_body(request)?;
         let parsed = body.into_domain()?;
@@ -351,7 +376,7 @@ where
         };
         let created = self
             .deps
-            .create_payment(command)
+            .create_payment_within(command, deadline)
             .await
             .inspect_err(|e| self.record_glase_failure("sendInvoice", e));
         let created = created.map_err(from_use_case)?;
@@ -364,13 +389,18 @@ where
         Ok(json(StatusCode::CREATED, &dto))
     }
 
-    async fn get_payment(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
+    async fn get_payment(
+        &self,
+        request: &ApiRequest,
+        id: &str,
+        deadline: Option<Timestamp>,
+    ) -> Result<ApiResponse, ApiError> {
         let secret = query_value(request, "client_secret");
         let reader = self.reader(request, &secret)?;
         let id = payment_id(id)?;
         let view = self
             .deps
-            .read_payment(&id, reader)
+            .read_payment_within(&id, reader, deadline)
             .await
             .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))
             .map_err(from_use_case)?;
@@ -450,14 +480,19 @@ where
         Ok(json(StatusCode::OK, &self.payment_dto(&payment, &refunds)))
     }
 
-    async fn notify(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
+    async fn notify(
+        &self,
+        request: &ApiRequest,
+        id: &str,
+        deadline: Option<Timestamp>,
+    ) -> Result<ApiResponse, ApiError> {
         let started = Instant::now();
         // The body is never read: the token in the URL identifies the payment, Glase's answer decides.
         let token = query_value(request, "token").unwrap_or_default();
         let id = payment_id(id)?;
         let (payment, outcome) = self
             .deps
-            .handle_notification(&id, &token)
+            .handle_notification_within(&id, &token, deadline)
             .await
             .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))
             .map_err(from_use_case)?;

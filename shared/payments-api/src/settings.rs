@@ -69,6 +69,21 @@ impl Function {
         }
     }
 
+    /// How long one invocation of this function may run: its `Timeout` in `infra/template.yaml`. The
+    /// local stack gives each request this deadline, as Lambda does.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(match self {
+            Function::CreatePayment
+            | Function::Notification
+            | Function::PaymentStatus
+            | Function::PaymentControl => 15,
+            Function::RefundRequest | Function::WebSocket => 10,
+            Function::RefundWorker | Function::Terminals => 30,
+            Function::Reporting => 60,
+            Function::SafetyNet => 70,
+        })
+    }
+
     /// What this function needs configured.
     pub fn needs(&self) -> &'static [Need] {
         use Need::*;
@@ -117,6 +132,63 @@ impl Function {
 
 /// The longest one Glase attempt may take when `GLASE_TIMEOUT_MS` is not set.
 pub const DEFAULT_GLASE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest one AWS SDK operation (DynamoDB, SQS, the WebSocket management API, Secrets Manager)
+/// may take, retries included, when `SDK_OPERATION_TIMEOUT_MS` is not set. The use cases keep this
+/// much back for each store write that must follow a Glase call.
+pub const DEFAULT_SDK_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The longest one attempt of an AWS SDK operation may take when `SDK_ATTEMPT_TIMEOUT_MS` is not set.
+pub const DEFAULT_SDK_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The timeouts every AWS SDK client of a function gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SdkTimeouts {
+    /// One operation, every attempt and the waits between them included.
+    pub operation: Duration,
+    /// One attempt.
+    pub attempt: Duration,
+}
+
+impl Default for SdkTimeouts {
+    fn default() -> Self {
+        Self {
+            operation: DEFAULT_SDK_OPERATION_TIMEOUT,
+            attempt: DEFAULT_SDK_ATTEMPT_TIMEOUT,
+        }
+    }
+}
+
+impl SdkTimeouts {
+    /// Reads `SDK_OPERATION_TIMEOUT_MS` and `SDK_ATTEMPT_TIMEOUT_MS` (both optional) from `source`.
+    /// An attempt longer than the operation is refused: it could never end on its own timeout.
+    pub fn load(source: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let mut r = EnvReader::new(source);
+        let timeouts = Self::read(&mut r);
+        r.finish()?;
+        Ok(timeouts)
+    }
+
+    fn read(r: &mut EnvReader<'_>) -> Self {
+        let operation = r.millis_or(env::SDK_OPERATION_TIMEOUT_MS, DEFAULT_SDK_OPERATION_TIMEOUT);
+        let attempt = r.millis_or(env::SDK_ATTEMPT_TIMEOUT_MS, DEFAULT_SDK_ATTEMPT_TIMEOUT);
+        if operation.is_zero() || attempt.is_zero() || attempt > operation {
+            r.invalid(
+                env::SDK_ATTEMPT_TIMEOUT_MS,
+                "must be above zero and at most SDK_OPERATION_TIMEOUT_MS",
+            );
+        }
+        Self { operation, attempt }
+    }
+
+    /// The SDK's timeout configuration of these timeouts.
+    pub fn config(&self) -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
+            .operation_timeout(self.operation)
+            .operation_attempt_timeout(self.attempt)
+            .build()
+    }
+}
 
 /// What one refund message may take besides its Glase call: the claim, the reads and the settlement in
 /// the store.
@@ -192,6 +264,12 @@ pub mod env {
     pub const WEBSOCKET_ENDPOINT: &str = "WEBSOCKET_ENDPOINT";
     /// Seconds after which an unpaid payment is cancelled (optional, default 120).
     pub const PAYMENT_EXPIRY_SECONDS: &str = "PAYMENT_EXPIRY_SECONDS";
+    /// The longest one AWS SDK operation may take, retries included, in milliseconds (optional,
+    /// default 3000).
+    pub const SDK_OPERATION_TIMEOUT_MS: &str = "SDK_OPERATION_TIMEOUT_MS";
+    /// The longest one attempt of an AWS SDK operation may take, in milliseconds (optional, default
+    /// 1000).
+    pub const SDK_ATTEMPT_TIMEOUT_MS: &str = "SDK_ATTEMPT_TIMEOUT_MS";
     /// The variables that hold secrets: on AWS they come from the Secrets Manager secret named by
     /// `APP_SECRET_ARN`, never from the function's plain environment.
     pub const SECRETS: &[&str] = &[
@@ -270,6 +348,8 @@ pub struct Settings {
     pub websocket_endpoint: Option<String>,
     /// How long an unpaid payment lives.
     pub payment_expiry: Duration,
+    /// The timeouts of the AWS SDK clients.
+    pub sdk_timeouts: SdkTimeouts,
 }
 
 impl Settings {
@@ -333,6 +413,7 @@ impl Settings {
             None
         };
         let payment_expiry = r.seconds_or(env::PAYMENT_EXPIRY_SECONDS, Duration::from_secs(120));
+        let sdk_timeouts = SdkTimeouts::read(&mut r);
         r.finish()?;
         Ok(Self {
             function,
@@ -343,6 +424,7 @@ impl Settings {
             api_key_hashes,
             websocket_endpoint,
             payment_expiry,
+            sdk_timeouts,
         })
     }
 }

@@ -5,6 +5,10 @@
 //! during initialisation so the first notification does not pay for the TLS handshake. Endpoints follow
 //! the AWS SDK's own settings (`AWS_ENDPOINT_URL_DYNAMODB`, …), so no code here knows whether it runs in
 //! AWS or on a laptop.
+//!
+//! Every AWS SDK client gets the function's [`SdkTimeouts`] (an operation timeout and an attempt
+//! timeout, see [`timed`]), so no store, queue or push call outlives what the use cases keep back for
+//! it ([`payments_domain::usecases::Reserves::store_write`] is the operation timeout).
 
 use std::time::Duration;
 
@@ -23,7 +27,7 @@ use payments_sqs::{InMemoryQueue, QueueUrl, SqsRefundQueue};
 use crate::app::App;
 use crate::auth::ApiKeys;
 use crate::metrics::Metrics;
-use crate::settings::Settings;
+use crate::settings::{SdkTimeouts, Settings};
 
 /// The system clock.
 #[derive(Clone, Copy, Debug, Default)]
@@ -138,19 +142,30 @@ pub async fn glase_gateway(
     Ok(ProtocolGateway::new(client, gateway_settings, SystemClock))
 }
 
-/// The use-case settings of `settings`.
+/// The use-case settings of `settings`: a store write is kept the SDK's operation timeout.
 pub fn use_case_settings(settings: &Settings) -> UseCaseSettings {
+    let defaults = UseCaseSettings::default();
     UseCaseSettings {
         public_base_url: settings.public_base_url.clone().unwrap_or_default(),
         payment_expiry: settings.payment_expiry,
-        ..UseCaseSettings::default()
+        reserves: payments_domain::usecases::Reserves {
+            store_write: settings.sdk_timeouts.operation,
+            ..defaults.reserves
+        },
+        ..defaults
     }
+}
+
+/// `aws` with `timeouts` as every client's operation and attempt timeouts.
+pub fn timed(aws: &aws_config::SdkConfig, timeouts: SdkTimeouts) -> aws_config::SdkConfig {
+    aws.to_builder().timeout_config(timeouts.config()).build()
 }
 
 /// The DynamoDB store of `settings`.
 pub fn live_store(settings: &Settings, aws: &aws_config::SdkConfig) -> DynamoStore {
     let table = settings.table_name.clone().unwrap_or_default();
-    DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)
+    let aws = timed(aws, settings.sdk_timeouts);
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table)
 }
 
 /// The dependencies of the WebSocket function: the store and the clock only. It holds no Glase
@@ -173,6 +188,7 @@ pub fn connection_deps(settings: &Settings, aws: &aws_config::SdkConfig) -> Conn
 /// Builds the application of one Lambda function from its settings and the AWS configuration.
 pub async fn live_app(settings: &Settings, aws: &aws_config::SdkConfig) -> Result<LiveApp, WiringError> {
     let store = live_store(settings, aws);
+    let aws = &timed(aws, settings.sdk_timeouts);
     // Only a function whose settings include Glase gets a gateway (the refund request has none).
     let glase = match settings.glase {
         Some(_) => Some(glase_gateway(settings, true).await?),
@@ -238,6 +254,72 @@ mod tests {
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("eu-west-1"))
             .build()
+    }
+
+    #[tokio::test]
+    async fn a_store_call_to_a_silent_dynamodb_ends_by_the_sdk_operation_timeout() {
+        use payments_domain::ports::{PaymentStore, StoreError};
+        // A listener that accepts every connection and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let mut vars = environment();
+        vars.insert(env::SDK_OPERATION_TIMEOUT_MS.to_owned(), "500".to_owned());
+        vars.insert(env::SDK_ATTEMPT_TIMEOUT_MS.to_owned(), "200".to_owned());
+        let settings = Settings::load(Function::PaymentStatus, &vars).unwrap();
+        assert_eq!(
+            settings.sdk_timeouts,
+            SdkTimeouts {
+                operation: Duration::from_millis(500),
+                attempt: Duration::from_millis(200),
+            }
+        );
+        assert_eq!(
+            use_case_settings(&settings).reserves.store_write,
+            Duration::from_millis(500)
+        );
+        let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "wiring-tests",
+            ))
+            .endpoint_url(&endpoint)
+            .load()
+            .await;
+        let store = live_store(&settings, &aws);
+        let started = std::time::Instant::now();
+        let id = payments_domain::ids::PaymentId::from_random([7; 16]);
+        let answer = tokio::time::timeout(Duration::from_secs(5), store.get_payment(&id))
+            .await
+            .expect("the SDK's operation timeout ends the call");
+        let took = started.elapsed();
+        assert!(
+            matches!(answer, Err(StoreError::Unavailable { .. })),
+            "{answer:?}"
+        );
+        // Generous: ten times the operation timeout, never the SDK's retries of silent attempts.
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert!(took >= Duration::from_millis(200), "{took:?}");
+        held.abort();
+    }
+
+    #[test]
+    fn an_sdk_attempt_timeout_above_the_operation_timeout_is_refused() {
+        let mut vars = environment();
+        vars.insert(env::SDK_OPERATION_TIMEOUT_MS.to_owned(), "500".to_owned());
+        vars.insert(env::SDK_ATTEMPT_TIMEOUT_MS.to_owned(), "800".to_owned());
+        let err = Settings::load(Function::CreatePayment, &vars).unwrap_err();
+        assert!(err.to_string().contains(env::SDK_ATTEMPT_TIMEOUT_MS), "{err}");
+        assert_eq!(SdkTimeouts::load(&environment()).unwrap(), SdkTimeouts::default());
     }
 
     #[tokio::test]

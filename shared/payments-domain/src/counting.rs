@@ -338,6 +338,15 @@ impl<T: PaymentStore> PaymentStore for Counting<T> {
 }
 
 impl<T: GlaseGateway> GlaseGateway for Counting<T> {
+    /// The inner gateway bounded; the counts stay shared with `self`.
+    fn bounded(&self, by: Timestamp) -> Self {
+        Counting {
+            inner: self.inner.bounded(by),
+            counts: Arc::clone(&self.counts),
+            observer: self.observer.clone(),
+        }
+    }
+
     async fn send_invoice(
         &self,
         terminal: &GlaseTerminal,

@@ -4,7 +4,8 @@
 //! `None`, so it cannot call Glase by mistake and needs no Glase secret to start.
 
 use crate::ids::{
-    ErsReference, GlaseTerminalId, InvoiceReference, SeqrId, StatusVersion, TerminalId, TransactionPeriodId,
+    ErsReference, GlaseTerminalId, InvoiceReference, SeqrId, StatusVersion, TerminalId, Timestamp,
+    TransactionPeriodId,
 };
 use crate::order::{DisplayName, ExternalTerminalId};
 use crate::payment::Observation;
@@ -20,6 +21,10 @@ fn absent<T>() -> Result<T, GlaseError> {
 }
 
 impl<G: GlaseGateway> GlaseGateway for Option<G> {
+    fn bounded(&self, by: Timestamp) -> Self {
+        self.as_ref().map(|g| g.bounded(by))
+    }
+
     async fn send_invoice(
         &self,
         terminal: &GlaseTerminal,

@@ -506,7 +506,19 @@ pub struct ReportRequest {
 
 /// The Glase merchant operations, in domain terms. The adapter knows the wire format, credentials,
 /// timeouts and which failures are [`GlaseError::Unavailable`] versus [`GlaseError::OutcomeUnknown`].
+///
+/// Every call ends by the adapter's own deadlines. [`GlaseGateway::bounded`] narrows them for one
+/// invocation: the use cases bound each call by what the invocation has left, keeping back the time of
+/// the steps that must still follow it (see [`crate::usecases::Reserves`]).
 pub trait GlaseGateway: Send + Sync {
+    /// The same gateway with every call ending by `by` (a time on the clock the use cases read): a call
+    /// that cannot be sent by then is [`GlaseError::Unavailable`], one whose answer has not come by then
+    /// is [`GlaseError::OutcomeUnknown`]. Of two bounds the earlier holds (bounding a bounded gateway
+    /// never extends it), and the adapter's own deadlines still hold within it.
+    fn bounded(&self, by: Timestamp) -> Self
+    where
+        Self: Sized;
+
     /// sendInvoice: returns the invoice reference (the QR and app URLs derive from it).
     fn send_invoice(
         &self,

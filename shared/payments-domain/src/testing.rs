@@ -626,6 +626,10 @@ struct GlaseState {
     reports: BTreeMap<String, (String, Vec<ReportRow>)>,
     /// How far each call moves the manual clock (a slow Glase, as the use cases' clock sees it).
     clock_latency: Duration,
+    /// How much further each call of an operation moves it.
+    clock_latency_of: BTreeMap<&'static str, Duration>,
+    /// The bound each call was made with ([`GlaseGateway::bounded`]), in call order.
+    bounds: Vec<(&'static str, Option<Timestamp>)>,
     /// getPaymentStatus calls under way, and the most that ever were at once.
     status_in_flight: usize,
     status_max_in_flight: usize,
@@ -656,6 +660,27 @@ impl std::future::Future for YieldOnce {
 pub struct FakeGlase {
     state: Arc<Mutex<GlaseState>>,
     clock: ManualClock,
+    /// When this handle's calls must have answered ([`GlaseGateway::bounded`]).
+    until: Option<Timestamp>,
+}
+
+/// How a call of the fake went: `late` when its answer came after the caller's bound, so the caller
+/// never saw it (Glase took the call all the same).
+#[derive(Clone, Copy)]
+struct Answer {
+    late: bool,
+}
+
+impl Answer {
+    fn deliver<T>(self, value: Result<T, GlaseError>) -> Result<T, GlaseError> {
+        if self.late {
+            Err(GlaseError::OutcomeUnknown {
+                reason: "the answer did not come within the call's bound".to_owned(),
+            })
+        } else {
+            value
+        }
+    }
 }
 
 impl std::fmt::Debug for FakeGlase {
@@ -670,7 +695,13 @@ impl FakeGlase {
         Self {
             state: Arc::default(),
             clock,
+            until: None,
         }
+    }
+
+    /// The bound of every call so far, by operation, in call order (`None`: unbounded).
+    pub fn call_bounds(&self) -> Vec<(&'static str, Option<Timestamp>)> {
+        lock(&self.state).bounds.clone()
     }
 
     /// Every call so far.
@@ -692,6 +723,11 @@ impl FakeGlase {
     /// Makes every later call take `latency` on the manual clock: each call moves it on by that much.
     pub fn set_clock_latency(&self, latency: Duration) {
         lock(&self.state).clock_latency = latency;
+    }
+
+    /// Makes every later call of `operation` take `latency` more on the manual clock.
+    pub fn set_clock_latency_of(&self, operation: &'static str, latency: Duration) {
+        lock(&self.state).clock_latency_of.insert(operation, latency);
     }
 
     /// Makes the next call of `operation` (e.g. `"sendInvoice"`) fail with `error`.
@@ -742,8 +778,18 @@ impl FakeGlase {
             .insert(report_id.to_owned(), (content.to_owned(), rows));
     }
 
-    /// Records a call, waits its latency, and answers the failure queued for it, if any.
-    async fn call(&self, operation: &'static str, call: GlaseCall) -> Result<(), GlaseError> {
+    /// Records a call, waits its latency, and answers the failure queued for it, if any. A bounded
+    /// call is not sent once its bound has passed ([`GlaseError::Unavailable`], nothing recorded); one
+    /// whose manual-clock latency runs past its bound moves the clock to the bound only (the caller
+    /// stops waiting there) and its answer is late: Glase still does what it was asked.
+    async fn call(&self, operation: &'static str, call: GlaseCall) -> Result<Answer, GlaseError> {
+        if let Some(until) = self.until
+            && self.clock.now() >= until
+        {
+            return Err(GlaseError::Unavailable {
+                reason: "the call's bound passed before it was sent".to_owned(),
+            });
+        }
         let latency = lock(&self.state).latency.get(operation).copied();
         let outcome = self.begin(operation, call);
         if let Some(by) = latency {
@@ -752,16 +798,25 @@ impl FakeGlase {
         outcome
     }
 
-    fn begin(&self, operation: &'static str, call: GlaseCall) -> Result<(), GlaseError> {
+    fn begin(&self, operation: &'static str, call: GlaseCall) -> Result<Answer, GlaseError> {
         let mut s = lock(&self.state);
         s.calls.push(call);
-        self.clock.advance(s.clock_latency);
+        s.bounds.push((operation, self.until));
+        let latency = s
+            .clock_latency
+            .saturating_add(s.clock_latency_of.get(operation).copied().unwrap_or_default());
+        let now = self.clock.now();
+        let late = self.until.is_some_and(|until| now.plus(latency) > until);
+        match self.until {
+            Some(until) if late => self.clock.advance(until.since(now)),
+            _ => self.clock.advance(latency),
+        }
         if let Some(pos) = s.failures.iter().position(|(op, _)| *op == operation)
             && let Some((_, e)) = s.failures.remove(pos)
         {
-            return Err(e);
+            return Answer { late }.deliver(Err(e));
         }
-        Ok(())
+        Ok(Answer { late })
     }
 }
 
@@ -773,20 +828,29 @@ fn rejected(code: i32, description: &str) -> GlaseError {
 }
 
 impl GlaseGateway for FakeGlase {
+    fn bounded(&self, by: Timestamp) -> Self {
+        Self {
+            state: Arc::clone(&self.state),
+            clock: self.clock.clone(),
+            until: Some(self.until.map_or(by, |until| until.min(by))),
+        }
+    }
+
     async fn send_invoice(
         &self,
         terminal: &GlaseTerminal,
         invoice: &Invoice,
     ) -> Result<InvoiceReference, GlaseError> {
-        self.call(
-            "sendInvoice",
-            GlaseCall::SendInvoice {
-                terminal: terminal.clone(),
-                total_minor: invoice.order.total().minor_units(),
-                notification_url: invoice.notification_url.expose().to_owned(),
-            },
-        )
-        .await?;
+        let answer = self
+            .call(
+                "sendInvoice",
+                GlaseCall::SendInvoice {
+                    terminal: terminal.clone(),
+                    total_minor: invoice.order.total().minor_units(),
+                    notification_url: invoice.notification_url.expose().to_owned(),
+                },
+            )
+            .await?;
         let mut s = lock(&self.state);
         s.next_reference += 1;
         let reference = format!("20261122{:09}", s.next_reference);
@@ -804,7 +868,7 @@ impl GlaseGateway for FakeGlase {
         }
         s.invoices
             .insert(reference.clone(), (GlaseInvoiceStatus::Issued, 0, None));
-        InvoiceReference::parse(&reference).map_err(|_| rejected(90, "SYSTEM_ERROR"))
+        answer.deliver(InvoiceReference::parse(&reference).map_err(|_| rejected(90, "SYSTEM_ERROR")))
     }
 
     async fn payment_status(
@@ -813,14 +877,15 @@ impl GlaseGateway for FakeGlase {
         invoice_reference: &InvoiceReference,
         last_seen: StatusVersion,
     ) -> Result<Observation, GlaseError> {
-        self.call(
-            "getPaymentStatus",
-            GlaseCall::PaymentStatus {
-                invoice_reference: invoice_reference.clone(),
-                last_seen,
-            },
-        )
-        .await?;
+        let answer = self
+            .call(
+                "getPaymentStatus",
+                GlaseCall::PaymentStatus {
+                    invoice_reference: invoice_reference.clone(),
+                    last_seen,
+                },
+            )
+            .await?;
         {
             let mut s = lock(&self.state);
             s.status_in_flight += 1;
@@ -829,18 +894,18 @@ impl GlaseGateway for FakeGlase {
         YieldOnce(false).await;
         let mut s = lock(&self.state);
         s.status_in_flight -= 1;
-        let (status, version, ers) = s
+        let found = s
             .invoices
             .get(invoice_reference.as_str())
             .cloned()
-            .ok_or_else(|| rejected(54, "INVALID_INVOICE_REFERENCE"))?;
-        Ok(Observation {
+            .ok_or_else(|| rejected(54, "INVALID_INVOICE_REFERENCE"));
+        answer.deliver(found.map(|(status, version, ers)| Observation {
             status,
             version: StatusVersion::new(version),
             ers_reference: ers.and_then(|e| ErsReference::parse(&e).ok()),
             paid_at: None,
             observed_at: self.clock.now(),
-        })
+        }))
     }
 
     async fn cancel_invoice(
@@ -848,19 +913,19 @@ impl GlaseGateway for FakeGlase {
         _terminal: &GlaseTerminal,
         reference: &InvoiceReference,
     ) -> Result<(), GlaseError> {
-        self.call(
-            "cancelInvoice",
-            GlaseCall::CancelInvoice {
-                invoice_reference: reference.clone(),
-            },
-        )
-        .await?;
+        let answer = self
+            .call(
+                "cancelInvoice",
+                GlaseCall::CancelInvoice {
+                    invoice_reference: reference.clone(),
+                },
+            )
+            .await?;
         let mut s = lock(&self.state);
-        let inv = s
-            .invoices
-            .get_mut(reference.as_str())
-            .ok_or_else(|| rejected(54, "INVALID_INVOICE_REFERENCE"))?;
-        match inv.0 {
+        let Some(inv) = s.invoices.get_mut(reference.as_str()) else {
+            return answer.deliver(Err(rejected(54, "INVALID_INVOICE_REFERENCE")));
+        };
+        answer.deliver(match inv.0 {
             GlaseInvoiceStatus::Paid => Err(rejected(50, "CANNOT_CANCEL_PAID_INVOICE")),
             GlaseInvoiceStatus::Canceled => Err(rejected(95, "INVOICE_ALREADY_CANCELED")),
             // The shopper has opened the invoice and is paying.
@@ -872,7 +937,7 @@ impl GlaseGateway for FakeGlase {
                 inv.1 += 1;
                 Ok(())
             }
-        }
+        })
     }
 
     async fn update_invoice(
@@ -881,15 +946,17 @@ impl GlaseGateway for FakeGlase {
         reference: &InvoiceReference,
         invoice: &Invoice,
     ) -> Result<(), GlaseError> {
-        self.call(
-            "updateInvoice",
-            GlaseCall::UpdateInvoice {
-                invoice_reference: reference.clone(),
-                total_minor: invoice.order.total().minor_units(),
-                notification_url: invoice.notification_url.expose().to_owned(),
-            },
-        )
-        .await
+        let answer = self
+            .call(
+                "updateInvoice",
+                GlaseCall::UpdateInvoice {
+                    invoice_reference: reference.clone(),
+                    total_minor: invoice.order.total().minor_units(),
+                    notification_url: invoice.notification_url.expose().to_owned(),
+                },
+            )
+            .await?;
+        answer.deliver(Ok(()))
     }
 
     async fn refund_payment(
@@ -898,18 +965,21 @@ impl GlaseGateway for FakeGlase {
         payment_reference: &ErsReference,
         refund: &RefundInvoice,
     ) -> Result<ErsReference, GlaseError> {
-        self.call(
-            "refundPayment",
-            GlaseCall::RefundPayment {
-                payment_reference: payment_reference.clone(),
-                amount_minor: refund.amount.minor_units(),
-            },
-        )
-        .await?;
+        let answer = self
+            .call(
+                "refundPayment",
+                GlaseCall::RefundPayment {
+                    payment_reference: payment_reference.clone(),
+                    amount_minor: refund.amount.minor_units(),
+                },
+            )
+            .await?;
         let mut s = lock(&self.state);
         s.next_reference += 1;
-        ErsReference::parse(&format!("2026112299999999999{:06}", s.next_reference))
-            .map_err(|_| rejected(90, "SYSTEM_ERROR"))
+        answer.deliver(
+            ErsReference::parse(&format!("2026112299999999999{:06}", s.next_reference))
+                .map_err(|_| rejected(90, "SYSTEM_ERROR")),
+        )
     }
 
     async fn register_terminal(
@@ -918,32 +988,39 @@ impl GlaseGateway for FakeGlase {
         _external_id: &ExternalTerminalId,
         _name: &DisplayName,
     ) -> Result<GlaseTerminalId, GlaseError> {
-        self.call(
-            "registerTerminal",
-            GlaseCall::RegisterTerminal {
-                terminal_id: terminal_id.clone(),
-            },
-        )
-        .await?;
+        let answer = self
+            .call(
+                "registerTerminal",
+                GlaseCall::RegisterTerminal {
+                    terminal_id: terminal_id.clone(),
+                },
+            )
+            .await?;
         let mut s = lock(&self.state);
         s.next_reference += 1;
-        GlaseTerminalId::parse(&format!("glase{:027}", s.next_reference))
-            .map_err(|_| rejected(90, "SYSTEM_ERROR"))
+        answer.deliver(
+            GlaseTerminalId::parse(&format!("glase{:027}", s.next_reference))
+                .map_err(|_| rejected(90, "SYSTEM_ERROR")),
+        )
     }
 
     async fn unregister_terminal(&self, _terminal: &GlaseTerminal) -> Result<(), GlaseError> {
-        self.call("unregisterTerminal", GlaseCall::UnregisterTerminal)
-            .await
+        let answer = self
+            .call("unregisterTerminal", GlaseCall::UnregisterTerminal)
+            .await?;
+        answer.deliver(Ok(()))
     }
 
     async fn assign_seqr_id(&self, _terminal: &GlaseTerminal, seqr_id: &SeqrId) -> Result<(), GlaseError> {
-        self.call(
-            "assignSeqrId",
-            GlaseCall::AssignSeqrId {
-                seqr_id: seqr_id.clone(),
-            },
-        )
-        .await
+        let answer = self
+            .call(
+                "assignSeqrId",
+                GlaseCall::AssignSeqrId {
+                    seqr_id: seqr_id.clone(),
+                },
+            )
+            .await?;
+        answer.deliver(Ok(()))
     }
 
     async fn submit_receipt(
@@ -952,38 +1029,41 @@ impl GlaseGateway for FakeGlase {
         ers_reference: &ErsReference,
         _receipt: &ReceiptDocument,
     ) -> Result<(), GlaseError> {
-        self.call(
-            "submitPaymentReceipt",
-            GlaseCall::SubmitReceipt {
-                ers_reference: ers_reference.clone(),
-            },
-        )
-        .await
+        let answer = self
+            .call(
+                "submitPaymentReceipt",
+                GlaseCall::SubmitReceipt {
+                    ers_reference: ers_reference.clone(),
+                },
+            )
+            .await?;
+        answer.deliver(Ok(()))
     }
 
     async fn mark_period(&self, _scope: &PeriodScope) -> Result<TransactionPeriodId, GlaseError> {
-        self.call("markTransactionPeriod", GlaseCall::MarkPeriod).await?;
+        let answer = self.call("markTransactionPeriod", GlaseCall::MarkPeriod).await?;
         let mut s = lock(&self.state);
         s.next_reference += 1;
-        TransactionPeriodId::parse(&format!("2026112288888888888{:06}", s.next_reference))
-            .map_err(|_| rejected(90, "SYSTEM_ERROR"))
+        answer.deliver(
+            TransactionPeriodId::parse(&format!("2026112288888888888{:06}", s.next_reference))
+                .map_err(|_| rejected(90, "SYSTEM_ERROR")),
+        )
     }
 
     async fn execute_report(&self, request: &ReportRequest) -> Result<FetchedReport, GlaseError> {
-        self.call(
-            "executeReport",
-            GlaseCall::ExecuteReport {
-                report_id: request.report_id.clone(),
-            },
-        )
-        .await?;
+        let answer = self
+            .call(
+                "executeReport",
+                GlaseCall::ExecuteReport {
+                    report_id: request.report_id.clone(),
+                },
+            )
+            .await?;
         let s = lock(&self.state);
-        let (content, transactions) = s
-            .reports
-            .get(&request.report_id)
-            .cloned()
-            .ok_or_else(|| rejected(2, "REPORT_NOT_READY"))?;
-        Ok(FetchedReport {
+        let Some((content, transactions)) = s.reports.get(&request.report_id).cloned() else {
+            return answer.deliver(Err(rejected(2, "REPORT_NOT_READY")));
+        };
+        answer.deliver(Ok(FetchedReport {
             document: ReportDocument {
                 report_id: request.report_id.clone(),
                 title: String::new(),
@@ -991,7 +1071,7 @@ impl GlaseGateway for FakeGlase {
                 content,
             },
             transactions,
-        })
+        }))
     }
 }
 

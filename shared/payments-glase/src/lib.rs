@@ -11,6 +11,15 @@
 //! - [`derive_terminal_password`]: HMAC-SHA256 of our terminal id under the master secret.
 //! - `map`: pure conversions between domain and protocol types, and the error mapping.
 //!
+//! # Deadlines
+//! Each call ends by its deadline in [`GlaseSettings`] (status reads, writes, reports) and, on a
+//! gateway made with [`GlaseGateway::bounded`], by that bound too: the protocol client gets the
+//! shorter of the two as the call's deadline, and gives every attempt at most what is left of it (and
+//! at most its per-attempt timeout). So the port stays one method per operation; the use cases narrow
+//! a gateway for one step of one invocation, and the bound is a time on the gateway's clock, the same
+//! clock the use cases read and the Lambda deadline is given in. A call whose bound has passed before
+//! it is sent leaves nothing (`Unavailable`); one whose answer does not come by it is `OutcomeUnknown`.
+//!
 //! # Error mapping
 //! A non-zero result code is `Rejected` with that code. A call that provably never reached Glase is
 //! `Unavailable`. A call whose request may have left without a usable answer (timeout after sending, a
@@ -31,7 +40,8 @@ use glase_protocol::{
 };
 use hmac::{Hmac, Mac};
 use payments_domain::ids::{
-    ErsReference, GlaseTerminalId, InvoiceReference, SeqrId, StatusVersion, TerminalId, TransactionPeriodId,
+    ErsReference, GlaseTerminalId, InvoiceReference, SeqrId, StatusVersion, TerminalId, Timestamp,
+    TransactionPeriodId,
 };
 use payments_domain::order::{DisplayName, ExternalTerminalId};
 use payments_domain::payment::Observation;
@@ -134,6 +144,8 @@ pub struct ProtocolGateway<C> {
     client: GlaseClient,
     settings: Arc<GlaseSettings>,
     clock: C,
+    /// When every call must have ended ([`GlaseGateway::bounded`]).
+    until: Option<Timestamp>,
 }
 
 impl<C> std::fmt::Debug for ProtocolGateway<C> {
@@ -141,6 +153,7 @@ impl<C> std::fmt::Debug for ProtocolGateway<C> {
         f.debug_struct("ProtocolGateway")
             .field("endpoint", &self.client.endpoint())
             .field("settings", &self.settings)
+            .field("until", &self.until)
             .finish_non_exhaustive()
     }
 }
@@ -152,6 +165,16 @@ impl<C: Clock> ProtocolGateway<C> {
             client,
             settings: Arc::new(settings),
             clock,
+            until: None,
+        }
+    }
+
+    /// The deadline of one call: `configured`, or what is left until the gateway's bound when that
+    /// is shorter (zero once the bound has passed: the client then sends nothing).
+    pub fn call_deadline(&self, configured: Duration) -> Duration {
+        match self.until {
+            Some(until) => configured.min(until.since(self.clock.now())),
+            None => configured,
         }
     }
 
@@ -207,7 +230,16 @@ fn malformed(what: &str) -> GlaseError {
     }
 }
 
-impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
+impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
+    fn bounded(&self, by: Timestamp) -> Self {
+        Self {
+            client: self.client.clone(),
+            settings: Arc::clone(&self.settings),
+            clock: self.clock.clone(),
+            until: Some(self.until.map_or(by, |until| until.min(by))),
+        }
+    }
+
     async fn send_invoice(
         &self,
         terminal: &GlaseTerminal,
@@ -224,7 +256,7 @@ impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
         };
         let response = self
             .client
-            .send_invoice(&request, self.settings.write_deadline)
+            .send_invoice(&request, self.call_deadline(self.settings.write_deadline))
             .await
             .map_err(|e| from_protocol_error(&e))?;
         response
@@ -247,7 +279,7 @@ impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
         };
         let response = self
             .client
-            .get_payment_status(&request, self.settings.status_deadline)
+            .get_payment_status(&request, self.call_deadline(self.settings.status_deadline))
             .await
             .map_err(|e| from_protocol_error(&e))?;
         observation_from_status(&response, self.clock.now())
@@ -263,7 +295,7 @@ impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
             invoice_reference: Some(invoice_reference.as_str().to_owned()),
         };
         self.client
-            .cancel_invoice(&request, self.settings.write_deadline)
+            .cancel_invoice(&request, self.call_deadline(self.settings.write_deadline))
             .await
             .map(|_| ())
             .map_err(|e| from_protocol_error(&e))
@@ -286,7 +318,7 @@ impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
             tokens: Vec::new(),
         };
         self.client
-            .update_invoice(&request, self.settings.write_deadline)
+            .update_invoice(&request, self.call_deadline(self.settings.write_deadline))
             .await
             .map(|_| ())
             .map_err(|e| from_protocol_error(&e))
@@ -305,7 +337,7 @@ impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
         };
         let response = self
             .client
-            .refund_payment(&request, self.settings.write_deadline)
+            .refund_payment(&request, self.call_deadline(self.settings.write_deadline))
             .await
             .map_err(|e| from_protocol_error(&e))?;
         response
@@ -332,7 +364,7 @@ impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
         };
         let response = self
             .client
-            .register_terminal(&request, self.settings.write_deadline)
+            .register_terminal(&request, self.call_deadline(self.settings.write_deadline))
             .await
             .map_err(|e| from_protocol_error(&e))?;
         response
@@ -347,7 +379,7 @@ impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
             context: self.terminal_context(terminal),
         };
         self.client
-            .unregister_terminal(&request, self.settings.write_deadline)
+            .unregister_terminal(&request, self.call_deadline(self.settings.write_deadline))
             .await
             .map(|_| ())
             .map_err(|e| from_protocol_error(&e))
@@ -359,7 +391,7 @@ impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
             seqr_id: Some(seqr_id.as_str().to_owned()),
         };
         self.client
-            .assign_seqr_id(&request, self.settings.write_deadline)
+            .assign_seqr_id(&request, self.call_deadline(self.settings.write_deadline))
             .await
             .map(|_| ())
             .map_err(|e| from_protocol_error(&e))
@@ -381,7 +413,7 @@ impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
             }),
         };
         self.client
-            .submit_payment_receipt(&request, self.settings.write_deadline)
+            .submit_payment_receipt(&request, self.call_deadline(self.settings.write_deadline))
             .await
             .map(|_| ())
             .map_err(|e| from_protocol_error(&e))
@@ -394,7 +426,7 @@ impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
         };
         let response = self
             .client
-            .mark_transaction_period(&request, self.settings.write_deadline)
+            .mark_transaction_period(&request, self.call_deadline(self.settings.write_deadline))
             .await
             .map_err(|e| from_protocol_error(&e))?;
         // REPORTING calls the id "ersReference"; the schema calls it transactionPeriodId. Take either.
@@ -423,7 +455,7 @@ impl<C: Clock> GlaseGateway for ProtocolGateway<C> {
         };
         let response = self
             .client
-            .execute_report(&wire, self.settings.report_deadline)
+            .execute_report(&wire, self.call_deadline(self.settings.report_deadline))
             .await
             .map_err(|e| from_protocol_error(&e))?;
         let report = response.report.ok_or_else(|| malformed("report"))?;
@@ -461,6 +493,72 @@ mod tests {
             &a
         )));
         assert_eq!(pa.char_count(), 32);
+    }
+
+    /// A clock standing still at one time.
+    #[derive(Clone, Copy)]
+    struct At(Timestamp);
+
+    impl Clock for At {
+        fn now(&self) -> Timestamp {
+            self.0
+        }
+    }
+
+    fn gateway(endpoint: &str, now: Timestamp) -> ProtocolGateway<At> {
+        let client = GlaseClient::new(glase_protocol::GlaseClientConfig::new(endpoint)).unwrap();
+        let settings = GlaseSettings::new(
+            "webshop",
+            SecretString::from("webshop-password"),
+            "reseller",
+            "9900",
+            SecretString::from("reseller-password"),
+            SecretString::from("master-secret"),
+        );
+        ProtocolGateway::new(client, settings, At(now))
+    }
+
+    #[test]
+    fn a_bounded_gateway_gives_each_call_the_shorter_of_its_deadline_and_the_time_left() {
+        let now = Timestamp::from_unix_millis(1_795_338_000_000);
+        let g = gateway("http://127.0.0.1:9/service", now);
+        assert_eq!(g.call_deadline(Duration::from_secs(5)), Duration::from_secs(5));
+        let bounded = g.bounded(now.plus(Duration::from_secs(2)));
+        assert_eq!(
+            bounded.call_deadline(Duration::from_secs(5)),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            bounded.call_deadline(Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+        // A later bound never extends an earlier one; a bound that has passed leaves nothing.
+        let rebounded = bounded.bounded(now.plus(Duration::from_secs(9)));
+        assert_eq!(
+            rebounded.call_deadline(Duration::from_secs(5)),
+            Duration::from_secs(2)
+        );
+        let passed = g.bounded(now.minus(Duration::from_secs(1)));
+        assert_eq!(passed.call_deadline(Duration::from_secs(5)), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn a_call_whose_bound_has_passed_is_never_sent() {
+        // A listener that would take the call: nothing must connect to it.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let endpoint = format!("http://{}/service", listener.local_addr().unwrap());
+        let now = Timestamp::from_unix_millis(1_795_338_000_000);
+        let g = gateway(&endpoint, now).bounded(now);
+        let err = g
+            .cancel_invoice(
+                &GlaseTerminal::Webshop,
+                &InvoiceReference::parse("20261122000000001").unwrap(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, GlaseError::Unavailable { .. }), "{err:?}");
+        assert!(listener.accept().is_err(), "the call reached the listener");
     }
 
     #[test]

@@ -10,12 +10,30 @@
 //! - [`connections`]: WebSocket connections listening to a payment.
 //! - [`terminals`]: POS terminals (register, list, assign a Glase ID, unregister), the till's "try
 //!   again", and the receipt sweep.
+//!
+//! # Deadlines
+//! A use case run inside a function invocation gets the invocation's deadline as a [`Timestamp`] (the
+//! `_within` methods; the others run without one). Every Glase call it makes is bounded by that
+//! deadline less the time of what must still follow the call ([`Reserves`]), through
+//! [`GlaseGateway::bounded`](crate::ports::GlaseGateway::bounded); store calls are bounded by the store
+//! client's own operation timeout, which [`Reserves::store_write`] keeps time for.
+//!
+//! Creating a payment is the case that costs money: sendInvoice, then the payment's store write, then,
+//! when that write fails, the compensating cancelInvoice. sendInvoice must end by the deadline less one
+//! store write and one cancel, so whenever it answers there is time to store the payment or withdraw
+//! the invoice; when the time left cannot cover that and [`Reserves::send_invoice_min`] for the call
+//! itself, nothing is sent and the answer is [`UseCaseError::TooLittleTime`]. A sendInvoice whose
+//! answer does not come within its share is [`UseCaseError::OutcomeUnknown`], as any lost answer is:
+//! nobody received its invoice reference, so nobody can be shown its QR code or cancel it by
+//! reference (a point-of-sale invoice is replaced by the till's next one). A notification or a status
+//! read gives getPaymentStatus what is left less the write of its outcome.
 
 use std::time::Duration;
 
 use thiserror::Error;
 
 use crate::idempotency::IdempotencyPolicy;
+use crate::ids::Timestamp;
 use crate::payment::{Payment, PaymentError, PaymentStatus};
 use crate::ports::{GlaseError, PaymentStore, StoreError};
 use crate::refund::Refund;
@@ -27,6 +45,8 @@ pub mod reports;
 pub mod sweeps;
 pub mod terminals;
 
+#[cfg(test)]
+mod deadline_tests;
 #[cfg(test)]
 mod tests;
 
@@ -58,6 +78,49 @@ pub struct UseCaseSettings {
     /// no report may declare such a refund absent unless its period holds this time too (default
     /// [`reports::REFUND_SETTLE_MARGIN`]; a soak with short runs sets less).
     pub refund_settle_margin: Duration,
+    /// What a use case keeps back for the steps after a Glase call, out of its invocation's time.
+    pub reserves: Reserves,
+}
+
+/// The time a use case keeps back, out of what its invocation has left, for the steps that must still
+/// follow a Glase call (see the module's "Deadlines").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reserves {
+    /// One store write: at least the store client's operation timeout (default 3 s).
+    pub store_write: Duration,
+    /// One compensating cancelInvoice (default 3 s).
+    pub glase_cancel: Duration,
+    /// The least time worth giving sendInvoice; with less, no invoice is sent (default 2 s).
+    pub send_invoice_min: Duration,
+}
+
+impl Default for Reserves {
+    fn default() -> Self {
+        Self {
+            store_write: Duration::from_secs(3),
+            glase_cancel: Duration::from_secs(3),
+            send_invoice_min: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Reserves {
+    /// What creating a payment keeps back from sendInvoice: one store write and one cancel.
+    pub fn after_send(&self) -> Duration {
+        self.store_write.saturating_add(self.glase_cancel)
+    }
+
+    /// The least time left at which a payment is still created: [`Reserves::after_send`] and
+    /// [`Reserves::send_invoice_min`].
+    pub fn to_create(&self) -> Duration {
+        self.after_send().saturating_add(self.send_invoice_min)
+    }
+}
+
+/// When a step must end: the invocation's deadline less what is kept back for later steps, or `None`
+/// when the use case runs without a deadline.
+pub(crate) fn less(deadline: Option<Timestamp>, keep: Duration) -> Option<Timestamp> {
+    deadline.map(|d| d.minus(keep))
 }
 
 impl Default for UseCaseSettings {
@@ -70,6 +133,7 @@ impl Default for UseCaseSettings {
             idempotency: IdempotencyPolicy::default(),
             pos_window: Duration::from_secs(30),
             refund_settle_margin: reports::REFUND_SETTLE_MARGIN,
+            reserves: Reserves::default(),
         }
     }
 }
@@ -177,6 +241,14 @@ pub enum UseCaseError {
     /// The store failed.
     #[error("store: {0}")]
     Store(StoreError),
+    /// The invocation has too little time left to do this safely; nothing was sent or changed.
+    #[error("too little time left: {left:?} of the {needed:?} needed")]
+    TooLittleTime {
+        /// The time that was left.
+        left: Duration,
+        /// The time the request needs.
+        needed: Duration,
+    },
     /// Glase took the change but our record of it could not be written: the payment read back shows
     /// the state before. Sending the same request again is safe and brings the two together.
     #[error("not recorded: {0}")]

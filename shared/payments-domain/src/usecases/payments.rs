@@ -20,7 +20,7 @@ use crate::ports::{
 use crate::refund::Refund;
 use crate::secret::{ClientSecret, NotificationToken};
 
-use super::{ConflictReason, Deps, UseCaseError};
+use super::{ConflictReason, Deps, UseCaseError, less};
 
 /// How many times a conditional write is retried after losing a race before giving up.
 const MAX_RACES: usize = 5;
@@ -98,6 +98,24 @@ impl ConfirmOutcome {
     }
 }
 
+/// The Glase gateway of a use case, bounded for one step ([`GlaseGateway::bounded`]) or as configured.
+pub(super) enum StepGlase<'a, G> {
+    /// The gateway as configured (no deadline).
+    Unbounded(&'a G),
+    /// The gateway bounded by the step's end.
+    Bounded(G),
+}
+
+impl<G> std::ops::Deref for StepGlase<'_, G> {
+    type Target = G;
+    fn deref(&self) -> &G {
+        match self {
+            StepGlase::Unbounded(g) => g,
+            StepGlase::Bounded(g) => g,
+        }
+    }
+}
+
 impl<S, G, Q, P, C, I> Deps<S, G, Q, P, C, I>
 where
     S: PaymentStore,
@@ -116,8 +134,22 @@ where
     /// first request that vanished after sending its invoice is reported as `OutcomeUnknown`, never
     /// sent again.
     pub async fn create_payment(&self, request: CreatePayment) -> Result<CreatedPayment, UseCaseError> {
+        self.create_payment_within(request, None).await
+    }
+
+    /// [`Self::create_payment`] inside an invocation that must have answered by `deadline`: sendInvoice
+    /// ends early enough to leave time for the payment's store write and a compensating cancel; when
+    /// the time left cannot cover that, nothing is sent or changed and the answer is
+    /// [`UseCaseError::TooLittleTime`] (see the module docs of [`crate::usecases`], "Deadlines").
+    pub async fn create_payment_within(
+        &self,
+        request: CreatePayment,
+        deadline: Option<Timestamp>,
+    ) -> Result<CreatedPayment, UseCaseError> {
+        // Refused before the idempotency key is taken, so a refusal changes nothing at all.
+        self.send_by(deadline)?;
         let Some((key, fingerprint)) = request.idempotency.clone() else {
-            return self.send_and_store(&request).await;
+            return self.send_and_store(&request, deadline).await;
         };
         let now = self.clock.now();
         let fresh = IdempotencyRecord::start(
@@ -161,7 +193,7 @@ where
             }
         };
 
-        let result = self.send_and_store(&request).await;
+        let result = self.send_and_store(&request, deadline).await;
         let outcome = match &result {
             Ok(created) => Some(StoredOutcome::PaymentCreated {
                 payment_id: created.payment.id().clone(),
@@ -220,7 +252,34 @@ where
         }
     }
 
-    async fn send_and_store(&self, request: &CreatePayment) -> Result<CreatedPayment, UseCaseError> {
+    /// The gateway bounded by `by`, or as configured when there is no bound.
+    pub(super) fn glase_by(&self, by: Option<Timestamp>) -> StepGlase<'_, G> {
+        match by {
+            Some(by) => StepGlase::Bounded(self.glase.bounded(by)),
+            None => StepGlase::Unbounded(&self.glase),
+        }
+    }
+
+    /// When sendInvoice must have answered: the deadline less one store write and one cancel. Refused
+    /// when that leaves less than [`super::Reserves::send_invoice_min`] from now.
+    fn send_by(&self, deadline: Option<Timestamp>) -> Result<Option<Timestamp>, UseCaseError> {
+        let Some(deadline) = deadline else {
+            return Ok(None);
+        };
+        let reserves = self.settings.reserves;
+        let left = deadline.since(self.clock.now());
+        let needed = reserves.to_create();
+        if left < needed {
+            return Err(UseCaseError::TooLittleTime { left, needed });
+        }
+        Ok(less(Some(deadline), reserves.after_send()))
+    }
+
+    async fn send_and_store(
+        &self,
+        request: &CreatePayment,
+        deadline: Option<Timestamp>,
+    ) -> Result<CreatedPayment, UseCaseError> {
         let now = self.clock.now();
         let terminal = match &request.terminal {
             TerminalChoice::Webshop => None,
@@ -251,7 +310,13 @@ where
             notification_url: NotificationUrl::new(&self.settings.public_base_url, &id, &token),
             issued_at: now,
         };
-        let reference = self.glase.send_invoice(&glase_terminal, &invoice).await?;
+        // Checked again after the terminal's read; from here on, whenever sendInvoice answers, the
+        // store write and the cancel below still fit before the deadline.
+        let send_by = self.send_by(deadline)?;
+        let reference = self
+            .glase_by(send_by)
+            .send_invoice(&glase_terminal, &invoice)
+            .await?;
         let payment = Payment::new(NewPayment {
             id: id.clone(),
             terminal: match &terminal {
@@ -278,12 +343,16 @@ where
         };
         if let Err(e) = stored {
             // The invoice exists at Glase but not with us: withdraw it so nobody can pay it unseen.
-            let _ = self.glase.cancel_invoice(&glase_terminal, &reference).await;
+            // It has the time kept back for it: what is left until the deadline.
+            let _ = self
+                .glase_by(deadline)
+                .cancel_invoice(&glase_terminal, &reference)
+                .await;
             return Err(e.into());
         }
         if let Some(previous) = terminal.as_ref().and_then(|t| t.open_payment()) {
             // Glase cancelled the till's previous invoice when this one was sent; our record follows.
-            self.follow_replaced(previous).await;
+            self.follow_replaced(previous, deadline).await;
         }
         Ok(CreatedPayment {
             payment,
@@ -296,12 +365,12 @@ where
     /// it just before. So the previous payment is confirmed with Glase rather than assumed canceled: a
     /// paid one is acknowledged and recorded (never left to be reversed), a canceled one is recorded
     /// canceled. If Glase cannot be asked now, it stays pending and the safety net asks later.
-    async fn follow_replaced(&self, previous: &PaymentId) {
+    async fn follow_replaced(&self, previous: &PaymentId, deadline: Option<Timestamp>) {
         let Ok(Some(p)) = self.store.get_payment(previous).await else {
             return;
         };
         if p.status() == PaymentStatus::Pending {
-            let _ = self.confirm(p).await;
+            let _ = self.confirm_by(p, deadline).await;
         }
     }
 
@@ -330,9 +399,19 @@ where
     /// with a conditional write (re-reading and re-deciding after a lost race), and pushes a new status to
     /// the payment's browsers. Returns the stored payment and what changed.
     pub async fn confirm(&self, payment: Payment) -> Result<(Payment, ConfirmOutcome), UseCaseError> {
+        self.confirm_by(payment, None).await
+    }
+
+    /// [`Self::confirm`] inside an invocation that must have answered by `deadline`: getPaymentStatus
+    /// gets what is left less one store write, the write of what it found.
+    pub async fn confirm_by(
+        &self,
+        payment: Payment,
+        deadline: Option<Timestamp>,
+    ) -> Result<(Payment, ConfirmOutcome), UseCaseError> {
         let terminal = self.glase_terminal_of(&payment).await?;
         let observation = self
-            .glase
+            .glase_by(less(deadline, self.settings.reserves.store_write))
             .payment_status(&terminal, payment.invoice_reference(), payment.glase_version())
             .await?;
         let before = payment.status();
@@ -416,6 +495,17 @@ where
         id: &PaymentId,
         token: &str,
     ) -> Result<(Payment, Option<ConfirmOutcome>), UseCaseError> {
+        self.handle_notification_within(id, token, None).await
+    }
+
+    /// [`Self::handle_notification`] inside an invocation that must have answered by `deadline` (see
+    /// [`Self::confirm_by`]).
+    pub async fn handle_notification_within(
+        &self,
+        id: &PaymentId,
+        token: &str,
+        deadline: Option<Timestamp>,
+    ) -> Result<(Payment, Option<ConfirmOutcome>), UseCaseError> {
         let mut payment = self
             .store
             .get_payment(id)
@@ -435,7 +525,7 @@ where
                 Ok(()) => {
                     let release = claim.notification_released(payment.last_notified_at());
                     let expected = claim.revision();
-                    let confirmed = self.confirm(claim).await;
+                    let confirmed = self.confirm_by(claim, deadline).await;
                     if confirmed.is_err() {
                         let _ = self.store.update_payment(&release, expected).await;
                     }
@@ -456,7 +546,7 @@ where
         if payment.status().is_final() {
             return Ok((payment, None));
         }
-        let (payment, outcome) = self.confirm(payment).await?;
+        let (payment, outcome) = self.confirm_by(payment, deadline).await?;
         Ok((payment, Some(outcome)))
     }
 
@@ -488,9 +578,19 @@ where
         claim: Payment,
         before: Option<Timestamp>,
     ) -> Result<(Payment, ConfirmOutcome), UseCaseError> {
+        self.confirm_claimed_by(claim, before, None).await
+    }
+
+    /// [`Self::confirm_claimed`] by `deadline` (see [`Self::confirm_by`]).
+    async fn confirm_claimed_by(
+        &self,
+        claim: Payment,
+        before: Option<Timestamp>,
+        deadline: Option<Timestamp>,
+    ) -> Result<(Payment, ConfirmOutcome), UseCaseError> {
         let release = claim.check_released(before);
         let expected = claim.revision();
-        let confirmed = self.confirm(claim).await;
+        let confirmed = self.confirm_by(claim, deadline).await;
         if confirmed.is_err() {
             let _ = self.store.update_payment(&release, expected).await;
         }
@@ -505,6 +605,17 @@ where
         id: &PaymentId,
         reader: Reader<'_>,
     ) -> Result<PaymentView, UseCaseError> {
+        self.read_payment_within(id, reader, None).await
+    }
+
+    /// [`Self::read_payment`] inside an invocation that must have answered by `deadline` (see
+    /// [`Self::confirm_by`]).
+    pub async fn read_payment_within(
+        &self,
+        id: &PaymentId,
+        reader: Reader<'_>,
+        deadline: Option<Timestamp>,
+    ) -> Result<PaymentView, UseCaseError> {
         let mut payment = self.load_for(id, reader).await?;
         let mut confirmation = None;
         let now = self.clock.now();
@@ -516,12 +627,12 @@ where
                     // answers PAID again), so for the reader a lost answer is "Glase unreachable, try
                     // again": a till shows its offline message, never a guessed status.
                     let (confirmed, outcome) = self
-                        .confirm_claimed(claim, payment.last_checked_at())
+                        .confirm_claimed_by(claim, payment.last_checked_at(), deadline)
                         .await
                         .map_err(|e| match e {
-                        UseCaseError::OutcomeUnknown(reason) => UseCaseError::GlaseUnavailable(reason),
-                        other => other,
-                    })?;
+                            UseCaseError::OutcomeUnknown(reason) => UseCaseError::GlaseUnavailable(reason),
+                            other => other,
+                        })?;
                     payment = confirmed;
                     confirmation = Some(outcome);
                 }

@@ -1,0 +1,246 @@
+//! The use cases inside an invocation's deadline: every Glase call bounded by what is left, keeping back
+//! what must still follow (see the module docs of [`crate::usecases`], "Deadlines").
+
+use std::time::Duration;
+
+use crate::idempotency::{FingerprintBuilder, IdempotencyKey, Operation};
+use crate::ids::{StatusVersion, Timestamp};
+use crate::order::tests::{order_of, row, sek};
+use crate::payment::{GlaseInvoiceStatus, PaymentStatus};
+use crate::ports::{Clock, GlaseGateway, GlaseTerminal, StoreError};
+use crate::testing::{
+    FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
+};
+
+use super::*;
+
+type TestDeps = Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
+
+/// Reserves of 1 s for a store write and 2 s for a cancel, and at least 1 s for sendInvoice: a
+/// payment needs 4 s left.
+fn deps() -> TestDeps {
+    let clock = ManualClock::default();
+    Deps {
+        store: InMemoryStore::new(),
+        glase: FakeGlase::new(clock.clone()),
+        queue: RecordingQueue::default(),
+        push: RecordingPush::default(),
+        clock,
+        ids: SequentialIds::default(),
+        settings: UseCaseSettings {
+            public_base_url: "https://pay.example".into(),
+            reserves: Reserves {
+                store_write: Duration::from_secs(1),
+                glase_cancel: Duration::from_secs(2),
+                send_invoice_min: Duration::from_secs(1),
+            },
+            ..UseCaseSettings::default()
+        },
+    }
+}
+
+fn request(total: i64) -> CreatePayment {
+    CreatePayment {
+        order: order_of(vec![row("Coffee", sek(total))], sek(total)).unwrap(),
+        terminal: TerminalChoice::Webshop,
+        idempotency: None,
+    }
+}
+
+fn keyed(total: i64, key: &str) -> CreatePayment {
+    let fp = FingerprintBuilder::new(Operation::CreatePayment)
+        .int("total", total)
+        .finish();
+    CreatePayment {
+        idempotency: Some((IdempotencyKey::parse(key).unwrap(), fp)),
+        ..request(total)
+    }
+}
+
+fn in_ms(d: &TestDeps, ms: u64) -> Timestamp {
+    d.clock.now().plus(Duration::from_millis(ms))
+}
+
+fn token_of(d: &TestDeps) -> String {
+    d.glase
+        .calls()
+        .into_iter()
+        .find_map(|c| match c {
+            GlaseCall::SendInvoice { notification_url, .. } => Some(notification_url),
+            _ => None,
+        })
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned()
+}
+
+async fn glase_status(d: &TestDeps, reference: &crate::ids::InvoiceReference) -> GlaseInvoiceStatus {
+    d.glase
+        .payment_status(&GlaseTerminal::Webshop, reference, StatusVersion::new(0))
+        .await
+        .unwrap()
+        .status
+}
+
+#[tokio::test]
+async fn no_invoice_is_sent_when_the_time_left_cannot_cover_the_send_the_store_write_and_a_cancel() {
+    let d = deps();
+    let deadline = in_ms(&d, 3_999);
+    let err = d
+        .create_payment_within(keyed(100, "short-of-time"), Some(deadline))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        UseCaseError::TooLittleTime {
+            left: Duration::from_millis(3_999),
+            needed: Duration::from_secs(4),
+        }
+    );
+    assert!(d.glase.calls().is_empty(), "{:?}", d.glase.calls());
+    assert!(d.store.payments().is_empty());
+    // Nothing changed: the key is free, and the same request with time enough creates the payment.
+    assert!(d.store.idempotency_records().is_empty());
+    let created = d
+        .create_payment_within(keyed(100, "short-of-time"), Some(in_ms(&d, 4_000)))
+        .await
+        .unwrap();
+    assert!(!created.replayed);
+    assert_eq!(d.store.payments().len(), 1);
+}
+
+#[tokio::test]
+async fn send_invoice_must_answer_by_the_deadline_less_a_store_write_and_a_cancel() {
+    let d = deps();
+    let deadline = in_ms(&d, 10_000);
+    d.create_payment_within(request(100), Some(deadline))
+        .await
+        .unwrap();
+    assert_eq!(
+        d.glase.call_bounds(),
+        vec![("sendInvoice", Some(deadline.minus(Duration::from_secs(3))))]
+    );
+}
+
+#[tokio::test]
+async fn a_late_send_invoice_answer_still_leaves_time_to_cancel_when_the_store_write_fails() {
+    let d = deps();
+    let deadline = in_ms(&d, 10_000);
+    // sendInvoice answers at the very end of its share (7 s of the 10), the store write fails, and
+    // the cancel takes all of its 2 s reserve and the store write's unused second.
+    d.glase
+        .set_clock_latency_of("sendInvoice", Duration::from_millis(6_999));
+    d.glase
+        .set_clock_latency_of("cancelInvoice", Duration::from_millis(3_000));
+    d.store.fail_next(StoreError::Unavailable {
+        reason: "down".into(),
+    });
+    let err = d
+        .create_payment_within(request(100), Some(deadline))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UseCaseError::Store(_)), "{err:?}");
+    let reference = d
+        .glase
+        .calls()
+        .into_iter()
+        .find_map(|c| match c {
+            GlaseCall::CancelInvoice { invoice_reference } => Some(invoice_reference),
+            _ => None,
+        })
+        .expect("the invoice is withdrawn");
+    assert!(d.clock.now() <= deadline, "the cancel ended after the deadline");
+    assert_eq!(glase_status(&d, &reference).await, GlaseInvoiceStatus::Canceled);
+    assert_eq!(
+        d.glase.call_bounds()[..2],
+        [
+            ("sendInvoice", Some(deadline.minus(Duration::from_secs(3)))),
+            ("cancelInvoice", Some(deadline)),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_send_invoice_answer_later_than_its_share_ends_as_outcome_unknown_before_the_deadline() {
+    let d = deps();
+    let deadline = in_ms(&d, 10_000);
+    // The answer would come after 9 s: past sendInvoice's share (7 s), before the deadline.
+    d.glase
+        .set_clock_latency_of("sendInvoice", Duration::from_secs(9));
+    d.glase
+        .set_clock_latency_of("cancelInvoice", Duration::from_secs(2));
+    let err = d
+        .create_payment_within(keyed(100, "late-answer"), Some(deadline))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UseCaseError::OutcomeUnknown(_)), "{err:?}");
+    // The use case stopped waiting when the share ended, with the kept-back time still ahead.
+    assert_eq!(d.clock.now(), deadline.minus(Duration::from_secs(3)));
+    assert!(d.store.payments().is_empty());
+    // The key remembers the unknown outcome, so the same request is never sent twice.
+    let again = d
+        .create_payment_within(keyed(100, "late-answer"), Some(in_ms(&d, 10_000)))
+        .await
+        .unwrap_err();
+    assert!(matches!(again, UseCaseError::OutcomeUnknown(_)), "{again:?}");
+    assert_eq!(
+        d.glase
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, GlaseCall::SendInvoice { .. }))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_notification_gives_get_payment_status_what_is_left_less_the_write_of_its_outcome() {
+    let d = deps();
+    let created = d.create_payment(request(100)).await.unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    let deadline = in_ms(&d, 5_000);
+    let (paid, _) = d
+        .handle_notification_within(created.payment.id(), &token_of(&d), Some(deadline))
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), PaymentStatus::Paid);
+    assert_eq!(
+        d.glase.call_bounds().last(),
+        Some(&("getPaymentStatus", Some(deadline.minus(Duration::from_secs(1)))))
+    );
+}
+
+#[tokio::test]
+async fn a_notification_whose_status_answer_is_later_than_its_share_ends_before_the_outcome_write() {
+    let d = deps();
+    let created = d.create_payment(request(100)).await.unwrap();
+    d.glase.pay(created.payment.invoice_reference());
+    d.glase
+        .set_clock_latency_of("getPaymentStatus", Duration::from_secs(5));
+    let deadline = in_ms(&d, 3_000);
+    let err = d
+        .handle_notification_within(created.payment.id(), &token_of(&d), Some(deadline))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UseCaseError::OutcomeUnknown(_)), "{err:?}");
+    assert_eq!(d.clock.now(), deadline.minus(Duration::from_secs(1)));
+}
+
+#[tokio::test]
+async fn a_status_read_gives_get_payment_status_what_is_left_less_the_write_of_its_outcome() {
+    let d = deps();
+    let created = d.create_payment(request(100)).await.unwrap();
+    d.clock.advance(Duration::from_secs(2));
+    let deadline = in_ms(&d, 6_000);
+    let view = d
+        .read_payment_within(created.payment.id(), Reader::Merchant, Some(deadline))
+        .await
+        .unwrap();
+    assert!(view.confirmation.is_some());
+    assert_eq!(
+        d.glase.call_bounds().last(),
+        Some(&("getPaymentStatus", Some(deadline.minus(Duration::from_secs(1)))))
+    );
+}
