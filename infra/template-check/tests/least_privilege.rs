@@ -4,7 +4,8 @@
 //!   the payments table and its indexes only.
 //! - SQS: `SendMessage` on the refund queue exactly for the functions whose settings need the queue; the
 //!   receive/delete/visibility actions only for a function the queue triggers.
-//! - Secrets Manager: `GetSecretValue` on the stack's one secret exactly for the functions that read it.
+//! - Secrets Manager: `GetSecretValue` on exactly the secrets of the variables the function's settings
+//!   need (one secret per variable), and none for a function that needs none.
 //! - `execute-api:ManageConnections` exactly for the functions that push to the WebSocket API.
 //! - Managed policies: the basic execution role (logs) for all; the SQS execution role only where an SQS
 //!   event source mapping needs it (SAM attaches it for the mapping; it names no resource of ours).
@@ -148,7 +149,7 @@ fn every_role_grants_only_what_its_function_uses() {
         json!({"Fn::Sub": "${PaymentsTable.Arn}/index/*"}),
     ];
     let queue = json!({"Fn::GetAtt": ["RefundQueue", "Arn"]});
-    let secret = json!({"Ref": "AppSecret"});
+    let secret_of = template_check::secret_of_variable(&template);
     let basic = "\"arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole\"";
     let sqs_execution = "\"arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole\"";
     for function in Function::ALL {
@@ -163,7 +164,17 @@ fn every_role_grants_only_what_its_function_uses() {
         }
         assert_eq!(managed, expected_managed, "{id}: managed policies");
 
-        let reads_secret = required.iter().any(|n| env::SECRETS.contains(n));
+        let secrets: Vec<Value> = function
+            .required_secrets()
+            .iter()
+            .map(|n| {
+                let secret = secret_of
+                    .get(*n)
+                    .unwrap_or_else(|| panic!("{id}: no secret of the stack holds {n}"));
+                json!({"Ref": secret})
+            })
+            .collect();
+        let reads_secret = !secrets.is_empty();
         let sends_refunds = required.contains(&env::REFUND_QUEUE_URL);
         let pushes = function.needs().contains(&Need::Push);
         assert_eq!(
@@ -210,7 +221,10 @@ fn every_role_grants_only_what_its_function_uses() {
                     assert_eq!(resources, &vec![queue.clone()], "{id}: {action}");
                 }
                 "secretsmanager:GetSecretValue" => {
-                    assert_eq!(resources, &vec![secret.clone()], "{id}: {action}")
+                    let granted: BTreeSet<String> = resources.iter().map(Value::to_string).collect();
+                    let needed: BTreeSet<String> = secrets.iter().map(Value::to_string).collect();
+                    assert_eq!(granted, needed, "{id}: {action}");
+                    assert_eq!(resources.len(), secrets.len(), "{id}: {action} repeats a secret");
                 }
                 "execute-api:ManageConnections" => assert!(
                     resources.iter().all(|r| r.to_string().contains("WebSocketApi")),
