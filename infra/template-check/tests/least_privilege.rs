@@ -235,3 +235,64 @@ fn every_role_grants_only_what_its_function_uses() {
         }
     }
 }
+
+/// The body of the store's method `name` (from `async fn name(` to the next `async fn`).
+fn store_method_body(name: &str) -> String {
+    let text = std::fs::read_to_string(root().join("shared/payments-dynamodb/src/store.rs"))
+        .expect("readable store");
+    let start = text
+        .find(&format!("async fn {name}("))
+        .unwrap_or_else(|| panic!("the store has no method {name}"));
+    let rest = &text[start + 1..];
+    let end = rest.find("async fn ").map_or(rest.len(), |i| i + 1);
+    text[start..start + end].to_owned()
+}
+
+#[test]
+fn every_function_behind_an_idempotency_key_may_delete_the_keys_record() {
+    // A request that fails before any side effect deletes its idempotency record so that the client
+    // may retry with the same key; without the right to, the key stays taken and its retry is answered
+    // "outcome unknown" for ever.
+    assert!(
+        store_method_body("delete_idempotency_record").contains(".delete_item()"),
+        "the store deletes idempotency records with DeleteItem"
+    );
+    let template = template();
+    let ids = function_ids(&template);
+    let openapi: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("shared/payments-api/openapi.json")).expect("openapi.json"),
+    )
+    .expect("openapi.json is JSON");
+    let mut keyed = BTreeSet::new();
+    for (path, item) in openapi["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let takes_key = list(&operation["parameters"])
+                .iter()
+                .any(|p| p["$ref"] == "#/components/parameters/IdempotencyKey");
+            if !takes_key {
+                continue;
+            }
+            let concrete = path
+                .replace("{payment_id}", "p")
+                .replace("{refund_id}", "r")
+                .replace("{terminal_id}", "t")
+                .replace("{report_id}", "x");
+            let route = payments_api::routes::Route::parse(
+                &method.to_uppercase().parse().expect("a method"),
+                &concrete,
+            )
+            .expect("the route parses");
+            keyed.insert(route.function().crate_name());
+        }
+    }
+    assert!(keyed.len() >= 2, "only {keyed:?} take an Idempotency-Key");
+    for krate in keyed {
+        let id = &ids[krate];
+        assert!(
+            grants_of(&template, id)
+                .actions
+                .contains_key("dynamodb:DeleteItem"),
+            "{id} takes an Idempotency-Key but may not delete the key's record"
+        );
+    }
+}
