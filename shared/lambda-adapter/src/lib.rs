@@ -6,6 +6,10 @@
 //! them to the Lambda-agnostic [`ApiRequest`] that [`payments_api::app::App::handle`] answers. The
 //! local stack and the tests call the same `handle` without any of this.
 
+// The functions' start-up and run loops nest the SDK's and the use cases' futures deeper than the
+// compiler's default type-depth limit allows when the workspace's features are unified.
+#![recursion_limit = "256"]
+
 use std::sync::Arc;
 use std::time::Instant;
 
