@@ -4,8 +4,6 @@
 //! The work lives in `payments-domain` (the refund use cases), `payments-api` (the batch) and
 //! `lambda-adapter` (start-up and the event types).
 
-// As in lambda-adapter: the start-up future nests deeper than the default type-depth limit.
-#![recursion_limit = "256"]
 // The worker future nests the whole refund path; its layout needs a deeper query limit than the default.
 #![recursion_limit = "256"]
 

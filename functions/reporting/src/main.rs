@@ -5,8 +5,6 @@
 //! The work lives in `payments-domain` (the period use case and reconciliation), `payments-api` (the
 //! handlers) and `lambda-adapter` (start-up and telling the two kinds of event apart).
 
-// As in lambda-adapter: the start-up future nests deeper than the default type-depth limit.
-#![recursion_limit = "256"]
 // The close future nests the whole report path; its layout needs a deeper query limit than the default.
 #![recursion_limit = "256"]
 
