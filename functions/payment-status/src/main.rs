@@ -4,6 +4,9 @@
 //! Everything it does lives in `payments-api` (the handlers) and `lambda-adapter` (start-up and the
 //! event conversion); this crate only names the function, so its settings and routes are its own.
 
+// As in lambda-adapter: the start-up future nests deeper than the default type-depth limit.
+#![recursion_limit = "256"]
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_adapter::run_http(payments_api::settings::Function::PaymentStatus).await

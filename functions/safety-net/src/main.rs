@@ -6,6 +6,9 @@
 //! The work lives in `payments-domain` (the sweeps), `payments-api` (the passes) and `lambda-adapter`
 //! (start-up and the event).
 
+// As in lambda-adapter: the start-up future nests deeper than the default type-depth limit.
+#![recursion_limit = "256"]
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_adapter::run_safety_net().await

@@ -32,6 +32,8 @@ origin (scheme://host:port) read payments cross-origin, with the CORS rules of t
 
 Environment:
   GLASE_API_KEY          the merchant API key to accept (default: one generated and kept in --data-dir)
+  CLIENT_SECRET_KEY      the key client secrets derive from, 32 bytes or more (default: one generated
+                         and kept in --data-dir, so a replay after a restart answers the same secret)
   GLASE_ENDPOINT         same as --glase-endpoint; then also GLASE_TERMINAL_ID, GLASE_TERMINAL_PASSWORD,
                          GLASE_RESELLER_ID, GLASE_RESELLER_USER_ID, GLASE_RESELLER_PASSWORD
   AWS_ENDPOINT_URL_DYNAMODB and TABLE_NAME

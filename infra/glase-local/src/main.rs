@@ -33,6 +33,7 @@ use payments_api::telemetry::{self, LogFormat, LogSettings};
 use payments_api::wiring::{self, AnyPush, AnyQueue, OsRandom, SystemClock};
 use payments_domain::faults::{FaultyStore, StoreFaultRates};
 use payments_domain::idempotency::IdempotencyPolicy;
+use payments_domain::secret::ClientSecretKey;
 use payments_domain::usecases::Deps;
 use payments_dynamodb::DynamoStore;
 use payments_glase::ProtocolGateway;
@@ -189,6 +190,14 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let terminal_secret =
         persistent_secret(&args.data_dir, "terminal-secret", "").map_err(|e| e.to_string())?;
+    // Client secrets derive from this key, so a replay after a restart on the same data answers the
+    // secret the first answer gave.
+    let client_secret_key = match env("CLIENT_SECRET_KEY") {
+        Some(k) => k,
+        None => persistent_secret(&args.data_dir, "client-secret-key", "").map_err(|e| e.to_string())?,
+    };
+    let client_secret_key = ClientSecretKey::parse(&client_secret_key)
+        .map_err(|_| "CLIENT_SECRET_KEY: shorter than 32 bytes".to_owned())?;
 
     let listener = tokio::net::TcpListener::bind((args.bind, args.port))
         .await
@@ -277,6 +286,7 @@ async fn run(args: Args) -> Result<(), String> {
                 .unwrap_or(120),
         ),
         sdk_timeouts: payments_api::settings::SdkTimeouts::default(),
+        client_secret_key: Some(client_secret_key.clone()),
     };
     let hub = LocalHub::new();
     let refunds = InMemoryQueue::new(REFUND_QUEUE);
@@ -292,7 +302,7 @@ async fn run(args: Args) -> Result<(), String> {
             queue: AnyQueue::Memory(refunds.clone()),
             push: AnyPush::Local(hub.clone()),
             clock: SystemClock,
-            ids: OsRandom,
+            ids: OsRandom::new(Some(client_secret_key.clone())),
             settings: payments_domain::usecases::UseCaseSettings {
                 refund_settle_margin: seconds_setting(
                     "GLASE_LOCAL_REFUND_SETTLE_MARGIN_SECONDS",

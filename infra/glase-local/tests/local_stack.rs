@@ -286,3 +286,52 @@ async fn a_request_whose_caller_hangs_up_is_still_handled_to_its_end() {
     drop(stack);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[tokio::test]
+async fn an_idempotent_create_replayed_after_a_restart_answers_the_same_client_secret() {
+    let data = data_dir();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let body = serde_json::json!({
+        "order_id": "R-1",
+        "currency": "SEK",
+        "total": 12_550,
+        "rows": [{"description": "Mug", "total": 12_550}]
+    });
+    let create = |stack: &Running| {
+        http.post(format!("{}/v1/payments", stack.base))
+            .bearer_auth(&stack.api_key)
+            .header("Idempotency-Key", "restart-replay-1")
+            .json(&body)
+            .send()
+    };
+    let stack = start(&data);
+    let first = create(&stack).await.unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    let first: serde_json::Value = first.json().await.unwrap();
+    drop(stack);
+
+    // The key's record holds no secret: the restarted stack derives it again under the key it kept.
+    let again = start(&data);
+    let replay = create(&again).await.unwrap();
+    assert_eq!(replay.status().as_u16(), 201);
+    let replay: serde_json::Value = replay.json().await.unwrap();
+    assert_eq!(replay["id"], first["id"]);
+    assert_eq!(replay["client_secret"], first["client_secret"]);
+    let read = http
+        .get(format!(
+            "{}/v1/payments/{}",
+            again.base,
+            first["id"].as_str().unwrap()
+        ))
+        .header("X-Client-Secret", replay["client_secret"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        read.status().as_u16(),
+        200,
+        "the replayed secret opens the payment"
+    );
+    drop(again);
+    let _ = std::fs::remove_dir_all(&data);
+}

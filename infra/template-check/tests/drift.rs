@@ -70,8 +70,10 @@ fn every_function_has_exactly_one_resource_and_every_crate_is_deployed() {
 }
 
 #[test]
-fn every_function_gets_its_plain_variables_and_the_secret_arn_when_it_needs_secrets() {
-    let by_crate = functions_by_crate(&template());
+fn every_function_gets_its_plain_variables_and_the_arns_of_exactly_the_secrets_it_needs() {
+    let template = template();
+    let by_crate = functions_by_crate(&template);
+    let secret_of = template_check::secret_of_variable(&template);
     for function in Function::ALL {
         let (id, resource) = &by_crate[function.crate_name()][0];
         let vars = &resource["Properties"]["Environment"]["Variables"];
@@ -79,19 +81,36 @@ fn every_function_gets_its_plain_variables_and_the_secret_arn_when_it_needs_secr
         for name in required.iter().filter(|n| !env::SECRETS.contains(n)) {
             assert!(!vars[*name].is_null(), "{id} lacks {name}");
         }
+        let secrets = function.required_secrets();
         for name in env::SECRETS {
             assert!(
                 vars[*name].is_null(),
                 "{id} has the secret {name} in its plain environment"
             );
+            let arn = env::secret_arn_variable(name);
+            assert_eq!(
+                !vars[&arn].is_null(),
+                secrets.contains(name),
+                "{id}: {arn} (the function needs {secrets:?})"
+            );
         }
-        let needs_secret = required.iter().any(|n| env::SECRETS.contains(n));
-        assert_eq!(
-            !vars[env::APP_SECRET_ARN].is_null(),
-            needs_secret,
-            "{id}: APP_SECRET_ARN"
-        );
+        // No other secret ARN, and not the single secret of every variable.
+        for variable in vars.as_object().into_iter().flatten().map(|(k, _)| k) {
+            if variable.ends_with("_SECRET_ARN") {
+                assert!(
+                    secrets.iter().any(|n| env::secret_arn_variable(n) == *variable),
+                    "{id}: {variable} names no secret the function needs"
+                );
+            }
+        }
     }
+    // Every secret variable has its own secret.
+    let variables: BTreeSet<&str> = secret_of.keys().map(String::as_str).collect();
+    let needed: BTreeSet<&str> = Function::ALL.iter().flat_map(|f| f.required_secrets()).collect();
+    assert_eq!(
+        variables, needed,
+        "secret variables without a secret of their own"
+    );
 }
 
 #[test]

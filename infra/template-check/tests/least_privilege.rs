@@ -4,7 +4,8 @@
 //!   the payments table and its indexes only.
 //! - SQS: `SendMessage` on the refund queue exactly for the functions whose settings need the queue; the
 //!   receive/delete/visibility actions only for a function the queue triggers.
-//! - Secrets Manager: `GetSecretValue` on the stack's one secret exactly for the functions that read it.
+//! - Secrets Manager: `GetSecretValue` on exactly the secrets of the variables the function's settings
+//!   need (one secret per variable), and none for a function that needs none.
 //! - `execute-api:ManageConnections` exactly for the functions that push to the WebSocket API.
 //! - Managed policies: the basic execution role (logs) for all; the SQS execution role only where an SQS
 //!   event source mapping needs it (SAM attaches it for the mapping; it names no resource of ours).
@@ -148,7 +149,7 @@ fn every_role_grants_only_what_its_function_uses() {
         json!({"Fn::Sub": "${PaymentsTable.Arn}/index/*"}),
     ];
     let queue = json!({"Fn::GetAtt": ["RefundQueue", "Arn"]});
-    let secret = json!({"Ref": "AppSecret"});
+    let secret_of = template_check::secret_of_variable(&template);
     let basic = "\"arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole\"";
     let sqs_execution = "\"arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole\"";
     for function in Function::ALL {
@@ -163,7 +164,17 @@ fn every_role_grants_only_what_its_function_uses() {
         }
         assert_eq!(managed, expected_managed, "{id}: managed policies");
 
-        let reads_secret = required.iter().any(|n| env::SECRETS.contains(n));
+        let secrets: Vec<Value> = function
+            .required_secrets()
+            .iter()
+            .map(|n| {
+                let secret = secret_of
+                    .get(*n)
+                    .unwrap_or_else(|| panic!("{id}: no secret of the stack holds {n}"));
+                json!({"Ref": secret})
+            })
+            .collect();
+        let reads_secret = !secrets.is_empty();
         let sends_refunds = required.contains(&env::REFUND_QUEUE_URL);
         let pushes = function.needs().contains(&Need::Push);
         assert_eq!(
@@ -210,7 +221,10 @@ fn every_role_grants_only_what_its_function_uses() {
                     assert_eq!(resources, &vec![queue.clone()], "{id}: {action}");
                 }
                 "secretsmanager:GetSecretValue" => {
-                    assert_eq!(resources, &vec![secret.clone()], "{id}: {action}")
+                    let granted: BTreeSet<String> = resources.iter().map(Value::to_string).collect();
+                    let needed: BTreeSet<String> = secrets.iter().map(Value::to_string).collect();
+                    assert_eq!(granted, needed, "{id}: {action}");
+                    assert_eq!(resources.len(), secrets.len(), "{id}: {action} repeats a secret");
                 }
                 "execute-api:ManageConnections" => assert!(
                     resources.iter().all(|r| r.to_string().contains("WebSocketApi")),
@@ -219,5 +233,66 @@ fn every_role_grants_only_what_its_function_uses() {
                 other => panic!("{id}: {other} is granted and no rule of this test explains it"),
             }
         }
+    }
+}
+
+/// The body of the store's method `name` (from `async fn name(` to the next `async fn`).
+fn store_method_body(name: &str) -> String {
+    let text = std::fs::read_to_string(root().join("shared/payments-dynamodb/src/store.rs"))
+        .expect("readable store");
+    let start = text
+        .find(&format!("async fn {name}("))
+        .unwrap_or_else(|| panic!("the store has no method {name}"));
+    let rest = &text[start + 1..];
+    let end = rest.find("async fn ").map_or(rest.len(), |i| i + 1);
+    text[start..start + end].to_owned()
+}
+
+#[test]
+fn every_function_behind_an_idempotency_key_may_delete_the_keys_record() {
+    // A request that fails before any side effect deletes its idempotency record so that the client
+    // may retry with the same key; without the right to, the key stays taken and its retry is answered
+    // "outcome unknown" for ever.
+    assert!(
+        store_method_body("delete_idempotency_record").contains(".delete_item()"),
+        "the store deletes idempotency records with DeleteItem"
+    );
+    let template = template();
+    let ids = function_ids(&template);
+    let openapi: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("shared/payments-api/openapi.json")).expect("openapi.json"),
+    )
+    .expect("openapi.json is JSON");
+    let mut keyed = BTreeSet::new();
+    for (path, item) in openapi["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let takes_key = list(&operation["parameters"])
+                .iter()
+                .any(|p| p["$ref"] == "#/components/parameters/IdempotencyKey");
+            if !takes_key {
+                continue;
+            }
+            let concrete = path
+                .replace("{payment_id}", "p")
+                .replace("{refund_id}", "r")
+                .replace("{terminal_id}", "t")
+                .replace("{report_id}", "x");
+            let route = payments_api::routes::Route::parse(
+                &method.to_uppercase().parse().expect("a method"),
+                &concrete,
+            )
+            .expect("the route parses");
+            keyed.insert(route.function().crate_name());
+        }
+    }
+    assert!(keyed.len() >= 2, "only {keyed:?} take an Idempotency-Key");
+    for krate in keyed {
+        let id = &ids[krate];
+        assert!(
+            grants_of(&template, id)
+                .actions
+                .contains_key("dynamodb:DeleteItem"),
+            "{id} takes an Idempotency-Key but may not delete the key's record"
+        );
     }
 }

@@ -113,7 +113,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> Stack<C> {
                 queue: AnyQueue::Memory(queue.clone()),
                 push: AnyPush::None,
                 clock,
-                ids: OsRandom,
+                ids: OsRandom::with_process_key(),
                 settings: UseCaseSettings {
                     public_base_url: base.clone(),
                     ..UseCaseSettings::default()

@@ -6,6 +6,10 @@
 //! them to the Lambda-agnostic [`ApiRequest`] that [`payments_api::app::App::handle`] answers. The
 //! local stack and the tests call the same `handle` without any of this.
 
+// The functions' start-up and run loops nest the SDK's and the use cases' futures deeper than the
+// compiler's default type-depth limit allows when the workspace's features are unified.
+#![recursion_limit = "256"]
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -59,7 +63,8 @@ pub struct StartTimings {
     pub logging_us: u64,
     /// Loading the AWS configuration (region, credentials chain, endpoints).
     pub aws_config_us: u64,
-    /// Layering the secret (`APP_SECRET_ARN`) over the environment, including the Secrets Manager client.
+    /// Layering the secrets (each `<NAME>_SECRET_ARN`) over the environment, including the Secrets Manager
+    /// client.
     pub secrets_us: u64,
     /// Reading and checking the function's settings.
     pub settings_us: u64,
@@ -115,8 +120,8 @@ fn aws_config_loader(env: impl Fn(&str) -> Option<String>) -> aws_config::Config
     loader
 }
 
-/// The AWS configuration and the function's settings: the environment, with the secret named by
-/// `APP_SECRET_ARN` (fetched once, here) layered over it; and how long each step took.
+/// The AWS configuration and the function's settings: the environment, with the secrets named by its
+/// `<NAME>_SECRET_ARN` variables (fetched once, here) layered over it; and how long each step took.
 async fn start(function: Function) -> Result<(aws_config::SdkConfig, Settings, StartTimings), Error> {
     let mut timings = StartTimings::default();
     let step = Instant::now();

@@ -27,6 +27,8 @@ pub const TABLE_NAME: &str = "payments";
 
 /// The terminal-password master secret every process gets (a benchmark value, not a secret).
 const TERMINAL_SECRET: &str = "lambda-bench-terminal-password-master-secret";
+/// The client secret key every process gets (a benchmark value, not a secret).
+const CLIENT_SECRET_KEY: &str = "lambda-bench-client-secret-key-of-32-bytes-or-more";
 
 /// A payment prepared for an event.
 #[derive(Debug, Clone)]
@@ -167,7 +169,7 @@ impl StandIns {
     }
 
     /// The environment of a function process: its settings (secrets straight from the environment, no
-    /// `APP_SECRET_ARN`), fake AWS credentials and region, the SDK endpoints, and what Lambda sets.
+    /// `<NAME>_SECRET_ARN`), fake AWS credentials and region, the SDK endpoints, and what Lambda sets.
     pub fn function_env(&self, function_name: &str, runtime_api: &str) -> Vec<(String, String)> {
         let glase = self.settings.glase.as_ref();
         let config = self.sandbox.sandbox().config();
@@ -216,6 +218,7 @@ impl StandIns {
             ("GLASE_RESELLER_USER_ID", config.reseller.user_id.clone()),
             ("GLASE_RESELLER_PASSWORD", config.reseller.password.clone()),
             ("TERMINAL_PASSWORD_SECRET", TERMINAL_SECRET.to_owned()),
+            ("CLIENT_SECRET_KEY", CLIENT_SECRET_KEY.to_owned()),
             (
                 "REFUND_QUEUE_URL",
                 "http://127.0.0.1:9/000000000000/glase-refunds".to_owned(),
@@ -364,6 +367,10 @@ fn settings(sandbox: &SandboxHandle, public_base_url: &str) -> Result<Settings, 
         websocket_endpoint: None,
         payment_expiry: Duration::from_secs(3_600),
         sdk_timeouts: payments_api::settings::SdkTimeouts::default(),
+        client_secret_key: Some(
+            payments_domain::secret::ClientSecretKey::parse(CLIENT_SECRET_KEY)
+                .map_err(|e| StandInError(format!("CLIENT_SECRET_KEY: {e}")))?,
+        ),
     })
 }
 

@@ -65,12 +65,16 @@ fn assert_clean(output: &[String], secrets: &[(&str, String)]) {
 #[tokio::test]
 async fn functions_at_trace_log_no_api_key_client_secret_or_glase_password() {
     let standins = StandIns::start().await.unwrap();
-    let terminal_password = standins
-        .function_env("create-payment", "127.0.0.1:9")
-        .into_iter()
-        .find(|(k, _)| k == "GLASE_TERMINAL_PASSWORD")
-        .map(|(_, v)| v)
-        .unwrap();
+    let env_value = |name: &str| {
+        standins
+            .function_env("create-payment", "127.0.0.1:9")
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .unwrap()
+    };
+    let terminal_password = env_value("GLASE_TERMINAL_PASSWORD");
+    let client_secret_key = env_value("CLIENT_SECRET_KEY");
 
     let mut creates = EventMaker::new(plan("create-payment"), &events_dir()).unwrap();
     let event = creates.next(&standins).await.unwrap();
@@ -94,6 +98,7 @@ async fn functions_at_trace_log_no_api_key_client_secret_or_glase_password() {
             ("the API key", EVENTS_API_KEY.to_owned()),
             ("the client secret", client_secret),
             ("the terminal password", terminal_password.clone()),
+            ("the client secret key", client_secret_key),
             ("a Glase request's password element", "<password>".to_owned()),
         ],
     );

@@ -178,6 +178,11 @@ pub fn from_use_case(error: UseCaseError) -> ApiError {
             "too little of this request's time was left to send the invoice safely; nothing was sent or \
              changed, try again",
         ),
+        // A function deployed without a setting it needs: nothing was sent; the log says which.
+        UseCaseError::NotConfigured(what) => {
+            tracing::error!(problem = what, "the function lacks a setting this request needs");
+            ApiError::internal()
+        }
         UseCaseError::NotRecorded(_) => ApiError::not_recorded(
             "Glase took the change, but it could not be recorded: the payment may still show the \
              previous state; send the same request again",

@@ -1,10 +1,13 @@
-//! Secrets at cold start: when `APP_SECRET_ARN` is set, the Secrets Manager secret it names is read once
-//! (a JSON object whose keys are secret variable names such as `GLASE_TERMINAL_PASSWORD`) and layered
-//! over the process environment; without it (on a laptop) the process environment is used alone.
-//! Values never reach logs or `Debug` output.
+//! Secrets at cold start: each secret variable (`env::SECRETS`) that a function reads comes from its own
+//! Secrets Manager secret, whose ARN is in the variable `<NAME>_SECRET_ARN` (for example
+//! `API_KEY_HASHES_SECRET_ARN`) and whose string is the value itself. Every named secret is read once,
+//! all at the same time, and layered over the process environment; a function is given the ARNs (and
+//! the right to read them) of the secrets its settings need and no other. Without any such variable (on
+//! a laptop) the process environment is used alone. Values never reach logs or `Debug` output.
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::pin::Pin;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -22,12 +25,12 @@ pub enum SecretsError {
         /// What went wrong (never the value).
         reason: String,
     },
-    /// The secret is not a JSON object of strings.
-    #[error("the secret is not a JSON object of string values")]
-    NotAnObject,
-    /// The secret holds a key that is not a secret variable.
-    #[error("the secret holds {0}, which is not a secret variable")]
-    UnknownKey(String),
+    /// The secret of one variable holds a JSON object instead of the variable's value.
+    #[error("the secret of {variable} holds a JSON object; it must hold the value of {variable} alone")]
+    JsonObject {
+        /// The secret variable.
+        variable: &'static str,
+    },
 }
 
 /// Reads one secret's string by ARN (Secrets Manager in AWS, a fake in tests).
@@ -37,7 +40,7 @@ pub trait SecretFetcher {
 }
 
 /// Secrets Manager, reached with this AWS configuration. The client is built only when a secret is
-/// fetched: a function without `APP_SECRET_ARN` (a laptop, the benchmarks) does not pay for it.
+/// fetched: a function without any `<NAME>_SECRET_ARN` (a laptop, the benchmarks) does not pay for it.
 #[derive(Debug, Clone)]
 pub struct SecretsManager(pub aws_config::SdkConfig);
 
@@ -83,76 +86,117 @@ impl<E: EnvSource> EnvSource for Layered<E> {
     }
 }
 
-/// The environment of a function at cold start: `base` alone when it has no `APP_SECRET_ARN`, else the
-/// secret (fetched once, here) layered over `base`.
-pub async fn load<E: EnvSource>(base: E, fetcher: &impl SecretFetcher) -> Result<Layered<E>, SecretsError> {
-    let Some(arn) = base.get(env::APP_SECRET_ARN).filter(|a| !a.is_empty()) else {
-        return Ok(Layered {
-            secrets: BTreeMap::new(),
-            base,
-        });
-    };
-    let text = fetcher.fetch(&arn).await?;
-    let object: BTreeMap<String, serde_json::Value> =
-        serde_json::from_str(text.expose_secret()).map_err(|_| SecretsError::NotAnObject)?;
-    let mut secrets = BTreeMap::new();
-    for (name, value) in object {
-        if !env::SECRETS.contains(&name.as_str()) {
-            return Err(SecretsError::UnknownKey(name));
-        }
-        let serde_json::Value::String(value) = value else {
-            return Err(SecretsError::NotAnObject);
-        };
-        secrets.insert(name, SecretString::from(value));
-    }
-    Ok(Layered { secrets, base })
+/// The environment of a function at cold start: for every secret variable whose `<NAME>_SECRET_ARN` is
+/// set in `base`, that secret's value (all fetched at once, here) layered over `base`; `base` alone when
+/// none is set.
+///
+/// The future is boxed as a trait object, so the functions' start-up futures stay within the compiler's
+/// type-depth limit however deep the SDK's futures are.
+pub fn load<'a, E: EnvSource + Send + Sync + 'a>(
+    base: E,
+    fetcher: &'a (impl SecretFetcher + Sync),
+) -> Pin<Box<dyn Future<Output = Result<Layered<E>, SecretsError>> + Send + 'a>> {
+    Box::pin(load_from(base, fetcher))
+}
+
+async fn load_from<E: EnvSource + Send + Sync>(
+    base: E,
+    fetcher: &(impl SecretFetcher + Sync),
+) -> Result<Layered<E>, SecretsError> {
+    let named: Vec<(&'static str, String)> = env::SECRETS
+        .iter()
+        .filter_map(|name| {
+            base.get(&env::secret_arn_variable(name))
+                .filter(|arn| !arn.is_empty())
+                .map(|arn| (*name, arn))
+        })
+        .collect();
+    type Fetch<'a> = Pin<Box<dyn Future<Output = Result<(String, SecretString), SecretsError>> + Send + 'a>>;
+    let fetches: Vec<Fetch<'_>> = named
+        .iter()
+        .map(|(name, arn)| -> Fetch<'_> {
+            Box::pin(async move {
+                let value = fetcher.fetch(arn).await?;
+                // A JSON object is what one secret holding every variable looked like: its text is not
+                // the value of one variable, so it is refused rather than used as a password.
+                let text = value.expose_secret().trim_start();
+                if text.starts_with('{')
+                    && serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text).is_ok()
+                {
+                    return Err(SecretsError::JsonObject { variable: name });
+                }
+                Ok((name.to_string(), value))
+            })
+        })
+        .collect();
+    let fetched = futures::future::try_join_all(fetches).await?;
+    Ok(Layered {
+        secrets: fetched.into_iter().collect(),
+        base,
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
 
     use super::*;
 
+    /// Secrets by ARN; records every ARN asked for.
     struct Fake {
-        value: &'static str,
-        calls: AtomicUsize,
+        values: BTreeMap<&'static str, &'static str>,
+        asked: Mutex<Vec<String>>,
     }
 
     impl SecretFetcher for Fake {
         async fn fetch(&self, arn: &str) -> Result<SecretString, SecretsError> {
-            assert_eq!(arn, "arn:secret");
-            self.calls.fetch_add(1, Ordering::SeqCst);
-            Ok(SecretString::from(self.value))
+            self.asked.lock().unwrap().push(arn.to_owned());
+            match self.values.get(arn) {
+                Some(value) => Ok(SecretString::from(*value)),
+                None => Err(SecretsError::Fetch {
+                    arn: arn.to_owned(),
+                    reason: "no such secret".to_owned(),
+                }),
+            }
         }
     }
 
-    fn fake(value: &'static str) -> Fake {
+    fn fake(values: &[(&'static str, &'static str)]) -> Fake {
         Fake {
-            value,
-            calls: AtomicUsize::new(0),
+            values: values.iter().copied().collect(),
+            asked: Mutex::new(Vec::new()),
         }
     }
 
-    fn base(with_arn: bool) -> BTreeMap<String, String> {
+    fn base(arns: &[(&str, &str)]) -> BTreeMap<String, String> {
         let mut m = BTreeMap::new();
         m.insert("TABLE_NAME".to_owned(), "payments".to_owned());
         m.insert("GLASE_TERMINAL_PASSWORD".to_owned(), "from-env".to_owned());
-        if with_arn {
-            m.insert("APP_SECRET_ARN".to_owned(), "arn:secret".to_owned());
+        for (name, arn) in arns {
+            m.insert(env::secret_arn_variable(name), (*arn).to_owned());
         }
         m
     }
 
     #[tokio::test]
-    async fn the_secret_is_fetched_once_and_wins_over_the_environment() {
-        let fetcher = fake(r#"{"GLASE_TERMINAL_PASSWORD":"hunter2","API_KEY_HASHES":"sha256:ab"}"#);
-        let env = load(base(true), &fetcher).await.unwrap();
+    async fn each_named_secret_is_fetched_once_and_wins_over_the_environment() {
+        let fetcher = fake(&[("arn:terminal", "hunter2"), ("arn:keys", "sha256:ab")]);
+        let env = load(
+            base(&[
+                ("GLASE_TERMINAL_PASSWORD", "arn:terminal"),
+                ("API_KEY_HASHES", "arn:keys"),
+            ]),
+            &fetcher,
+        )
+        .await
+        .unwrap();
         assert_eq!(env.get("GLASE_TERMINAL_PASSWORD").as_deref(), Some("hunter2"));
         assert_eq!(env.get("API_KEY_HASHES").as_deref(), Some("sha256:ab"));
         assert_eq!(env.get("TABLE_NAME").as_deref(), Some("payments"));
         assert_eq!(env.get("GLASE_RESELLER_PASSWORD"), None);
-        assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
+        let mut asked = fetcher.asked.lock().unwrap().clone();
+        asked.sort();
+        assert_eq!(asked, vec!["arn:keys", "arn:terminal"]);
         let debug = format!("{env:?}");
         assert!(
             !debug.contains("hunter2") && !debug.contains("from-env"),
@@ -161,25 +205,42 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn without_an_arn_the_environment_is_used_alone() {
-        let fetcher = fake("{}");
-        let env = load(base(false), &fetcher).await.unwrap();
+    async fn only_the_secrets_the_environment_names_are_fetched() {
+        let fetcher = fake(&[("arn:terminal", "hunter2"), ("arn:keys", "sha256:ab")]);
+        let env = load(base(&[("API_KEY_HASHES", "arn:keys")]), &fetcher)
+            .await
+            .unwrap();
+        assert_eq!(*fetcher.asked.lock().unwrap(), vec!["arn:keys"]);
         assert_eq!(env.get("GLASE_TERMINAL_PASSWORD").as_deref(), Some("from-env"));
-        assert_eq!(fetcher.calls.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]
-    async fn a_malformed_secret_is_a_typed_error_that_does_not_echo_it() {
-        let err = load(base(true), &fake("hunter2")).await.unwrap_err();
-        assert_eq!(err, SecretsError::NotAnObject);
+    async fn without_an_arn_the_environment_is_used_alone() {
+        let fetcher = fake(&[]);
+        let env = load(base(&[]), &fetcher).await.unwrap();
+        assert_eq!(env.get("GLASE_TERMINAL_PASSWORD").as_deref(), Some("from-env"));
+        assert!(fetcher.asked.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_secret_that_cannot_be_read_or_holds_an_object_is_a_typed_error_that_does_not_echo_it() {
+        let err = load(base(&[("API_KEY_HASHES", "arn:missing")]), &fake(&[]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, SecretsError::Fetch { ref arn, .. } if arn == "arn:missing"),
+            "{err:?}"
+        );
+        let fetcher = fake(&[("arn:all", r#"{"GLASE_TERMINAL_PASSWORD":"hunter2"}"#)]);
+        let err = load(base(&[("GLASE_TERMINAL_PASSWORD", "arn:all")]), &fetcher)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            SecretsError::JsonObject {
+                variable: "GLASE_TERMINAL_PASSWORD"
+            }
+        );
         assert!(!err.to_string().contains("hunter2"));
-        let err = load(base(true), &fake(r#"{"GLASE_TERMINAL_PASSWORD":5}"#))
-            .await
-            .unwrap_err();
-        assert_eq!(err, SecretsError::NotAnObject);
-        let err = load(base(true), &fake(r#"{"TABLE_NAME":"x"}"#))
-            .await
-            .unwrap_err();
-        assert_eq!(err, SecretsError::UnknownKey("TABLE_NAME".to_owned()));
     }
 }

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::{ConfigError, EnvReader, EnvSource};
 
@@ -95,6 +95,7 @@ impl Function {
                 TerminalSecret,
                 PublicBaseUrl,
                 ApiKeys,
+                ClientSecretKey,
             ],
             Function::Notification => &[Store, Glase, WebshopTerminal, TerminalSecret, Push],
             Function::PaymentStatus => &[Store, Glase, WebshopTerminal, TerminalSecret, ApiKeys, Push],
@@ -127,6 +128,15 @@ impl Function {
         names.sort_unstable();
         names.dedup();
         names
+    }
+
+    /// The secret variables this function reads ([`env::SECRETS`] it requires), sorted: in AWS each comes
+    /// from its own secret, named by [`env::secret_arn_variable`], and the function may read no other.
+    pub fn required_secrets(&self) -> Vec<&'static str> {
+        self.required_env()
+            .into_iter()
+            .filter(|n| env::SECRETS.contains(n))
+            .collect()
     }
 }
 
@@ -215,6 +225,8 @@ pub enum Need {
     ApiKeys,
     /// The WebSocket management endpoint (optional: without it nothing is pushed and browsers poll).
     Push,
+    /// The key that payments' client secrets derive from (only the function that creates payments).
+    ClientSecretKey,
 }
 
 impl Need {
@@ -230,6 +242,7 @@ impl Need {
             Need::PublicBaseUrl => &[env::PUBLIC_BASE_URL],
             Need::ApiKeys => &[env::API_KEY_HASHES],
             Need::Push => &[],
+            Need::ClientSecretKey => &[env::CLIENT_SECRET_KEY],
         }
     }
 }
@@ -270,16 +283,23 @@ pub mod env {
     /// The longest one attempt of an AWS SDK operation may take, in milliseconds (optional, default
     /// 1000).
     pub const SDK_ATTEMPT_TIMEOUT_MS: &str = "SDK_ATTEMPT_TIMEOUT_MS";
-    /// The variables that hold secrets: on AWS they come from the Secrets Manager secret named by
-    /// `APP_SECRET_ARN`, never from the function's plain environment.
+    /// The key payments' client secrets derive from, at least 32 bytes (secret).
+    pub const CLIENT_SECRET_KEY: &str = "CLIENT_SECRET_KEY";
+    /// The variables that hold secrets: on AWS each comes from its own Secrets Manager secret, named by
+    /// the variable [`secret_arn_variable`] gives, never from the function's plain environment.
     pub const SECRETS: &[&str] = &[
         API_KEY_HASHES,
+        CLIENT_SECRET_KEY,
         GLASE_RESELLER_PASSWORD,
         GLASE_TERMINAL_PASSWORD,
         TERMINAL_PASSWORD_SECRET,
     ];
-    /// The ARN of the Secrets Manager secret that holds the [`SECRETS`] (optional: unset locally).
-    pub const APP_SECRET_ARN: &str = "APP_SECRET_ARN";
+
+    /// The variable holding the ARN of the secret whose value is the secret variable `name`, e.g.
+    /// `API_KEY_HASHES_SECRET_ARN` (unset locally, where `name` itself is set).
+    pub fn secret_arn_variable(name: &str) -> String {
+        format!("{name}_SECRET_ARN")
+    }
 }
 
 /// Glase endpoint and credentials.
@@ -350,6 +370,8 @@ pub struct Settings {
     pub payment_expiry: Duration,
     /// The timeouts of the AWS SDK clients.
     pub sdk_timeouts: SdkTimeouts,
+    /// The key client secrets derive from, in the function that creates payments.
+    pub client_secret_key: Option<payments_domain::secret::ClientSecretKey>,
 }
 
 impl Settings {
@@ -414,6 +436,19 @@ impl Settings {
         };
         let payment_expiry = r.seconds_or(env::PAYMENT_EXPIRY_SECONDS, Duration::from_secs(120));
         let sdk_timeouts = SdkTimeouts::read(&mut r);
+        let client_secret_key = if has(Need::ClientSecretKey) {
+            let raw = r.required_secret(env::CLIENT_SECRET_KEY);
+            match payments_domain::secret::ClientSecretKey::parse(raw.expose_secret()) {
+                Ok(key) => Some(key),
+                Err(_) if raw.expose_secret().is_empty() => None,
+                Err(_) => {
+                    r.invalid(env::CLIENT_SECRET_KEY, "shorter than 32 bytes");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         r.finish()?;
         Ok(Self {
             function,
@@ -425,6 +460,7 @@ impl Settings {
             websocket_endpoint,
             payment_expiry,
             sdk_timeouts,
+            client_secret_key,
         })
     }
 }
@@ -451,6 +487,7 @@ pub(crate) mod tests {
             (env::REFUND_QUEUE_URL, "https://sqs.example/123/refunds"),
             (env::PUBLIC_BASE_URL, "https://pay.example"),
             (env::API_KEY_HASHES, "sha256:00"),
+            (env::CLIENT_SECRET_KEY, "client-secret-key-value-of-32-bytes"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -497,14 +534,37 @@ pub(crate) mod tests {
 
     #[test]
     fn settings_debug_shows_no_secret() {
-        let s = Settings::load(Function::Terminals, &full_env()).unwrap();
-        let text = format!("{s:?}");
-        for secret in [
-            "terminal-password-secret-value",
-            "reseller-password-secret-value",
-            "master-secret-value",
-        ] {
-            assert!(!text.contains(secret), "{secret} leaked");
+        for f in [Function::Terminals, Function::CreatePayment] {
+            let s = Settings::load(f, &full_env()).unwrap();
+            let text = format!("{s:?}");
+            for secret in [
+                "terminal-password-secret-value",
+                "reseller-password-secret-value",
+                "master-secret-value",
+                "client-secret-key-value-of-32-bytes",
+            ] {
+                assert!(!text.contains(secret), "{secret} leaked");
+            }
         }
+    }
+
+    #[test]
+    fn only_the_function_that_creates_payments_reads_the_client_secret_key_and_it_must_be_long() {
+        for f in Function::ALL {
+            assert_eq!(
+                f.required_secrets().contains(&env::CLIENT_SECRET_KEY),
+                *f == Function::CreatePayment,
+                "{f:?}"
+            );
+        }
+        let mut e = full_env();
+        e.insert(env::CLIENT_SECRET_KEY.to_owned(), "short-key".to_owned());
+        let err = Settings::load(Function::CreatePayment, &e).unwrap_err();
+        assert!(
+            matches!(&err.problems[..], [ConfigProblem::Invalid { name, .. }] if *name == env::CLIENT_SECRET_KEY),
+            "{err:?}"
+        );
+        assert!(!err.to_string().contains("short-key"), "{err}");
+        Settings::load(Function::PaymentStatus, &e).unwrap();
     }
 }

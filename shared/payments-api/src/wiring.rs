@@ -18,6 +18,7 @@ use payments_domain::ports::{
     Clock, ConnectionId, IdGenerator, PushError, QueueError, RefundMessage, RefundQueue, StatusPush,
     StatusUpdate,
 };
+use payments_domain::secret::ClientSecretKey;
 use payments_domain::usecases::{Deps, UseCaseSettings};
 use payments_dynamodb::DynamoStore;
 use payments_glase::{GlaseSettings, ProtocolGateway};
@@ -43,13 +44,38 @@ impl Clock for SystemClock {
     }
 }
 
-/// Ids and secrets from the operating system's cryptographically secure generator.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct OsRandom;
+/// Ids and secrets from the operating system's cryptographically secure generator, and the key client
+/// secrets derive from when this process creates payments (`Default` has none).
+#[derive(Clone, Debug, Default)]
+pub struct OsRandom {
+    client_secret_key: Option<ClientSecretKey>,
+}
+
+impl OsRandom {
+    /// Random ids, and client secrets derived under `key` (none without one).
+    pub fn new(client_secret_key: Option<ClientSecretKey>) -> Self {
+        OsRandom { client_secret_key }
+    }
+
+    /// Random ids, and client secrets under a key drawn once for this process alone: for tests and
+    /// benchmarks, where no replay outlives the process.
+    pub fn with_process_key() -> Self {
+        static KEY: std::sync::OnceLock<Option<ClientSecretKey>> = std::sync::OnceLock::new();
+        let key = KEY.get_or_init(|| {
+            let text = format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
+            ClientSecretKey::parse(&text).ok()
+        });
+        OsRandom::new(key.clone())
+    }
+}
 
 impl IdGenerator for OsRandom {
     fn random_128(&self) -> [u8; 16] {
         rand::random()
+    }
+
+    fn client_secret_key(&self) -> Option<&ClientSecretKey> {
+        self.client_secret_key.as_ref()
     }
 }
 
@@ -218,7 +244,7 @@ pub async fn live_app(settings: &Settings, aws: &aws_config::SdkConfig) -> Resul
             queue,
             push,
             clock: SystemClock,
-            ids: OsRandom,
+            ids: OsRandom::new(settings.client_secret_key.clone()),
             settings: use_case_settings(settings),
         },
         api_keys,
@@ -333,6 +359,12 @@ mod tests {
             assert_eq!(
                 app.deps.glase.is_none(),
                 *function == Function::RefundRequest,
+                "{function:?}"
+            );
+            // Only the function that creates payments holds the client secret key.
+            assert_eq!(
+                app.deps.ids.client_secret_key().is_some(),
+                *function == Function::CreatePayment,
                 "{function:?}"
             );
         }

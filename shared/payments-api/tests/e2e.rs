@@ -96,7 +96,7 @@ async fn stack_configured(
             queue: AnyQueue::Memory(queue.clone()),
             push: AnyPush::None,
             clock: SystemClock,
-            ids: OsRandom,
+            ids: OsRandom::with_process_key(),
             settings,
         },
         api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(KEY))).unwrap(),

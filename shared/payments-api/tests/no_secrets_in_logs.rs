@@ -80,7 +80,7 @@ async fn a_full_payment_logs_no_secret() {
             queue: AnyQueue::None,
             push: AnyPush::None,
             clock: SystemClock,
-            ids: OsRandom,
+            ids: OsRandom::with_process_key(),
             settings: UseCaseSettings {
                 public_base_url: "http://127.0.0.1:9".into(),
                 ..UseCaseSettings::default()

@@ -92,7 +92,7 @@ async fn stack() -> Stack {
                 queue: AnyQueue::Memory(queue.clone()),
                 push: AnyPush::None,
                 clock: clock.clone(),
-                ids: OsRandom,
+                ids: OsRandom::with_process_key(),
                 settings: UseCaseSettings {
                     public_base_url: base.clone(),
                     ..UseCaseSettings::default()

@@ -195,13 +195,15 @@ impl FingerprintBuilder {
 /// What a completed request produced, replayed to later requests with the same key and payload.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum StoredOutcome {
-    /// A payment was created. The client secret is kept so that a client whose first answer was lost gets
-    /// it again; the record (and with it the secret) expires with the key.
+    /// A payment was created. Its client secret is not kept: a replay derives it again from the payment
+    /// id (see [`crate::secret`]).
     PaymentCreated {
         /// The payment.
         payment_id: PaymentId,
-        /// Its client secret.
-        client_secret: ClientSecret,
+        /// The client secret a record of the earlier format holds (a random secret, which cannot be
+        /// derived): read back until such records expire, and answered by their replay. `None` in every
+        /// record written now; the store never writes it.
+        stored_client_secret: Option<ClientSecret>,
     },
     /// A refund was recorded and queued.
     RefundRequested {

@@ -19,7 +19,7 @@ use crate::order::{CashierId, DisplayName, ExternalTerminalId, Order, OrderRow, 
 use crate::payment::{Observation, Payment, PaymentStatus};
 use crate::period::{FetchedReport, PeriodScope, ReportingPeriod};
 use crate::refund::{Refund, RefundStatus};
-use crate::secret::{ClientSecret, NotificationToken};
+use crate::secret::{ClientSecret, ClientSecretKey, NotificationToken};
 use crate::terminal::Terminal;
 use crate::text::token_text;
 
@@ -673,10 +673,15 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
 }
 
-/// Randomness for ids and secrets: 128 bits from a cryptographically secure source in production.
+/// Randomness for ids and secrets: 128 bits from a cryptographically secure source in production; and
+/// the key that client secrets derive from, in a process that creates payments.
 pub trait IdGenerator: Send + Sync {
     /// 16 random bytes.
     fn random_128(&self) -> [u8; 16];
+
+    /// The key client secrets derive from; `None` in a process that creates no payments (it only ever
+    /// checks presented secrets against their stored hashes).
+    fn client_secret_key(&self) -> Option<&ClientSecretKey>;
 
     /// A new payment id.
     fn payment_id(&self) -> PaymentId {
@@ -694,9 +699,10 @@ pub trait IdGenerator: Send + Sync {
     fn period_id(&self) -> PeriodId {
         PeriodId::from_random(self.random_128())
     }
-    /// A new client secret.
-    fn client_secret(&self) -> ClientSecret {
-        ClientSecret::from_random(self.random_128())
+    /// The client secret of payment `id`, derived under [`IdGenerator::client_secret_key`]: the same id
+    /// always gives the same secret. `None` without a key.
+    fn client_secret(&self, id: &PaymentId) -> Option<ClientSecret> {
+        self.client_secret_key().map(|key| key.client_secret(id))
     }
     /// A new notification token.
     fn notification_token(&self) -> NotificationToken {

@@ -3,22 +3,32 @@
 //!
 //! A secret is shown once (in the create answer or the notificationUrl) and never stored: the store keeps
 //! its [`SecretHash`], and a presented candidate is checked by hashing it and comparing the two hashes in
-//! constant time. Neither type prints its content in `Debug` or `Display`.
+//! constant time. No type here prints its content in `Debug` or `Display`.
+//!
+//! A payment's client secret is derived, not drawn: it is HMAC-SHA256 of the payment id under the
+//! server's [`ClientSecretKey`] (`CLIENT_SECRET_KEY`, held by the function that creates payments only),
+//! truncated to 128 bits. So an idempotent replay of a create answers the same secret again without any
+//! record keeping it, while the payment still stores only the secret's hash: the functions that check a
+//! presented secret (status, WebSocket, the till's "try again") never need the key. Changing the key
+//! leaves every issued secret valid (their hashes are stored); only a replay of a payment created under
+//! the previous key can no longer answer its secret, and says so.
 
 use std::fmt;
 
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::ids::hex16;
+use crate::ids::{PaymentId, hex16};
 use crate::text::TextError;
 
-/// The secret a browser or till uses to read one payment: `cs_` and 32 hex digits (128 random bits).
+/// The secret a browser or till uses to read one payment: `cs_` and 32 hex digits (128 bits, derived
+/// from the payment id by [`ClientSecretKey::client_secret`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClientSecret(String);
 
 impl ClientSecret {
-    /// Builds a secret from 16 random bytes.
+    /// Builds a secret from 16 bytes (random or derived).
     pub fn from_random(bytes: [u8; 16]) -> Self {
         ClientSecret(format!("cs_{}", hex16(bytes)))
     }
@@ -44,6 +54,50 @@ impl ClientSecret {
 impl fmt::Debug for ClientSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ClientSecret(<redacted>)")
+    }
+}
+
+/// The server-side key that payments' client secrets derive from (`CLIENT_SECRET_KEY`): at least
+/// [`ClientSecretKey::MIN_BYTES`] bytes of text. `Debug` hides it.
+#[derive(Clone)]
+pub struct ClientSecretKey(std::sync::Arc<[u8]>);
+
+impl ClientSecretKey {
+    /// The shortest accepted key, in bytes (256 bits).
+    pub const MIN_BYTES: usize = 32;
+
+    /// The domain-separation label hashed before the payment id.
+    const LABEL: &'static [u8] = b"glase-payments/client-secret/v1\0";
+
+    /// Reads a key from its configured text.
+    pub fn parse(key: &str) -> Result<Self, TextError> {
+        if key.len() < Self::MIN_BYTES {
+            return Err(TextError::Malformed {
+                field: "client secret key",
+                reason: "expected at least 32 bytes",
+            });
+        }
+        Ok(ClientSecretKey(key.as_bytes().into()))
+    }
+
+    /// The client secret of payment `id`: the first 16 bytes of HMAC-SHA256(key, label ‖ id).
+    pub fn client_secret(&self, id: &PaymentId) -> ClientSecret {
+        // HMAC takes a key of any length, so this never fails.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            unreachable!("HMAC-SHA256 accepts keys of every length")
+        };
+        mac.update(Self::LABEL);
+        mac.update(id.as_str().as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        ClientSecret::from_random(bytes)
+    }
+}
+
+impl fmt::Debug for ClientSecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecretKey(<redacted>)")
     }
 }
 
@@ -175,6 +229,28 @@ mod tests {
         let printed = format!("{secret:?} {token:?} {:?}", secret.hash());
         assert!(!printed.contains("0707"), "{printed}");
         assert!(!printed.contains("0909"), "{printed}");
+    }
+
+    #[test]
+    fn a_client_secret_derives_from_the_payment_id_under_the_key() {
+        let key = ClientSecretKey::parse(&"k".repeat(32)).unwrap();
+        let other_key = ClientSecretKey::parse(&"q".repeat(32)).unwrap();
+        let id = PaymentId::from_random([1; 16]);
+        let other_id = PaymentId::from_random([2; 16]);
+        let secret = key.client_secret(&id);
+        assert_eq!(secret, key.client_secret(&id));
+        assert_ne!(secret, key.client_secret(&other_id));
+        assert_ne!(secret, other_key.client_secret(&id));
+        let text = secret.expose();
+        assert!(text.starts_with("cs_") && text.len() == 35, "{text}");
+        assert!(text[3..].bytes().all(|b| b.is_ascii_hexdigit()), "{text}");
+        assert_eq!(format!("{key:?}"), "ClientSecretKey(<redacted>)");
+    }
+
+    #[test]
+    fn a_short_client_secret_key_is_refused() {
+        assert!(ClientSecretKey::parse(&"k".repeat(31)).is_err());
+        assert!(ClientSecretKey::parse("").is_err());
     }
 
     #[test]

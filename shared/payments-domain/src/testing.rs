@@ -26,6 +26,7 @@ use crate::ports::{
     RefundQueue, ReportRequest, StatusPush, StatusUpdate, StoreError,
 };
 use crate::refund::{Refund, RefundStatus};
+use crate::secret::ClientSecretKey;
 use crate::terminal::Terminal;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -1170,4 +1171,16 @@ impl IdGenerator for SequentialIds {
         bytes[0] = 0xa5;
         bytes
     }
+
+    fn client_secret_key(&self) -> Option<&ClientSecretKey> {
+        Some(test_client_secret_key())
+    }
+}
+
+/// The client secret key of the fakes: fixed, so tests can derive the secret of any payment id.
+pub fn test_client_secret_key() -> &'static ClientSecretKey {
+    static KEY: std::sync::OnceLock<ClientSecretKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        ClientSecretKey::parse("the fakes' client secret key, 32+ bytes").expect("a long enough key")
+    })
 }

@@ -210,7 +210,8 @@ pub const FINGERPRINT: &str = "fingerprint";
 pub const LEASE_EXPIRES_AT: &str = "lease_expires_at";
 /// The stored outcome's kind.
 pub const OUTCOME: &str = "outcome";
-/// The client secret of a created payment, kept so a replay can answer it.
+/// The client secret of a created payment, in idempotency records of the earlier format only: read so
+/// their replay answers it until they expire, never written (a replay derives the secret again).
 pub const CLIENT_SECRET: &str = "client_secret";
 /// Glase's result code of a rejection outcome.
 pub const RESULT_CODE: &str = "result_code";

@@ -746,13 +746,11 @@ pub fn idempotency_item(record: &IdempotencyRecord) -> Item {
         IdempotencyState::Completed { outcome } => {
             let w = w.string(a::STATUS, "completed");
             match outcome {
-                StoredOutcome::PaymentCreated {
-                    payment_id,
-                    client_secret,
-                } => w
+                // The client secret is never written, not even one read from an earlier record: a
+                // replay derives it from the payment id.
+                StoredOutcome::PaymentCreated { payment_id, .. } => w
                     .string(a::OUTCOME, "payment_created")
-                    .string(a::PAYMENT_ID, payment_id.as_str())
-                    .string(a::CLIENT_SECRET, client_secret.expose()),
+                    .string(a::PAYMENT_ID, payment_id.as_str()),
                 StoredOutcome::RefundRequested {
                     payment_id,
                     refund_id,
@@ -792,7 +790,7 @@ pub fn idempotency_from(item: &Item) -> Result<IdempotencyRecord, DynamoError> {
             outcome: match r.string(a::OUTCOME)? {
                 "payment_created" => StoredOutcome::PaymentCreated {
                     payment_id: r.parsed(a::PAYMENT_ID, PaymentId::parse)?,
-                    client_secret: r.parsed(a::CLIENT_SECRET, ClientSecret::parse)?,
+                    stored_client_secret: r.opt_parsed(a::CLIENT_SECRET, ClientSecret::parse)?,
                 },
                 "refund_requested" => StoredOutcome::RefundRequested {
                     payment_id: r.parsed(a::PAYMENT_ID, PaymentId::parse)?,

@@ -175,7 +175,7 @@ pub mod fixtures {
     };
     use payments_domain::ports::{ConnectionId, PushConnection};
     use payments_domain::refund::{NewRefund, Refund};
-    use payments_domain::secret::{ClientSecret, SecretHash};
+    use payments_domain::secret::SecretHash;
     use payments_domain::terminal::Terminal;
 
     /// 16 random bytes.
@@ -430,7 +430,7 @@ pub mod fixtures {
         vec![
             StoredOutcome::PaymentCreated {
                 payment_id: PaymentId::from_random(random()),
-                client_secret: ClientSecret::from_random(random()),
+                stored_client_secret: None,
             },
             StoredOutcome::RefundRequested {
                 payment_id: PaymentId::from_random(random()),

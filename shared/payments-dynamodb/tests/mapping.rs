@@ -2,10 +2,12 @@
 //! malformed items naming the attribute.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use payments_domain::idempotency::Operation;
+use payments_domain::idempotency::{IdempotencyState, Operation, StoredOutcome};
 use payments_domain::ids::ErsReference;
+use payments_domain::ids::PaymentId;
 use payments_domain::payment::ReceiptState;
 use payments_domain::refund::RefundFailure;
+use payments_domain::secret::ClientSecret;
 use payments_dynamodb::DynamoError;
 use payments_dynamodb::item::Item;
 use payments_dynamodb::mapping;
@@ -221,6 +223,54 @@ fn idempotency_records_round_trip_in_progress_and_with_every_outcome() {
             done
         );
     }
+}
+
+#[test]
+fn a_payment_created_record_holds_the_payment_id_and_no_client_secret() {
+    let now = at(1_700_000_000_123);
+    let started = idempotency_record(Operation::CreatePayment, "key-1", "body", now);
+    let payment_id = PaymentId::from_random(random());
+    let secret = ClientSecret::from_random(random());
+    // Even an outcome read from a record of the earlier format, which carries its secret, is written
+    // without it.
+    let done = started.completed(StoredOutcome::PaymentCreated {
+        payment_id: payment_id.clone(),
+        stored_client_secret: Some(secret.clone()),
+    });
+    let item = mapping::idempotency_item(&done);
+    assert!(!has(&item, attrs::CLIENT_SECRET));
+    let text = format!("{item:?}");
+    assert!(!text.contains(&secret.expose()[3..]), "{text}");
+    assert_eq!(
+        item.get(attrs::PAYMENT_ID),
+        Some(&AttributeValue::S(payment_id.as_str().to_owned()))
+    );
+}
+
+#[test]
+fn a_payment_created_record_of_the_earlier_format_reads_back_its_client_secret() {
+    let now = at(1_700_000_000_123);
+    let started = idempotency_record(Operation::CreatePayment, "key-1", "body", now);
+    let payment_id = PaymentId::from_random(random());
+    let secret = ClientSecret::from_random(random());
+    let mut item = mapping::idempotency_item(&started.completed(StoredOutcome::PaymentCreated {
+        payment_id: payment_id.clone(),
+        stored_client_secret: None,
+    }));
+    item.insert(
+        attrs::CLIENT_SECRET.to_owned(),
+        AttributeValue::S(secret.expose().to_owned()),
+    );
+    let record = mapping::idempotency_from(&item).unwrap();
+    assert_eq!(
+        record.state,
+        IdempotencyState::Completed {
+            outcome: StoredOutcome::PaymentCreated {
+                payment_id,
+                stored_client_secret: Some(secret),
+            }
+        }
+    );
 }
 
 #[test]

@@ -253,6 +253,9 @@ pub enum UseCaseError {
     /// the state before. Sending the same request again is safe and brings the two together.
     #[error("not recorded: {0}")]
     NotRecorded(String),
+    /// This process lacks a setting the request needs (e.g. the client secret key); nothing was sent.
+    #[error("not configured: {0}")]
+    NotConfigured(&'static str),
 }
 
 impl From<StoreError> for UseCaseError {

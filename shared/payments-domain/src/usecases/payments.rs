@@ -197,7 +197,7 @@ where
         let outcome = match &result {
             Ok(created) => Some(StoredOutcome::PaymentCreated {
                 payment_id: created.payment.id().clone(),
-                client_secret: created.client_secret.clone(),
+                stored_client_secret: None,
             }),
             Err(UseCaseError::GlaseRejected { code, description }) => Some(StoredOutcome::GlaseRejected {
                 code: *code,
@@ -229,13 +229,24 @@ where
         match outcome {
             StoredOutcome::PaymentCreated {
                 payment_id,
-                client_secret,
+                stored_client_secret,
             } => {
                 let payment = self
                     .store
                     .get_payment(&payment_id)
                     .await?
                     .ok_or(UseCaseError::NotFound("payment"))?;
+                let client_secret = match stored_client_secret {
+                    Some(stored) => stored,
+                    None => self.client_secret_of(&payment_id)?,
+                };
+                // A secret derived under another key than the payment's would open nothing: say so
+                // rather than answer it.
+                if !payment.client_secret_matches(client_secret.expose()) {
+                    return Err(UseCaseError::NotConfigured(
+                        "the client secret key is not the one this payment was created with",
+                    ));
+                }
                 Ok(CreatedPayment {
                     payment,
                     client_secret,
@@ -303,7 +314,7 @@ where
             },
         };
         let id = self.ids.payment_id();
-        let client_secret = self.ids.client_secret();
+        let client_secret = self.client_secret_of(&id)?;
         let token = self.ids.notification_token();
         let invoice = Invoice {
             order: request.order.clone(),
@@ -359,6 +370,13 @@ where
             client_secret,
             replayed: false,
         })
+    }
+
+    /// The client secret of payment `id`, derived under the key of this process.
+    fn client_secret_of(&self, id: &PaymentId) -> Result<ClientSecret, UseCaseError> {
+        self.ids.client_secret(id).ok_or(UseCaseError::NotConfigured(
+            "this function has no client secret key",
+        ))
     }
 
     /// Glase cancelled the till's previous invoice when the new one was sent, unless the shopper had paid

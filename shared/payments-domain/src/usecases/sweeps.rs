@@ -227,6 +227,10 @@ mod tests {
             bytes[8..].copy_from_slice(&n.to_be_bytes());
             bytes
         }
+
+        fn client_secret_key(&self) -> Option<&crate::secret::ClientSecretKey> {
+            Some(crate::testing::test_client_secret_key())
+        }
     }
 
     fn deps_with<I: IdGenerator>(

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::idempotency::{FingerprintBuilder, IdempotencyKey, Operation};
+use crate::idempotency::{FingerprintBuilder, IdempotencyKey, Operation, StoredOutcome};
 use crate::order::tests::{order_of, row, sek};
 use crate::payment::{GlaseInvoiceStatus, PaymentStatus};
 use crate::ports::{Clock, ConnectionId, GlaseError, PaymentStore, PushConnection, StoreError};
@@ -143,6 +143,117 @@ async fn the_same_idempotency_key_and_body_replay_the_first_payment() {
     assert_eq!(again.payment.id(), first.payment.id());
     assert_eq!(again.client_secret.expose(), first.client_secret.expose());
     assert_eq!(d.glase.call_count(), 1, "the invoice is sent once");
+}
+
+/// Ids of the fakes with another client secret key (or none): a process configured otherwise.
+#[derive(Clone, Debug)]
+struct KeyedIds(SequentialIds, Option<crate::secret::ClientSecretKey>);
+
+impl crate::ports::IdGenerator for KeyedIds {
+    fn random_128(&self) -> [u8; 16] {
+        self.0.random_128()
+    }
+
+    fn client_secret_key(&self) -> Option<&crate::secret::ClientSecretKey> {
+        self.1.as_ref()
+    }
+}
+
+fn with_ids(
+    d: &TestDeps,
+    key: Option<&str>,
+) -> Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, KeyedIds> {
+    Deps {
+        store: d.store.clone(),
+        glase: d.glase.clone(),
+        queue: d.queue.clone(),
+        push: d.push.clone(),
+        clock: d.clock.clone(),
+        ids: KeyedIds(
+            d.ids.clone(),
+            key.map(|k| crate::secret::ClientSecretKey::parse(k).unwrap()),
+        ),
+        settings: d.settings.clone(),
+    }
+}
+
+fn completed_create(d: &TestDeps) -> StoredOutcome {
+    let records = d.store.idempotency_records();
+    assert_eq!(records.len(), 1, "{records:?}");
+    match &records[0].state {
+        crate::idempotency::IdempotencyState::Completed { outcome } => outcome.clone(),
+        other => panic!("the record is not completed: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_idempotency_record_keeps_the_payment_id_and_no_client_secret() {
+    let d = deps();
+    let first = d.create_payment(keyed(500, "order-1")).await.unwrap();
+    assert_eq!(
+        completed_create(&d),
+        StoredOutcome::PaymentCreated {
+            payment_id: first.payment.id().clone(),
+            stored_client_secret: None,
+        }
+    );
+    // The secret derives from the payment id, so a replay answers it again, and it opens the payment.
+    let again = d.create_payment(keyed(500, "order-1")).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.client_secret.expose(), first.client_secret.expose());
+    assert!(again.payment.client_secret_matches(again.client_secret.expose()));
+}
+
+#[tokio::test]
+async fn a_record_of_the_earlier_format_replays_the_secret_it_holds() {
+    let d = deps();
+    let first = d.create_payment(keyed(500, "order-1")).await.unwrap();
+    // What a record written before client secrets were derived holds: the secret itself.
+    let mut record = d.store.idempotency_records().remove(0);
+    record.state = crate::idempotency::IdempotencyState::Completed {
+        outcome: StoredOutcome::PaymentCreated {
+            payment_id: first.payment.id().clone(),
+            stored_client_secret: Some(first.client_secret.clone()),
+        },
+    };
+    let expected = record.revision;
+    record.revision = expected.next();
+    d.store
+        .replace_idempotency_record(&record, expected)
+        .await
+        .unwrap();
+    // A process without the key still answers it: the stored secret is used, nothing is derived.
+    let again = with_ids(&d, None)
+        .create_payment(keyed(500, "order-1"))
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.client_secret.expose(), first.client_secret.expose());
+    assert_eq!(d.glase.call_count(), 1, "the invoice is sent once");
+}
+
+#[tokio::test]
+async fn a_replay_under_another_key_is_refused_rather_than_answering_a_wrong_secret() {
+    let d = deps();
+    d.create_payment(keyed(500, "order-1")).await.unwrap();
+    let err = with_ids(&d, Some("another client secret key, 32+ bytes"))
+        .create_payment(keyed(500, "order-1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UseCaseError::NotConfigured(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn without_a_client_secret_key_nothing_is_sent_and_the_key_stays_free() {
+    let d = deps();
+    let err = with_ids(&d, None)
+        .create_payment(keyed(500, "order-1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UseCaseError::NotConfigured(_)), "{err:?}");
+    assert_eq!(d.glase.call_count(), 0);
+    assert!(d.store.payments().is_empty());
+    assert!(d.store.idempotency_records().is_empty());
 }
 
 #[tokio::test]
