@@ -10,8 +10,9 @@ use crate::standins::{Prepared, StandIns};
 
 /// The id of the sample events' payment, replaced by a prepared payment's id.
 pub const SAMPLE_PAYMENT_ID: &str = "pay_a5000000000000000000000000000001";
-/// The sample events' client secret, replaced by the prepared payment's.
-pub const SAMPLE_CLIENT_SECRET: &str = "cs_a5000000000000000000000000000002";
+/// The sample events' client secret (the fakes' key's secret of [`SAMPLE_PAYMENT_ID`]), replaced by the
+/// prepared payment's.
+pub const SAMPLE_CLIENT_SECRET: &str = "cs_e1159e980f5eb75782f7cd3c26d70497";
 
 /// The state an event needs before it is handed out (prepared in the harness, not timed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
