@@ -1184,3 +1184,35 @@ pub fn test_client_secret_key() -> &'static ClientSecretKey {
         ClientSecretKey::parse("the fakes' client secret key, 32+ bytes").expect("a long enough key")
     })
 }
+
+/// The use cases over the in-memory fakes, with sequential ids.
+pub type FakeDeps = crate::usecases::Deps<
+    InMemoryStore,
+    FakeGlase,
+    RecordingQueue,
+    RecordingPush,
+    ManualClock,
+    SequentialIds,
+>;
+
+/// Use cases over fresh fakes that share one manual clock, with sequential ids and `settings`.
+pub fn fake_deps(settings: crate::usecases::UseCaseSettings) -> FakeDeps {
+    fake_deps_with(SequentialIds::default(), settings)
+}
+
+/// Like [`fake_deps`], with the id generator `ids`.
+pub fn fake_deps_with<I: IdGenerator>(
+    ids: I,
+    settings: crate::usecases::UseCaseSettings,
+) -> crate::usecases::Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, I> {
+    let clock = ManualClock::default();
+    crate::usecases::Deps {
+        store: InMemoryStore::new(),
+        glase: FakeGlase::new(clock.clone()),
+        queue: RecordingQueue::default(),
+        push: RecordingPush::default(),
+        clock,
+        ids,
+        settings,
+    }
+}

@@ -19,24 +19,15 @@ type TestDeps = Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, Ma
 /// Reserves of 1 s for a store write and 2 s for a cancel, and at least 1 s for sendInvoice: a
 /// payment needs 4 s left.
 fn deps() -> TestDeps {
-    let clock = ManualClock::default();
-    Deps {
-        store: InMemoryStore::new(),
-        glase: FakeGlase::new(clock.clone()),
-        queue: RecordingQueue::default(),
-        push: RecordingPush::default(),
-        clock,
-        ids: SequentialIds::default(),
-        settings: UseCaseSettings {
-            public_base_url: "https://pay.example".into(),
-            reserves: Reserves {
-                store_write: Duration::from_secs(1),
-                glase_cancel: Duration::from_secs(2),
-                send_invoice_min: Duration::from_secs(1),
-            },
-            ..UseCaseSettings::default()
+    crate::testing::fake_deps(UseCaseSettings {
+        public_base_url: "https://pay.example".into(),
+        reserves: Reserves {
+            store_write: Duration::from_secs(1),
+            glase_cancel: Duration::from_secs(2),
+            send_invoice_min: Duration::from_secs(1),
         },
-    }
+        ..UseCaseSettings::default()
+    })
 }
 
 fn request(total: i64) -> CreatePayment {

@@ -19,16 +19,7 @@ use super::*;
 type TestDeps = Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
 
 fn deps() -> TestDeps {
-    let clock = ManualClock::default();
-    Deps {
-        store: InMemoryStore::new(),
-        glase: FakeGlase::new(clock.clone()),
-        queue: RecordingQueue::default(),
-        push: RecordingPush::default(),
-        clock,
-        ids: SequentialIds::default(),
-        settings: UseCaseSettings::default(),
-    }
+    crate::testing::fake_deps(UseCaseSettings::default())
 }
 
 async fn paid(d: &TestDeps, total: i64) -> Payment {

@@ -236,16 +236,7 @@ mod tests {
     fn deps_with<I: IdGenerator>(
         ids: I,
     ) -> Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, I> {
-        let clock = ManualClock::default();
-        Deps {
-            store: InMemoryStore::new(),
-            glase: FakeGlase::new(clock.clone()),
-            queue: RecordingQueue::default(),
-            push: RecordingPush::default(),
-            clock,
-            ids,
-            settings: UseCaseSettings::default(),
-        }
+        crate::testing::fake_deps_with(ids, UseCaseSettings::default())
     }
 
     async fn create<I: IdGenerator>(

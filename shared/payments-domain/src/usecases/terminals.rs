@@ -319,16 +319,7 @@ mod tests {
     type TestDeps = Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
 
     fn deps() -> TestDeps {
-        let clock = ManualClock::default();
-        Deps {
-            store: InMemoryStore::new(),
-            glase: FakeGlase::new(clock.clone()),
-            queue: RecordingQueue::default(),
-            push: RecordingPush::default(),
-            clock,
-            ids: SequentialIds::default(),
-            settings: UseCaseSettings::default(),
-        }
+        crate::testing::fake_deps(UseCaseSettings::default())
     }
 
     async fn till(d: &TestDeps, external: &str) -> Terminal {

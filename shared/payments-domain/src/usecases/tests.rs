@@ -15,19 +15,10 @@ use super::*;
 type TestDeps = Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
 
 fn deps() -> TestDeps {
-    let clock = ManualClock::default();
-    Deps {
-        store: InMemoryStore::new(),
-        glase: FakeGlase::new(clock.clone()),
-        queue: RecordingQueue::default(),
-        push: RecordingPush::default(),
-        clock,
-        ids: SequentialIds::default(),
-        settings: UseCaseSettings {
-            public_base_url: "https://pay.example".into(),
-            ..UseCaseSettings::default()
-        },
-    }
+    crate::testing::fake_deps(UseCaseSettings {
+        public_base_url: "https://pay.example".into(),
+        ..UseCaseSettings::default()
+    })
 }
 
 fn request(total: i64) -> CreatePayment {
