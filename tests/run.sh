@@ -33,7 +33,15 @@ stop_servers() {
 }
 trap stop_servers EXIT
 
-echo "== starting DynamoDB Local and moto_server"
+# Each step prints its duration when the next one starts.
+step_name="" step_start=$SECONDS
+step() {
+    [ -z "$step_name" ] || echo "-- $step_name: $((SECONDS - step_start)) s"
+    step_name="$1" step_start=$SECONDS
+    [ -z "$step_name" ] || echo "== $step_name"
+}
+
+step "starting DynamoDB Local and moto_server"
 eval "$(bash tests/dynamodb/dynamodb-local.sh start | grep '^DYNAMODB_LOCAL_ENDPOINT=')"
 eval "$(bash tests/moto/moto-server.sh start | grep '^SQS_ENDPOINT=')"
 [ -n "${DYNAMODB_LOCAL_ENDPOINT:-}" ] || { echo "DynamoDB Local did not start" >&2; exit 1; }
@@ -41,23 +49,24 @@ eval "$(bash tests/moto/moto-server.sh start | grep '^SQS_ENDPOINT=')"
 export DYNAMODB_LOCAL_ENDPOINT SQS_ENDPOINT
 echo "DynamoDB Local: $DYNAMODB_LOCAL_ENDPOINT   moto_server: $SQS_ENDPOINT"
 
-echo "== build (every debug target, once: tests/debug-build.sh)"
+step "build (every debug target, once: tests/debug-build.sh)"
 bash tests/debug-build.sh
 
-echo "== cargo test"
+step "cargo test"
 cargo test --workspace --locked
 
-echo "== SOAP toolkit check (zeep against the sandbox)"
+step "SOAP toolkit check (zeep against the sandbox)"
 bash tests/zeep/run.sh
 
-echo "== the checkout widget in Chromium (screenshots in tests/artifacts/)"
+step "the checkout widget in Chromium (screenshots in tests/artifacts/)"
 (cd tests/browser && npm ci --no-audit --no-fund --silent && npm test)
 
-echo "== fuzzing, bounded (25 s per target; the kept inputs already ran in cargo test)"
+step "fuzzing, bounded (25 s per target; the kept inputs already ran in cargo test)"
 bash tests/fuzz/run.sh 25
 
-echo "== Schemathesis against the OpenAPI document the local stack serves (10 examples, at most 120 s)"
+step "Schemathesis against the OpenAPI document the local stack serves (10 examples, at most 120 s)"
 bash tests/schemathesis/run.sh 10 120
 
-echo "== the soak with faults, CI-sized (250 payments over 75 s, then at least 45 s to settle; summary in target/soak/)"
+step "the soak with faults, CI-sized (250 payments over 75 s, then at least 45 s to settle; summary in target/soak/)"
 bash tests/soak.sh 250 75
+step ""
