@@ -3,33 +3,39 @@
 //!
 //! [`App::run_safety_net`] is the one implementation, used by the safety-net function in AWS and by the
 //! local stack. It runs the three sweeps side by side, each on its own timer, so confirming never waits
-//! behind other work: the confirmation sweep starts every `tick` (a second) whatever receipts and
-//! expiry are doing, and even while an earlier confirmation sweep still waits on a slow Glase call (up
-//! to [`CONFIRM_SWEEPS_IN_FLIGHT`] at once; claims are conditional writes, so two sweeps never ask
-//! about the same payment). The receipt sweep runs every `tick` and expiry every `expiry_every` ticks,
-//! each starting again at the next tick once the previous run is done; both are cut off at the end of
-//! the run, which is safe because a repeated receipt is harmless and a repeated cancel answers
-//! "already cancelled". In AWS a schedule starts the safety-net function once a minute and a run lasts
-//! until shortly before the next start, so the sweeps cover every second of the day with one
-//! invocation at a time (plus a short overlap that only costs a skipped claim, never a second Glase
-//! call).
+//! behind other work. Confirmation is a pipeline: every `tick` (a second) it lists the payments due for
+//! a check, the longest unchecked first, and starts a check for each one not already under way, up to
+//! [`CONFIRMATIONS_IN_FLIGHT`] at once; a check that finishes frees its slot at once, and when a listing
+//! came back full the next one starts as soon as half the slots are free, without waiting for the tick.
+//! No check waits for another, so one slow Glase call holds up only its own payment. Claims are
+//! conditional writes, so two sweepers never ask about the same payment. The receipt sweep runs every
+//! `tick` and expiry every `expiry_every` ticks, each starting again at the next tick once the previous
+//! run is done; both are cut off at the end of the run, which is safe because a repeated receipt is
+//! harmless and a repeated cancel answers "already cancelled". In AWS a schedule starts the safety-net
+//! function once a minute and a run lasts until shortly before the next start, so the sweeps cover
+//! every second of the day with one invocation at a time (plus a short overlap that only costs a
+//! skipped claim, never a second Glase call).
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
+use futures::future::Either;
 use futures::stream::{FuturesUnordered, StreamExt as _};
-use payments_domain::payment::PaymentStatus;
+use payments_domain::ids::PaymentId;
+use payments_domain::payment::{Payment, PaymentStatus};
 use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
+use payments_domain::usecases::{DueCheck, SweepReport, UseCaseError};
 use tokio::time::Instant;
 
 use crate::app::App;
 use crate::metrics::Metric;
 
-/// How many confirmation sweeps may be under way at once. A sweep waits for its slowest Glase call;
-/// while one waits, the next tick still starts a sweep that confirms the payments that became due
-/// meanwhile. Past this many, a tick is skipped (and logged) rather than piling up calls on a Glase that
-/// does not answer.
-pub const CONFIRM_SWEEPS_IN_FLIGHT: usize = 4;
+/// The most payment checks (a claim, `getPaymentStatus`, the outcome's write) the safety net has under
+/// way at once. Glase answers in about a tenth of a second in AWS, so this many keep pace with several
+/// hundred due payments a second; past it, the longest unchecked payments wait for the next free slot
+/// rather than piling up calls on a Glase that does not answer.
+pub const CONFIRMATIONS_IN_FLIGHT: usize = 64;
 
 /// How the safety net paces itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +44,7 @@ pub struct SafetyNetPlan {
     pub tick: Duration,
     /// Expiry runs on every `expiry_every`-th pass.
     pub expiry_every: u64,
-    /// The most payments one sweep looks at.
+    /// The most payments one listing (of due payments, receipts or expired invoices) returns.
     pub batch: usize,
 }
 
@@ -55,7 +61,7 @@ impl Default for SafetyNetPlan {
 /// What passes of the safety net did, added up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SafetyNetSummary {
-    /// Passes run.
+    /// Confirmation listings (one a tick, and the early ones of a backlog).
     pub passes: u64,
     /// Payments Glase was asked about by the safety net.
     pub confirmed: usize,
@@ -71,7 +77,8 @@ pub struct SafetyNetSummary {
     pub receipts_sent: usize,
     /// Passes whose listing failed (the store was unreachable).
     pub failed_passes: u64,
-    /// Confirmation ticks skipped because [`CONFIRM_SWEEPS_IN_FLIGHT`] sweeps were still under way.
+    /// Ticks at which no listing started: every one of the [`CONFIRMATIONS_IN_FLIGHT`] slots was busy,
+    /// or the previous listing was still under way.
     pub skipped_ticks: u64,
 }
 
@@ -111,27 +118,30 @@ where
         summary
     }
 
-    /// One confirmation sweep (counted as a pass).
+    /// One confirmation sweep (counted as a pass): a listing, then its checks, waiting for the last.
     async fn confirmation_sweep(&self, plan: &SafetyNetPlan) -> SafetyNetSummary {
         let mut summary = SafetyNetSummary {
             passes: 1,
             ..SafetyNetSummary::default()
         };
         match self.deps.confirm_due_payments(plan.batch).await {
-            Ok(report) => {
-                summary.confirmed = report.confirmed;
-                summary.failed += report.failed;
-                for (payment_id, outcome) in &report.changed {
-                    if outcome.after == PaymentStatus::Paid {
-                        summary.paid += 1;
-                        tracing::info!(payment_id = %payment_id, "the safety net confirmed a payment");
-                    }
-                    self.record_confirmation(outcome);
-                }
-            }
+            Ok(report) => self.record_checks(&mut summary, &report),
             Err(e) => self.sweep_failed(&mut summary, "safety-net sweep failed", &e),
         }
         summary
+    }
+
+    /// Adds checks of due payments to `summary`, with their metrics and a log line per payment found paid.
+    fn record_checks(&self, summary: &mut SafetyNetSummary, report: &SweepReport) {
+        summary.confirmed += report.confirmed;
+        summary.failed += report.failed;
+        for (payment_id, outcome) in &report.changed {
+            if outcome.after == PaymentStatus::Paid {
+                summary.paid += 1;
+                tracing::info!(payment_id = %payment_id, "the safety net confirmed a payment");
+            }
+            self.record_confirmation(outcome);
+        }
     }
 
     /// One receipt sweep.
@@ -209,45 +219,89 @@ where
         summary
     }
 
-    /// Starts a confirmation sweep at every tick from `start` until `deadline`, with up to
-    /// [`CONFIRM_SWEEPS_IN_FLIGHT`] under way at once, then awaits those still running.
+    /// The confirmation pipeline from `start` until `deadline` (see the module docs): listings at every
+    /// tick, and early ones while a backlog lasts; a check for every listed payment not already under
+    /// way, up to [`CONFIRMATIONS_IN_FLIGHT`]. Checks under way at the deadline are awaited (each holds
+    /// a claim it gives back on failure); a listing that answers after it starts nothing.
     async fn confirmation_loop(
         &self,
         plan: &SafetyNetPlan,
         start: Instant,
         deadline: Instant,
     ) -> SafetyNetSummary {
+        enum Work {
+            Listed(Result<Vec<Payment>, UseCaseError>),
+            Checked(PaymentId, DueCheck),
+        }
+        let list = || async { Work::Listed(self.deps.payments_due(plan.batch).await) };
+        let check = |payment: Payment| async move {
+            let id = payment.id().clone();
+            Work::Checked(id, self.deps.confirm_due(payment).await)
+        };
         let mut summary = SafetyNetSummary::default();
-        let mut in_flight = FuturesUnordered::new();
-        let mut tick: u32 = 0;
+        let mut work = FuturesUnordered::new();
+        let mut checking: HashSet<PaymentId> = HashSet::new();
+        let mut listing = false;
+        // The last listing came back full and started checks: more payments may be due.
+        let mut backlog = false;
+        let mut next_tick = start;
+        let tick_nanos = plan.tick.as_nanos().max(1);
         loop {
-            let next = start + plan.tick * tick;
-            if next >= deadline {
+            let now = Instant::now();
+            if now >= deadline && work.is_empty() {
                 break;
             }
-            // Collect the sweeps that finish before the tick.
-            let wait = tokio::time::sleep_until(next);
-            tokio::pin!(wait);
-            loop {
-                tokio::select! {
-                    biased;
-                    () = &mut wait => break,
-                    Some(done) = in_flight.next(), if !in_flight.is_empty() => summary.add(done),
-                }
+            let free = CONFIRMATIONS_IN_FLIGHT.saturating_sub(checking.len());
+            let tick_due = now < deadline && now >= next_tick;
+            if tick_due {
+                let elapsed = now.saturating_duration_since(start).as_nanos();
+                let ticks = u32::try_from(elapsed / tick_nanos + 1).unwrap_or(u32::MAX);
+                next_tick = start + plan.tick * ticks;
             }
-            if in_flight.len() < CONFIRM_SWEEPS_IN_FLIGHT {
-                in_flight.push(self.confirmation_sweep(plan));
-            } else {
+            let top_up = now < deadline && backlog && free >= CONFIRMATIONS_IN_FLIGHT / 2;
+            if (tick_due || top_up) && !listing && free > 0 {
+                listing = true;
+                summary.passes += 1;
+                work.push(Either::Left(list()));
+            } else if tick_due {
                 summary.skipped_ticks += 1;
                 tracing::warn!(
-                    in_flight = in_flight.len(),
-                    "confirmation sweeps are still waiting on Glase: a tick was skipped"
+                    in_flight = checking.len(),
+                    listing,
+                    "the safety net's confirmations are all still waiting on Glase: a tick was skipped"
                 );
             }
-            tick = tick.saturating_add(1);
-        }
-        while let Some(done) = in_flight.next().await {
-            summary.add(done);
+            tokio::select! {
+                Some(done) = work.next(), if !work.is_empty() => match done {
+                    Work::Listed(Ok(due)) => {
+                        listing = false;
+                        let full = due.len() >= plan.batch;
+                        let mut started = 0;
+                        for payment in due {
+                            if Instant::now() >= deadline || checking.len() >= CONFIRMATIONS_IN_FLIGHT {
+                                break;
+                            }
+                            if checking.insert(payment.id().clone()) {
+                                work.push(Either::Right(check(payment)));
+                                started += 1;
+                            }
+                        }
+                        backlog = full && started > 0;
+                    }
+                    Work::Listed(Err(e)) => {
+                        listing = false;
+                        backlog = false;
+                        self.sweep_failed(&mut summary, "safety-net sweep failed", &e);
+                    }
+                    Work::Checked(id, outcome) => {
+                        checking.remove(&id);
+                        let mut report = SweepReport::default();
+                        report.add(outcome);
+                        self.record_checks(&mut summary, &report);
+                    }
+                },
+                () = tokio::time::sleep_until(next_tick.min(deadline)), if now < deadline => {}
+            }
         }
         summary
     }
@@ -283,32 +337,11 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::{ApiKeys, hash_api_key};
-    use crate::metrics::Metrics;
-    use payments_domain::testing::{
-        FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
-    };
-    use payments_domain::usecases::{Deps, UseCaseSettings};
-    use secrecy::SecretString;
-
-    type FakeApp = App<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
+    use crate::testing::{FakeApp, fake_app};
+    use payments_domain::testing::GlaseCall;
 
     fn app() -> FakeApp {
-        let clock = ManualClock::default();
-        App {
-            deps: Deps {
-                store: InMemoryStore::new(),
-                glase: FakeGlase::new(clock.clone()),
-                queue: RecordingQueue::default(),
-                push: RecordingPush::default(),
-                clock,
-                ids: SequentialIds::default(),
-                settings: UseCaseSettings::default(),
-            },
-            api_keys: ApiKeys::parse(&SecretString::from(hash_api_key("sk_test_jobs"))).unwrap(),
-            metrics: Metrics::to_writer("jobs", Box::new(std::io::sink())),
-            function: None,
-        }
+        fake_app("sk_test_jobs")
     }
 
     async fn create(app: &FakeApp, order_id: &str) -> payments_domain::payment::Payment {
@@ -475,6 +508,76 @@ mod tests {
         let confirmed_after = stored.last_checked_at().unwrap().since(later.created_at());
         assert!(confirmed_after <= Duration::from_secs(10), "{confirmed_after:?}");
         assert_eq!(summary.skipped_ticks, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_status_calls_neither_hold_up_a_later_payment_nor_are_asked_again_while_under_way() {
+        let app = app();
+        // Four payments whose notifications were lost, due one second apart from the run's start, whose
+        // getPaymentStatus each takes 20 s; then Glase answers quickly again.
+        for n in 0..4 {
+            let p = create(&app, &format!("slow-{n}")).await;
+            app.deps.glase.pay(p.invoice_reference());
+            app.deps.clock.advance(Duration::from_secs(1));
+        }
+        app.deps.clock.advance(Duration::from_secs(4));
+        app.deps
+            .glase
+            .set_latency("getPaymentStatus", Duration::from_secs(20));
+        let driver = clock_follows_tokio(&app);
+        let plan = SafetyNetPlan::default();
+        let run = app.run_safety_net(&plan, Duration::from_secs(25));
+        let later = async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let p = create(&app, "later").await;
+            app.deps.glase.pay(p.invoice_reference());
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            app.deps
+                .glase
+                .set_latency("getPaymentStatus", Duration::from_millis(200));
+            p
+        };
+        let (summary, later) = tokio::join!(run, later);
+        driver.abort();
+        let stored = app.deps.store.get_payment(later.id()).await.unwrap().unwrap();
+        assert_eq!(stored.status(), PaymentStatus::Paid, "{summary:?}");
+        let confirmed_after = stored.last_checked_at().unwrap().since(later.created_at());
+        assert!(
+            confirmed_after <= Duration::from_secs(10),
+            "confirmed {confirmed_after:?} after it was paid: {summary:?}"
+        );
+        // The slow payments fall due again (8 s after their claims) while their checks still wait: they
+        // are not asked about a second time, and each is counted paid once.
+        assert_eq!(summary.paid, 5, "{summary:?}");
+        assert_eq!(status_calls(&app), 5, "{summary:?}");
+        assert_eq!(summary.skipped_ticks, 0, "{summary:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_backlog_larger_than_one_listing_is_confirmed_without_waiting_for_the_ticks() {
+        let app = app();
+        let mut lost = Vec::new();
+        for n in 0..250 {
+            let p = create(&app, &format!("lost-{n}")).await;
+            app.deps.glase.pay(p.invoice_reference());
+            lost.push(p);
+        }
+        app.deps.clock.advance(Duration::from_secs(9));
+        app.deps
+            .glase
+            .set_latency("getPaymentStatus", Duration::from_millis(100));
+        let driver = clock_follows_tokio(&app);
+        let summary = app
+            .run_safety_net(&SafetyNetPlan::default(), Duration::from_secs(2))
+            .await;
+        driver.abort();
+        // Four rounds of at most 64 checks of 100 ms each fit in the first second.
+        assert_eq!(summary.paid, 250, "{summary:?}");
+        assert!(app.deps.glase.max_status_calls_in_flight() <= CONFIRMATIONS_IN_FLIGHT);
+        for p in &lost {
+            let stored = app.deps.store.get_payment(p.id()).await.unwrap().unwrap();
+            assert_eq!(stored.status(), PaymentStatus::Paid);
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -40,6 +40,8 @@ pub mod secrets;
 pub mod settings;
 pub mod telemetry;
 pub mod terminals;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod websocket;
 pub mod widget;
 pub mod wiring;

@@ -53,7 +53,7 @@ mod tests;
 pub use payments::{ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView, Reader, TerminalChoice};
 pub use refunds::{RefundProcessing, RefundSweepReport, RequestRefund};
 pub use reports::{ClosePeriod, ClosedPeriod, ReconcileInput, ReconcileOutcome, RefundSettlement, reconcile};
-pub use sweeps::{ExpiryReport, SweepReport};
+pub use sweeps::{DueCheck, ExpiryReport, SweepReport};
 pub use terminals::{ReceiptSweepReport, RegisteredTerminal};
 
 /// Settings the use cases need.

@@ -11,7 +11,6 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt as _};
 
 use crate::ids::PaymentId;
-use crate::ids::Timestamp;
 use crate::payment::{Payment, PaymentStatus};
 use crate::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush, StoreError};
 
@@ -48,12 +47,35 @@ pub const EXPIRY_RETRY_DELAY: Duration = Duration::from_secs(30);
 /// How many times a conditional write is retried after losing a race.
 const MAX_RACES: usize = 5;
 
-/// What happened to one due payment in a sweep.
-enum Checked {
+/// What the check of one due payment came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DueCheck {
+    /// Not due any more, or another sweeper or reader claimed it first: Glase was not asked.
     Skipped,
+    /// The claim could not be written: Glase was not asked; a later sweep tries again.
     Failed,
+    /// Glase was asked; the change of status, if any.
     Confirmed(Option<(PaymentId, ConfirmOutcome)>),
+    /// Glase was asked without a clear answer (or the outcome could not be stored); tried again later.
     ConfirmFailed,
+}
+
+impl SweepReport {
+    /// Adds the check of one payment.
+    pub fn add(&mut self, check: DueCheck) {
+        match check {
+            DueCheck::Skipped => self.skipped += 1,
+            DueCheck::Failed => self.failed += 1,
+            DueCheck::Confirmed(change) => {
+                self.confirmed += 1;
+                self.changed.extend(change);
+            }
+            DueCheck::ConfirmFailed => {
+                self.confirmed += 1;
+                self.failed += 1;
+            }
+        }
+    }
 }
 
 /// What one expiry run did.
@@ -78,58 +100,57 @@ where
     C: Clock,
     I: IdGenerator,
 {
-    /// Confirms, with Glase, up to `limit` pending payments nobody asked about within the check interval.
+    /// Confirms, with Glase, up to `limit` pending payments nobody asked about within the check interval,
+    /// [`CONFIRM_CONCURRENCY`] at once: [`Deps::payments_due`], then [`Deps::confirm_due`] for each.
     pub async fn confirm_due_payments(&self, limit: usize) -> Result<SweepReport, UseCaseError> {
-        let now = self.clock.now();
-        // Due once a whole interval has passed since the last check: checked before one millisecond
-        // after `now - interval`.
-        let checked_before = now
-            .minus(self.settings.safety_net_interval)
-            .plus(Duration::from_millis(1));
-        let due = self.store.pending_payments_due(checked_before, limit).await?;
+        let due = self.payments_due(limit).await?;
         let mut report = SweepReport {
             examined: due.len(),
             ..SweepReport::default()
         };
-        let checked: Vec<Checked> = stream::iter(due)
-            .map(|payment| self.check_due(payment, now))
+        let checked: Vec<DueCheck> = stream::iter(due)
+            .map(|payment| self.confirm_due(payment))
             .buffer_unordered(CONFIRM_CONCURRENCY)
             .collect()
             .await;
-        for outcome in checked {
-            match outcome {
-                Checked::Skipped => report.skipped += 1,
-                Checked::Failed => report.failed += 1,
-                Checked::Confirmed(change) => {
-                    report.confirmed += 1;
-                    report.changed.extend(change);
-                }
-                Checked::ConfirmFailed => {
-                    report.confirmed += 1;
-                    report.failed += 1;
-                }
-            }
+        for check in checked {
+            report.add(check);
         }
         Ok(report)
     }
 
-    /// Claims one due payment (a conditional write, so two sweepers never both call) and confirms it.
-    async fn check_due(&self, payment: Payment, now: Timestamp) -> Checked {
+    /// Up to `limit` pending payments Glase was not asked about within the check interval, the longest
+    /// unchecked first (a payment never asked about counts from its creation).
+    pub async fn payments_due(&self, limit: usize) -> Result<Vec<Payment>, UseCaseError> {
+        // Due once a whole interval has passed since the last check: checked before one millisecond
+        // after `now - interval`.
+        let checked_before = self
+            .clock
+            .now()
+            .minus(self.settings.safety_net_interval)
+            .plus(Duration::from_millis(1));
+        Ok(self.store.pending_payments_due(checked_before, limit).await?)
+    }
+
+    /// Claims one payment [`Deps::payments_due`] listed (a conditional write on the listed revision, so
+    /// two sweepers never both call) and confirms it with Glase. A payment no longer due is skipped.
+    pub async fn confirm_due(&self, payment: Payment) -> DueCheck {
+        let now = self.clock.now();
         // A payment nobody asked about yet counts from its creation: its notification may still come.
         let last = payment.last_checked_at().unwrap_or(payment.created_at());
         if payment.status() != PaymentStatus::Pending || now.since(last) < self.settings.safety_net_interval {
-            return Checked::Skipped;
+            return DueCheck::Skipped;
         }
         let claim = payment.checked_at(now);
         match self.store.update_payment(&claim, payment.revision()).await {
             Ok(()) => {}
-            Err(StoreError::ConditionFailed) => return Checked::Skipped,
-            Err(_) => return Checked::Failed,
+            Err(StoreError::ConditionFailed) => return DueCheck::Skipped,
+            Err(_) => return DueCheck::Failed,
         }
         match self.confirm_claimed(claim, payment.last_checked_at()).await {
-            Ok((p, outcome)) if outcome.changed() => Checked::Confirmed(Some((p.id().clone(), outcome))),
-            Ok(_) => Checked::Confirmed(None),
-            Err(_) => Checked::ConfirmFailed,
+            Ok((p, outcome)) if outcome.changed() => DueCheck::Confirmed(Some((p.id().clone(), outcome))),
+            Ok(_) => DueCheck::Confirmed(None),
+            Err(_) => DueCheck::ConfirmFailed,
         }
     }
 
