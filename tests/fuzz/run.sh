@@ -4,7 +4,7 @@
 # Each target starts from its seeds and the kept regressions; what it learns stays in
 # tests/fuzz/target/corpus/ (not committed). A crash fails the run and leaves the input in
 # tests/fuzz/artifacts/<target>/: fix the cause, then move the input to tests/fuzz/regressions/<target>/,
-# where `cargo test -p payments-api --test fuzz_regressions` replays it from then on.
+# where `cargo test -p payments-api --test api fuzz_regressions::` replays it from then on.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 per_target="${1:-25}"

@@ -294,23 +294,9 @@ pub async fn run_refund_worker() -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
+    use payments_api::telemetry::CapturedLines;
 
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[tokio::test]
     async fn in_lambda_the_region_comes_from_the_environment() {
@@ -336,7 +322,7 @@ mod tests {
             clients_us: 50_000,
         };
         assert_eq!(timings.total_us(), 54_321);
-        let captured = Captured::default();
+        let captured = CapturedLines::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
             .json()
@@ -344,7 +330,7 @@ mod tests {
             .with_writer(move || writer.clone())
             .finish();
         tracing::subscriber::with_default(subscriber, || timings.log_initialised(Function::Notification));
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let text = captured.text();
         let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
         assert_eq!(line["message"], "initialised");
         assert_eq!(line["function"], "notification");

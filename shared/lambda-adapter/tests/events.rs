@@ -6,20 +6,11 @@ use std::path::PathBuf;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_adapter::{to_api_request, to_lambda_response};
-use payments_api::app::App;
-use payments_api::auth::{ApiKeys, hash_api_key};
-use payments_api::metrics::Metrics;
 use payments_api::settings::Function;
+use payments_api::testing::{FakeApp, fake_app};
 use payments_domain::ids::PaymentId;
 use payments_domain::payment::PaymentStatus;
 use payments_domain::ports::PaymentStore;
-use payments_domain::testing::{
-    FakeGlase, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
-};
-use payments_domain::usecases::{Deps, UseCaseSettings};
-use secrecy::SecretString;
-
-type FakeApp = App<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
 
 /// What a test needs before its event: nothing, a created payment, or a created payment the shopper paid.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -404,20 +395,9 @@ fn read(name: &str) -> String {
 }
 
 fn app(function: Option<Function>) -> FakeApp {
-    let clock = ManualClock::default();
-    App {
-        deps: Deps {
-            store: InMemoryStore::new(),
-            glase: FakeGlase::new(clock.clone()),
-            queue: RecordingQueue::default(),
-            push: RecordingPush::default(),
-            clock,
-            ids: SequentialIds::default(),
-            settings: UseCaseSettings::default(),
-        },
-        api_keys: ApiKeys::parse(&SecretString::from(hash_api_key("sk_test_events_key"))).unwrap(),
-        metrics: Metrics::to_writer("events", Box::new(std::io::sink())),
+    FakeApp {
         function,
+        ..fake_app("sk_test_events_key")
     }
 }
 

@@ -8,20 +8,12 @@ use std::time::Duration;
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use aws_lambda_events::encodings::Body;
 use lambda_adapter::websocket::{to_ws_event, to_ws_response};
-use payments_api::app::{App, request};
-use payments_api::auth::{ApiKeys, hash_api_key};
+use payments_api::app::request;
 use payments_api::jobs::SafetyNetPlan;
-use payments_api::metrics::Metrics;
+use payments_api::testing::{FakeApp, fake_app};
 use payments_domain::ids::PaymentId;
 use payments_domain::payment::PaymentStatus;
 use payments_domain::ports::PaymentStore;
-use payments_domain::testing::{
-    FakeGlase, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
-};
-use payments_domain::usecases::{Deps, UseCaseSettings};
-use secrecy::SecretString;
-
-type FakeApp = App<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
 
 const PAYMENT: &str = "pay_a5000000000000000000000000000001";
 
@@ -35,21 +27,7 @@ fn read(name: &str) -> String {
 /// An app with one created payment (the first of `SequentialIds`: the id and client secret the events
 /// name).
 async fn app_with_payment() -> FakeApp {
-    let clock = ManualClock::default();
-    let app = App {
-        deps: Deps {
-            store: InMemoryStore::new(),
-            glase: FakeGlase::new(clock.clone()),
-            queue: RecordingQueue::default(),
-            push: RecordingPush::default(),
-            clock,
-            ids: SequentialIds::default(),
-            settings: UseCaseSettings::default(),
-        },
-        api_keys: ApiKeys::parse(&SecretString::from(hash_api_key("sk_test_events_key"))).unwrap(),
-        metrics: Metrics::to_writer("events", Box::new(std::io::sink())),
-        function: None,
-    };
+    let app = fake_app("sk_test_events_key");
     let event: serde_json::Value = serde_json::from_str(&read("create-payment/ok.json")).unwrap();
     let response = app
         .handle(request(

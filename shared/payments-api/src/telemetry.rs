@@ -142,6 +142,42 @@ where
     tracing_subscriber::registry().with(layer)
 }
 
+/// Log or metric lines kept in memory: a writer for [`install`], [`subscriber`] or
+/// [`crate::metrics::Metrics::to_writer`] whose clones share one buffer, read back as text or as JSON
+/// lines. For tests, and for anything else that wants to look at what was written.
+#[derive(Clone, Debug, Default)]
+pub struct CapturedLines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLines {
+    /// Everything written so far (bytes that are not UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buffer()).into_owned()
+    }
+
+    /// The lines written so far that are JSON values, in order.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.text()
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+
+    fn buffer(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl std::io::Write for CapturedLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.buffer().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,24 +229,11 @@ mod tests {
         );
     }
 
-    #[derive(Clone, Default)]
-    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn at_trace_our_crates_log_verbosely_and_the_libraries_stay_at_info() {
         for format in [LogFormat::Json, LogFormat::Text] {
             for filter in ["trace", "debug", "lambda_runtime=trace,hyper=trace,trace"] {
-                let captured = Captured::default();
+                let captured = CapturedLines::default();
                 let writer = captured.clone();
                 let settings = LogSettings {
                     format,
@@ -226,7 +249,7 @@ mod tests {
                     tracing::debug!(target: "hyper_util::client", "headers");
                     tracing::info!(target: "lambda_runtime::runtime", "library info");
                 });
-                let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+                let text = captured.text();
                 if filter != "debug" {
                     assert!(text.contains("ours at trace"), "{filter}: {text}");
                 }
@@ -241,7 +264,7 @@ mod tests {
 
     #[test]
     fn a_quiet_level_is_quiet_for_the_libraries_too() {
-        let captured = Captured::default();
+        let captured = CapturedLines::default();
         let writer = captured.clone();
         let settings = LogSettings {
             format: LogFormat::Json,
@@ -252,7 +275,7 @@ mod tests {
             tracing::info!(target: "payments_api::app", "ours at info");
             tracing::warn!(target: "payments_api::app", "ours at warn");
         });
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let text = captured.text();
         assert!(text.contains("ours at warn"));
         assert!(!text.contains("info"), "{text}");
     }

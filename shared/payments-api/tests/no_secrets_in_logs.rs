@@ -2,8 +2,6 @@
 //! TRACE level across all crates, and every metric line: none contains the API key, the client secret,
 //! the notification token or a Glase password.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use glase_protocol::{GlaseClient, GlaseClientConfig};
@@ -11,7 +9,7 @@ use glase_sandbox::{EventKind, SandboxConfig};
 use payments_api::app::{App, request};
 use payments_api::auth::{ApiKeys, hash_api_key};
 use payments_api::metrics::Metrics;
-use payments_api::telemetry::{LogFormat, LogSettings};
+use payments_api::telemetry::{CapturedLines, LogFormat, LogSettings};
 use payments_api::wiring::{AnyPush, AnyQueue, OsRandom, SystemClock};
 use payments_domain::usecases::{Deps, UseCaseSettings};
 use payments_dynamodb::DynamoStore;
@@ -19,32 +17,13 @@ use payments_dynamodb::testing::{Backend, TestTable};
 use payments_glase::{GlaseSettings, ProtocolGateway};
 use secrecy::SecretString;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 const API_KEY: &str = "sk_test_never_logged_0123456789";
 const TERMINAL_PASSWORD: &str = "12345678";
 const MASTER_SECRET: &str = "master-secret-never-logged";
 
 #[tokio::test]
 async fn a_full_payment_logs_no_secret() {
-    let logs = Captured::default();
+    let logs = CapturedLines::default();
     let sink = logs.clone();
     payments_api::telemetry::install(
         &LogSettings {
@@ -54,7 +33,7 @@ async fn a_full_payment_logs_no_secret() {
         move || sink.clone(),
     )
     .expect("the only subscriber of this test binary");
-    let metrics_out = Captured::default();
+    let metrics_out = CapturedLines::default();
 
     let sandbox = glase_sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0".parse().unwrap())
         .await

@@ -1,6 +1,6 @@
 //! What each fuzz target checks for one input. The targets in `fuzz_targets/` call these functions; the
 //! ordinary test suite replays the kept inputs (`seeds/<target>/`, `regressions/<target>/`) through the
-//! same functions (`shared/payments-api/tests/fuzz_regressions.rs` includes this file), so a crash found
+//! same functions (`shared/payments-api/tests/api/fuzz_regressions.rs` includes this file), so a crash found
 //! once stays fixed without cargo-fuzz.
 //!
 //! Each function panics when a property fails; libFuzzer reports a panic as a crash.

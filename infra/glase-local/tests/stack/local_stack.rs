@@ -2,61 +2,13 @@
 //! the demo shop, pay from the sandbox's shopper side, read the outcome on the backURL page; restart it on
 //! the same data and find the payment again.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-struct Running {
-    child: Child,
-    base: String,
-    api_key: String,
-}
+use crate::running::{Running, data_dir, start};
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(data: &Path) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_glase-local"))
-        .args(["--port", "0", "--data-dir"])
-        .arg(data)
-        .env_remove("GLASE_API_KEY")
-        .env_remove("GLASE_ENDPOINT")
-        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("glase-local starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut base = String::new();
-    let mut api_key = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("glase-local listening on ") {
-            base = rest.trim().to_owned();
-        }
-        if let Some(rest) = line.trim().strip_prefix("API key") {
-            api_key = rest.trim().to_owned();
-        }
-        if line.trim().starts_with("data") {
-            break;
-        }
-    }
-    // Keep draining stdout so the process never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    assert!(base.starts_with("http://127.0.0.1:"), "binds loopback: {base}");
-    assert!(api_key.starts_with("sk_local_"));
-    Running { child, base, api_key }
-}
-
-fn data_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("glase-local-test-{:x}", rand::random::<u64>()))
+/// Starts glase-local over `data`, logging warnings only.
+fn start_quiet(data: &std::path::Path) -> Running {
+    start(data, &[("RUST_LOG", Some("warn"))])
 }
 
 fn attribute<'a>(html: &'a str, name: &str) -> &'a str {
@@ -85,8 +37,8 @@ async fn payment_ers(http: &reqwest::Client, base: &str, payment_id: &str, api_k
 
 #[tokio::test]
 async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
-    let data = data_dir();
-    let stack = start(&data);
+    let data = data_dir("test");
+    let stack = start_quiet(&data);
     let http = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
@@ -221,7 +173,7 @@ async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
     let api_key = stack.api_key.clone();
     drop(stack);
 
-    let again = start(&data);
+    let again = start_quiet(&data);
     assert_eq!(
         again.api_key, api_key,
         "the development key is kept in the data directory"
@@ -243,8 +195,8 @@ async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
 
 #[tokio::test]
 async fn a_request_whose_caller_hangs_up_is_still_handled_to_its_end() {
-    let data = data_dir();
-    let stack = start(&data);
+    let data = data_dir("test");
+    let stack = start_quiet(&data);
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     // sendInvoice is executed at once and answered 1.5 s later; the caller gives up after 0.3 s.
     let faults = http
@@ -289,7 +241,7 @@ async fn a_request_whose_caller_hangs_up_is_still_handled_to_its_end() {
 
 #[tokio::test]
 async fn an_idempotent_create_replayed_after_a_restart_answers_the_same_client_secret() {
-    let data = data_dir();
+    let data = data_dir("test");
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let body = serde_json::json!({
         "order_id": "R-1",
@@ -304,14 +256,14 @@ async fn an_idempotent_create_replayed_after_a_restart_answers_the_same_client_s
             .json(&body)
             .send()
     };
-    let stack = start(&data);
+    let stack = start_quiet(&data);
     let first = create(&stack).await.unwrap();
     assert_eq!(first.status().as_u16(), 201);
     let first: serde_json::Value = first.json().await.unwrap();
     drop(stack);
 
     // The key's record holds no secret: the restarted stack derives it again under the key it kept.
-    let again = start(&data);
+    let again = start_quiet(&data);
     let replay = create(&again).await.unwrap();
     assert_eq!(replay.status().as_u16(), 201);
     let replay: serde_json::Value = replay.json().await.unwrap();

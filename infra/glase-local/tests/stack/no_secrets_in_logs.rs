@@ -3,53 +3,24 @@
 //! secret, and is notified by the sandbox; no line it logged holds the API key, the client secret, the
 //! notification token, or a Glase password.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::running::{data_dir, start};
 
 const API_KEY: &str = "sk_local_log_test_0123456789abcdef";
 
 #[tokio::test]
 async fn no_secret_reaches_the_log_at_trace() {
-    let data = std::env::temp_dir().join(format!("glase-local-logs-{:x}", rand::random::<u64>()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_glase-local"))
-        .args(["--port", "0", "--data-dir"])
-        .arg(&data)
-        .env("GLASE_API_KEY", API_KEY)
-        .env_remove("GLASE_ENDPOINT")
-        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
-        .env("AWS_LAMBDA_LOG_LEVEL", "TRACE")
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("glase-local starts");
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let (base_tx, base_rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let out_lines = Arc::clone(&lines);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("glase-local listening on ") {
-                let _ = base_tx.send(rest.trim().to_owned());
-            }
-            // The start-up banner shows the developer the API key on purpose; it is not a log line.
-            if !line.trim_start().starts_with("API key") {
-                out_lines.lock().unwrap().push(line);
-            }
-        }
-    });
-    let err_lines = Arc::clone(&lines);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            err_lines.lock().unwrap().push(line);
-        }
-    });
-    let base = base_rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("glase-local listens");
+    let data = data_dir("logs");
+    let stack = start(
+        &data,
+        &[
+            ("GLASE_API_KEY", Some(API_KEY)),
+            ("AWS_LAMBDA_LOG_LEVEL", Some("TRACE")),
+            ("RUST_LOG", Some("trace")),
+        ],
+    );
+    let base = stack.base.clone();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
 
     let created: serde_json::Value = http
@@ -100,8 +71,12 @@ async fn no_secret_reaches_the_log_at_trace() {
     }
     assert_eq!(status, "paid", "the notification confirmed the payment");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let _ = child.kill();
-    let _ = child.wait();
+    // The start-up banner shows the developer the API key on purpose; it is not a log line.
+    let lines: Vec<String> = stack
+        .stop()
+        .into_iter()
+        .filter(|line| !line.trim_start().starts_with("API key"))
+        .collect();
 
     let sandbox = glase_sandbox::SandboxConfig::default();
     let terminal_secret = std::fs::read_to_string(data.join("terminal-secret")).unwrap();
@@ -115,7 +90,6 @@ async fn no_secret_reaches_the_log_at_trace() {
     for t in &sandbox.webshop_terminals {
         secrets.push(("a terminal password", t.password.clone()));
     }
-    let lines = lines.lock().unwrap().clone();
     assert!(
         lines.iter().any(|l| l.contains("notification handled")),
         "the handlers' lines were captured: {lines:?}"

@@ -6,7 +6,7 @@
 //! changed (store contents and write count, queue, push). A final pass with the right credential shows
 //! that the same requests are otherwise acceptable, so the refusals came from the credential.
 
-mod support;
+use crate::support;
 
 use http::Method;
 use serde_json::Value;

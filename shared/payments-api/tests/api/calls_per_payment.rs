@@ -1,15 +1,14 @@
 //! What a payment costs in store requests and Glase calls, counted by the counting decorators around the
 //! store and the Glase gateway while the API handles a whole payment (not estimated from the code). The
 //! bar: a webshop payment confirmed by its notification costs one sendInvoice and one getPaymentStatus.
-//! Each scenario prints its counts, so `cargo test -p payments-api --test calls_per_payment -- --nocapture`
+//! Each scenario prints its counts, so `cargo test -p payments-api --test api calls_per_payment:: -- --nocapture`
 //! shows the table.
 
 use std::time::Duration;
 
 use http::Method;
 use payments_api::app::{App, request};
-use payments_api::auth::{ApiKeys, hash_api_key};
-use payments_api::metrics::Metrics;
+use payments_api::testing::app_over;
 use payments_domain::counting::{CallCounts, Counting};
 use payments_domain::ids::{InvoiceReference, PaymentId};
 use payments_domain::payment::PaymentStatus;
@@ -18,7 +17,6 @@ use payments_domain::testing::{
     FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
 };
 use payments_domain::usecases::{Deps, UseCaseSettings};
-use secrecy::SecretString;
 use serde_json::Value;
 
 const KEY: &str = "sk_test_calls_key";
@@ -34,8 +32,8 @@ type CountedApp = App<
 
 fn app() -> CountedApp {
     let clock = ManualClock::default();
-    App {
-        deps: Deps {
+    app_over(
+        Deps {
             store: Counting::new(InMemoryStore::new()),
             glase: Counting::new(FakeGlase::new(clock.clone())),
             queue: RecordingQueue::default(),
@@ -44,10 +42,9 @@ fn app() -> CountedApp {
             ids: SequentialIds::default(),
             settings: UseCaseSettings::default(),
         },
-        api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(KEY))).unwrap(),
-        metrics: Metrics::to_writer("calls", Box::new(std::io::sink())),
-        function: None,
-    }
+        KEY,
+        std::io::sink(),
+    )
 }
 
 async fn call(app: &CountedApp, method: Method, uri: &str, body: &str) -> (u16, Value) {

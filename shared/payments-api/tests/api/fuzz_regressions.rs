@@ -2,7 +2,7 @@
 //! `tests/fuzz/seeds/<target>/` and `tests/fuzz/regressions/<target>/`) through the same checks the fuzz
 //! targets run, so the ordinary test suite keeps them fixed without cargo-fuzz.
 
-#[path = "../../../tests/fuzz/src/lib.rs"]
+#[path = "../../../../tests/fuzz/src/lib.rs"]
 mod fuzz_checks;
 
 use std::path::PathBuf;

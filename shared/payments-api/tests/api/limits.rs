@@ -3,7 +3,7 @@
 //! violation is a 4xx documented for its route, naming the field when there is one, with no Glase call
 //! and nothing changed (store contents and write count, queue, push).
 
-mod support;
+use crate::support;
 
 use http::Method;
 use payments_api::app::MAX_BODY_BYTES;

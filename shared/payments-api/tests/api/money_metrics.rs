@@ -2,70 +2,33 @@
 //! the shopper paid, a Glase call with no clear outcome, a failed safety-net pass. Each such metric has an
 //! alarm in the template (checked by the template drift tests).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::Method;
-use payments_api::app::{App, request};
-use payments_api::auth::{ApiKeys, hash_api_key};
+use payments_api::app::request;
 use payments_api::jobs::SafetyNetPlan;
-use payments_api::metrics::Metrics;
+use payments_api::telemetry::CapturedLines;
+use payments_api::testing::{FakeApp as TestApp, app_over};
 use payments_domain::ids::PaymentId;
 use payments_domain::payment::{GlaseInvoiceStatus, Payment, PaymentStatus};
 use payments_domain::ports::{GlaseError, PaymentStore, StoreError};
-use payments_domain::testing::{
-    FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
-};
-use payments_domain::usecases::{Deps, UseCaseSettings};
-use secrecy::SecretString;
+use payments_domain::testing::{GlaseCall, fake_deps};
+use payments_domain::usecases::UseCaseSettings;
 
 const KEY: &str = "sk_test_money_metrics";
 
-type TestApp = App<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
-
-/// The EMF lines the app wrote.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// The EMF lines of the metric `name` among those the app wrote, in order.
+fn values(lines: &CapturedLines, name: &str) -> Vec<serde_json::Value> {
+    lines
+        .json_lines()
+        .into_iter()
+        .filter(|v| v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] == name)
+        .collect()
 }
 
-impl Lines {
-    /// The values recorded for the metric `name`, in order.
-    fn values(&self, name: &str) -> Vec<serde_json::Value> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .filter(|v| v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] == name)
-            .collect()
-    }
-}
-
-fn app() -> (TestApp, Lines) {
-    let clock = ManualClock::default();
-    let lines = Lines::default();
-    let app = App {
-        deps: Deps {
-            store: InMemoryStore::new(),
-            glase: FakeGlase::new(clock.clone()),
-            queue: RecordingQueue::default(),
-            push: RecordingPush::default(),
-            clock,
-            ids: SequentialIds::default(),
-            settings: UseCaseSettings::default(),
-        },
-        api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(KEY))).unwrap(),
-        metrics: Metrics::to_writer("tests", Box::new(lines.clone())),
-        function: None,
-    };
+fn app() -> (TestApp, CapturedLines) {
+    let lines = CapturedLines::default();
+    let app = app_over(fake_deps(UseCaseSettings::default()), KEY, lines.clone());
     (app, lines)
 }
 
@@ -125,8 +88,8 @@ async fn a_notified_payment_glase_answers_canceled_for_counts_as_reversed() {
     let response = app.handle(request(Method::POST, &notification, &[], "")).await;
     assert_eq!(response.status(), 200, "{}", response.body());
     assert_eq!(status_of(&app, &payment).await, PaymentStatus::Canceled);
-    assert_eq!(lines.values("PaymentsReversed").len(), 1);
-    assert_eq!(lines.values("PaymentsReversed")[0]["PaymentsReversed"], 1);
+    assert_eq!(values(&lines, "PaymentsReversed").len(), 1);
+    assert_eq!(values(&lines, "PaymentsReversed")[0]["PaymentsReversed"], 1);
 }
 
 #[tokio::test]
@@ -161,7 +124,7 @@ async fn a_payment_canceled_without_a_notification_is_no_reversal() {
         .await;
     assert_eq!(cancel.status(), 200, "{}", cancel.body());
     assert_eq!(status_of(&app, &by_merchant).await, PaymentStatus::Canceled);
-    assert!(lines.values("PaymentsReversed").is_empty());
+    assert!(values(&lines, "PaymentsReversed").is_empty());
 }
 
 #[tokio::test]
@@ -172,8 +135,8 @@ async fn a_notification_of_a_paid_payment_is_no_reversal() {
     let response = app.handle(request(Method::POST, &notification, &[], "")).await;
     assert_eq!(response.status(), 200, "{}", response.body());
     assert_eq!(status_of(&app, &payment).await, PaymentStatus::Paid);
-    assert!(lines.values("PaymentsReversed").is_empty());
-    assert_eq!(lines.values("PaymentsPaid").len(), 1);
+    assert!(values(&lines, "PaymentsReversed").is_empty());
+    assert_eq!(values(&lines, "PaymentsPaid").len(), 1);
 }
 
 #[tokio::test]
@@ -195,7 +158,7 @@ async fn a_period_close_with_no_clear_outcome_counts_an_unknown_glase_outcome() 
         ))
         .await;
     assert!(response.status().is_server_error(), "{}", response.body());
-    let unknown = lines.values("GlaseOutcomeUnknown");
+    let unknown = values(&lines, "GlaseOutcomeUnknown");
     assert_eq!(unknown.len(), 1, "{unknown:?}");
     assert_eq!(unknown[0]["Operation"], "markTransactionPeriod");
 }
@@ -206,11 +169,11 @@ async fn a_safety_net_pass_that_cannot_list_its_payments_is_counted() {
     let plan = SafetyNetPlan::default();
     let fine = app.safety_net_pass(1, &plan).await;
     assert_eq!(fine.failed_passes, 0);
-    assert!(lines.values("SafetyNetPassesFailed").is_empty());
+    assert!(values(&lines, "SafetyNetPassesFailed").is_empty());
 
     app.deps.store.fail_next(StoreError::Throttled);
     app.deps.clock.advance(Duration::from_secs(1));
     let failed = app.safety_net_pass(2, &plan).await;
     assert_eq!(failed.failed_passes, 1);
-    assert_eq!(lines.values("SafetyNetPassesFailed").len(), 1);
+    assert_eq!(values(&lines, "SafetyNetPassesFailed").len(), 1);
 }

@@ -1,6 +1,6 @@
 //! Refunds through `App::handle` and the worker's batch, on the in-memory test doubles.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

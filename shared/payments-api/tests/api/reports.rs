@@ -13,6 +13,7 @@ use glase_sandbox::{EventKind, FaultRules, SandboxConfig, SandboxHandle};
 use payments_api::app::{App, QueuedMessage};
 use payments_api::auth::{ApiKeys, hash_api_key};
 use payments_api::metrics::Metrics;
+use payments_api::telemetry::CapturedLines;
 use payments_api::wiring::{AnyPush, AnyQueue, OsRandom, SystemClock};
 use payments_domain::ports::Clock;
 use payments_domain::testing::ManualClock;
@@ -29,34 +30,18 @@ const KEY: &str = "sk_test_reports_key";
 
 type TestApp = App<DynamoStore, ProtocolGateway<SystemClock>, AnyQueue, AnyPush, ManualClock, OsRandom>;
 
-/// The metric lines the app writes.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// The values of one metric, in order.
-    fn values(&self, name: &str) -> Vec<Value> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter_map(|v| v.get(name).cloned())
-            .collect()
-    }
+/// The values of one metric among the lines the app wrote, in order.
+fn values(metrics: &CapturedLines, name: &str) -> Vec<Value> {
+    metrics
+        .json_lines()
+        .into_iter()
+        .filter_map(|v| v.get(name).cloned())
+        .collect()
 }
 
 struct Stack {
     app: TestApp,
-    metrics: Captured,
+    metrics: CapturedLines,
     queue: InMemoryQueue,
     clock: ManualClock,
     sandbox: SandboxHandle,
@@ -91,7 +76,7 @@ async fn stack() -> Stack {
     ));
     let table = TestTable::new(Backend::Dynoxide).await;
     let queue = InMemoryQueue::new(REFUND_QUEUE);
-    let metrics = Captured::default();
+    let metrics = CapturedLines::default();
     let app = App {
         deps: Deps {
             store: DynamoStore::new(table.client.clone(), table.table_name.clone()),
@@ -279,7 +264,7 @@ async fn a_period_with_payments_refunds_and_a_glase_only_payment_shows_the_expec
     assert!(details["content"].as_str().unwrap().contains("-20.00000"));
 
     // The mismatch is counted once, in the metric the alarm watches.
-    assert_eq!(s.metrics.values("ReconciliationMismatches"), [json!(1)]);
+    assert_eq!(values(&s.metrics, "ReconciliationMismatches"), [json!(1)]);
 
     // The refund whose answer was lost is settled by the report.
     assert_eq!(s.refund_status(&unsure, &lost).await, "succeeded");
@@ -306,7 +291,7 @@ async fn a_period_with_payments_refunds_and_a_glase_only_payment_shows_the_expec
     assert_eq!(again["id"], report["id"]);
     assert_eq!(s.marks(), 1, "one markTransactionPeriod");
     assert_eq!(
-        s.metrics.values("ReconciliationMismatches").len(),
+        values(&s.metrics, "ReconciliationMismatches").len(),
         1,
         "a replay counts nothing again"
     );
@@ -358,7 +343,7 @@ async fn the_schedule_event_twice_yields_one_period() {
     assert_eq!(first.status, "reconciled");
     assert_eq!(first.matched, Some(1));
     assert_eq!(s.marks(), 1);
-    assert_eq!(s.metrics.values("ReconciliationMismatches"), [json!(0)]);
+    assert_eq!(values(&s.metrics, "ReconciliationMismatches"), [json!(0)]);
     let (status, _) = s
         .call(
             "GET",

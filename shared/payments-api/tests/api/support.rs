@@ -2,12 +2,9 @@
 //! a snapshot of everything a request could change: what the authorisation and limits tests compare
 //! before and after each refused request.
 
-#![allow(dead_code)]
-
 use http::Method;
 use payments_api::app::{App, request};
-use payments_api::auth::{ApiKeys, hash_api_key};
-use payments_api::metrics::Metrics;
+use payments_api::testing::app_over;
 use payments_domain::counting::Counting;
 use payments_domain::idempotency::IdempotencyRecord;
 use payments_domain::payment::Payment;
@@ -17,7 +14,6 @@ use payments_domain::testing::{
     FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
 };
 use payments_domain::usecases::{Deps, UseCaseSettings};
-use secrecy::SecretString;
 use serde_json::Value;
 
 /// The merchant's API key.
@@ -47,8 +43,8 @@ pub fn app() -> TestApp {
         "<TransactionDetails/>",
         Vec::new(),
     );
-    App {
-        deps: Deps {
+    app_over(
+        Deps {
             store: Counting::new(InMemoryStore::new()),
             glase: Counting::new(glase),
             queue: RecordingQueue::default(),
@@ -57,10 +53,9 @@ pub fn app() -> TestApp {
             ids: SequentialIds::default(),
             settings: UseCaseSettings::default(),
         },
-        api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(KEY))).unwrap(),
-        metrics: Metrics::to_writer("tests", Box::new(std::io::sink())),
-        function: None,
-    }
+        KEY,
+        std::io::sink(),
+    )
 }
 
 /// An answer: status, content type and body (JSON, or `Null` when the body is not JSON).
