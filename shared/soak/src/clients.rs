@@ -74,6 +74,9 @@ pub struct Tally {
     pub push_only_paid: AtomicU64,
     /// Refund requests whose first attempt timed out client-side (no answer).
     pub refund_timeouts: AtomicU64,
+    /// Refund requests whose one short first attempt met a busy store (503 `unavailable`, nothing
+    /// changed); the same key is asked again after the lease.
+    pub refunds_unavailable: AtomicU64,
     /// Refund requests asked again with the same key after the idempotency lease ran out.
     pub refund_retries: AtomicU64,
 }
@@ -517,6 +520,12 @@ fn refund_answer(
         Some((409, _)) if first => {
             shared.tally.refunds_leased.fetch_add(1, Ordering::Relaxed);
             KeyAnswer::Refused(409)
+        }
+        // A first attempt made once, without retries (a client with little patience), met a busy store:
+        // nothing was changed, and the same key is asked again after the lease.
+        Some((503, b)) if first && b["error"]["code"] == "unavailable" => {
+            shared.tally.refunds_unavailable.fetch_add(1, Ordering::Relaxed);
+            KeyAnswer::Refused(503)
         }
         Some((status, b)) => {
             shared.note(format!("refund {} of {amount}: {status} {b}", c.id));

@@ -1054,6 +1054,10 @@ async fn run(a: Args) -> Result<bool, String> {
             t.refund_timeouts.load(Ordering::Relaxed),
         ),
         (
+            "refund first attempts (not retried) answered 503 store busy, nothing changed".into(),
+            t.refunds_unavailable.load(Ordering::Relaxed),
+        ),
+        (
             format!(
                 "refund requests asked again with the same key after the {IDEMPOTENCY_LEASE_SECONDS}-s lease"
             ),
