@@ -258,8 +258,8 @@ where
             Route::CreatePayment => self.create_payment(request, deadline).await,
             Route::GetPayment(id) => self.get_payment(request, &id, deadline).await,
             Route::PaymentQr(id) => self.payment_qr(request, &id).await,
-            Route::CancelPayment(id) => self.cancel_payment(request, &id).await,
-            Route::UpdatePayment(id) => self.update_payment(request, &id).await,
+            Route::CancelPayment(id) => self.cancel_payment(request, &id, deadline).await,
+            Route::UpdatePayment(id) => self.update_payment(request, &id, deadline).await,
             Route::Notify(id) => self.notify(request, &id, deadline).await,
             Route::CreateRefund(id) => self.create_refund(request, &id).await,
             Route::GetRefund(id, refund_id) => self.get_refund(request, &id, &refund_id).await,
@@ -438,7 +438,12 @@ where
         Ok(r)
     }
 
-    async fn cancel_payment(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
+    async fn cancel_payment(
+        &self,
+        request: &ApiRequest,
+        id: &str,
+        deadline: Option<Timestamp>,
+    ) -> Result<ApiResponse, ApiError> {
         let secret = query_value(request, "client_secret");
         let reader = self.reader(request, &secret)?;
         let id = payment_id(id)?;
@@ -452,7 +457,7 @@ where
             .map(|p| p.status());
         let payment = self
             .deps
-            .cancel_payment(&id, reader)
+            .cancel_payment_within(&id, reader, deadline)
             .await
             .inspect_err(|e| self.record_glase_failure("cancelInvoice", e))
             .map_err(from_use_case)?;
@@ -463,7 +468,12 @@ where
         Ok(json(StatusCode::OK, &self.payment_dto(&payment, &refunds)))
     }
 
-    async fn update_payment(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
+    async fn update_payment(
+        &self,
+        request: &ApiRequest,
+        id: &str,
+        deadline: Option<Timestamp>,
+    ) -> Result<ApiResponse, ApiError> {
         self.merchant(request)?;
         let body: UpdatePaymentBody = parse_body(request)?;
         let id = payment_id(id)?;
@@ -477,7 +487,7 @@ where
         let order = body.into_order(current.order())?;
         let payment = self
             .deps
-            .update_payment(&id, order)
+            .update_payment_within(&id, order, deadline)
             .await
             .inspect_err(|e| self.record_glase_failure("updateInvoice", e))
             .map_err(from_use_case)?;

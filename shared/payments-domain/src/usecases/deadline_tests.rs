@@ -235,3 +235,63 @@ async fn a_status_read_gives_get_payment_status_what_is_left_less_the_write_of_i
         Some(&("getPaymentStatus", Some(deadline.minus(Duration::from_secs(1)))))
     );
 }
+
+#[tokio::test]
+async fn a_cancel_gives_cancel_invoice_what_is_left_less_the_write_of_its_outcome() {
+    let d = deps();
+    let created = d.create_payment(request(100)).await.unwrap();
+    let deadline = in_ms(&d, 5_000);
+    let canceled = d
+        .cancel_payment_within(created.payment.id(), Reader::Merchant, Some(deadline))
+        .await
+        .unwrap();
+    assert_eq!(canceled.status(), PaymentStatus::Canceled);
+    assert_eq!(
+        d.glase.call_bounds().last(),
+        Some(&("cancelInvoice", Some(deadline.minus(Duration::from_secs(1)))))
+    );
+}
+
+#[tokio::test]
+async fn an_update_gives_update_invoice_what_is_left_less_the_write_of_its_outcome() {
+    let d = deps();
+    let created = d.create_payment(request(100)).await.unwrap();
+    let deadline = in_ms(&d, 5_000);
+    let order = order_of(vec![row("Tea", sek(250))], sek(250)).unwrap();
+    let updated = d
+        .update_payment_within(created.payment.id(), order, Some(deadline))
+        .await
+        .unwrap();
+    assert_eq!(updated.order().total(), sek(250));
+    assert_eq!(
+        d.glase.call_bounds().last(),
+        Some(&("updateInvoice", Some(deadline.minus(Duration::from_secs(1)))))
+    );
+}
+
+#[tokio::test]
+async fn a_cancel_or_update_without_time_for_the_call_and_the_write_asks_and_changes_nothing() {
+    let d = deps();
+    let created = d.create_payment(request(100)).await.unwrap();
+    let calls = d.glase.call_count();
+    let before = d.store.payments();
+    // A store write (1 s) and the least worth giving a Glase call (1 s): 2 s are needed.
+    let deadline = in_ms(&d, 1_999);
+    let needed = UseCaseError::TooLittleTime {
+        left: Duration::from_millis(1_999),
+        needed: Duration::from_secs(2),
+    };
+    let cancel = d
+        .cancel_payment_within(created.payment.id(), Reader::Merchant, Some(deadline))
+        .await
+        .unwrap_err();
+    assert_eq!(cancel, needed);
+    let order = order_of(vec![row("Tea", sek(250))], sek(250)).unwrap();
+    let update = d
+        .update_payment_within(created.payment.id(), order, Some(deadline))
+        .await
+        .unwrap_err();
+    assert_eq!(update, needed);
+    assert_eq!(d.glase.call_count(), calls);
+    assert_eq!(d.store.payments(), before);
+}

@@ -26,7 +26,11 @@
 //! answer does not come within its share is [`UseCaseError::OutcomeUnknown`], as any lost answer is:
 //! nobody received its invoice reference, so nobody can be shown its QR code or cancel it by
 //! reference (a point-of-sale invoice is replaced by the till's next one). A notification or a status
-//! read gives getPaymentStatus what is left less the write of its outcome.
+//! read gives getPaymentStatus what is left less the write of its outcome; a cancel or an update gives
+//! cancelInvoice or updateInvoice the same, and with less than one store write and
+//! [`Reserves::send_invoice_min`] left it asks and changes nothing ([`UseCaseError::TooLittleTime`]).
+//! Refunds are bounded by the refund worker's own time budget per message; terminal registration and
+//! period reports run without a deadline, their Glase calls ending by the client's own timeout.
 
 use std::time::Duration;
 

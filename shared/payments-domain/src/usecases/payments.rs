@@ -271,6 +271,23 @@ where
         }
     }
 
+    /// When a Glase call whose outcome is stored afterwards must have answered: one store write
+    /// ([`super::Reserves::store_write`]) before `deadline`. Refused, before anything is asked or
+    /// stored, when that leaves less than [`super::Reserves::send_invoice_min`], the least worth giving
+    /// a Glase call.
+    pub(super) fn call_by(&self, deadline: Option<Timestamp>) -> Result<Option<Timestamp>, UseCaseError> {
+        let Some(deadline) = deadline else {
+            return Ok(None);
+        };
+        let reserves = self.settings.reserves;
+        let left = deadline.since(self.clock.now());
+        let needed = reserves.store_write.saturating_add(reserves.send_invoice_min);
+        if left < needed {
+            return Err(UseCaseError::TooLittleTime { left, needed });
+        }
+        Ok(less(Some(deadline), reserves.store_write))
+    }
+
     /// When sendInvoice must have answered: the deadline less one store write and one cancel. Refused
     /// when that leaves less than [`super::Reserves::send_invoice_min`] from now.
     fn send_by(&self, deadline: Option<Timestamp>) -> Result<Option<Timestamp>, UseCaseError> {
@@ -681,6 +698,19 @@ where
     /// (also when Glase answers 50, which this records as paid): `AlreadyPaid`. The shopper paying right
     /// now (51, 48): `PaymentInProgress`.
     pub async fn cancel_payment(&self, id: &PaymentId, reader: Reader<'_>) -> Result<Payment, UseCaseError> {
+        self.cancel_payment_within(id, reader, None).await
+    }
+
+    /// [`Deps::cancel_payment`] inside an invocation that must have answered by `deadline`: cancelInvoice
+    /// ends one store write before it (see [`Deps::call_by`]), and with too little time left nothing is
+    /// asked at all.
+    pub async fn cancel_payment_within(
+        &self,
+        id: &PaymentId,
+        reader: Reader<'_>,
+        deadline: Option<Timestamp>,
+    ) -> Result<Payment, UseCaseError> {
+        let by = self.call_by(deadline)?;
         let payment = self.load_for(id, reader).await?;
         match payment.status() {
             PaymentStatus::Canceled => return Ok(payment),
@@ -690,7 +720,7 @@ where
         }
         let terminal = self.glase_terminal_of(&payment).await?;
         match self
-            .glase
+            .glase_by(by)
             .cancel_invoice(&terminal, payment.invoice_reference())
             .await
         {
@@ -747,6 +777,19 @@ where
     /// is [`UseCaseError::NotRecorded`], never "nothing changed": Glase holds the new total, the payment
     /// shows the previous order, and the same request sent again brings the two together.
     pub async fn update_payment(&self, id: &PaymentId, order: Order) -> Result<Payment, UseCaseError> {
+        self.update_payment_within(id, order, None).await
+    }
+
+    /// [`Deps::update_payment`] inside an invocation that must have answered by `deadline`:
+    /// updateInvoice ends one store write before it (see [`Deps::call_by`]), and with too little time
+    /// left nothing is stored or asked.
+    pub async fn update_payment_within(
+        &self,
+        id: &PaymentId,
+        order: Order,
+        deadline: Option<Timestamp>,
+    ) -> Result<Payment, UseCaseError> {
+        let by = self.call_by(deadline)?;
         let payment = self.load_for(id, Reader::Merchant).await?;
         match payment.status() {
             PaymentStatus::Pending => {}
@@ -767,7 +810,7 @@ where
             issued_at: self.clock.now(),
         };
         match self
-            .glase
+            .glase_by(by)
             .update_invoice(&terminal, payment.invoice_reference(), &invoice)
             .await
         {
