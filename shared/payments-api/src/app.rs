@@ -19,12 +19,10 @@ use payments_domain::ids::RefundId;
 use payments_domain::ids::Timestamp;
 use payments_domain::payment::{GlaseInvoiceStatus, PaymentStatus};
 use payments_domain::ports::RefundMessage;
-use payments_domain::ports::{
-    Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush, StoreError,
-};
+use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
 use payments_domain::usecases::{
-    ConfirmOutcome, ConflictReason, CreatePayment, Deps, Reader, RefundProcessing, RequestRefund,
-    TerminalChoice, UseCaseError,
+    ConfirmOutcome, CreatePayment, Deps, Reader, RefundProcessing, RequestRefund, TerminalChoice,
+    UseCaseError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -128,66 +126,6 @@ pub(crate) fn parse_body<T: DeserializeOwned>(request: &ApiRequest) -> Result<T,
 
 pub(crate) fn payment_id(raw: &str) -> Result<PaymentId, ApiError> {
     PaymentId::parse(raw).map_err(|_| ApiError::not_found("payment"))
-}
-
-/// The one mapping from use-case failures to API errors.
-pub fn from_use_case(error: UseCaseError) -> ApiError {
-    match error {
-        UseCaseError::NotFound(what) => ApiError::not_found(what),
-        UseCaseError::Conflict(reason) => ApiError::conflict(match reason {
-            ConflictReason::AlreadyPaid => "the payment is paid already; refund it instead".to_owned(),
-            ConflictReason::PaymentInProgress => {
-                "the shopper is paying right now; try again shortly".to_owned()
-            }
-            ConflictReason::NotPending => "the payment is no longer pending".to_owned(),
-            ConflictReason::IdempotencyKeyReused => {
-                "this Idempotency-Key was used with another request (another body or payment)".to_owned()
-            }
-            ConflictReason::IdempotencyInProgress { retry_after } => format!(
-                "a request with this Idempotency-Key is still running; retry in {} s",
-                retry_after.as_secs().max(1)
-            ),
-            ConflictReason::TerminalUnregistered => "the terminal is unregistered".to_owned(),
-            ConflictReason::NotPaid => "only a paid payment can be refunded".to_owned(),
-            ConflictReason::NotPos => "only a point-of-sale payment has a till window".to_owned(),
-        }),
-        UseCaseError::Invalid(message) => ApiError::invalid(message),
-        UseCaseError::Unprocessable(message) => ApiError::unprocessable(message),
-        UseCaseError::GlaseRejected { code, description } => {
-            ApiError::glase_rejected(code, &description, matches!(code, 11 | 49 | 53 | 64 | 98))
-        }
-        UseCaseError::GlaseUnavailable(_) => {
-            ApiError::unavailable("Glase cannot be reached right now; nothing was changed, try again")
-        }
-        UseCaseError::OutcomeUnknown(_) => ApiError::outcome_unknown(
-            "Glase did not answer clearly; the request may have taken effect and is not repeated",
-        ),
-        UseCaseError::Store(StoreError::ConditionFailed) => {
-            ApiError::conflict("the payment changed at the same time; read it and try again")
-        }
-        UseCaseError::Store(StoreError::Throttled) => {
-            ApiError::unavailable("the store is busy; nothing was changed, try again")
-        }
-        // An unreachable store may have taken a write before the connection failed: the answer does not
-        // claim that nothing changed. Trying again is safe (every write is conditional).
-        UseCaseError::Store(StoreError::Unavailable { .. }) => {
-            ApiError::unavailable("the store cannot be reached right now; try again")
-        }
-        UseCaseError::Store(StoreError::Malformed { .. }) => ApiError::internal(),
-        UseCaseError::TooLittleTime { .. } => ApiError::unavailable(
-            "too little of this request's time was left to send the invoice safely; nothing was sent or \
-             changed, try again",
-        ),
-        // A function deployed without a setting it needs: nothing was sent; the log says which.
-        UseCaseError::NotConfigured(what) => {
-            tracing::error!(problem = what, "the function lacks a setting this request needs");
-            ApiError::internal()
-        }
-        UseCaseError::NotRecorded(_) => ApiError::not_recorded(
-            "Glase took the change, but it could not be recorded: the payment may still show the \
-             previous state; send the same request again",
-        ),
-    }
 }
 
 impl<S, G, Q, P, C, I> App<S, G, Q, P, C, I>
@@ -384,7 +322,7 @@ where
             .create_payment_within(command, deadline)
             .await
             .inspect_err(|e| self.record_glase_failure("sendInvoice", e));
-        let created = created.map_err(from_use_case)?;
+        let created = created?;
         if !created.replayed {
             self.metrics.record(&Metric::PaymentCreated);
             tracing::info!(payment_id = created.payment.id().as_str(), "payment created");
@@ -407,8 +345,7 @@ where
             .deps
             .read_payment_within(&id, reader, deadline)
             .await
-            .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))
-            .map_err(from_use_case)?;
+            .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))?;
         if let Some(outcome) = &view.confirmation {
             self.record_confirmation(outcome);
         }
@@ -422,11 +359,7 @@ where
         let secret = query_value(request, "client_secret");
         let reader = self.reader(request, &secret)?;
         let id = payment_id(id)?;
-        let reference = self
-            .deps
-            .invoice_reference(&id, reader)
-            .await
-            .map_err(from_use_case)?;
+        let reference = self.deps.invoice_reference(&id, reader).await?;
         let svg = crate::qr::svg(&reference.qr_code_url(), 220).map_err(|_| ApiError::internal())?;
         let mut r = Response::new(svg);
         r.headers_mut()
@@ -459,8 +392,7 @@ where
             .deps
             .cancel_payment_within(&id, reader, deadline)
             .await
-            .inspect_err(|e| self.record_glase_failure("cancelInvoice", e))
-            .map_err(from_use_case)?;
+            .inspect_err(|e| self.record_glase_failure("cancelInvoice", e))?;
         if before == Some(PaymentStatus::Pending) && payment.status() == PaymentStatus::Canceled {
             self.metrics.record(&Metric::PaymentCanceled);
         }
@@ -482,15 +414,14 @@ where
             .store
             .get_payment(&id)
             .await
-            .map_err(|e| from_use_case(e.into()))?
+            .map_err(UseCaseError::from)?
             .ok_or_else(|| ApiError::not_found("payment"))?;
         let order = body.into_order(current.order())?;
         let payment = self
             .deps
             .update_payment_within(&id, order, deadline)
             .await
-            .inspect_err(|e| self.record_glase_failure("updateInvoice", e))
-            .map_err(from_use_case)?;
+            .inspect_err(|e| self.record_glase_failure("updateInvoice", e))?;
         let refunds = self.deps.refunds_of(&payment).await.unwrap_or_default();
         Ok(json(StatusCode::OK, &self.payment_dto(&payment, &refunds)))
     }
@@ -509,8 +440,7 @@ where
             .deps
             .handle_notification_within(&id, &token, deadline)
             .await
-            .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))
-            .map_err(from_use_case)?;
+            .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))?;
         if let Some(outcome) = &outcome {
             self.record_notified_confirmation(outcome);
             let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -602,8 +532,7 @@ where
                 cashier_id,
                 idempotency: key.map(|k| (k, fingerprint)),
             })
-            .await
-            .map_err(from_use_case)?;
+            .await?;
         tracing::info!(payment_id = id, refund_id = refund.id().as_str(), "refund queued");
         Ok(json(StatusCode::ACCEPTED, &RefundDto::from(&refund)))
     }
@@ -616,11 +545,7 @@ where
     ) -> Result<ApiResponse, ApiError> {
         self.merchant(request)?;
         let refund_id = RefundId::parse(refund_id).map_err(|_| ApiError::not_found("refund"))?;
-        let refund = self
-            .deps
-            .get_refund(&payment_id(id)?, &refund_id)
-            .await
-            .map_err(from_use_case)?;
+        let refund = self.deps.get_refund(&payment_id(id)?, &refund_id).await?;
         Ok(json(StatusCode::OK, &RefundDto::from(&refund)))
     }
 

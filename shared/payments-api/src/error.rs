@@ -6,6 +6,8 @@
 //! secret or a request body.
 
 use http::StatusCode;
+use payments_domain::ports::StoreError;
+use payments_domain::usecases::{ConflictReason, UseCaseError};
 use serde::Serialize;
 
 /// A failure, as the API reports it.
@@ -163,14 +165,77 @@ impl ApiError {
     }
 }
 
+/// The one mapping from use-case failures to API errors, so a handler's `?` turns a use case's error
+/// into its answer.
+impl From<UseCaseError> for ApiError {
+    fn from(error: UseCaseError) -> Self {
+        match error {
+            UseCaseError::NotFound(what) => ApiError::not_found(what),
+            UseCaseError::Conflict(reason) => ApiError::conflict(match reason {
+                ConflictReason::AlreadyPaid => "the payment is paid already; refund it instead".to_owned(),
+                ConflictReason::PaymentInProgress => {
+                    "the shopper is paying right now; try again shortly".to_owned()
+                }
+                ConflictReason::NotPending => "the payment is no longer pending".to_owned(),
+                ConflictReason::IdempotencyKeyReused => {
+                    "this Idempotency-Key was used with another request (another body or payment)".to_owned()
+                }
+                ConflictReason::IdempotencyInProgress { retry_after } => format!(
+                    "a request with this Idempotency-Key is still running; retry in {} s",
+                    retry_after.as_secs().max(1)
+                ),
+                ConflictReason::TerminalUnregistered => "the terminal is unregistered".to_owned(),
+                ConflictReason::NotPaid => "only a paid payment can be refunded".to_owned(),
+                ConflictReason::NotPos => "only a point-of-sale payment has a till window".to_owned(),
+            }),
+            UseCaseError::Invalid(message) => ApiError::invalid(message),
+            UseCaseError::Unprocessable(message) => ApiError::unprocessable(message),
+            UseCaseError::GlaseRejected { code, description } => {
+                ApiError::glase_rejected(code, &description, matches!(code, 11 | 49 | 53 | 64 | 98))
+            }
+            UseCaseError::GlaseUnavailable(_) => {
+                ApiError::unavailable("Glase cannot be reached right now; nothing was changed, try again")
+            }
+            UseCaseError::OutcomeUnknown(_) => ApiError::outcome_unknown(
+                "Glase did not answer clearly; the request may have taken effect and is not repeated",
+            ),
+            UseCaseError::Store(StoreError::ConditionFailed) => {
+                ApiError::conflict("the payment changed at the same time; read it and try again")
+            }
+            UseCaseError::Store(StoreError::Throttled) => {
+                ApiError::unavailable("the store is busy; nothing was changed, try again")
+            }
+            // An unreachable store may have taken a write before the connection failed: the answer does not
+            // claim that nothing changed. Trying again is safe (every write is conditional).
+            UseCaseError::Store(StoreError::Unavailable { .. }) => {
+                ApiError::unavailable("the store cannot be reached right now; try again")
+            }
+            UseCaseError::Store(StoreError::Malformed { .. }) => ApiError::internal(),
+            UseCaseError::TooLittleTime { .. } => ApiError::unavailable(
+                "too little of this request's time was left to ask Glase safely; nothing was sent or \
+                 changed, try again",
+            ),
+            // A function deployed without a setting it needs: nothing was sent; the log says which.
+            UseCaseError::NotConfigured(what) => {
+                tracing::error!(problem = what, "the function lacks a setting this request needs");
+                ApiError::internal()
+            }
+            UseCaseError::NotRecorded(_) => ApiError::not_recorded(
+                "Glase took the change, but it could not be recorded: the payment may still show the \
+                 previous state; send the same request again",
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn only_a_throttled_store_is_said_to_have_changed_nothing() {
         use payments_domain::ports::StoreError;
         use payments_domain::usecases::UseCaseError;
-        let throttled = crate::app::from_use_case(UseCaseError::Store(StoreError::Throttled));
-        let unreachable = crate::app::from_use_case(UseCaseError::Store(StoreError::Unavailable {
+        let throttled = ApiError::from(UseCaseError::Store(StoreError::Throttled));
+        let unreachable = ApiError::from(UseCaseError::Store(StoreError::Unavailable {
             reason: "connection reset".into(),
         }));
         assert_eq!(throttled.status, 503);
@@ -190,7 +255,7 @@ mod tests {
     #[test]
     fn a_change_glase_took_but_we_did_not_record_says_so_and_to_send_it_again() {
         use payments_domain::usecases::UseCaseError;
-        let e = crate::app::from_use_case(UseCaseError::NotRecorded("store throttled".into()));
+        let e = ApiError::from(UseCaseError::NotRecorded("store throttled".into()));
         assert_eq!(e.status, 503);
         assert_eq!(e.code, "not_recorded");
         assert!(!e.message.contains("nothing was changed"), "{}", e.message);

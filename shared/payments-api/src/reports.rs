@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
-use crate::app::{ApiRequest, ApiResponse, App, from_use_case, json, parse_body};
+use crate::app::{ApiRequest, ApiResponse, App, json, parse_body};
 use crate::dto::rfc3339;
 use crate::error::ApiError;
 use crate::metrics::Metric;
@@ -203,8 +203,7 @@ where
             .deps
             .close_period(request, deadline, tokio::time::sleep)
             .await
-            .inspect_err(|e| self.record_glase_failure("markTransactionPeriod", e))
-            .map_err(from_use_case)?;
+            .inspect_err(|e| self.record_glase_failure("markTransactionPeriod", e))?;
         let period = &closed.period;
         if let Some(r) = period.reconciliation().filter(|_| closed.reconciled_now) {
             let count = u64::try_from(r.mismatches.len()).unwrap_or(u64::MAX);
@@ -238,7 +237,7 @@ where
                 payments_domain::usecases::UseCaseError::Invalid(message) => {
                     ApiError::invalid_field("period_key", message)
                 }
-                other => from_use_case(other),
+                other => other.into(),
             })?;
         }
         let terminal_id = body
@@ -263,7 +262,7 @@ where
     pub(crate) async fn get_report(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
         self.merchant(request)?;
         let id = PeriodId::parse(id).map_err(|_| ApiError::not_found("report"))?;
-        let period = self.deps.get_period(&id).await.map_err(from_use_case)?;
+        let period = self.deps.get_period(&id).await?;
         Ok(json(StatusCode::OK, &ReportDto::from(&period)))
     }
 

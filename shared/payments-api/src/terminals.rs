@@ -12,7 +12,7 @@ use payments_domain::terminal::{Terminal, TerminalState};
 use payments_domain::usecases::UseCaseError;
 use serde::{Deserialize, Serialize};
 
-use crate::app::{ApiRequest, ApiResponse, App, from_use_case, json, parse_body, payment_id, query_value};
+use crate::app::{ApiRequest, ApiResponse, App, json, parse_body, payment_id, query_value};
 use crate::dto::rfc3339;
 use crate::error::ApiError;
 
@@ -103,8 +103,7 @@ where
             .deps
             .register_terminal(external_id, name)
             .await
-            .inspect_err(|e| self.record_glase_failure("registerTerminal", e))
-            .map_err(from_use_case)?;
+            .inspect_err(|e| self.record_glase_failure("registerTerminal", e))?;
         let status = if registered.created {
             tracing::info!(
                 terminal_id = registered.terminal.id().as_str(),
@@ -119,7 +118,7 @@ where
 
     pub(crate) async fn list_terminals(&self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
         self.merchant(request)?;
-        let terminals = self.deps.list_terminals().await.map_err(from_use_case)?;
+        let terminals = self.deps.list_terminals().await?;
         Ok(json(
             StatusCode::OK,
             &TerminalListDto {
@@ -149,7 +148,7 @@ where
                     "the Glase ID is not valid or is assigned to another terminal",
                     true,
                 ),
-                other => from_use_case(other),
+                other => other.into(),
             })?;
         Ok(json(StatusCode::OK, &TerminalDto::from(&terminal)))
     }
@@ -165,8 +164,7 @@ where
             .deps
             .unregister_terminal(&id)
             .await
-            .inspect_err(|e| self.record_glase_failure("unregisterTerminal", e))
-            .map_err(from_use_case)?;
+            .inspect_err(|e| self.record_glase_failure("unregisterTerminal", e))?;
         tracing::info!(terminal_id = id.as_str(), "terminal unregistered");
         Ok(json(StatusCode::OK, &TerminalDto::from(&terminal)))
     }
@@ -175,11 +173,7 @@ where
         let secret = query_value(request, "client_secret");
         let reader = self.reader(request, &secret)?;
         let id = payment_id(id)?;
-        let view = self
-            .deps
-            .restart_pos_window(&id, reader)
-            .await
-            .map_err(from_use_case)?;
+        let view = self.deps.restart_pos_window(&id, reader).await?;
         Ok(json(
             StatusCode::OK,
             &self.payment_dto(&view.payment, &view.refunds),
