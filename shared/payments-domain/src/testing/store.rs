@@ -1,0 +1,548 @@
+//! The in-memory store: a [`PaymentStore`] with the real store's conditional semantics.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::lock;
+use crate::idempotency::{IdempotencyKey, IdempotencyRecord, Operation};
+use crate::ids::{ErsReference, PaymentId, PeriodId, RefundId, Revision, TerminalId, Timestamp};
+use crate::order::ExternalTerminalId;
+use crate::payment::{Payment, PaymentStatus};
+use crate::period::{PeriodScope, ReportingPeriod};
+use crate::ports::{ConnectionId, IdempotencyInsert, PaymentStore, PushConnection, StoreError};
+use crate::refund::{Refund, RefundStatus};
+use crate::terminal::Terminal;
+
+#[derive(Default)]
+struct StoreState {
+    payments: BTreeMap<String, Payment>,
+    refunds: BTreeMap<(String, String), Refund>,
+    terminals: BTreeMap<String, Terminal>,
+    periods: BTreeMap<String, ReportingPeriod>,
+    idempotency: BTreeMap<(String, String), IdempotencyRecord>,
+    connections: BTreeMap<String, PushConnection>,
+    /// While the index lags: the connections stored since, which index reads do not see yet.
+    unindexed: Option<std::collections::BTreeSet<String>>,
+    fail_next: VecDeque<Option<StoreError>>,
+    /// The writes still to let through, and the error the one after them answers once it took effect.
+    fail_after_write: Option<(u64, StoreError)>,
+    down: Option<StoreError>,
+    writes: u64,
+}
+
+impl StoreState {
+    /// Counts a write that took effect; answers the error armed by [`InMemoryStore::fail_after_write`]
+    /// when this is the write it names.
+    fn written(&mut self) -> Result<(), StoreError> {
+        self.writes += 1;
+        match self.fail_after_write.take() {
+            Some((0, error)) => Err(error),
+            Some((later, error)) => {
+                self.fail_after_write = Some((later - 1, error));
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// An in-memory [`PaymentStore`] with the real store's conditional semantics. Clones share the data.
+#[derive(Clone, Default)]
+pub struct InMemoryStore {
+    state: Arc<Mutex<StoreState>>,
+}
+
+impl std::fmt::Debug for InMemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InMemoryStore")
+    }
+}
+
+impl InMemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes the next store call fail with `error` (calls queue up in order).
+    pub fn fail_next(&self, error: StoreError) {
+        lock(&self.state).fail_next.push_back(Some(error));
+    }
+
+    /// Lets `skip` writes through, then makes the next write take effect and answer `error`: a write
+    /// whose answer was lost (a connection that failed after the store committed).
+    pub fn fail_after_write(&self, skip: u64, error: StoreError) {
+        lock(&self.state).fail_after_write = Some((skip, error));
+    }
+
+    /// Lets the next store call through; queued before [`InMemoryStore::fail_next`], it makes a later
+    /// call fail (e.g. the write after a read).
+    pub fn pass_next(&self) {
+        lock(&self.state).fail_next.push_back(None);
+    }
+
+    /// Makes index reads ([`PaymentStore::connections_for_payment`]) lag, as a DynamoDB global secondary
+    /// index does: connections stored from now on are not seen by them until
+    /// [`InMemoryStore::index_catches_up`]. Reads by key stay consistent.
+    pub fn index_lags(&self) {
+        lock(&self.state).unindexed = Some(Default::default());
+    }
+
+    /// Lets index reads see every stored connection again.
+    pub fn index_catches_up(&self) {
+        lock(&self.state).unindexed = None;
+    }
+
+    /// Makes every store call fail with `error`, once the calls queued with
+    /// [`InMemoryStore::fail_next`] and [`InMemoryStore::pass_next`] are used up, until
+    /// [`InMemoryStore::recover`].
+    pub fn go_down(&self, error: StoreError) {
+        lock(&self.state).down = Some(error);
+    }
+
+    /// Ends [`InMemoryStore::go_down`].
+    pub fn recover(&self) {
+        lock(&self.state).down = None;
+    }
+
+    /// Every payment, for assertions.
+    pub fn payments(&self) -> Vec<Payment> {
+        lock(&self.state).payments.values().cloned().collect()
+    }
+
+    /// Every terminal, for assertions.
+    pub fn terminals(&self) -> Vec<Terminal> {
+        lock(&self.state).terminals.values().cloned().collect()
+    }
+
+    /// Every refund, for assertions.
+    pub fn refunds(&self) -> Vec<Refund> {
+        lock(&self.state).refunds.values().cloned().collect()
+    }
+
+    /// Every idempotency record, for assertions.
+    pub fn idempotency_records(&self) -> Vec<IdempotencyRecord> {
+        lock(&self.state).idempotency.values().cloned().collect()
+    }
+
+    /// How many writes succeeded, for "nothing was stored" assertions.
+    pub fn writes(&self) -> u64 {
+        lock(&self.state).writes
+    }
+
+    fn enter(&self) -> Result<MutexGuard<'_, StoreState>, StoreError> {
+        let mut s = lock(&self.state);
+        match s.fail_next.pop_front() {
+            Some(Some(e)) => Err(e),
+            Some(None) => Ok(s),
+            None => match s.down.clone() {
+                Some(e) => Err(e),
+                None => Ok(s),
+            },
+        }
+    }
+}
+
+fn check_revision(stored: Option<Revision>, expected: Revision) -> Result<(), StoreError> {
+    match stored {
+        Some(r) if r == expected => Ok(()),
+        _ => Err(StoreError::ConditionFailed),
+    }
+}
+
+impl PaymentStore for InMemoryStore {
+    async fn insert_payment(&self, payment: &Payment) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        if s.payments.contains_key(payment.id().as_str()) {
+            return Err(StoreError::ConditionFailed);
+        }
+        s.payments
+            .insert(payment.id().as_str().to_owned(), payment.clone());
+        s.written()
+    }
+
+    async fn insert_payment_on_terminal(
+        &self,
+        payment: &Payment,
+        terminal: &Terminal,
+        expected_terminal: Revision,
+    ) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        if s.payments.contains_key(payment.id().as_str()) {
+            return Err(StoreError::ConditionFailed);
+        }
+        check_revision(
+            s.terminals.get(terminal.id().as_str()).map(Terminal::revision),
+            expected_terminal,
+        )?;
+        s.payments
+            .insert(payment.id().as_str().to_owned(), payment.clone());
+        s.terminals
+            .insert(terminal.id().as_str().to_owned(), terminal.clone());
+        s.written()
+    }
+
+    async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
+        Ok(self.enter()?.payments.get(id.as_str()).cloned())
+    }
+
+    async fn update_payment(&self, payment: &Payment, expected: Revision) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        check_revision(
+            s.payments.get(payment.id().as_str()).map(Payment::revision),
+            expected,
+        )?;
+        s.payments
+            .insert(payment.id().as_str().to_owned(), payment.clone());
+        s.written()
+    }
+
+    async fn pending_payments_due(
+        &self,
+        checked_before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
+        // Like the `check_due` index: ordered by the last check (the creation when never checked), then
+        // the id, and bounded, so only due payments take the `limit`.
+        let s = self.enter()?;
+        let due_since = |p: &Payment| p.last_checked_at().unwrap_or(p.created_at());
+        let mut due: Vec<(Timestamp, Payment)> = s
+            .payments
+            .values()
+            .filter(|p| p.status() == PaymentStatus::Pending && due_since(p) < checked_before)
+            .map(|p| (due_since(p), p.clone()))
+            .collect();
+        due.sort_by(|(a, p), (b, q)| a.cmp(b).then_with(|| p.id().as_str().cmp(q.id().as_str())));
+        Ok(due.into_iter().take(limit).map(|(_, p)| p).collect())
+    }
+
+    async fn pending_payments_expired(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let s = self.enter()?;
+        let mut expired: Vec<Payment> = s
+            .payments
+            .values()
+            .filter(|p| p.status() == PaymentStatus::Pending && p.expires_at() <= now)
+            .cloned()
+            .collect();
+        expired.sort_by(|p, q| (p.expires_at(), p.id().as_str()).cmp(&(q.expires_at(), q.id().as_str())));
+        expired.truncate(limit);
+        Ok(expired)
+    }
+
+    async fn payments_with_receipt_due(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
+        // Like the `RECEIPT_DUE` partition: ordered by when the receipt is next due, then the id, and
+        // bounded by `now`, so a retry still waiting takes no place.
+        let s = self.enter()?;
+        let mut due: Vec<(Timestamp, Payment)> = s
+            .payments
+            .values()
+            .filter_map(|p| p.receipt().due_at().map(|at| (at, p.clone())))
+            .filter(|(at, _)| *at <= now)
+            .collect();
+        due.sort_by(|(a, p), (b, q)| a.cmp(b).then_with(|| p.id().as_str().cmp(q.id().as_str())));
+        Ok(due.into_iter().take(limit).map(|(_, p)| p).collect())
+    }
+
+    async fn find_payment_by_ers_reference(&self, ers: &ErsReference) -> Result<Option<Payment>, StoreError> {
+        Ok(self
+            .enter()?
+            .payments
+            .values()
+            .find(|p| p.ers_reference() == Some(ers))
+            .cloned())
+    }
+
+    async fn payments_paid_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Payment>, StoreError> {
+        Ok(self
+            .enter()?
+            .payments
+            .values()
+            .filter(|p| p.paid_at().is_some_and(|t| from <= t && t < to))
+            .cloned()
+            .collect())
+    }
+
+    async fn create_refund(
+        &self,
+        refund: &Refund,
+        payment: &Payment,
+        expected_payment: Revision,
+    ) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        let key = (
+            refund.payment_id().as_str().to_owned(),
+            refund.id().as_str().to_owned(),
+        );
+        if s.refunds.contains_key(&key) {
+            return Err(StoreError::ConditionFailed);
+        }
+        check_revision(
+            s.payments.get(payment.id().as_str()).map(Payment::revision),
+            expected_payment,
+        )?;
+        s.refunds.insert(key, refund.clone());
+        s.payments
+            .insert(payment.id().as_str().to_owned(), payment.clone());
+        s.written()
+    }
+
+    async fn get_refund(
+        &self,
+        payment_id: &PaymentId,
+        refund_id: &RefundId,
+    ) -> Result<Option<Refund>, StoreError> {
+        let key = (payment_id.as_str().to_owned(), refund_id.as_str().to_owned());
+        Ok(self.enter()?.refunds.get(&key).cloned())
+    }
+
+    async fn list_refunds(&self, payment_id: &PaymentId) -> Result<Vec<Refund>, StoreError> {
+        let mut refunds: Vec<Refund> = self
+            .enter()?
+            .refunds
+            .values()
+            .filter(|r| r.payment_id() == payment_id)
+            .cloned()
+            .collect();
+        refunds.sort_by_key(Refund::created_at);
+        Ok(refunds)
+    }
+
+    async fn update_refund(&self, refund: &Refund, expected: Revision) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        let key = (
+            refund.payment_id().as_str().to_owned(),
+            refund.id().as_str().to_owned(),
+        );
+        check_revision(s.refunds.get(&key).map(Refund::revision), expected)?;
+        s.refunds.insert(key, refund.clone());
+        s.written()
+    }
+
+    async fn settle_refund(
+        &self,
+        refund: &Refund,
+        expected_refund: Revision,
+        payment: &Payment,
+        expected_payment: Revision,
+    ) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        let key = (
+            refund.payment_id().as_str().to_owned(),
+            refund.id().as_str().to_owned(),
+        );
+        check_revision(s.refunds.get(&key).map(Refund::revision), expected_refund)?;
+        check_revision(
+            s.payments.get(payment.id().as_str()).map(Payment::revision),
+            expected_payment,
+        )?;
+        s.refunds.insert(key, refund.clone());
+        s.payments
+            .insert(payment.id().as_str().to_owned(), payment.clone());
+        s.written()
+    }
+
+    async fn refunds_in_status(
+        &self,
+        status: RefundStatus,
+        updated_before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Refund>, StoreError> {
+        let mut found: Vec<Refund> = self
+            .enter()?
+            .refunds
+            .values()
+            .filter(|r| r.status() == status && r.updated_at() < updated_before)
+            .cloned()
+            .collect();
+        found.sort_by_key(Refund::updated_at);
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn find_refund_by_ers_reference(&self, ers: &ErsReference) -> Result<Option<Refund>, StoreError> {
+        Ok(self
+            .enter()?
+            .refunds
+            .values()
+            .find(|r| r.ers_reference() == Some(ers))
+            .cloned())
+    }
+
+    async fn insert_terminal(&self, terminal: &Terminal) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        let taken = s.terminals.contains_key(terminal.id().as_str())
+            || s.terminals
+                .values()
+                .any(|t| t.external_id() == terminal.external_id());
+        if taken {
+            return Err(StoreError::ConditionFailed);
+        }
+        s.terminals
+            .insert(terminal.id().as_str().to_owned(), terminal.clone());
+        s.written()
+    }
+
+    async fn get_terminal(&self, id: &TerminalId) -> Result<Option<Terminal>, StoreError> {
+        Ok(self.enter()?.terminals.get(id.as_str()).cloned())
+    }
+
+    async fn find_terminal_by_external_id(
+        &self,
+        external: &ExternalTerminalId,
+    ) -> Result<Option<Terminal>, StoreError> {
+        Ok(self
+            .enter()?
+            .terminals
+            .values()
+            .find(|t| t.external_id() == external)
+            .cloned())
+    }
+
+    async fn list_terminals(&self) -> Result<Vec<Terminal>, StoreError> {
+        let mut all: Vec<Terminal> = self.enter()?.terminals.values().cloned().collect();
+        all.sort_by_key(|t| t.to_record().created_at);
+        Ok(all)
+    }
+
+    async fn update_terminal(&self, terminal: &Terminal, expected: Revision) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        check_revision(
+            s.terminals.get(terminal.id().as_str()).map(Terminal::revision),
+            expected,
+        )?;
+        s.terminals
+            .insert(terminal.id().as_str().to_owned(), terminal.clone());
+        s.written()
+    }
+
+    async fn insert_period(&self, period: &ReportingPeriod) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        if s.periods.contains_key(period.id().as_str()) {
+            return Err(StoreError::ConditionFailed);
+        }
+        s.periods.insert(period.id().as_str().to_owned(), period.clone());
+        s.written()
+    }
+
+    async fn get_period(&self, id: &PeriodId) -> Result<Option<ReportingPeriod>, StoreError> {
+        Ok(self.enter()?.periods.get(id.as_str()).cloned())
+    }
+
+    async fn latest_period_before(
+        &self,
+        scope: &PeriodScope,
+        before: Timestamp,
+    ) -> Result<Option<ReportingPeriod>, StoreError> {
+        Ok(self
+            .enter()?
+            .periods
+            .values()
+            .filter(|p| p.scope() == scope && p.marked_at() < before)
+            .max_by_key(|p| (p.marked_at(), p.id().as_str().to_owned()))
+            .cloned())
+    }
+
+    async fn update_period(&self, period: &ReportingPeriod, expected: Revision) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        check_revision(
+            s.periods.get(period.id().as_str()).map(ReportingPeriod::revision),
+            expected,
+        )?;
+        s.periods.insert(period.id().as_str().to_owned(), period.clone());
+        s.written()
+    }
+
+    async fn insert_idempotency_record(
+        &self,
+        record: &IdempotencyRecord,
+    ) -> Result<IdempotencyInsert, StoreError> {
+        let mut s = self.enter()?;
+        let key = (
+            record.operation.as_str().to_owned(),
+            record.key.as_str().to_owned(),
+        );
+        if let Some(existing) = s.idempotency.get(&key) {
+            return Ok(IdempotencyInsert::Existing(existing.clone()));
+        }
+        s.idempotency.insert(key, record.clone());
+        s.written()?;
+        Ok(IdempotencyInsert::Inserted)
+    }
+
+    async fn replace_idempotency_record(
+        &self,
+        record: &IdempotencyRecord,
+        expected: Revision,
+    ) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        let key = (
+            record.operation.as_str().to_owned(),
+            record.key.as_str().to_owned(),
+        );
+        check_revision(s.idempotency.get(&key).map(|r| r.revision), expected)?;
+        s.idempotency.insert(key, record.clone());
+        s.written()
+    }
+
+    async fn delete_idempotency_record(
+        &self,
+        operation: Operation,
+        key: &IdempotencyKey,
+        expected: Revision,
+    ) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        let k = (operation.as_str().to_owned(), key.as_str().to_owned());
+        check_revision(s.idempotency.get(&k).map(|r| r.revision), expected)?;
+        s.idempotency.remove(&k);
+        s.written()
+    }
+
+    async fn put_connection(&self, connection: &PushConnection) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        let id = connection.connection_id.as_str().to_owned();
+        if let Some(unindexed) = s.unindexed.as_mut() {
+            unindexed.insert(id.clone());
+        }
+        s.connections.insert(id, connection.clone());
+        s.written()
+    }
+
+    async fn delete_connection(&self, connection_id: &ConnectionId) -> Result<(), StoreError> {
+        let mut s = self.enter()?;
+        s.connections.remove(connection_id.as_str());
+        Ok(())
+    }
+
+    async fn connection(&self, connection_id: &ConnectionId) -> Result<Option<PushConnection>, StoreError> {
+        Ok(self.enter()?.connections.get(connection_id.as_str()).cloned())
+    }
+
+    async fn connections_for_payment(
+        &self,
+        payment_id: &PaymentId,
+    ) -> Result<Vec<PushConnection>, StoreError> {
+        let s = self.enter()?;
+        Ok(s.connections
+            .values()
+            .filter(|c| &c.payment_id == payment_id)
+            .filter(|c| {
+                s.unindexed
+                    .as_ref()
+                    .is_none_or(|u| !u.contains(c.connection_id.as_str()))
+            })
+            .cloned()
+            .collect())
+    }
+}
