@@ -1,8 +1,12 @@
-//! The v1 HTTP API of the Glase payment backend, shared by every function and by the local stack.
+//! The application layer of the Glase payment backend, shared by every function and by the local
+//! stack: the v1 HTTP API (routes, handlers, authorisation, error answers), the scheduled jobs (the
+//! safety net, expiry, receipts, period reports), the refund worker's batches, and the wiring that
+//! builds the real adapters from settings. It turns requests and schedules into calls of the domain's
+//! use cases (`payments-domain`) and does no business logic of its own.
 //!
 //! Function crates are thin: they read their configuration with [`config`], initialise logging with
 //! [`telemetry`], build their clients once, and hand each request to a handler here. Errors become
-//! HTTP answers in exactly one place, [`error`].
+//! HTTP answers in exactly one place, [`error`] (`impl From<UseCaseError> for ApiError`).
 //!
 //! # Layout
 //! - [`config`]: typed configuration from the environment, naming every missing variable at once.
@@ -20,7 +24,9 @@
 //! - [`reports`]: period reports: closing a period, reading it, and the daily schedule's job.
 //! - [`settings`]: the list of functions, the variables each requires, and their typed settings.
 //! - [`websocket`]: the WebSocket API's `$connect`, `sync` and `$disconnect` routes.
-//! - [`jobs`]: scheduled work without a request: the safety net and expiry.
+//! - [`jobs`]: scheduled work without a request: the safety net's confirmation pipeline, receipts and
+//!   expiry.
+//! - `testing` (feature `testing`): test apps over the in-memory doubles.
 //! - [`cors`]: the CORS rules of the API (the local stack's layer and the template's configuration).
 //! - [`widget`]: the checkout widget script the API serves.
 
