@@ -29,8 +29,19 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("scan", "dynamodb:Scan"),
     ("batch_get_item", "dynamodb:BatchGetItem"),
     ("batch_write_item", "dynamodb:BatchWriteItem"),
-    ("transact_get_items", "dynamodb:TransactGetItems"),
-    ("transact_write_items", "dynamodb:TransactWriteItems"),
+    // A transaction has no IAM action of its own: each of its items is governed by the action of the
+    // same operation alone (see `TRANSACTION_ITEMS`), TransactGetItems by GetItem.
+    ("transact_get_items", "dynamodb:GetItem"),
+];
+
+/// The items of a TransactWriteItems request (`TransactWriteItem::builder().put(…)` and so on) and the
+/// IAM action each needs: the one of the same operation outside a transaction, and ConditionCheckItem
+/// for a condition check.
+const TRANSACTION_ITEMS: &[(&str, &str)] = &[
+    ("put", "dynamodb:PutItem"),
+    ("update", "dynamodb:UpdateItem"),
+    ("delete", "dynamodb:DeleteItem"),
+    ("condition_check", "dynamodb:ConditionCheckItem"),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -57,6 +68,11 @@ fn store_actions() -> BTreeSet<&'static str> {
         let text = std::fs::read_to_string(&file).expect("readable source");
         for (method, action) in OPERATIONS {
             if text.contains(&format!(".{method}()")) {
+                used.insert(*action);
+            }
+        }
+        for (item, action) in TRANSACTION_ITEMS {
+            if text.contains(&format!("TransactWriteItem::builder().{item}(")) {
                 used.insert(*action);
             }
         }
