@@ -380,22 +380,15 @@ where
         let secret = query_value(request, "client_secret");
         let reader = self.reader(request, &secret)?;
         let id = payment_id(id)?;
-        let before = self
-            .deps
-            .store
-            .get_payment(&id)
-            .await
-            .ok()
-            .flatten()
-            .map(|p| p.status());
-        let payment = self
+        let canceled = self
             .deps
             .cancel_payment_within(&id, reader, deadline)
             .await
             .inspect_err(|e| self.record_glase_failure("cancelInvoice", e))?;
-        if before == Some(PaymentStatus::Pending) && payment.status() == PaymentStatus::Canceled {
+        if canceled.canceled_now {
             self.metrics.record(&Metric::PaymentCanceled);
         }
+        let payment = canceled.payment;
         let refunds = self.deps.refunds_of(&payment).await.unwrap_or_default();
         Ok(json(StatusCode::OK, &self.payment_dto(&payment, &refunds)))
     }

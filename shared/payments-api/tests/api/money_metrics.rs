@@ -177,3 +177,19 @@ async fn a_safety_net_pass_that_cannot_list_its_payments_is_counted() {
     assert_eq!(failed.failed_passes, 1);
     assert_eq!(values(&lines, "SafetyNetPassesFailed").len(), 1);
 }
+
+#[tokio::test]
+async fn a_cancel_counts_the_payment_canceled_once_however_often_it_is_asked() {
+    let (app, lines) = app();
+    let (payment, _) = create(&app, "order-cancel-twice").await;
+    let auth = format!("Bearer {KEY}");
+    let path = format!("/v1/payments/{}/cancel", payment.id().as_str());
+    for _ in 0..2 {
+        let response = app
+            .handle(request(Method::POST, &path, &[("authorization", &auth)], ""))
+            .await;
+        assert_eq!(response.status(), 200, "{}", response.body());
+    }
+    assert_eq!(status_of(&app, &payment).await, PaymentStatus::Canceled);
+    assert_eq!(values(&lines, "PaymentsCanceled").len(), 1);
+}

@@ -245,7 +245,8 @@ async fn a_cancel_gives_cancel_invoice_what_is_left_less_the_write_of_its_outcom
         .cancel_payment_within(created.payment.id(), Reader::Merchant, Some(deadline))
         .await
         .unwrap();
-    assert_eq!(canceled.status(), PaymentStatus::Canceled);
+    assert_eq!(canceled.payment.status(), PaymentStatus::Canceled);
+    assert!(canceled.canceled_now);
     assert_eq!(
         d.glase.call_bounds().last(),
         Some(&("cancelInvoice", Some(deadline.minus(Duration::from_secs(1)))))

@@ -54,7 +54,9 @@ mod deadline_tests;
 #[cfg(test)]
 mod tests;
 
-pub use payments::{ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView, Reader, TerminalChoice};
+pub use payments::{
+    Cancellation, ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView, Reader, TerminalChoice,
+};
 pub use refunds::{RefundProcessing, RefundSweepReport, RequestRefund};
 pub use reports::{ClosePeriod, ClosedPeriod, ReconcileInput, ReconcileOutcome, RefundSettlement, reconcile};
 pub use sweeps::{DueCheck, ExpiryReport, SweepReport};

@@ -98,6 +98,15 @@ impl ConfirmOutcome {
     }
 }
 
+/// What cancelling a payment came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cancellation {
+    /// The payment, canceled.
+    pub payment: Payment,
+    /// Whether this call moved it from pending to canceled (`false`: it was canceled already).
+    pub canceled_now: bool,
+}
+
 /// The Glase gateway of a use case, bounded for one step ([`GlaseGateway::bounded`]) or as configured.
 pub(super) enum StepGlase<'a, G> {
     /// The gateway as configured (no deadline).
@@ -698,7 +707,7 @@ where
     /// (also when Glase answers 50, which this records as paid): `AlreadyPaid`. The shopper paying right
     /// now (51, 48): `PaymentInProgress`.
     pub async fn cancel_payment(&self, id: &PaymentId, reader: Reader<'_>) -> Result<Payment, UseCaseError> {
-        self.cancel_payment_within(id, reader, None).await
+        Ok(self.cancel_payment_within(id, reader, None).await?.payment)
     }
 
     /// [`Deps::cancel_payment`] inside an invocation that must have answered by `deadline`: cancelInvoice
@@ -709,11 +718,15 @@ where
         id: &PaymentId,
         reader: Reader<'_>,
         deadline: Option<Timestamp>,
-    ) -> Result<Payment, UseCaseError> {
+    ) -> Result<Cancellation, UseCaseError> {
         let by = self.call_by(deadline)?;
         let payment = self.load_for(id, reader).await?;
+        let already = |payment| Cancellation {
+            payment,
+            canceled_now: false,
+        };
         match payment.status() {
-            PaymentStatus::Canceled => return Ok(payment),
+            PaymentStatus::Canceled => return Ok(already(payment)),
             PaymentStatus::Paid => return Err(UseCaseError::Conflict(ConflictReason::AlreadyPaid)),
             PaymentStatus::Failed => return Err(UseCaseError::Conflict(ConflictReason::NotPending)),
             PaymentStatus::Pending => {}
@@ -743,7 +756,7 @@ where
         for _ in 0..MAX_RACES {
             if current.status() != PaymentStatus::Pending {
                 return match current.status() {
-                    PaymentStatus::Canceled => Ok(current),
+                    PaymentStatus::Canceled => Ok(already(current)),
                     PaymentStatus::Paid => Err(UseCaseError::Conflict(ConflictReason::AlreadyPaid)),
                     _ => Err(UseCaseError::Conflict(ConflictReason::NotPending)),
                 };
@@ -752,7 +765,10 @@ where
             match self.store.update_payment(&next, current.revision()).await {
                 Ok(()) => {
                     self.push_status(&next).await;
-                    return Ok(next);
+                    return Ok(Cancellation {
+                        payment: next,
+                        canceled_now: true,
+                    });
                 }
                 Err(StoreError::ConditionFailed) => {
                     current = self
