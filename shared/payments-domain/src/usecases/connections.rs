@@ -56,11 +56,7 @@ where
 
     /// The current status of a payment a connection listens to, from the store.
     pub async fn current_status(&self, payment_id: &PaymentId) -> Result<StatusUpdate, UseCaseError> {
-        let payment = self
-            .store
-            .get_payment(payment_id)
-            .await?
-            .ok_or(UseCaseError::NotFound("payment"))?;
+        let payment = self.stored_payment(payment_id).await?;
         Ok(update_of(&payment))
     }
 

@@ -163,6 +163,16 @@ pub struct Deps<S, G, Q, P, C, I> {
     pub settings: UseCaseSettings,
 }
 
+impl<S: PaymentStore, G, Q, P, C, I> Deps<S, G, Q, P, C, I> {
+    /// The stored payment `id`, or [`UseCaseError::NotFound`].
+    pub(crate) async fn stored_payment(&self, id: &crate::ids::PaymentId) -> Result<Payment, UseCaseError> {
+        self.store
+            .get_payment(id)
+            .await?
+            .ok_or(UseCaseError::NotFound("payment"))
+    }
+}
+
 impl<S, G: Clone, Q: Clone, P: Clone, C: Clone, I: Clone> Deps<S, G, Q, P, C, I> {
     /// The same dependencies over another store (e.g. the store wrapped in a decorator).
     pub fn with_store<T>(&self, store: T) -> Deps<T, G, Q, P, C, I> {

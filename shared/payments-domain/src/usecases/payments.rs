@@ -240,11 +240,7 @@ where
                 payment_id,
                 stored_client_secret,
             } => {
-                let payment = self
-                    .store
-                    .get_payment(&payment_id)
-                    .await?
-                    .ok_or(UseCaseError::NotFound("payment"))?;
+                let payment = self.stored_payment(&payment_id).await?;
                 let client_secret = match stored_client_secret {
                     Some(stored) => stored,
                     None => self.client_secret_of(&payment_id)?,
@@ -490,11 +486,7 @@ where
                     return Ok((next, outcome));
                 }
                 Err(StoreError::ConditionFailed) => {
-                    current = self
-                        .store
-                        .get_payment(current.id())
-                        .await?
-                        .ok_or(UseCaseError::NotFound("payment"))?;
+                    current = self.stored_payment(current.id()).await?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -550,11 +542,7 @@ where
         token: &str,
         deadline: Option<Timestamp>,
     ) -> Result<(Payment, Option<ConfirmOutcome>), UseCaseError> {
-        let mut payment = self
-            .store
-            .get_payment(id)
-            .await?
-            .ok_or(UseCaseError::NotFound("payment"))?;
+        let mut payment = self.stored_payment(id).await?;
         if !payment.notification_token_matches(token) {
             return Err(UseCaseError::NotFound("payment"));
         }
@@ -577,11 +565,7 @@ where
                     return Ok((payment, Some(outcome)));
                 }
                 Err(StoreError::ConditionFailed) => {
-                    payment = self
-                        .store
-                        .get_payment(id)
-                        .await?
-                        .ok_or(UseCaseError::NotFound("payment"))?;
+                    payment = self.stored_payment(id).await?;
                 }
                 Err(_) => break,
             }
@@ -599,11 +583,7 @@ where
     // -----------------------------------------------------------------------------------------------------
 
     pub(super) async fn load_for(&self, id: &PaymentId, reader: Reader<'_>) -> Result<Payment, UseCaseError> {
-        let payment = self
-            .store
-            .get_payment(id)
-            .await?
-            .ok_or(UseCaseError::NotFound("payment"))?;
+        let payment = self.stored_payment(id).await?;
         match reader {
             Reader::Merchant => Ok(payment),
             Reader::ClientSecret(s) if payment.client_secret_matches(s) => Ok(payment),
@@ -682,11 +662,7 @@ where
                 }
                 // Another reader claimed this second's check; serve what is stored.
                 Err(StoreError::ConditionFailed) => {
-                    payment = self
-                        .store
-                        .get_payment(id)
-                        .await?
-                        .ok_or(UseCaseError::NotFound("payment"))?;
+                    payment = self.stored_payment(id).await?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -771,11 +747,7 @@ where
                     });
                 }
                 Err(StoreError::ConditionFailed) => {
-                    current = self
-                        .store
-                        .get_payment(id)
-                        .await?
-                        .ok_or(UseCaseError::NotFound("payment"))?;
+                    current = self.stored_payment(id).await?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -888,11 +860,7 @@ where
             match self.store.update_payment(&next, current.revision()).await {
                 Ok(()) => return Ok(next),
                 Err(StoreError::ConditionFailed) => {
-                    current = self
-                        .store
-                        .get_payment(current.id())
-                        .await?
-                        .ok_or(UseCaseError::NotFound("payment"))?;
+                    current = self.stored_payment(current.id()).await?;
                 }
                 Err(e) => return Err(e.into()),
             }

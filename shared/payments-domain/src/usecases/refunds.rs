@@ -252,11 +252,7 @@ where
                     if keyed && let Some(existing) = self.stored_under_key(request, &refund_id).await? {
                         return Ok(existing);
                     }
-                    payment = self
-                        .store
-                        .get_payment(&request.payment_id)
-                        .await?
-                        .ok_or(UseCaseError::NotFound("payment"))?;
+                    payment = self.stored_payment(&request.payment_id).await?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -296,11 +292,7 @@ where
             Err(StoreError::ConditionFailed) => return Ok(RefundProcessing::AlreadyHandled),
             Err(e) => return Err(e.into()),
         }
-        let payment = self
-            .store
-            .get_payment(&message.payment_id)
-            .await?
-            .ok_or(UseCaseError::NotFound("payment"))?;
+        let payment = self.stored_payment(&message.payment_id).await?;
         let Some(original) = payment.ers_reference().cloned() else {
             return Err(UseCaseError::Invalid("a refunded payment must be paid".into()));
         };
@@ -366,11 +358,7 @@ where
                     {
                         Ok(()) => break,
                         Err(StoreError::ConditionFailed) if attempt + 1 < MAX_RACES => {
-                            current = self
-                                .store
-                                .get_payment(&message.payment_id)
-                                .await?
-                                .ok_or(UseCaseError::NotFound("payment"))?;
+                            current = self.stored_payment(&message.payment_id).await?;
                         }
                         Err(e) => return Err(e.into()),
                     }

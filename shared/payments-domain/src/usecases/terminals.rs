@@ -220,11 +220,7 @@ where
                     });
                 }
                 Err(StoreError::ConditionFailed) => {
-                    current = self
-                        .store
-                        .get_payment(id)
-                        .await?
-                        .ok_or(UseCaseError::NotFound("payment"))?;
+                    current = self.stored_payment(id).await?;
                 }
                 Err(e) => return Err(e.into()),
             }
