@@ -124,6 +124,15 @@ pub(crate) fn parse_body<T: DeserializeOwned>(request: &ApiRequest) -> Result<T,
     Ok(value)
 }
 
+/// The request's `Idempotency-Key` header, if it has one; a malformed key is a 400 naming the header.
+pub(crate) fn idempotency_key(request: &ApiRequest) -> Result<Option<IdempotencyKey>, ApiError> {
+    header_str(request.headers(), "idempotency-key")
+        .map(|k| {
+            IdempotencyKey::parse(k).map_err(|e| ApiError::invalid_field("Idempotency-Key", e.to_string()))
+        })
+        .transpose()
+}
+
 pub(crate) fn payment_id(raw: &str) -> Result<PaymentId, ApiError> {
     PaymentId::parse(raw).map_err(|_| ApiError::not_found("payment"))
 }
@@ -303,13 +312,7 @@ where
         self.merchant(request)?;
         let body: CreatePaymentBody = parse_body(request)?;
         let parsed = body.into_domain()?;
-        let key = match header_str(request.headers(), "idempotency-key") {
-            Some(k) => Some(
-                IdempotencyKey::parse(k)
-                    .map_err(|e| ApiError::invalid_field("Idempotency-Key", e.to_string()))?,
-            ),
-            None => None,
-        };
+        let key = idempotency_key(request)?;
         let command = CreatePayment {
             order: parsed.order,
             terminal: parsed
@@ -509,13 +512,7 @@ where
         let body: CreateRefundBody = parse_body(request)?;
         let payment = payment_id(id)?;
         let (amount_minor, reason, cashier_id, fingerprint) = body.into_parts(&payment)?;
-        let key = match header_str(request.headers(), "idempotency-key") {
-            Some(k) => Some(
-                IdempotencyKey::parse(k)
-                    .map_err(|e| ApiError::invalid_field("Idempotency-Key", e.to_string()))?,
-            ),
-            None => None,
-        };
+        let key = idempotency_key(request)?;
         let refund = self
             .deps
             .request_refund(RequestRefund {
