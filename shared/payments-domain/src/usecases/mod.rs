@@ -123,6 +123,10 @@ impl Reserves {
     }
 }
 
+/// How many times a use case retries a conditional write that lost a race (re-reading the item
+/// between tries) before it answers [`StoreError::ConditionFailed`].
+pub(crate) const MAX_RACES: usize = 5;
+
 /// When a step must end: the invocation's deadline less what is kept back for later steps, or `None`
 /// when the use case runs without a deadline.
 pub(crate) fn less(deadline: Option<Timestamp>, keep: Duration) -> Option<Timestamp> {

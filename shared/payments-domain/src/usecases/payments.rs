@@ -20,10 +20,7 @@ use crate::ports::{
 use crate::refund::Refund;
 use crate::secret::{ClientSecret, NotificationToken};
 
-use super::{ConflictReason, Deps, UseCaseError, less};
-
-/// How many times a conditional write is retried after losing a race before giving up.
-const MAX_RACES: usize = 5;
+use super::{ConflictReason, Deps, MAX_RACES, UseCaseError, less};
 
 /// How many times a write that must not be lost (the record of a change Glase already took) is retried
 /// after the store failed.

@@ -35,10 +35,7 @@ use crate::ports::{
 };
 use crate::refund::{NewRefund, Refund, RefundFailure, RefundStatus};
 
-use super::{ConflictReason, Deps, Reader, UseCaseError};
-
-/// How many conditional-write races a refund request retries.
-const MAX_RACES: usize = 5;
+use super::{ConflictReason, Deps, MAX_RACES, Reader, UseCaseError};
 
 /// A refund request.
 #[derive(Clone, Debug)]

@@ -49,7 +49,7 @@ use crate::ports::{
 };
 use crate::refund::{Refund, RefundFailure, RefundStatus};
 
-use super::{ConflictReason, Deps, UseCaseError};
+use super::{ConflictReason, Deps, MAX_RACES, UseCaseError};
 
 /// How long a period key is remembered: a key used again within this time answers the same period.
 pub const PERIOD_KEY_LIFETIME: Duration = Duration::from_secs(400 * 24 * 60 * 60);
@@ -108,8 +108,6 @@ enum Found {
 
 /// The most unsettled refunds one reconciliation looks at.
 const UNSETTLED_REFUND_LIMIT: usize = 1_000;
-/// How many conditional-write races one settlement retries.
-const MAX_RACES: usize = 5;
 /// The longest period key.
 pub const MAX_PERIOD_KEY_CHARS: usize = 128;
 

@@ -14,7 +14,7 @@ use crate::ids::PaymentId;
 use crate::payment::{Payment, PaymentStatus};
 use crate::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush, StoreError};
 
-use super::{ConfirmOutcome, Deps, Reader, UseCaseError};
+use super::{ConfirmOutcome, Deps, MAX_RACES, Reader, UseCaseError};
 
 /// What one sweep did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,9 +43,6 @@ pub const EXPIRY_CONCURRENCY: usize = 8;
 /// How long a payment that expiry could not cancel (Glase 51, or a cancel that failed) is left before
 /// expiry tries again.
 pub const EXPIRY_RETRY_DELAY: Duration = Duration::from_secs(30);
-
-/// How many times a conditional write is retried after losing a race.
-const MAX_RACES: usize = 5;
 
 /// What the check of one due payment came to.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -18,10 +18,7 @@ use crate::pos::receipt_document;
 use crate::terminal::Terminal;
 
 use super::payments::{PaymentView, Reader};
-use super::{ConflictReason, Deps, UseCaseError};
-
-/// How many times a conditional write is retried after losing a race.
-const MAX_RACES: usize = 5;
+use super::{ConflictReason, Deps, MAX_RACES, UseCaseError};
 
 /// How many receipts one sweep sends at once: a slow submitPaymentReceipt (each may take a whole Glase
 /// timeout) holds up only its own receipt.
