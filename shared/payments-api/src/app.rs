@@ -17,12 +17,11 @@ use payments_domain::idempotency::IdempotencyKey;
 use payments_domain::ids::PaymentId;
 use payments_domain::ids::RefundId;
 use payments_domain::ids::Timestamp;
-use payments_domain::payment::{GlaseInvoiceStatus, PaymentStatus};
+use payments_domain::payment::{GlaseInvoiceStatus, PaymentStatus, PaymentTerminal};
 use payments_domain::ports::RefundMessage;
 use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
 use payments_domain::usecases::{
-    ConfirmOutcome, CreatePayment, Deps, Reader, RefundProcessing, RequestRefund, TerminalChoice,
-    UseCaseError,
+    ConfirmOutcome, CreatePayment, Deps, Reader, RefundProcessing, RequestRefund, UseCaseError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -317,7 +316,7 @@ where
             order: parsed.order,
             terminal: parsed
                 .terminal
-                .map_or(TerminalChoice::Webshop, TerminalChoice::Pos),
+                .map_or(PaymentTerminal::Webshop, PaymentTerminal::Pos),
             idempotency: key.map(|k| (k, parsed.fingerprint)),
         };
         let created = self

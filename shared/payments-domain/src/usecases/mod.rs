@@ -54,9 +54,7 @@ mod deadline_tests;
 #[cfg(test)]
 mod tests;
 
-pub use payments::{
-    Cancellation, ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView, Reader, TerminalChoice,
-};
+pub use payments::{Cancellation, ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView, Reader};
 pub use refunds::{RefundProcessing, RefundSweepReport, RequestRefund};
 pub use reports::{ClosePeriod, ClosedPeriod, ReconcileInput, ReconcileOutcome, RefundSettlement, reconcile};
 pub use sweeps::{DueCheck, ExpiryReport, SweepReport};

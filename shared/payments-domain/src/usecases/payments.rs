@@ -8,7 +8,7 @@
 use crate::idempotency::{
     Begin, Fingerprint, IdempotencyKey, IdempotencyRecord, Operation, SideEffect, StoredOutcome, evaluate,
 };
-use crate::ids::{InvoiceReference, PaymentId, TerminalId, Timestamp};
+use crate::ids::{InvoiceReference, PaymentId, Timestamp};
 use crate::order::Order;
 use crate::payment::{
     Decision, GlaseInvoiceStatus, NewPayment, NoChange, Payment, PaymentStatus, PaymentTerminal,
@@ -26,22 +26,13 @@ use super::{ConflictReason, Deps, MAX_RACES, UseCaseError, less};
 /// after the store failed.
 const MAX_STORE_RETRIES: usize = 3;
 
-/// Where a new payment's invoice goes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TerminalChoice {
-    /// The webshop terminal.
-    Webshop,
-    /// One of our registered POS terminals.
-    Pos(TerminalId),
-}
-
 /// A request to create a payment.
 #[derive(Clone, Debug)]
 pub struct CreatePayment {
     /// The order.
     pub order: Order,
     /// Where to send the invoice.
-    pub terminal: TerminalChoice,
+    pub terminal: PaymentTerminal,
     /// The client's idempotency key, if any, with the request's fingerprint.
     pub idempotency: Option<(IdempotencyKey, Fingerprint)>,
 }
@@ -312,8 +303,8 @@ where
     ) -> Result<CreatedPayment, UseCaseError> {
         let now = self.clock.now();
         let terminal = match &request.terminal {
-            TerminalChoice::Webshop => None,
-            TerminalChoice::Pos(id) => {
+            PaymentTerminal::Webshop => None,
+            PaymentTerminal::Pos(id) => {
                 let t = self
                     .store
                     .get_terminal(id)

@@ -12,7 +12,7 @@ use crate::refund::RefundState;
 use crate::testing::{
     FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
 };
-use crate::usecases::{CreatePayment, RequestRefund, TerminalChoice, UseCaseSettings};
+use crate::usecases::{CreatePayment, RequestRefund, UseCaseSettings};
 
 use super::*;
 
@@ -26,7 +26,7 @@ async fn paid(d: &TestDeps, total: i64) -> Payment {
     let created = d
         .create_payment(CreatePayment {
             order: order_of(vec![row("Coffee", sek(total))], sek(total)).unwrap(),
-            terminal: TerminalChoice::Webshop,
+            terminal: PaymentTerminal::Webshop,
             idempotency: None,
         })
         .await
@@ -707,7 +707,7 @@ async fn a_terminal_period_fetches_the_terminal_reports_and_checks_only_that_ter
     let created = d
         .create_payment(CreatePayment {
             order: order_of(vec![row("Tea", sek(700))], sek(700)).unwrap(),
-            terminal: TerminalChoice::Pos(terminal.id().clone()),
+            terminal: PaymentTerminal::Pos(terminal.id().clone()),
             idempotency: None,
         })
         .await
@@ -907,7 +907,7 @@ async fn rows_without_a_currency_take_the_periods_then_their_records_and_never_a
     let euros = d
         .create_payment(CreatePayment {
             order: order_of(vec![row("Tea", Money::new(500, eur))], Money::new(500, eur)).unwrap(),
-            terminal: TerminalChoice::Webshop,
+            terminal: PaymentTerminal::Webshop,
             idempotency: None,
         })
         .await

@@ -227,12 +227,12 @@ mod tests {
 
     use super::*;
     use crate::order::tests::{order_of, row, sek};
-    use crate::payment::GlaseInvoiceStatus;
+    use crate::payment::{GlaseInvoiceStatus, PaymentTerminal};
     use crate::ports::GlaseError;
     use crate::testing::{
         FakeGlase, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
     };
-    use crate::usecases::{CreatePayment, TerminalChoice, UseCaseSettings};
+    use crate::usecases::{CreatePayment, UseCaseSettings};
 
     /// Ids from a counter that counts down: a payment created later has a lower id.
     #[derive(Clone, Debug)]
@@ -262,7 +262,7 @@ mod tests {
     ) -> Payment {
         d.create_payment(CreatePayment {
             order: order_of(vec![row("Tea", sek(2_500))], sek(2_500)).unwrap(),
-            terminal: TerminalChoice::Webshop,
+            terminal: PaymentTerminal::Webshop,
             idempotency: None,
         })
         .await

@@ -307,7 +307,7 @@ mod tests {
     use crate::testing::{
         FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
     };
-    use crate::usecases::{CreatePayment, TerminalChoice, UseCaseSettings};
+    use crate::usecases::{CreatePayment, UseCaseSettings};
 
     type TestDeps = Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
 
@@ -328,7 +328,7 @@ mod tests {
     async fn pos_payment(d: &TestDeps, t: &Terminal, total: i64) -> Payment {
         d.create_payment(CreatePayment {
             order: order_of(vec![row("Milk", sek(total))], sek(total)).unwrap(),
-            terminal: TerminalChoice::Pos(t.id().clone()),
+            terminal: PaymentTerminal::Pos(t.id().clone()),
             idempotency: None,
         })
         .await
@@ -452,7 +452,7 @@ mod tests {
         let err = d
             .create_payment(CreatePayment {
                 order: order_of(vec![row("Milk", sek(100))], sek(100)).unwrap(),
-                terminal: TerminalChoice::Pos(t.id().clone()),
+                terminal: PaymentTerminal::Pos(t.id().clone()),
                 idempotency: None,
             })
             .await
@@ -593,7 +593,7 @@ mod tests {
         let webshop = d
             .create_payment(CreatePayment {
                 order: order_of(vec![row("Milk", sek(100))], sek(100)).unwrap(),
-                terminal: TerminalChoice::Webshop,
+                terminal: PaymentTerminal::Webshop,
                 idempotency: None,
             })
             .await

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::idempotency::{FingerprintBuilder, IdempotencyKey, Operation, StoredOutcome};
 use crate::order::tests::{order_of, row, sek};
-use crate::payment::{GlaseInvoiceStatus, PaymentStatus};
+use crate::payment::{GlaseInvoiceStatus, PaymentStatus, PaymentTerminal};
 use crate::ports::{Clock, ConnectionId, GlaseError, PaymentStore, PushConnection, StoreError};
 use crate::testing::{
     FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
@@ -24,7 +24,7 @@ fn deps() -> TestDeps {
 fn request(total: i64) -> CreatePayment {
     CreatePayment {
         order: order_of(vec![row("Coffee", sek(total))], sek(total)).unwrap(),
-        terminal: TerminalChoice::Webshop,
+        terminal: PaymentTerminal::Webshop,
         idempotency: None,
     }
 }
