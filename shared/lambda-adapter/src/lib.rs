@@ -238,19 +238,9 @@ where
         return Ok((serde_json::to_value(response)?, batch.delays));
     }
     let report = app
-        .deps
-        .sweep_refunds(
-            std::time::Duration::from_secs(60),
-            std::time::Duration::from_secs(300),
-            100,
-        )
+        .sweep_refund_outbox()
         .await
         .map_err(|e| Error::from(e.to_string()))?;
-    tracing::info!(
-        requeued = report.requeued,
-        abandoned = report.abandoned,
-        "refund outbox sweep"
-    );
     Ok((
         serde_json::json!({ "requeued": report.requeued, "abandoned": report.abandoned }),
         Vec::new(),
@@ -277,14 +267,7 @@ pub async fn run_refund_worker() -> Result<(), Error> {
             async move {
                 let (response, delays) =
                     handle_worker_event_within(app.as_ref(), event.payload, time).await?;
-                if let payments_api::wiring::AnyQueue::Sqs(queue) = &app.deps.queue {
-                    for (handle, delay) in delays {
-                        let handle = payments_sqs::ReceiptHandle::new(handle);
-                        if let Err(e) = queue.change_visibility(&handle, delay).await {
-                            tracing::warn!(error = %e, "could not delay a refund message");
-                        }
-                    }
-                }
+                app.apply_redelivery_delays(&delays).await;
                 Ok::<_, Error>(response)
             }
         },

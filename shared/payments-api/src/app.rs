@@ -5,8 +5,8 @@
 //! Lambda function built on it answers every expected failure itself instead of a 502 from API Gateway.
 //!
 //! [`App::handle_within`] answers inside an invocation's deadline (the Lambda context's, or the local
-//! stack's stand-in for it): creating a payment, a notification and a status read hand it to their use
-//! case, which bounds every Glase call by it (see `payments_domain::usecases`, "Deadlines"). A payment
+//! stack's stand-in for it): creating a payment, a notification, a status read, a cancel and an update
+//! hand it to their use case, which bounds every Glase call by it (see `payments_domain::usecases`, "Deadlines"). A payment
 //! that the time left cannot create safely is refused with 503 `unavailable` before anything is sent.
 
 use std::time::Instant;
@@ -18,11 +18,8 @@ use payments_domain::ids::PaymentId;
 use payments_domain::ids::RefundId;
 use payments_domain::ids::Timestamp;
 use payments_domain::payment::{GlaseInvoiceStatus, PaymentStatus, PaymentTerminal};
-use payments_domain::ports::RefundMessage;
 use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
-use payments_domain::usecases::{
-    ConfirmOutcome, CreatePayment, Deps, Reader, RefundProcessing, RequestRefund, UseCaseError,
-};
+use payments_domain::usecases::{ConfirmOutcome, CreatePayment, Deps, Reader, RequestRefund, UseCaseError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -30,6 +27,7 @@ use crate::auth::ApiKeys;
 use crate::dto::{CreatePaymentBody, CreateRefundBody, PaymentDto, RefundDto, UpdatePaymentBody};
 use crate::error::ApiError;
 use crate::metrics::{Metric, Metrics};
+pub use crate::refund_batch::{BatchTime, QueuedMessage, RefundBatch};
 use crate::routes::Route;
 use crate::settings::Function;
 
@@ -453,50 +451,6 @@ where
     }
 }
 
-/// One queue message handed to the refund worker.
-#[derive(Debug, Clone)]
-pub struct QueuedMessage {
-    /// The queue's message id (to report a failure).
-    pub id: String,
-    /// The body.
-    pub body: String,
-    /// The receipt handle (to delay the next delivery).
-    pub receipt_handle: String,
-    /// How many times the queue has delivered it, this time included.
-    pub receive_count: u32,
-}
-
-impl From<&payments_sqs::Delivery> for QueuedMessage {
-    fn from(d: &payments_sqs::Delivery) -> Self {
-        Self {
-            id: d.message_id.clone(),
-            body: d.body.clone(),
-            receipt_handle: d.receipt_handle.as_str().to_owned(),
-            receive_count: d.receive_count,
-        }
-    }
-}
-
-/// How much time a batch of refund messages may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BatchTime {
-    /// When the invocation ends (the Lambda context's deadline).
-    pub deadline: Timestamp,
-    /// The longest one message can take: its refundPayment call at its worst and the store calls around
-    /// it (see `Settings::refund_message_budget`).
-    pub per_message: std::time::Duration,
-}
-
-/// What a batch of refund messages needs from the queue afterwards.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RefundBatch {
-    /// The ids of the messages to deliver again.
-    pub failed: Vec<String>,
-    /// Receipt handles whose next delivery should wait this long (Glase was unreachable: backing off
-    /// 30 s, doubling with every delivery up to 15 minutes).
-    pub delays: Vec<(String, std::time::Duration)>,
-}
-
 impl<S, G, Q, P, C, I> App<S, G, Q, P, C, I>
 where
     S: PaymentStore,
@@ -536,80 +490,6 @@ where
         let refund_id = RefundId::parse(refund_id).map_err(|_| ApiError::not_found("refund"))?;
         let refund = self.deps.get_refund(&payment_id(id)?, &refund_id).await?;
         Ok(json(StatusCode::OK, &RefundDto::from(&refund)))
-    }
-
-    /// Processes a batch of refund messages, each on its own, with no limit on the time it takes: see
-    /// [`Self::process_refund_messages_within`].
-    pub async fn process_refund_messages(&self, messages: &[QueuedMessage]) -> RefundBatch {
-        self.process_refund_messages_within(messages, None).await
-    }
-
-    /// Processes a batch of refund messages, each on its own; answers the ids of the messages to deliver
-    /// again (a message that cannot be decoded, a refund Glase could not be reached for, a store failure).
-    /// A poison message keeps failing until the queue moves it to its dead-letter queue; it never blocks
-    /// the others.
-    ///
-    /// With `time`, a message is taken only while the time left until the deadline covers
-    /// [`BatchTime::per_message`]; the rest of the batch goes back to the queue untouched (as failures,
-    /// without a delay), so the invocation never ends in the middle of a Glase call, which would leave
-    /// its refund `sending` until the outbox sweep hands it to reconciliation.
-    pub async fn process_refund_messages_within(
-        &self,
-        messages: &[QueuedMessage],
-        time: Option<BatchTime>,
-    ) -> RefundBatch {
-        let mut failed = Vec::new();
-        let mut delays = Vec::new();
-        for (index, m) in messages.iter().enumerate() {
-            if let Some(time) = time
-                && self.deps.clock.now().plus(time.per_message) > time.deadline
-            {
-                let left = &messages[index..];
-                tracing::warn!(
-                    returned = left.len(),
-                    "too little time left for another refund call: the rest of the batch goes back to the queue"
-                );
-                failed.extend(left.iter().map(|m| m.id.clone()));
-                break;
-            }
-            let message: RefundMessage = match payments_sqs::decode_refund(&m.body) {
-                Ok(decoded) => decoded,
-                Err(e) => {
-                    tracing::warn!(message_id = %m.id, error = %e, "undecodable refund message");
-                    failed.push(m.id.clone());
-                    continue;
-                }
-            };
-            match self.deps.process_refund(&message).await {
-                Ok(RefundProcessing::Retry(reason)) => {
-                    tracing::info!(refund_id = message.refund_id.as_str(), %reason, "refund will be retried");
-                    failed.push(m.id.clone());
-                    delays.push((
-                        m.receipt_handle.clone(),
-                        payments_sqs::retry_delay(m.receive_count),
-                    ));
-                }
-                Ok(RefundProcessing::NeedsReconciliation) => {
-                    tracing::warn!(
-                        refund_id = message.refund_id.as_str(),
-                        "refund outcome unknown: it waits for the period report and is not sent again"
-                    );
-                    self.metrics.record(&Metric::RefundNeedsReconciliation);
-                }
-                Ok(RefundProcessing::Failed(code)) => {
-                    self.metrics.record(&Metric::GlaseError {
-                        operation: "refundPayment",
-                        result_code: code,
-                    });
-                }
-                Ok(RefundProcessing::Succeeded | RefundProcessing::AlreadyHandled) => {}
-                Err(e) => {
-                    tracing::warn!(refund_id = message.refund_id.as_str(), error = %e, "refund processing failed");
-                    failed.push(m.id.clone());
-                }
-            }
-        }
-        RefundBatch { failed, delays }
     }
 }
 

@@ -21,6 +21,7 @@
 //! - [`openapi`]: the OpenAPI document of the API.
 //! - [`qr`]: invoice QR codes as SVG.
 //! - [`terminals`]: the point-of-sale routes (terminal administration, the till's "try again").
+//! - [`refund_batch`]: the refund worker's batches, their redelivery delays, and the outbox sweep.
 //! - [`reports`]: period reports: closing a period, reading it, and the daily schedule's job.
 //! - [`settings`]: the list of functions, the variables each requires, and their typed settings.
 //! - [`websocket`]: the WebSocket API's `$connect`, `sync` and `$disconnect` routes.
@@ -40,6 +41,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 pub mod qr;
+pub mod refund_batch;
 pub mod reports;
 pub mod routes;
 pub mod secrets;
