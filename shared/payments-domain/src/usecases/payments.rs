@@ -269,31 +269,37 @@ where
     /// stored, when that leaves less than [`super::Reserves::send_invoice_min`], the least worth giving
     /// a Glase call.
     pub(super) fn call_by(&self, deadline: Option<Timestamp>) -> Result<Option<Timestamp>, UseCaseError> {
-        let Some(deadline) = deadline else {
-            return Ok(None);
-        };
         let reserves = self.settings.reserves;
-        let left = deadline.since(self.clock.now());
-        let needed = reserves.store_write.saturating_add(reserves.send_invoice_min);
-        if left < needed {
-            return Err(UseCaseError::TooLittleTime { left, needed });
-        }
-        Ok(less(Some(deadline), reserves.store_write))
+        self.step_by(
+            deadline,
+            reserves.store_write.saturating_add(reserves.send_invoice_min),
+            reserves.store_write,
+        )
     }
 
     /// When sendInvoice must have answered: the deadline less one store write and one cancel. Refused
     /// when that leaves less than [`super::Reserves::send_invoice_min`] from now.
     fn send_by(&self, deadline: Option<Timestamp>) -> Result<Option<Timestamp>, UseCaseError> {
+        let reserves = self.settings.reserves;
+        self.step_by(deadline, reserves.to_create(), reserves.after_send())
+    }
+
+    /// When a Glase step must end: `keep` before `deadline`, or no bound without a deadline. Refused
+    /// ([`UseCaseError::TooLittleTime`]) when less than `needed` is left from now.
+    fn step_by(
+        &self,
+        deadline: Option<Timestamp>,
+        needed: std::time::Duration,
+        keep: std::time::Duration,
+    ) -> Result<Option<Timestamp>, UseCaseError> {
         let Some(deadline) = deadline else {
             return Ok(None);
         };
-        let reserves = self.settings.reserves;
         let left = deadline.since(self.clock.now());
-        let needed = reserves.to_create();
         if left < needed {
             return Err(UseCaseError::TooLittleTime { left, needed });
         }
-        Ok(less(Some(deadline), reserves.after_send()))
+        Ok(less(Some(deadline), keep))
     }
 
     async fn send_and_store(
