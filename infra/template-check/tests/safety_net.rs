@@ -73,3 +73,33 @@ fn lambda_does_not_run_a_failed_safety_net_again_beside_the_next_start() {
         Some(SCHEDULE_PERIOD_S)
     );
 }
+
+#[test]
+fn a_safety_net_run_lambda_drops_raises_an_alarm() {
+    // A run that fails (at init or in its pass) is not run again, and one that cannot start within its
+    // minute is discarded: Lambda counts both in AsyncEventsDropped, and no business metric sees them.
+    let template = template();
+    let watching: Vec<&String> = template["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| {
+            let p = &r["Properties"];
+            r["Type"] == "AWS::CloudWatch::Alarm"
+                && p["Namespace"] == "AWS/Lambda"
+                && p["MetricName"] == "AsyncEventsDropped"
+                && p["Dimensions"][0]["Value"]["Ref"] == "SafetyNetFunction"
+                && p["Statistic"] == "Sum"
+                && p["Threshold"] == 0
+                && p["ComparisonOperator"] == "GreaterThanThreshold"
+                && p["Period"].as_u64().is_some_and(|s| s <= SCHEDULE_PERIOD_S)
+                && p["AlarmActions"]["Fn::If"][0] == "HasAlarmTopic"
+        })
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        watching.len(),
+        1,
+        "alarms on the safety net's dropped runs: {watching:?}"
+    );
+}

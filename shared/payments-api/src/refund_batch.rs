@@ -159,6 +159,16 @@ where
             abandoned = report.abandoned,
             "refund outbox sweep"
         );
+        if report.abandoned > 0 {
+            tracing::warn!(
+                abandoned = report.abandoned,
+                "refunds left sending by a worker wait for the period report and are not sent again"
+            );
+        }
+        // A refund a worker left `sending` owes the same alarm as one whose call had no clear outcome.
+        for _ in 0..report.abandoned {
+            self.metrics.record(&Metric::RefundNeedsReconciliation);
+        }
         Ok(report)
     }
 }

@@ -11,7 +11,7 @@ use payments_api::telemetry::CapturedLines;
 use payments_api::testing::{FakeApp as TestApp, app_over};
 use payments_domain::ids::PaymentId;
 use payments_domain::payment::{GlaseInvoiceStatus, Payment, PaymentStatus};
-use payments_domain::ports::{GlaseError, PaymentStore, StoreError};
+use payments_domain::ports::{Clock, GlaseError, PaymentStore, StoreError};
 use payments_domain::testing::{GlaseCall, fake_deps};
 use payments_domain::usecases::UseCaseSettings;
 
@@ -192,4 +192,39 @@ async fn a_cancel_counts_the_payment_canceled_once_however_often_it_is_asked() {
     }
     assert_eq!(status_of(&app, &payment).await, PaymentStatus::Canceled);
     assert_eq!(values(&lines, "PaymentsCanceled").len(), 1);
+}
+
+#[tokio::test]
+async fn a_refund_the_outbox_sweep_hands_to_reconciliation_is_counted() {
+    let (app, lines) = app();
+    let (payment, notification) = create(&app, "order-abandoned-refund").await;
+    app.deps.glase.pay(payment.invoice_reference());
+    let response = app.handle(request(Method::POST, &notification, &[], "")).await;
+    assert_eq!(response.status(), 200, "{}", response.body());
+    let auth = format!("Bearer {KEY}");
+    let refund = app
+        .handle(request(
+            Method::POST,
+            &format!("/v1/payments/{}/refunds", payment.id().as_str()),
+            &[("authorization", &auth), ("content-type", "application/json")],
+            r#"{"amount":1000,"reason":"Returned"}"#,
+        ))
+        .await;
+    assert_eq!(refund.status(), 202, "{}", refund.body());
+    // A worker claimed the refund and vanished mid-call.
+    let stored = app.deps.store.list_refunds(payment.id()).await.unwrap().remove(0);
+    let claimed = stored.start_sending(app.deps.clock.now()).unwrap();
+    app.deps
+        .store
+        .update_refund(&claimed, stored.revision())
+        .await
+        .unwrap();
+    assert!(values(&lines, "RefundsNeedingReconciliation").is_empty());
+
+    app.deps.clock.advance(Duration::from_secs(301));
+    let report = app.sweep_refund_outbox().await.unwrap();
+    assert_eq!(report.abandoned, 1);
+    let counted = values(&lines, "RefundsNeedingReconciliation");
+    assert_eq!(counted.len(), 1, "{counted:?}");
+    assert_eq!(counted[0]["RefundsNeedingReconciliation"], 1);
 }
