@@ -9,22 +9,19 @@
 //! hand it to their use case, which bounds every Glase call by it (see `payments_domain::usecases`, "Deadlines"). A payment
 //! that the time left cannot create safely is refused with 503 `unavailable` before anything is sent.
 
-use std::time::Instant;
-
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use payments_domain::idempotency::IdempotencyKey;
 use payments_domain::ids::PaymentId;
-use payments_domain::ids::RefundId;
 use payments_domain::ids::Timestamp;
-use payments_domain::payment::{GlaseInvoiceStatus, PaymentStatus, PaymentTerminal};
+use payments_domain::payment::{GlaseInvoiceStatus, PaymentStatus};
 use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
-use payments_domain::usecases::{ConfirmOutcome, CreatePayment, Deps, Reader, RequestRefund, UseCaseError};
+use payments_domain::usecases::{ConfirmOutcome, Deps, Reader, UseCaseError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::auth::ApiKeys;
-use crate::dto::{CreatePaymentBody, CreateRefundBody, PaymentDto, RefundDto, UpdatePaymentBody};
+use crate::dto::PaymentDto;
 use crate::error::ApiError;
 use crate::metrics::{Metric, Metrics};
 pub use crate::refund_batch::{BatchTime, QueuedMessage, RefundBatch};
@@ -289,207 +286,6 @@ where
             tracing::error!("Glase reports a payment we recorded as paid as canceled");
             self.metrics.record(&Metric::PaymentReversed);
         }
-    }
-
-    /// Records a confirmation made for a notification. Glase notifies only when the shopper has paid, so
-    /// a pending payment it then answers `CANCELED` for was reversed before anyone acknowledged it.
-    fn record_notified_confirmation(&self, outcome: &ConfirmOutcome) {
-        self.record_confirmation(outcome);
-        if outcome.before == PaymentStatus::Pending && outcome.after == PaymentStatus::Canceled {
-            tracing::error!("Glase notified a payment and then reported it canceled: it was reversed");
-            self.metrics.record(&Metric::PaymentReversed);
-        }
-    }
-
-    async fn create_payment(
-        &self,
-        request: &ApiRequest,
-        deadline: Option<Timestamp>,
-    ) -> Result<ApiResponse, ApiError> {
-        self.merchant(request)?;
-        let body: CreatePaymentBody = parse_body(request)?;
-        let parsed = body.into_domain()?;
-        let key = idempotency_key(request)?;
-        let command = CreatePayment {
-            order: parsed.order,
-            terminal: parsed
-                .terminal
-                .map_or(PaymentTerminal::Webshop, PaymentTerminal::Pos),
-            idempotency: key.map(|k| (k, parsed.fingerprint)),
-        };
-        let created = self
-            .deps
-            .create_payment_within(command, deadline)
-            .await
-            .inspect_err(|e| self.record_glase_failure("sendInvoice", e));
-        let created = created?;
-        if !created.replayed {
-            self.metrics.record(&Metric::PaymentCreated);
-            tracing::info!(payment_id = created.payment.id().as_str(), "payment created");
-        }
-        let mut dto = self.payment_dto(&created.payment, &[]);
-        dto.client_secret = Some(created.client_secret.expose().to_owned());
-        Ok(json(StatusCode::CREATED, &dto))
-    }
-
-    async fn get_payment(
-        &self,
-        request: &ApiRequest,
-        id: &str,
-        deadline: Option<Timestamp>,
-    ) -> Result<ApiResponse, ApiError> {
-        let secret = query_value(request, "client_secret");
-        let reader = self.reader(request, &secret)?;
-        let id = payment_id(id)?;
-        let view = self
-            .deps
-            .read_payment_within(&id, reader, deadline)
-            .await
-            .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))?;
-        if let Some(outcome) = &view.confirmation {
-            self.record_confirmation(outcome);
-        }
-        Ok(json(
-            StatusCode::OK,
-            &self.payment_dto(&view.payment, &view.refunds),
-        ))
-    }
-
-    async fn payment_qr(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
-        let secret = query_value(request, "client_secret");
-        let reader = self.reader(request, &secret)?;
-        let id = payment_id(id)?;
-        let reference = self.deps.invoice_reference(&id, reader).await?;
-        let svg = crate::qr::svg(&reference.qr_code_url(), 220).map_err(|_| ApiError::internal())?;
-        let mut r = Response::new(svg);
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
-        r.headers_mut().insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, max-age=3600"),
-        );
-        Ok(r)
-    }
-
-    async fn cancel_payment(
-        &self,
-        request: &ApiRequest,
-        id: &str,
-        deadline: Option<Timestamp>,
-    ) -> Result<ApiResponse, ApiError> {
-        let secret = query_value(request, "client_secret");
-        let reader = self.reader(request, &secret)?;
-        let id = payment_id(id)?;
-        let canceled = self
-            .deps
-            .cancel_payment_within(&id, reader, deadline)
-            .await
-            .inspect_err(|e| self.record_glase_failure("cancelInvoice", e))?;
-        if canceled.canceled_now {
-            self.metrics.record(&Metric::PaymentCanceled);
-        }
-        let payment = canceled.payment;
-        let refunds = self.deps.refunds_of(&payment).await.unwrap_or_default();
-        Ok(json(StatusCode::OK, &self.payment_dto(&payment, &refunds)))
-    }
-
-    async fn update_payment(
-        &self,
-        request: &ApiRequest,
-        id: &str,
-        deadline: Option<Timestamp>,
-    ) -> Result<ApiResponse, ApiError> {
-        self.merchant(request)?;
-        let body: UpdatePaymentBody = parse_body(request)?;
-        let id = payment_id(id)?;
-        let current = self
-            .deps
-            .store
-            .get_payment(&id)
-            .await
-            .map_err(UseCaseError::from)?
-            .ok_or_else(|| ApiError::not_found("payment"))?;
-        let order = body.into_order(current.order())?;
-        let payment = self
-            .deps
-            .update_payment_within(&id, order, deadline)
-            .await
-            .inspect_err(|e| self.record_glase_failure("updateInvoice", e))?;
-        let refunds = self.deps.refunds_of(&payment).await.unwrap_or_default();
-        Ok(json(StatusCode::OK, &self.payment_dto(&payment, &refunds)))
-    }
-
-    async fn notify(
-        &self,
-        request: &ApiRequest,
-        id: &str,
-        deadline: Option<Timestamp>,
-    ) -> Result<ApiResponse, ApiError> {
-        let started = Instant::now();
-        // The body is never read: the token in the URL identifies the payment, Glase's answer decides.
-        let token = query_value(request, "token").unwrap_or_default();
-        let id = payment_id(id)?;
-        let (payment, outcome) = self
-            .deps
-            .handle_notification_within(&id, &token, deadline)
-            .await
-            .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))?;
-        if let Some(outcome) = &outcome {
-            self.record_notified_confirmation(outcome);
-            let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            self.metrics.record(&Metric::NotificationToConfirmationMs(ms));
-        }
-        tracing::info!(
-            payment_id = id.as_str(),
-            status = payment.status().as_str(),
-            "notification handled"
-        );
-        Ok(json(
-            StatusCode::OK,
-            &serde_json::json!({ "status": payment.status().as_str() }),
-        ))
-    }
-}
-
-impl<S, G, Q, P, C, I> App<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
-{
-    async fn create_refund(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
-        self.merchant(request)?;
-        let body: CreateRefundBody = parse_body(request)?;
-        let payment = payment_id(id)?;
-        let (amount_minor, reason, cashier_id, fingerprint) = body.into_parts(&payment)?;
-        let key = idempotency_key(request)?;
-        let refund = self
-            .deps
-            .request_refund(RequestRefund {
-                payment_id: payment,
-                amount_minor,
-                reason,
-                cashier_id,
-                idempotency: key.map(|k| (k, fingerprint)),
-            })
-            .await?;
-        tracing::info!(payment_id = id, refund_id = refund.id().as_str(), "refund queued");
-        Ok(json(StatusCode::ACCEPTED, &RefundDto::from(&refund)))
-    }
-
-    async fn get_refund(
-        &self,
-        request: &ApiRequest,
-        id: &str,
-        refund_id: &str,
-    ) -> Result<ApiResponse, ApiError> {
-        self.merchant(request)?;
-        let refund_id = RefundId::parse(refund_id).map_err(|_| ApiError::not_found("refund"))?;
-        let refund = self.deps.get_refund(&payment_id(id)?, &refund_id).await?;
-        Ok(json(StatusCode::OK, &RefundDto::from(&refund)))
     }
 }
 

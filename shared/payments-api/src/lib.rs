@@ -12,7 +12,10 @@
 //! - [`config`]: typed configuration from the environment, naming every missing variable at once.
 //! - [`telemetry`]: the tracing initialiser honouring Lambda's log level and format controls.
 //! - [`metrics`]: business metrics in CloudWatch Embedded Metric Format.
-//! - [`app`]: [`app::App`], the one entry from an HTTP request to a response, and the handlers.
+//! - [`app`]: [`app::App`], the one entry from an HTTP request to a response: routing, credentials,
+//!   dispatch to the handlers of each resource.
+//! - [`payments`]: the payment routes (create, read, QR code, cancel, update) and Glase's notification.
+//! - [`refunds`]: the refund routes.
 //! - [`routes`]: the v1 routes and which function serves each.
 //! - [`dto`]: the JSON bodies and their conversion to domain types.
 //! - [`auth`]: merchant API keys as hashes, compared in constant time.
@@ -40,8 +43,10 @@ pub mod error;
 pub mod jobs;
 pub mod metrics;
 pub mod openapi;
+pub mod payments;
 pub mod qr;
 pub mod refund_batch;
+pub mod refunds;
 pub mod reports;
 pub mod routes;
 pub mod secrets;
