@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The soak with faults (issue #13): the standalone Glase sandbox and glase-local pointed at it, each its
+# The soak with faults: the standalone Glase sandbox and glase-local pointed at it, each its
 # own process on a free loopback port (started and stopped by process id by the `soak` binary),
 # concurrent webshop, POS and refund clients, Glase faults from the sandbox, store throttling and
 # conflicts inside glase-local, a SIGKILL and restart of glase-local mid-run, a push-only stretch (25

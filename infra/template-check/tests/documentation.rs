@@ -37,7 +37,7 @@ fn first_cells<'a>(lines: &[&'a str]) -> BTreeSet<&'a str> {
         .collect()
 }
 
-fn missing<'a>(expected: impl IntoIterator<Item = String>, cells: &BTreeSet<&'a str>) -> Vec<String> {
+fn missing(expected: impl IntoIterator<Item = String>, cells: &BTreeSet<&str>) -> Vec<String> {
     expected
         .into_iter()
         .filter(|name| !cells.contains(name.as_str()))

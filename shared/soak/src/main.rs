@@ -1,4 +1,4 @@
-//! `soak`: the soak with faults (issue #13). Starts the standalone Glase sandbox and `glase-local`
+//! `soak`: the soak with faults. Starts the standalone Glase sandbox and `glase-local`
 //! pointed at it (each its own process on a free loopback port, stopped by process id), drives
 //! concurrent webshop, POS and refund clients while the sandbox injects Glase faults and glase-local's
 //! store injects throttling and conflicts, kills glase-local with SIGKILL mid-run and restarts it on the

@@ -1,13 +1,14 @@
 //! One `glase-local` process for a test: started on a free loopback port over a data directory, with
-//! everything it prints kept, killed when dropped.
+//! everything it prints kept, stopped by its process id (killed, or interrupted as Ctrl-C does), killed
+//! when dropped.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A fresh data directory under the system's temporary directory (created by glase-local).
 pub fn data_dir(purpose: &str) -> PathBuf {
@@ -111,6 +112,34 @@ impl Running {
             let _ = reader.join();
         }
         self.printed.lock().unwrap().clone()
+    }
+
+    /// Stops the process as Ctrl-C in its terminal does (SIGINT, sent to its process id), waits up to
+    /// 30 seconds for it to exit, and answers its exit status and every line it printed on standard
+    /// output and standard error.
+    pub fn interrupt(mut self) -> (ExitStatus, Vec<String>) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -INT {pid}: {sent}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("the process can be waited for") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "glase-local did not stop within 30 s of SIGINT: {:?}",
+                self.printed.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        for reader in std::mem::take(&mut self.readers) {
+            let _ = reader.join();
+        }
+        (status, self.printed.lock().unwrap().clone())
     }
 
     fn kill(&mut self) {

@@ -480,9 +480,10 @@ async fn a_refund_wholly_inside_a_later_window_is_settled_by_that_period() {
     ));
 }
 
-/// Found by the soak (issue #13): the store throttled the write of the period right after Glase had
-/// marked it; the request failed with "nothing was changed", the period was never stored, and its key
-/// answered `outcome_unknown` forever, so the period's reports were never fetched.
+/// The store may throttle the write of the period right after Glase has marked it (the soak's store
+/// faults, `shared/soak`, produce this). The write is tried again and the period is kept: otherwise the
+/// request would fail with "nothing was changed", the period would never be stored, and its key would
+/// answer `outcome_unknown` forever, so the period's reports would never be fetched.
 #[tokio::test]
 async fn a_throttled_store_after_the_mark_is_tried_again_and_the_period_is_kept() {
     for throttled_write in 0..2 {
@@ -516,8 +517,9 @@ async fn a_throttled_store_after_the_mark_is_tried_again_and_the_period_is_kept(
     }
 }
 
-/// Found by the soak (issue #13): a reconciliation reads the store once per report row, so with a small
-/// share of throttled requests a large period failed on every try and stayed `reports_pending`.
+/// A reconciliation reads the store once per report row, so when a small share of requests is throttled
+/// (as in the soak, `shared/soak`) almost every try at a large period meets a throttled read; the period
+/// still reconciles instead of staying `reports_pending`.
 #[tokio::test]
 async fn a_large_period_reconciles_while_the_store_throttles() {
     let d = deps();
