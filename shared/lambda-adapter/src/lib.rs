@@ -4,7 +4,9 @@
 //! settings (naming every missing variable at once), initialises logging the way Lambda's log controls
 //! say, builds every client once, and serves API Gateway HTTP API (payload 2.0) events by converting
 //! them to the Lambda-agnostic [`ApiRequest`] that [`payments_api::app::App::handle`] answers. The
-//! local stack and the tests call the same `handle` without any of this.
+//! local stack and the tests call the same `handle` without any of this. The functions whose events
+//! are JSON (the refund worker, reporting, the safety net) start the same way through [`serve`], which
+//! hands each event to their handler.
 
 // The functions' start-up and run loops nest the SDK's and the use cases' futures deeper than the
 // compiler's default type-depth limit allows when the workspace's features are unified.
@@ -157,11 +159,38 @@ async fn live_app(
     Ok(app)
 }
 
-/// Runs an HTTP function: settings, logging, clients once, then the Lambda runtime loop.
-pub async fn run_http(function: Function) -> Result<(), Error> {
+/// The start-up every function with the live application shares: settings (secrets included),
+/// logging, every client once, and the "initialised" line with the time each step took.
+async fn started(function: Function) -> Result<(Arc<payments_api::wiring::LiveApp>, Arc<Settings>), Error> {
     let (aws, settings, mut timings) = start(function).await?;
     let app = Arc::new(live_app(&settings, &aws, &mut timings).await?);
     timings.log_initialised(function);
+    Ok((app, Arc::new(settings)))
+}
+
+/// Runs a function whose events are JSON for `lambda_runtime` (the refund worker, reporting, the safety
+/// net): [`started`], then `handler` for each event with the application and the settings.
+pub async fn serve<F, Fut>(function: Function, handler: F) -> Result<(), Error>
+where
+    F: Fn(
+        Arc<payments_api::wiring::LiveApp>,
+        Arc<Settings>,
+        lambda_runtime::LambdaEvent<serde_json::Value>,
+    ) -> Fut,
+    Fut: std::future::Future<Output = Result<serde_json::Value, Error>>,
+{
+    let (app, settings) = started(function).await?;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            handler(Arc::clone(&app), Arc::clone(&settings), event)
+        },
+    ))
+    .await
+}
+
+/// Runs an HTTP function: settings, logging, clients once, then the Lambda runtime loop.
+pub async fn run_http(function: Function) -> Result<(), Error> {
+    let (app, _) = started(function).await?;
     lambda_http::run(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
         async move {
@@ -250,28 +279,18 @@ where
 /// Runs the refund worker: settings, logging, clients once, then SQS batches (with
 /// `ReportBatchItemFailures`) within each invocation's deadline, and the scheduled outbox sweep.
 pub async fn run_refund_worker() -> Result<(), Error> {
-    let (aws, settings, mut timings) = start(Function::RefundWorker).await?;
-    let app = Arc::new(live_app(&settings, &aws, &mut timings).await?);
-    let per_message = settings.refund_message_budget();
-    timings.log_initialised(Function::RefundWorker);
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let app = Arc::clone(&app);
-            // The context's deadline is in Unix milliseconds, the clock the use cases read.
-            let time = i64::try_from(event.context.deadline)
-                .ok()
-                .map(|ms| payments_api::app::BatchTime {
-                    deadline: payments_domain::ids::Timestamp::from_unix_millis(ms),
-                    per_message,
-                });
-            async move {
-                let (response, delays) =
-                    handle_worker_event_within(app.as_ref(), event.payload, time).await?;
-                app.apply_redelivery_delays(&delays).await;
-                Ok::<_, Error>(response)
-            }
-        },
-    ))
+    serve(Function::RefundWorker, |app, settings, event| async move {
+        // The context's deadline is in Unix milliseconds, the clock the use cases read.
+        let time = i64::try_from(event.context.deadline)
+            .ok()
+            .map(|ms| payments_api::app::BatchTime {
+                deadline: payments_domain::ids::Timestamp::from_unix_millis(ms),
+                per_message: settings.refund_message_budget(),
+            });
+        let (response, delays) = handle_worker_event_within(app.as_ref(), event.payload, time).await?;
+        app.apply_redelivery_delays(&delays).await;
+        Ok(response)
+    })
     .await
 }
 

@@ -3,10 +3,9 @@
 //! the next start: a confirmation sweep every second, whatever the receipt and expiry sweeps beside it
 //! are doing ([`payments_api::jobs`]).
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::Error;
 use payments_api::jobs::{SafetyNetPlan, SafetyNetSummary};
 use payments_api::settings::Function;
 
@@ -44,17 +43,11 @@ pub fn summary_json(summary: &SafetyNetSummary) -> serde_json::Value {
 
 /// Runs the safety-net function.
 pub async fn run_safety_net() -> Result<(), Error> {
-    let (aws, settings, mut timings) = crate::start(Function::SafetyNet).await?;
-    let app = Arc::new(crate::live_app(&settings, &aws, &mut timings).await?);
-    timings.log_initialised(Function::SafetyNet);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
-        let app = Arc::clone(&app);
-        async move {
-            let run_for = run_time(event.context.deadline, SystemTime::now());
-            let summary = app.run_safety_net(&SafetyNetPlan::default(), run_for).await;
-            Ok::<_, Error>(summary_json(&summary))
-        }
-    }))
+    crate::serve(Function::SafetyNet, |app, _, event| async move {
+        let run_for = run_time(event.context.deadline, SystemTime::now());
+        let summary = app.run_safety_net(&SafetyNetPlan::default(), run_for).await;
+        Ok(summary_json(&summary))
+    })
     .await
 }
 

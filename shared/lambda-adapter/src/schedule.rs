@@ -2,8 +2,6 @@
 //! and `GET /v1/reports/{id}`, and the schedule's input `{"job":"close-period"}` (EventBridge Scheduler
 //! sends the target's Input JSON as the event). One handler tells them apart by the `job` field.
 
-use std::sync::Arc;
-
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::encodings::Body;
 use lambda_http::Error;
@@ -12,7 +10,7 @@ use payments_api::reports::ScheduledJob;
 use payments_api::settings::Function;
 use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
 
-use crate::{start, to_api_request};
+use crate::to_api_request;
 
 /// Answers one event of the reporting function: a scheduled job runs and answers its report (an error
 /// fails the invocation so the scheduler retries; the retry answers the same period), anything else is
@@ -53,14 +51,8 @@ where
 
 /// The reporting function's `main`: start-up as every function, then [`handle_reporting_event`].
 pub async fn run_reporting() -> Result<(), Error> {
-    let (aws, settings, mut timings) = start(Function::Reporting).await?;
-    let app = Arc::new(crate::live_app(&settings, &aws, &mut timings).await?);
-    timings.log_initialised(Function::Reporting);
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let app = Arc::clone(&app);
-            async move { handle_reporting_event(app.as_ref(), event.payload).await }
-        },
-    ))
+    crate::serve(Function::Reporting, |app, _, event| async move {
+        handle_reporting_event(app.as_ref(), event.payload).await
+    })
     .await
 }
