@@ -9,18 +9,14 @@
 //! idempotency record is only taken over by another request after its lease expired (minutes, not the
 //! milliseconds of a soak's race), so those are only throttled. The draws come from a small seeded generator (no I/O, no
 //! dependency), so a run can be repeated; clones share the generator and the counts.
+//!
+//! [`PaymentStore`]: crate::ports::PaymentStore
 
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use crate::idempotency::{IdempotencyKey, IdempotencyRecord, Operation};
-use crate::ids::{ErsReference, PaymentId, PeriodId, RefundId, Revision, TerminalId, Timestamp};
-use crate::order::ExternalTerminalId;
-use crate::payment::Payment;
-use crate::period::{PeriodScope, ReportingPeriod};
-use crate::ports::{ConnectionId, IdempotencyInsert, PaymentStore, PushConnection, StoreError};
-use crate::refund::{Refund, RefundStatus};
-use crate::terminal::Terminal;
+use crate::hooked::{Hooked, StoreCall, StoreCallKind, StoreHook};
+use crate::ports::StoreError;
 
 /// One in a million: the unit of the rates (integers, so no float arithmetic is needed).
 pub const PER_MILLION: u32 = 1_000_000;
@@ -147,29 +143,26 @@ impl FaultState {
 
 /// Wraps a store and fails some of its requests (see the module documentation). Clones share the
 /// generator and the counts.
+pub type FaultyStore<S> = Hooked<S, StoreFaults>;
+
+/// The hook of [`FaultyStore`]: decides, for each request, whether it is throttled and (for a
+/// conditional update) whether it loses an injected race. Clones share the generator and the counts.
 #[derive(Clone, Debug)]
-pub struct FaultyStore<S> {
-    inner: S,
+pub struct StoreFaults {
     rates: StoreFaultRates,
     state: Arc<Mutex<FaultState>>,
 }
 
-impl<S> FaultyStore<S> {
-    /// Wraps `inner`, failing requests at `rates`.
-    pub fn new(inner: S, rates: StoreFaultRates) -> Self {
-        FaultyStore {
-            inner,
+impl StoreFaults {
+    /// Fails requests at `rates`.
+    pub fn new(rates: StoreFaultRates) -> Self {
+        StoreFaults {
             rates,
             state: Arc::new(Mutex::new(FaultState {
                 rng: rates.seed,
                 counts: StoreFaultCounts::default(),
             })),
         }
-    }
-
-    /// The wrapped store.
-    pub fn inner(&self) -> &S {
-        &self.inner
     }
 
     /// The rates it was built with.
@@ -181,10 +174,12 @@ impl<S> FaultyStore<S> {
     pub fn counts(&self) -> StoreFaultCounts {
         self.state.lock().map(|s| s.counts).unwrap_or_default()
     }
+}
 
+impl StoreHook for StoreFaults {
     /// Counts a request and decides whether it is throttled, and (for a conditional update) whether it
     /// loses an injected race. `Ok` means: pass it on.
-    fn draw(&self, conditional: bool) -> Result<(), StoreError> {
+    fn before(&self, call: StoreCall) -> Result<(), StoreError> {
         let Ok(mut state) = self.state.lock() else {
             return Ok(());
         };
@@ -193,265 +188,38 @@ impl<S> FaultyStore<S> {
             state.counts.throttled += 1;
             return Err(StoreError::Throttled);
         }
-        if conditional && state.hits(self.rates.conflict_ppm) {
+        if call.kind == StoreCallKind::Conditional && state.hits(self.rates.conflict_ppm) {
             state.counts.conflicts += 1;
             return Err(StoreError::ConditionFailed);
         }
         Ok(())
     }
-
-    fn any(&self) -> Result<(), StoreError> {
-        self.draw(false)
-    }
-
-    fn conditional(&self) -> Result<(), StoreError> {
-        self.draw(true)
-    }
 }
 
-impl<S: PaymentStore> PaymentStore for FaultyStore<S> {
-    async fn insert_payment(&self, payment: &Payment) -> Result<(), StoreError> {
-        self.any()?;
-        self.inner.insert_payment(payment).await
+impl<S> FaultyStore<S> {
+    /// Wraps `inner`, failing requests at `rates`.
+    pub fn new(inner: S, rates: StoreFaultRates) -> Self {
+        Hooked::with_hook(inner, StoreFaults::new(rates))
     }
 
-    async fn insert_payment_on_terminal(
-        &self,
-        payment: &Payment,
-        terminal: &Terminal,
-        expected_terminal: Revision,
-    ) -> Result<(), StoreError> {
-        self.conditional()?;
-        self.inner
-            .insert_payment_on_terminal(payment, terminal, expected_terminal)
-            .await
+    /// The rates it was built with.
+    pub fn rates(&self) -> StoreFaultRates {
+        self.hook().rates()
     }
 
-    async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
-        self.any()?;
-        self.inner.get_payment(id).await
-    }
-
-    async fn update_payment(&self, payment: &Payment, expected: Revision) -> Result<(), StoreError> {
-        self.conditional()?;
-        self.inner.update_payment(payment, expected).await
-    }
-
-    async fn pending_payments_due(
-        &self,
-        checked_before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Payment>, StoreError> {
-        self.any()?;
-        self.inner.pending_payments_due(checked_before, limit).await
-    }
-
-    async fn pending_payments_expired(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Payment>, StoreError> {
-        self.any()?;
-        self.inner.pending_payments_expired(now, limit).await
-    }
-
-    async fn payments_with_receipt_due(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Payment>, StoreError> {
-        self.any()?;
-        self.inner.payments_with_receipt_due(now, limit).await
-    }
-
-    async fn find_payment_by_ers_reference(
-        &self,
-        ers_reference: &ErsReference,
-    ) -> Result<Option<Payment>, StoreError> {
-        self.any()?;
-        self.inner.find_payment_by_ers_reference(ers_reference).await
-    }
-
-    async fn payments_paid_between(
-        &self,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<Payment>, StoreError> {
-        self.any()?;
-        self.inner.payments_paid_between(from, to).await
-    }
-
-    async fn create_refund(
-        &self,
-        refund: &Refund,
-        payment: &Payment,
-        expected_payment: Revision,
-    ) -> Result<(), StoreError> {
-        self.conditional()?;
-        self.inner.create_refund(refund, payment, expected_payment).await
-    }
-
-    async fn get_refund(
-        &self,
-        payment_id: &PaymentId,
-        refund_id: &RefundId,
-    ) -> Result<Option<Refund>, StoreError> {
-        self.any()?;
-        self.inner.get_refund(payment_id, refund_id).await
-    }
-
-    async fn list_refunds(&self, payment_id: &PaymentId) -> Result<Vec<Refund>, StoreError> {
-        self.any()?;
-        self.inner.list_refunds(payment_id).await
-    }
-
-    async fn update_refund(&self, refund: &Refund, expected: Revision) -> Result<(), StoreError> {
-        self.conditional()?;
-        self.inner.update_refund(refund, expected).await
-    }
-
-    async fn settle_refund(
-        &self,
-        refund: &Refund,
-        expected_refund: Revision,
-        payment: &Payment,
-        expected_payment: Revision,
-    ) -> Result<(), StoreError> {
-        self.conditional()?;
-        self.inner
-            .settle_refund(refund, expected_refund, payment, expected_payment)
-            .await
-    }
-
-    async fn refunds_in_status(
-        &self,
-        status: RefundStatus,
-        updated_before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Refund>, StoreError> {
-        self.any()?;
-        self.inner.refunds_in_status(status, updated_before, limit).await
-    }
-
-    async fn find_refund_by_ers_reference(
-        &self,
-        ers_reference: &ErsReference,
-    ) -> Result<Option<Refund>, StoreError> {
-        self.any()?;
-        self.inner.find_refund_by_ers_reference(ers_reference).await
-    }
-
-    async fn insert_terminal(&self, terminal: &Terminal) -> Result<(), StoreError> {
-        self.any()?;
-        self.inner.insert_terminal(terminal).await
-    }
-
-    async fn get_terminal(&self, id: &TerminalId) -> Result<Option<Terminal>, StoreError> {
-        self.any()?;
-        self.inner.get_terminal(id).await
-    }
-
-    async fn find_terminal_by_external_id(
-        &self,
-        external_id: &ExternalTerminalId,
-    ) -> Result<Option<Terminal>, StoreError> {
-        self.any()?;
-        self.inner.find_terminal_by_external_id(external_id).await
-    }
-
-    async fn list_terminals(&self) -> Result<Vec<Terminal>, StoreError> {
-        self.any()?;
-        self.inner.list_terminals().await
-    }
-
-    async fn update_terminal(&self, terminal: &Terminal, expected: Revision) -> Result<(), StoreError> {
-        self.conditional()?;
-        self.inner.update_terminal(terminal, expected).await
-    }
-
-    async fn insert_period(&self, period: &ReportingPeriod) -> Result<(), StoreError> {
-        self.any()?;
-        self.inner.insert_period(period).await
-    }
-
-    async fn get_period(&self, id: &PeriodId) -> Result<Option<ReportingPeriod>, StoreError> {
-        self.any()?;
-        self.inner.get_period(id).await
-    }
-
-    async fn latest_period_before(
-        &self,
-        scope: &PeriodScope,
-        before: Timestamp,
-    ) -> Result<Option<ReportingPeriod>, StoreError> {
-        self.any()?;
-        self.inner.latest_period_before(scope, before).await
-    }
-
-    async fn update_period(&self, period: &ReportingPeriod, expected: Revision) -> Result<(), StoreError> {
-        self.conditional()?;
-        self.inner.update_period(period, expected).await
-    }
-
-    async fn insert_idempotency_record(
-        &self,
-        record: &IdempotencyRecord,
-    ) -> Result<IdempotencyInsert, StoreError> {
-        self.any()?;
-        self.inner.insert_idempotency_record(record).await
-    }
-
-    async fn replace_idempotency_record(
-        &self,
-        record: &IdempotencyRecord,
-        expected: Revision,
-    ) -> Result<(), StoreError> {
-        self.any()?;
-        self.inner.replace_idempotency_record(record, expected).await
-    }
-
-    async fn delete_idempotency_record(
-        &self,
-        operation: Operation,
-        key: &IdempotencyKey,
-        expected: Revision,
-    ) -> Result<(), StoreError> {
-        self.any()?;
-        self.inner
-            .delete_idempotency_record(operation, key, expected)
-            .await
-    }
-
-    async fn put_connection(&self, connection: &PushConnection) -> Result<(), StoreError> {
-        self.any()?;
-        self.inner.put_connection(connection).await
-    }
-
-    async fn delete_connection(&self, connection_id: &ConnectionId) -> Result<(), StoreError> {
-        self.any()?;
-        self.inner.delete_connection(connection_id).await
-    }
-
-    async fn connection(&self, connection_id: &ConnectionId) -> Result<Option<PushConnection>, StoreError> {
-        self.any()?;
-        self.inner.connection(connection_id).await
-    }
-
-    async fn connections_for_payment(
-        &self,
-        payment_id: &PaymentId,
-    ) -> Result<Vec<PushConnection>, StoreError> {
-        self.any()?;
-        self.inner.connections_for_payment(payment_id).await
+    /// What was injected so far.
+    pub fn counts(&self) -> StoreFaultCounts {
+        self.hook().counts()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::GlaseTerminalId;
-    use crate::order::DisplayName;
-    use crate::terminal::TerminalState;
+    use crate::ids::{GlaseTerminalId, TerminalId, Timestamp};
+    use crate::order::{DisplayName, ExternalTerminalId};
+    use crate::ports::PaymentStore;
+    use crate::terminal::{Terminal, TerminalState};
     use crate::testing::InMemoryStore;
 
     fn terminal(n: u8) -> Terminal {
@@ -568,7 +336,12 @@ mod tests {
                     seed,
                 },
             );
-            let outcomes: Vec<Result<(), StoreError>> = (0..20_000).map(|_| store.conditional()).collect();
+            let update = StoreCall {
+                operation: "update_payment",
+                kind: StoreCallKind::Conditional,
+            };
+            let outcomes: Vec<Result<(), StoreError>> =
+                (0..20_000).map(|_| store.hook().before(update)).collect();
             (outcomes, store.counts())
         };
         let (first, counts) = draws(11);

@@ -16,7 +16,8 @@
 //! - [`idempotency`]: keys, fingerprints, records and [`idempotency::evaluate`].
 //! - [`ports`]: `PaymentStore`, `GlaseGateway`, `RefundQueue`, `StatusPush`, `Clock`, `IdGenerator`.
 //! - [`usecases`]: what the functions do, over the ports ([`usecases::Deps`]).
-//! - [`counting`]: decorators that count the calls made through the store and Glase ports.
+//! - `hooked`, `counting`, `faults` (cargo feature `decorators`): the decorator of the store and Glase
+//!   ports that asks a hook before each call, and its hooks that count the calls and inject store faults.
 //! - `testing` (cargo feature `testing`): in-memory fakes of every port.
 //!
 //! # Invariants
@@ -33,8 +34,12 @@
 //! - The same idempotency key with another payload is always a conflict, and a side effect that must not
 //!   happen twice is never re-run after a timeout.
 
+#[cfg(any(test, feature = "decorators"))]
 pub mod counting;
+#[cfg(any(test, feature = "decorators"))]
 pub mod faults;
+#[cfg(any(test, feature = "decorators"))]
+pub mod hooked;
 pub mod idempotency;
 pub mod ids;
 pub mod money;

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use benchmarks::report::{Inputs, bars, render, render_bars, replace_block};
 use serde_json::{Value, json};
 
+type Render = fn(&Value) -> String;
+
 /// The documents whose blocks hold the tables, with the block and how it is rendered.
-const DOCUMENTS: &[(&str, &str, fn(&Value) -> String)] = &[
+const DOCUMENTS: &[(&str, &str, Render)] = &[
     ("README.md", "bench-bars", render_bars),
     ("shared/benchmarks/README.md", "bench-results", render),
 ];
