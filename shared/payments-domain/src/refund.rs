@@ -48,6 +48,20 @@ impl RefundStatus {
         }
     }
 
+    /// The stored statuses a refund in `next` may replace, following the refund state machine; every
+    /// store enforces this in its conditional write.
+    pub fn replaceable_by(next: RefundStatus) -> &'static [RefundStatus] {
+        use RefundStatus::*;
+        match next {
+            // A refund goes back to `queued` only when its call certainly did not reach Glase.
+            Queued => &[Queued, Sending],
+            Sending => &[Queued, Sending],
+            NeedsReconciliation => &[Sending, NeedsReconciliation],
+            Succeeded => &[Sending, NeedsReconciliation, Succeeded],
+            Failed => &[Sending, NeedsReconciliation, Failed],
+        }
+    }
+
     /// Parses a wire name.
     pub fn parse(value: &str) -> Option<Self> {
         [

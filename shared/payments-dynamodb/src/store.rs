@@ -167,27 +167,20 @@ impl Condition {
     }
 }
 
-/// The stored payment statuses a payment in `next` may replace: itself while pending, else pending or
-/// the same final status (a ledger change of a paid payment).
+/// The stored payment statuses a payment in `next` may replace ([`PaymentStatus::replaceable_by`]).
 fn payment_predecessors(next: PaymentStatus) -> Vec<&'static str> {
-    match next {
-        PaymentStatus::Pending => vec![PaymentStatus::Pending.as_str()],
-        other => vec![PaymentStatus::Pending.as_str(), other.as_str()],
-    }
+    PaymentStatus::replaceable_by(next)
+        .iter()
+        .map(PaymentStatus::as_str)
+        .collect()
 }
 
-/// The stored refund statuses a refund in `next` may replace, following the refund state machine.
+/// The stored refund statuses a refund in `next` may replace ([`RefundStatus::replaceable_by`]).
 fn refund_predecessors(next: RefundStatus) -> Vec<&'static str> {
-    use RefundStatus::*;
-    let from: &[RefundStatus] = match next {
-        // A refund goes back to `queued` only when its call certainly did not reach Glase.
-        Queued => &[Queued, Sending],
-        Sending => &[Queued, Sending],
-        NeedsReconciliation => &[Sending, NeedsReconciliation],
-        Succeeded => &[Sending, NeedsReconciliation, Succeeded],
-        Failed => &[Sending, NeedsReconciliation, Failed],
-    };
-    from.iter().map(RefundStatus::as_str).collect()
+    RefundStatus::replaceable_by(next)
+        .iter()
+        .map(RefundStatus::as_str)
+        .collect()
 }
 
 /// The stored terminal statuses a terminal may replace: an active terminal only an active one; an

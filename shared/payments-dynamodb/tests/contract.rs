@@ -1,6 +1,7 @@
 //! The store's contract tests, each run against dynoxide (in-process, a fresh database per test) and
-//! DynamoDB Local (AWS's engine, a fresh table per test). See `payments_dynamodb::testing` for how the
-//! backends start; a backend that cannot start fails its tests.
+//! DynamoDB Local (AWS's engine, a fresh table per test), and those that read no raw item also against
+//! the in-memory store of `payments_domain::testing`, which claims the same semantics. See
+//! `payments_dynamodb::testing` for how the backends start; a backend that cannot start fails its tests.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,14 +18,24 @@ use payments_dynamodb::testing::fixtures::*;
 use payments_dynamodb::testing::{Backend, TestTable};
 use payments_dynamodb::{CapacityTotals, DynamoStore, attrs, keys, mapping, table};
 
-/// Instantiates every listed `async fn name(backend: Backend)` once per backend.
+/// Instantiates every test of the first list (`async fn name(store: impl ContractStore)`) on dynoxide, on
+/// DynamoDB Local and on the in-memory store the use-case tests run on, which claims the same
+/// conditional semantics; and every test of the second list (`async fn name(backend: Backend)`, which
+/// reads raw items, capacity or the table itself) on the two DynamoDB backends.
 macro_rules! contract_tests {
-    ($($name:ident),* $(,)?) => {
+    (store: [$($name:ident),* $(,)?], table: [$($raw:ident),* $(,)?] $(,)?) => {
         mod dynoxide {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::$name(payments_dynamodb::testing::Backend::Dynoxide).await;
+                    let (_table, store) = super::store(payments_dynamodb::testing::Backend::Dynoxide).await;
+                    super::$name(store).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $raw() {
+                    super::$raw(payments_dynamodb::testing::Backend::Dynoxide).await;
                 }
             )*
         }
@@ -32,7 +43,22 @@ macro_rules! contract_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::$name(payments_dynamodb::testing::Backend::DynamoDbLocal).await;
+                    let (_table, store) = super::store(payments_dynamodb::testing::Backend::DynamoDbLocal).await;
+                    super::$name(store).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $raw() {
+                    super::$raw(payments_dynamodb::testing::Backend::DynamoDbLocal).await;
+                }
+            )*
+        }
+        mod in_memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(payments_domain::testing::InMemoryStore::new()).await;
                 }
             )*
         }
@@ -40,38 +66,46 @@ macro_rules! contract_tests {
 }
 
 contract_tests!(
-    created_table_matches_the_definition,
-    a_payment_is_inserted_once_and_read_back,
-    an_update_over_a_stale_revision_fails_and_changes_nothing,
-    a_payment_never_moves_backwards_even_at_the_right_revision,
-    two_concurrent_transitions_of_one_payment_exactly_one_wins,
-    a_refund_reserves_its_amount_in_the_same_transaction,
-    two_concurrent_refunds_that_exceed_the_payment_exactly_one_succeeds,
-    a_retried_refund_transaction_applies_once,
-    settling_a_refund_moves_the_ledger_and_the_refund_forward_only,
-    refunds_are_listed_by_payment_and_by_status,
-    pending_payments_are_found_when_due_for_a_check_and_when_expired,
-    paid_payments_are_found_by_ers_reference_and_paid_time,
-    terminals_are_unique_by_external_id_and_listed_oldest_first,
-    a_pos_payment_and_its_terminal_are_written_together_or_not_at_all,
-    an_unregistered_terminal_never_becomes_active_again,
-    periods_keep_their_documents_and_reconciliation,
-    a_busy_shops_report_is_kept_in_parts_and_stale_parts_are_removed,
-    the_latest_earlier_period_of_a_scope_is_found,
-    idempotency_begin_complete_and_conflict,
-    an_expired_idempotency_record_is_returned_and_can_be_taken_over,
-    the_same_idempotency_key_from_two_tasks_at_once_has_one_owner,
-    the_same_key_with_two_payloads_at_once_is_a_conflict_for_the_loser,
-    connections_are_listed_by_payment_until_they_expire_or_are_deleted,
-    a_connection_is_read_by_its_id_at_once_after_it_is_stored,
-    a_malformed_stored_item_is_reported_with_its_attribute,
-    receipts_due_are_listed_least_recently_tried_first_until_sent_or_given_up,
-    a_pos_payment_keeps_its_till_window_and_a_new_one_moves_it,
-    a_due_payment_is_found_behind_more_than_limit_young_ones_with_lower_ids,
-    a_receipt_retry_not_yet_due_takes_no_place_from_a_due_one,
-    a_postponed_expiry_leaves_the_head_of_the_expiry_index,
-    the_capacity_each_request_consumed_is_counted,
+    store: [
+        a_payment_is_inserted_once_and_read_back,
+        an_update_over_a_stale_revision_fails_and_changes_nothing,
+        a_payment_never_moves_backwards_even_at_the_right_revision,
+        two_concurrent_transitions_of_one_payment_exactly_one_wins,
+        a_refund_reserves_its_amount_in_the_same_transaction,
+        two_concurrent_refunds_that_exceed_the_payment_exactly_one_succeeds,
+        a_retried_refund_transaction_applies_once,
+        settling_a_refund_moves_the_ledger_and_the_refund_forward_only,
+        refunds_are_listed_by_payment_and_by_status,
+        pending_payments_are_found_when_due_for_a_check_and_when_expired,
+        paid_payments_are_found_by_ers_reference_and_paid_time,
+        terminals_are_unique_by_external_id_and_listed_oldest_first,
+        a_pos_payment_and_its_terminal_are_written_together_or_not_at_all,
+        an_unregistered_terminal_never_becomes_active_again,
+        periods_keep_their_documents_and_reconciliation,
+        an_expired_idempotency_record_is_returned_and_can_be_taken_over,
+        the_same_idempotency_key_from_two_tasks_at_once_has_one_owner,
+        a_connection_is_read_by_its_id_at_once_after_it_is_stored,
+        the_same_key_with_two_payloads_at_once_is_a_conflict_for_the_loser,
+        receipts_due_are_listed_least_recently_tried_first_until_sent_or_given_up,
+        a_pos_payment_keeps_its_till_window_and_a_new_one_moves_it,
+        a_due_payment_is_found_behind_more_than_limit_young_ones_with_lower_ids,
+        a_receipt_retry_not_yet_due_takes_no_place_from_a_due_one,
+        a_postponed_expiry_leaves_the_head_of_the_expiry_index,
+    ],
+    table: [
+        created_table_matches_the_definition,
+        the_capacity_each_request_consumed_is_counted,
+        a_busy_shops_report_is_kept_in_parts_and_stale_parts_are_removed,
+        the_latest_earlier_period_of_a_scope_is_found,
+        idempotency_begin_complete_and_conflict,
+        connections_are_listed_by_payment_until_they_expire_or_are_deleted,
+        a_malformed_stored_item_is_reported_with_its_attribute,
+    ],
 );
+
+/// What the store tests need of a store: the port, shareable between tasks.
+trait ContractStore: PaymentStore + Clone + Send + Sync + 'static {}
+impl<T: PaymentStore + Clone + Send + Sync + 'static> ContractStore for T {}
 
 async fn store(backend: Backend) -> (TestTable, DynamoStore) {
     let table = TestTable::new(backend).await;
@@ -98,8 +132,7 @@ async fn created_table_matches_the_definition(backend: Backend) {
     assert!(differences.is_empty(), "{differences:#?}");
 }
 
-async fn a_payment_is_inserted_once_and_read_back(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn a_payment_is_inserted_once_and_read_back(store: impl ContractStore) {
     let payment = pending_payment(12_550);
     assert_eq!(store.get_payment(payment.id()).await.unwrap(), None);
     store.insert_payment(&payment).await.unwrap();
@@ -158,8 +191,7 @@ async fn the_capacity_each_request_consumed_is_counted(backend: Backend) {
     assert_eq!(store.capacity().totals(), CapacityTotals::default());
 }
 
-async fn an_update_over_a_stale_revision_fails_and_changes_nothing(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn an_update_over_a_stale_revision_fails_and_changes_nothing(store: impl ContractStore) {
     let payment = pending_payment(100);
     store.insert_payment(&payment).await.unwrap();
     let checked = payment.checked_at(at(1_700_000_001_000));
@@ -186,8 +218,7 @@ async fn an_update_over_a_stale_revision_fails_and_changes_nothing(backend: Back
     assert_eq!(store.get_payment(missing.id()).await.unwrap(), None);
 }
 
-async fn a_payment_never_moves_backwards_even_at_the_right_revision(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn a_payment_never_moves_backwards_even_at_the_right_revision(store: impl ContractStore) {
     let pending = pending_payment(100);
     store.insert_payment(&pending).await.unwrap();
     let paid = paid(&pending, at(1_700_000_050_000));
@@ -217,8 +248,7 @@ async fn a_payment_never_moves_backwards_even_at_the_right_revision(backend: Bac
     );
 }
 
-async fn two_concurrent_transitions_of_one_payment_exactly_one_wins(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn two_concurrent_transitions_of_one_payment_exactly_one_wins(store: impl ContractStore) {
     let store = Arc::new(store);
     let pending = pending_payment(100);
     store.insert_payment(&pending).await.unwrap();
@@ -248,7 +278,7 @@ async fn two_concurrent_transitions_of_one_payment_exactly_one_wins(backend: Bac
     assert_eq!(stored, winner);
 }
 
-async fn paid_in_store(store: &DynamoStore, total: i64) -> Payment {
+async fn paid_in_store(store: &impl PaymentStore, total: i64) -> Payment {
     let pending = pending_payment(total);
     store.insert_payment(&pending).await.unwrap();
     let paid = paid(&pending, at(1_700_000_050_000));
@@ -256,8 +286,7 @@ async fn paid_in_store(store: &DynamoStore, total: i64) -> Payment {
     paid
 }
 
-async fn a_refund_reserves_its_amount_in_the_same_transaction(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn a_refund_reserves_its_amount_in_the_same_transaction(store: impl ContractStore) {
     let payment = paid_in_store(&store, 10_000).await;
     let refund = refund(&payment, 2_500);
     let reserved = payment.reserve_refund(refund.amount()).unwrap();
@@ -292,7 +321,11 @@ fn refund_of(payment: &Payment, amount: i64) -> payments_domain::refund::Refund 
 }
 
 /// What the refund request use case does: read, reserve, write; re-read on a lost race.
-async fn request_refund(store: &DynamoStore, payment: &Payment, amount: i64) -> Result<(), PaymentError> {
+async fn request_refund(
+    store: &impl PaymentStore,
+    payment: &Payment,
+    amount: i64,
+) -> Result<(), PaymentError> {
     for _ in 0..20 {
         let current = store.get_payment(payment.id()).await.unwrap().unwrap();
         let reserved = current.reserve_refund(sek(amount))?;
@@ -306,16 +339,15 @@ async fn request_refund(store: &DynamoStore, payment: &Payment, amount: i64) -> 
     panic!("the refund kept losing races");
 }
 
-async fn two_concurrent_refunds_that_exceed_the_payment_exactly_one_succeeds(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn two_concurrent_refunds_that_exceed_the_payment_exactly_one_succeeds(store: impl ContractStore) {
     let store = Arc::new(store);
-    let payment = paid_in_store(&store, 10_000).await;
+    let payment = paid_in_store(store.as_ref(), 10_000).await;
     let barrier = Arc::new(tokio::sync::Barrier::new(2));
     let tasks = [6_000, 7_000].map(|amount| {
         let (store, barrier, payment) = (store.clone(), barrier.clone(), payment.clone());
         tokio::spawn(async move {
             barrier.wait().await;
-            request_refund(&store, &payment, amount).await
+            request_refund(store.as_ref(), &payment, amount).await
         })
     });
     let mut results = Vec::new();
@@ -335,8 +367,7 @@ async fn two_concurrent_refunds_that_exceed_the_payment_exactly_one_succeeds(bac
     assert_eq!(stored.refunds().reserved(), refunds[0].amount());
 }
 
-async fn a_retried_refund_transaction_applies_once(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn a_retried_refund_transaction_applies_once(store: impl ContractStore) {
     let payment = paid_in_store(&store, 10_000).await;
     let refund = refund(&payment, 4_000);
     let reserved = payment.reserve_refund(refund.amount()).unwrap();
@@ -366,8 +397,7 @@ async fn a_retried_refund_transaction_applies_once(backend: Backend) {
     );
 }
 
-async fn settling_a_refund_moves_the_ledger_and_the_refund_forward_only(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn settling_a_refund_moves_the_ledger_and_the_refund_forward_only(store: impl ContractStore) {
     let payment = paid_in_store(&store, 10_000).await;
     let queued = refund(&payment, 3_000);
     let reserved = payment.reserve_refund(queued.amount()).unwrap();
@@ -442,8 +472,7 @@ async fn settling_a_refund_moves_the_ledger_and_the_refund_forward_only(backend:
     );
 }
 
-async fn refunds_are_listed_by_payment_and_by_status(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn refunds_are_listed_by_payment_and_by_status(store: impl ContractStore) {
     let mut payment = paid_in_store(&store, 10_000).await;
     let mut created = Vec::new();
     for amount in [1_000, 2_000] {
@@ -504,8 +533,7 @@ async fn refunds_are_listed_by_payment_and_by_status(backend: Backend) {
     );
 }
 
-async fn pending_payments_are_found_when_due_for_a_check_and_when_expired(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn pending_payments_are_found_when_due_for_a_check_and_when_expired(store: impl ContractStore) {
     let base = 1_700_000_000_000;
     // Three pending payments created a second apart (expiring 120 s later), one checked recently.
     let first = pending_payment_at(100, at(base));
@@ -579,8 +607,7 @@ async fn pending_payments_are_found_when_due_for_a_check_and_when_expired(backen
     assert!(!expired.iter().any(|p| p.id() == second.id()));
 }
 
-async fn paid_payments_are_found_by_ers_reference_and_paid_time(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn paid_payments_are_found_by_ers_reference_and_paid_time(store: impl ContractStore) {
     let mut paid_ones = Vec::new();
     for (offset, total) in [(0, 100), (1_000, 200), (2_000, 300)] {
         let pending = pending_payment(total);
@@ -613,8 +640,7 @@ async fn paid_payments_are_found_by_ers_reference_and_paid_time(backend: Backend
     );
 }
 
-async fn terminals_are_unique_by_external_id_and_listed_oldest_first(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn terminals_are_unique_by_external_id_and_listed_oldest_first(store: impl ContractStore) {
     let first = terminal();
     store.insert_terminal(&first).await.unwrap();
     assert_eq!(store.get_terminal(first.id()).await.unwrap(), Some(first.clone()));
@@ -661,8 +687,7 @@ async fn terminals_are_unique_by_external_id_and_listed_oldest_first(backend: Ba
     assert_eq!(store.get_terminal(first.id()).await.unwrap(), Some(stickered));
 }
 
-async fn a_pos_payment_and_its_terminal_are_written_together_or_not_at_all(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn a_pos_payment_and_its_terminal_are_written_together_or_not_at_all(store: impl ContractStore) {
     let terminal = terminal();
     store.insert_terminal(&terminal).await.unwrap();
     let payment = pos_payment(500, terminal.id());
@@ -693,8 +718,7 @@ async fn a_pos_payment_and_its_terminal_are_written_together_or_not_at_all(backe
     assert_eq!(store.get_terminal(terminal.id()).await.unwrap(), Some(busy));
 }
 
-async fn an_unregistered_terminal_never_becomes_active_again(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn an_unregistered_terminal_never_becomes_active_again(store: impl ContractStore) {
     let terminal = terminal();
     store.insert_terminal(&terminal).await.unwrap();
     let gone = terminal.unregistered(at(1_700_000_900_000)).unwrap();
@@ -709,8 +733,7 @@ async fn an_unregistered_terminal_never_becomes_active_again(backend: Backend) {
     assert_eq!(store.get_terminal(terminal.id()).await.unwrap(), Some(gone));
 }
 
-async fn periods_keep_their_documents_and_reconciliation(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn periods_keep_their_documents_and_reconciliation(store: impl ContractStore) {
     let marked = period();
     store.insert_period(&marked).await.unwrap();
     // Another period under the same id is refused. (The very same insert repeated within DynamoDB's
@@ -912,8 +935,7 @@ async fn idempotency_begin_complete_and_conflict(backend: Backend) {
     );
 }
 
-async fn an_expired_idempotency_record_is_returned_and_can_be_taken_over(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn an_expired_idempotency_record_is_returned_and_can_be_taken_over(store: impl ContractStore) {
     let long_ago = at(now().unix_millis() - 2 * 24 * 60 * 60 * 1000);
     let old = idempotency_record(Operation::RegisterTerminal, "till-7", "body A", long_ago);
     store.insert_idempotency_record(&old).await.unwrap();
@@ -938,8 +960,7 @@ async fn an_expired_idempotency_record_is_returned_and_can_be_taken_over(backend
     assert!(matches!(stored.state, IdempotencyState::InProgress { .. }));
 }
 
-async fn the_same_idempotency_key_from_two_tasks_at_once_has_one_owner(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn the_same_idempotency_key_from_two_tasks_at_once_has_one_owner(store: impl ContractStore) {
     let store = Arc::new(store);
     let now = now();
     let barrier = Arc::new(tokio::sync::Barrier::new(2));
@@ -1007,8 +1028,7 @@ async fn connections_are_listed_by_payment_until_they_expire_or_are_deleted(back
     assert_eq!(raw_item(&t, keys::connection(&live.connection_id)).await, None);
 }
 
-async fn a_connection_is_read_by_its_id_at_once_after_it_is_stored(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn a_connection_is_read_by_its_id_at_once_after_it_is_stored(store: impl ContractStore) {
     let payment = pending_payment(100);
     let live = connection(payment.id(), at(now().unix_millis() + 600_000));
     let expired = connection(payment.id(), at(now().unix_millis() - 1_000));
@@ -1055,8 +1075,7 @@ async fn a_malformed_stored_item_is_reported_with_its_attribute(backend: Backend
     );
 }
 
-async fn the_same_key_with_two_payloads_at_once_is_a_conflict_for_the_loser(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn the_same_key_with_two_payloads_at_once_is_a_conflict_for_the_loser(store: impl ContractStore) {
     let store = Arc::new(store);
     let now = now();
     let barrier = Arc::new(tokio::sync::Barrier::new(2));
@@ -1099,8 +1118,9 @@ async fn the_same_key_with_two_payloads_at_once_is_a_conflict_for_the_loser(back
     );
 }
 
-async fn receipts_due_are_listed_least_recently_tried_first_until_sent_or_given_up(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn receipts_due_are_listed_least_recently_tried_first_until_sent_or_given_up(
+    store: impl ContractStore,
+) {
     let base = 1_700_000_000_000;
     let far = at(i64::MAX / 2);
     assert!(store.payments_with_receipt_due(far, 10).await.unwrap().is_empty());
@@ -1150,8 +1170,7 @@ async fn receipts_due_are_listed_least_recently_tried_first_until_sent_or_given_
     );
 }
 
-async fn a_pos_payment_keeps_its_till_window_and_a_new_one_moves_it(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn a_pos_payment_keeps_its_till_window_and_a_new_one_moves_it(store: impl ContractStore) {
     let t = terminal();
     store.insert_terminal(&t).await.unwrap();
     let payment = pos_payment(100, t.id());
@@ -1175,8 +1194,7 @@ fn with_id(payment: &Payment, byte: u8) -> Payment {
     Payment::try_from(record).unwrap()
 }
 
-async fn a_due_payment_is_found_behind_more_than_limit_young_ones_with_lower_ids(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn a_due_payment_is_found_behind_more_than_limit_young_ones_with_lower_ids(store: impl ContractStore) {
     let base = 1_700_000_000_000;
     // The due payment, never checked, created first but with the highest id.
     let due = with_id(&pending_payment_at(100, at(base)), 0xff);
@@ -1196,8 +1214,7 @@ async fn a_due_payment_is_found_behind_more_than_limit_young_ones_with_lower_ids
     assert!(all[1].id().as_str() < all[2].id().as_str());
 }
 
-async fn a_receipt_retry_not_yet_due_takes_no_place_from_a_due_one(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn a_receipt_retry_not_yet_due_takes_no_place_from_a_due_one(store: impl ContractStore) {
     let base = 1_700_000_000_000;
     // Tried three times, last at `base`: due again 8 s later. Low id.
     let waiting_pending = with_id(&pending_payment(100), 0x01);
@@ -1244,8 +1261,7 @@ async fn a_receipt_retry_not_yet_due_takes_no_place_from_a_due_one(backend: Back
     );
 }
 
-async fn a_postponed_expiry_leaves_the_head_of_the_expiry_index(backend: Backend) {
-    let (_t, store) = store(backend).await;
+async fn a_postponed_expiry_leaves_the_head_of_the_expiry_index(store: impl ContractStore) {
     let base = 1_700_000_000_000;
     let stuck = pending_payment_at(100, at(base));
     let behind = pending_payment_at(100, at(base + 1_000));

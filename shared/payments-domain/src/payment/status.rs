@@ -43,6 +43,19 @@ impl PaymentStatus {
     pub fn is_final(&self) -> bool {
         !matches!(self, PaymentStatus::Pending)
     }
+
+    /// The stored statuses a payment in `next` may replace: only `pending` while pending, else
+    /// `pending` or the same final status (a ledger change of a paid payment). Every store enforces this
+    /// in its conditional write, so no status ever moves backwards.
+    pub fn replaceable_by(next: PaymentStatus) -> &'static [PaymentStatus] {
+        use PaymentStatus::*;
+        match next {
+            Pending => &[Pending],
+            Paid => &[Pending, Paid],
+            Canceled => &[Pending, Canceled],
+            Failed => &[Pending, Failed],
+        }
+    }
 }
 
 impl fmt::Display for PaymentStatus {

@@ -150,6 +150,34 @@ fn check_revision(stored: Option<Revision>, expected: Revision) -> Result<(), St
     }
 }
 
+/// The real store's condition on a payment: the expected revision, and a stored status the new one may
+/// replace.
+fn check_payment(stored: Option<&Payment>, next: &Payment, expected: Revision) -> Result<(), StoreError> {
+    check_revision(stored.map(Payment::revision), expected)?;
+    match stored {
+        Some(p) if PaymentStatus::replaceable_by(next.status()).contains(&p.status()) => Ok(()),
+        _ => Err(StoreError::ConditionFailed),
+    }
+}
+
+/// The real store's condition on a refund, as [`check_payment`]'s on a payment.
+fn check_refund(stored: Option<&Refund>, next: &Refund, expected: Revision) -> Result<(), StoreError> {
+    check_revision(stored.map(Refund::revision), expected)?;
+    match stored {
+        Some(r) if RefundStatus::replaceable_by(next.status()).contains(&r.status()) => Ok(()),
+        _ => Err(StoreError::ConditionFailed),
+    }
+}
+
+/// The real store's condition on a terminal: an unregistered terminal never becomes active again.
+fn check_terminal(stored: Option<&Terminal>, next: &Terminal, expected: Revision) -> Result<(), StoreError> {
+    check_revision(stored.map(Terminal::revision), expected)?;
+    match stored {
+        Some(t) if t.is_active() || !next.is_active() => Ok(()),
+        _ => Err(StoreError::ConditionFailed),
+    }
+}
+
 impl PaymentStore for InMemoryStore {
     async fn insert_payment(&self, payment: &Payment) -> Result<(), StoreError> {
         let mut s = self.enter()?;
@@ -171,8 +199,9 @@ impl PaymentStore for InMemoryStore {
         if s.payments.contains_key(payment.id().as_str()) {
             return Err(StoreError::ConditionFailed);
         }
-        check_revision(
-            s.terminals.get(terminal.id().as_str()).map(Terminal::revision),
+        check_terminal(
+            s.terminals.get(terminal.id().as_str()),
+            terminal,
             expected_terminal,
         )?;
         s.payments
@@ -188,10 +217,7 @@ impl PaymentStore for InMemoryStore {
 
     async fn update_payment(&self, payment: &Payment, expected: Revision) -> Result<(), StoreError> {
         let mut s = self.enter()?;
-        check_revision(
-            s.payments.get(payment.id().as_str()).map(Payment::revision),
-            expected,
-        )?;
+        check_payment(s.payments.get(payment.id().as_str()), payment, expected)?;
         s.payments
             .insert(payment.id().as_str().to_owned(), payment.clone());
         s.written()
@@ -265,13 +291,16 @@ impl PaymentStore for InMemoryStore {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<Payment>, StoreError> {
-        Ok(self
+        // Like the `timeline` index: in the order they were paid.
+        let mut paid: Vec<Payment> = self
             .enter()?
             .payments
             .values()
             .filter(|p| p.paid_at().is_some_and(|t| from <= t && t < to))
             .cloned()
-            .collect())
+            .collect();
+        paid.sort_by_key(|p| (p.paid_at(), p.id().as_str().to_owned()));
+        Ok(paid)
     }
 
     async fn create_refund(
@@ -285,13 +314,17 @@ impl PaymentStore for InMemoryStore {
             refund.payment_id().as_str().to_owned(),
             refund.id().as_str().to_owned(),
         );
-        if s.refunds.contains_key(&key) {
-            return Err(StoreError::ConditionFailed);
+        if let Some(existing) = s.refunds.get(&key) {
+            // The same transaction repeated (a retry after a lost answer) succeeds without applying a
+            // second time, as the real store's request token makes it; anything else is refused.
+            let applied = existing == refund && s.payments.get(payment.id().as_str()) == Some(payment);
+            return if applied {
+                Ok(())
+            } else {
+                Err(StoreError::ConditionFailed)
+            };
         }
-        check_revision(
-            s.payments.get(payment.id().as_str()).map(Payment::revision),
-            expected_payment,
-        )?;
+        check_payment(s.payments.get(payment.id().as_str()), payment, expected_payment)?;
         s.refunds.insert(key, refund.clone());
         s.payments
             .insert(payment.id().as_str().to_owned(), payment.clone());
@@ -325,7 +358,7 @@ impl PaymentStore for InMemoryStore {
             refund.payment_id().as_str().to_owned(),
             refund.id().as_str().to_owned(),
         );
-        check_revision(s.refunds.get(&key).map(Refund::revision), expected)?;
+        check_refund(s.refunds.get(&key), refund, expected)?;
         s.refunds.insert(key, refund.clone());
         s.written()
     }
@@ -342,11 +375,8 @@ impl PaymentStore for InMemoryStore {
             refund.payment_id().as_str().to_owned(),
             refund.id().as_str().to_owned(),
         );
-        check_revision(s.refunds.get(&key).map(Refund::revision), expected_refund)?;
-        check_revision(
-            s.payments.get(payment.id().as_str()).map(Payment::revision),
-            expected_payment,
-        )?;
+        check_refund(s.refunds.get(&key), refund, expected_refund)?;
+        check_payment(s.payments.get(payment.id().as_str()), payment, expected_payment)?;
         s.refunds.insert(key, refund.clone());
         s.payments
             .insert(payment.id().as_str().to_owned(), payment.clone());
@@ -418,10 +448,7 @@ impl PaymentStore for InMemoryStore {
 
     async fn update_terminal(&self, terminal: &Terminal, expected: Revision) -> Result<(), StoreError> {
         let mut s = self.enter()?;
-        check_revision(
-            s.terminals.get(terminal.id().as_str()).map(Terminal::revision),
-            expected,
-        )?;
+        check_terminal(s.terminals.get(terminal.id().as_str()), terminal, expected)?;
         s.terminals
             .insert(terminal.id().as_str().to_owned(), terminal.clone());
         s.written()
