@@ -93,27 +93,8 @@ impl EnvSource for Recording {
 
 #[test]
 fn every_variable_a_function_reads_is_in_the_configuration_table() {
-    let values: BTreeMap<String, String> = [
-        (env::TABLE_NAME, "payments"),
-        (
-            env::GLASE_ENDPOINT,
-            "https://glase.example/extclientproxy/service/v2",
-        ),
-        (env::GLASE_TERMINAL_ID, "terminal"),
-        (env::GLASE_TERMINAL_PASSWORD, "terminal-password"),
-        (env::GLASE_RESELLER_ID, "reseller"),
-        (env::GLASE_RESELLER_PASSWORD, "reseller-password"),
-        (env::TERMINAL_PASSWORD_SECRET, "master-secret"),
-        (env::REFUND_QUEUE_URL, "https://sqs.example/123/refunds"),
-        (env::PUBLIC_BASE_URL, "https://pay.example"),
-        (env::API_KEY_HASHES, "sha256:00"),
-        (env::CLIENT_SECRET_KEY, "client-secret-key-value-of-32-bytes"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
     let recording = Recording {
-        values,
+        values: payments_api::testing::complete_env(),
         asked: RefCell::default(),
     };
     for function in Function::ALL {

@@ -469,35 +469,13 @@ impl Settings {
 pub(crate) mod tests {
     use super::*;
     use crate::config::ConfigProblem;
+    use crate::testing::complete_env;
     use std::collections::BTreeMap;
-
-    /// Every setting any function reads (the wiring tests start from it too).
-    pub(crate) fn full_env() -> BTreeMap<String, String> {
-        [
-            (env::TABLE_NAME, "payments"),
-            (
-                env::GLASE_ENDPOINT,
-                "https://glase.example/extclientproxy/service/v2",
-            ),
-            (env::GLASE_TERMINAL_ID, "terminal"),
-            (env::GLASE_TERMINAL_PASSWORD, "terminal-password-secret-value"),
-            (env::GLASE_RESELLER_ID, "reseller"),
-            (env::GLASE_RESELLER_PASSWORD, "reseller-password-secret-value"),
-            (env::TERMINAL_PASSWORD_SECRET, "master-secret-value"),
-            (env::REFUND_QUEUE_URL, "https://sqs.example/123/refunds"),
-            (env::PUBLIC_BASE_URL, "https://pay.example"),
-            (env::API_KEY_HASHES, "sha256:00"),
-            (env::CLIENT_SECRET_KEY, "client-secret-key-value-of-32-bytes"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-    }
 
     #[test]
     fn every_function_loads_from_a_complete_environment() {
         for f in Function::ALL {
-            let s = Settings::load(*f, &full_env()).unwrap();
+            let s = Settings::load(*f, &complete_env()).unwrap();
             assert_eq!(s.function, *f);
             assert_eq!(s.payment_expiry, Duration::from_secs(120));
         }
@@ -507,7 +485,7 @@ pub(crate) mod tests {
     fn a_missing_variable_is_named_for_exactly_the_functions_that_need_it() {
         for f in Function::ALL {
             for name in f.required_env() {
-                let mut e = full_env();
+                let mut e = complete_env();
                 e.remove(name);
                 let err = Settings::load(*f, &e).unwrap_err();
                 assert_eq!(
@@ -535,7 +513,7 @@ pub(crate) mod tests {
     #[test]
     fn settings_debug_shows_no_secret() {
         for f in [Function::Terminals, Function::CreatePayment] {
-            let s = Settings::load(f, &full_env()).unwrap();
+            let s = Settings::load(f, &complete_env()).unwrap();
             let text = format!("{s:?}");
             for secret in [
                 "terminal-password-secret-value",
@@ -557,7 +535,7 @@ pub(crate) mod tests {
                 "{f:?}"
             );
         }
-        let mut e = full_env();
+        let mut e = complete_env();
         e.insert(env::CLIENT_SECRET_KEY.to_owned(), "short-key".to_owned());
         let err = Settings::load(Function::CreatePayment, &e).unwrap_err();
         assert!(

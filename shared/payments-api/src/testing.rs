@@ -7,10 +7,12 @@ use payments_domain::testing::{
 };
 use payments_domain::usecases::{Deps, UseCaseSettings};
 use secrecy::SecretString;
+use std::collections::BTreeMap;
 
 use crate::app::App;
 use crate::auth::{ApiKeys, hash_api_key};
 use crate::metrics::Metrics;
+use crate::settings::env;
 
 /// The app over the in-memory doubles.
 pub type FakeApp = App<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
@@ -42,4 +44,28 @@ where
 /// dropping its metric lines.
 pub fn fake_app(key: &str) -> FakeApp {
     app_over(fake_deps(UseCaseSettings::default()), key, std::io::sink())
+}
+
+/// A complete environment: every variable any function requires, with valid values (the settings,
+/// wiring and documentation tests start from it).
+pub fn complete_env() -> BTreeMap<String, String> {
+    [
+        (env::TABLE_NAME, "payments"),
+        (
+            env::GLASE_ENDPOINT,
+            "https://glase.example/extclientproxy/service/v2",
+        ),
+        (env::GLASE_TERMINAL_ID, "terminal"),
+        (env::GLASE_TERMINAL_PASSWORD, "terminal-password-secret-value"),
+        (env::GLASE_RESELLER_ID, "reseller"),
+        (env::GLASE_RESELLER_PASSWORD, "reseller-password-secret-value"),
+        (env::TERMINAL_PASSWORD_SECRET, "master-secret-value"),
+        (env::REFUND_QUEUE_URL, "https://sqs.example/123/refunds"),
+        (env::PUBLIC_BASE_URL, "https://pay.example"),
+        (env::API_KEY_HASHES, "sha256:00"),
+        (env::CLIENT_SECRET_KEY, "client-secret-key-value-of-32-bytes"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
 }

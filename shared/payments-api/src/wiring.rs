@@ -263,7 +263,7 @@ mod tests {
     /// Every setting any function reads, with Glase at a closed loopback port (the app warms its
     /// connection up at start) and a well-formed API key hash.
     fn environment() -> BTreeMap<String, String> {
-        let mut vars = crate::settings::tests::full_env();
+        let mut vars = crate::testing::complete_env();
         vars.insert(
             env::GLASE_ENDPOINT.to_owned(),
             "http://127.0.0.1:9/extclientproxy/service/v2".to_owned(),
