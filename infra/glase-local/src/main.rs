@@ -47,14 +47,14 @@ use crate::args::{Args, USAGE};
 
 /// The application of the local stack: the live adapters, the store behind the fault decorator (which
 /// passes everything through unless `GLASE_LOCAL_STORE_FAULTS` asks for faults).
-pub type LocalApp = App<
+pub type LocalApp = App<(
     FaultyStore<DynamoStore>,
     Option<ProtocolGateway<SystemClock>>,
     AnyQueue,
     AnyPush,
     SystemClock,
     OsRandom,
->;
+)>;
 
 /// The store faults asked for with `GLASE_LOCAL_STORE_FAULTS` (none when unset).
 fn store_fault_rates(value: Option<String>) -> Result<StoreFaultRates, String> {

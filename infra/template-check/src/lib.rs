@@ -27,6 +27,23 @@ pub fn template() -> serde_json::Value {
     json("infra/generated/template.json")
 }
 
+/// The `AWS::Lambda::EventInvokeConfig` of the function `function_id` (how Lambda retries its failed
+/// asynchronous events and where it sends those that still fail), if it has one.
+pub fn event_invoke_config<'a>(
+    template: &'a serde_json::Value,
+    function_id: &str,
+) -> Option<&'a serde_json::Value> {
+    template["Resources"]
+        .as_object()
+        .expect("Resources")
+        .values()
+        .find(|r| {
+            r["Type"] == "AWS::Lambda::EventInvokeConfig"
+                && r["Properties"]["FunctionName"]["Ref"] == function_id
+        })
+        .map(|r| &r["Properties"])
+}
+
 /// The secret resource each secret variable names across the template's functions (through the
 /// functions' `<NAME>_SECRET_ARN` variables, `{"Ref": <resource>}`).
 ///

@@ -35,8 +35,14 @@ use tokio::sync::mpsc;
 pub const API_KEY: &str = "sk_bench_key";
 
 /// The application of the stack.
-pub type BenchApp<C> =
-    App<Counting<DynamoStore>, Counting<ProtocolGateway<C>>, AnyQueue, AnyPush, C, OsRandom>;
+pub type BenchApp<C> = App<(
+    Counting<DynamoStore>,
+    Counting<ProtocolGateway<C>>,
+    AnyQueue,
+    AnyPush,
+    C,
+    OsRandom,
+)>;
 
 /// A request the stack's HTTP server answered.
 #[derive(Clone, Debug)]

@@ -205,17 +205,12 @@ pub async fn run_http(function: Function) -> Result<(), Error> {
 /// The refund worker's event: an SQS batch (from the refund queue), or anything else (the schedule that
 /// runs the outbox sweep). Answers the response for Lambda and the visibility delays to apply. The batch
 /// has no time limit: see [`handle_worker_event_within`].
-pub async fn handle_worker_event<S, G, Q, P, C, I>(
-    app: &payments_api::app::App<S, G, Q, P, C, I>,
+pub async fn handle_worker_event<P>(
+    app: &payments_api::app::App<P>,
     event: serde_json::Value,
 ) -> Result<(serde_json::Value, Vec<(String, std::time::Duration)>), Error>
 where
-    S: payments_domain::ports::PaymentStore,
-    G: payments_domain::ports::GlaseGateway,
-    Q: payments_domain::ports::RefundQueue,
-    P: payments_domain::ports::StatusPush,
-    C: payments_domain::ports::Clock,
-    I: payments_domain::ports::IdGenerator,
+    P: payments_domain::ports::Ports,
 {
     handle_worker_event_within(app, event, None).await
 }
@@ -223,18 +218,13 @@ where
 /// [`handle_worker_event`] within `time`: a batch takes no further message once the time left until the
 /// invocation's deadline cannot cover another one (the rest are answered as batch item failures, so the
 /// queue delivers them again).
-pub async fn handle_worker_event_within<S, G, Q, P, C, I>(
-    app: &payments_api::app::App<S, G, Q, P, C, I>,
+pub async fn handle_worker_event_within<P>(
+    app: &payments_api::app::App<P>,
     event: serde_json::Value,
     time: Option<payments_api::app::BatchTime>,
 ) -> Result<(serde_json::Value, Vec<(String, std::time::Duration)>), Error>
 where
-    S: payments_domain::ports::PaymentStore,
-    G: payments_domain::ports::GlaseGateway,
-    Q: payments_domain::ports::RefundQueue,
-    P: payments_domain::ports::StatusPush,
-    C: payments_domain::ports::Clock,
-    I: payments_domain::ports::IdGenerator,
+    P: payments_domain::ports::Ports,
 {
     use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
     if event.get("Records").is_some() {

@@ -8,24 +8,19 @@ use lambda_http::Error;
 use payments_api::app::App;
 use payments_api::reports::ScheduledJob;
 use payments_api::settings::Function;
-use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
+use payments_domain::ports::Ports;
 
 use crate::to_api_request;
 
 /// Answers one event of the reporting function: a scheduled job runs and answers its report (an error
 /// fails the invocation so the scheduler retries; the retry answers the same period), anything else is
 /// read as an HTTP API request and answered like every HTTP function does.
-pub async fn handle_reporting_event<S, G, Q, P, C, I>(
-    app: &App<S, G, Q, P, C, I>,
+pub async fn handle_reporting_event<P>(
+    app: &App<P>,
     event: serde_json::Value,
 ) -> Result<serde_json::Value, Error>
 where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
+    P: Ports,
 {
     if event.get("job").is_some() {
         let job: ScheduledJob = serde_json::from_value(event)?;

@@ -15,7 +15,7 @@ use payments_domain::idempotency::IdempotencyKey;
 use payments_domain::ids::PaymentId;
 use payments_domain::ids::Timestamp;
 use payments_domain::payment::{GlaseInvoiceStatus, PaymentStatus};
-use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
+use payments_domain::ports::{Clock, PortTypes, Ports};
 use payments_domain::usecases::{ConfirmOutcome, Deps, Reader, UseCaseError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -37,16 +37,29 @@ pub type ApiRequest = Request<Bytes>;
 pub type ApiResponse = Response<String>;
 
 /// The application: the use cases' dependencies, the API keys, metrics, and which routes it serves.
-#[derive(Clone)]
-pub struct App<S, G, Q, P, C, I> {
+pub struct App<P: PortTypes> {
     /// The use cases.
-    pub deps: Deps<S, G, Q, P, C, I>,
+    pub deps: Deps<P>,
     /// The merchant API keys.
     pub api_keys: ApiKeys,
     /// Metrics.
     pub metrics: Metrics,
     /// The function whose routes this app serves; `None` serves every route (the local stack).
     pub function: Option<Function>,
+}
+
+impl<P: PortTypes> Clone for App<P>
+where
+    Deps<P>: Clone,
+{
+    fn clone(&self) -> Self {
+        Self {
+            deps: self.deps.clone(),
+            api_keys: self.api_keys.clone(),
+            metrics: self.metrics.clone(),
+            function: self.function,
+        }
+    }
 }
 
 pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> ApiResponse {
@@ -131,15 +144,7 @@ pub(crate) fn payment_id(raw: &str) -> Result<PaymentId, ApiError> {
     PaymentId::parse(raw).map_err(|_| ApiError::not_found("payment"))
 }
 
-impl<S, G, Q, P, C, I> App<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
-{
+impl<P: Ports> App<P> {
     /// Answers one request without a deadline of its own (each call then ends by its client's own
     /// timeouts). Never fails: every error becomes its JSON response.
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {

@@ -24,7 +24,7 @@ use futures::future::Either;
 use futures::stream::{FuturesUnordered, StreamExt as _};
 use payments_domain::ids::PaymentId;
 use payments_domain::payment::{Payment, PaymentStatus};
-use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
+use payments_domain::ports::Ports;
 use payments_domain::usecases::{DueCheck, SweepReport, UseCaseError};
 use tokio::time::Instant;
 
@@ -96,15 +96,7 @@ impl SafetyNetSummary {
     }
 }
 
-impl<S, G, Q, P, C, I> App<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
-{
+impl<P: Ports> App<P> {
     /// One pass: the confirmation sweep, the receipt sweep, and expiry when `pass` is a multiple of the
     /// plan's `expiry_every`, one after the other (for a single run by hand; [`App::run_safety_net`]
     /// runs them side by side). Failures are counted and logged, never raised: the next pass tries
@@ -338,6 +330,7 @@ where
 mod tests {
     use super::*;
     use crate::testing::{FakeApp, fake_app};
+    use payments_domain::ports::PaymentStore;
     use payments_domain::testing::GlaseCall;
 
     fn app() -> FakeApp {

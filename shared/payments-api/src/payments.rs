@@ -8,7 +8,7 @@ use std::time::Instant;
 use http::{HeaderValue, Response, StatusCode, header};
 use payments_domain::ids::Timestamp;
 use payments_domain::payment::{PaymentStatus, PaymentTerminal};
-use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
+use payments_domain::ports::{PaymentStore, Ports};
 use payments_domain::usecases::{ConfirmOutcome, CreatePayment, UseCaseError};
 
 use crate::app::{ApiRequest, ApiResponse, App, idempotency_key, json, parse_body, payment_id, query_value};
@@ -16,15 +16,7 @@ use crate::dto::{CreatePaymentBody, UpdatePaymentBody};
 use crate::error::ApiError;
 use crate::metrics::Metric;
 
-impl<S, G, Q, P, C, I> App<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
-{
+impl<P: Ports> App<P> {
     /// Records a confirmation made for a notification. Glase notifies only when the shopper has paid, so
     /// a pending payment it then answers `CANCELED` for was reversed before anyone acknowledged it.
     pub(crate) fn record_notified_confirmation(&self, outcome: &ConfirmOutcome) {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use payments_domain::ids::Timestamp;
 use payments_domain::ports::RefundMessage;
-use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
+use payments_domain::ports::{Clock, PortTypes, Ports};
 use payments_domain::usecases::{RefundProcessing, RefundSweepReport, UseCaseError};
 
 use crate::app::App;
@@ -64,15 +64,7 @@ pub struct RefundBatch {
     pub delays: Vec<(String, Duration)>,
 }
 
-impl<S, G, Q, P, C, I> App<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
-{
+impl<P: Ports> App<P> {
     /// Processes a batch of refund messages, each on its own, with no limit on the time it takes: see
     /// [`Self::process_refund_messages_within`].
     pub async fn process_refund_messages(&self, messages: &[QueuedMessage]) -> RefundBatch {
@@ -173,7 +165,7 @@ where
     }
 }
 
-impl<S, G, P, C, I> App<S, G, AnyQueue, P, C, I> {
+impl<P: PortTypes<Queue = AnyQueue>> App<P> {
     /// Delays the next delivery of each message of `delays` (a [`RefundBatch`]'s) on the refund queue;
     /// a queue other than SQS has no deliveries to delay. A delay that cannot be set is logged: the
     /// message then comes back after the queue's own visibility timeout.

@@ -3,22 +3,14 @@
 
 use http::StatusCode;
 use payments_domain::ids::RefundId;
-use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
+use payments_domain::ports::Ports;
 use payments_domain::usecases::RequestRefund;
 
 use crate::app::{ApiRequest, ApiResponse, App, idempotency_key, json, parse_body, payment_id};
 use crate::dto::{CreateRefundBody, RefundDto};
 use crate::error::ApiError;
 
-impl<S, G, Q, P, C, I> App<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
-{
+impl<P: Ports> App<P> {
     pub(crate) async fn create_refund(
         &self,
         request: &ApiRequest,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use http::StatusCode;
 use payments_domain::ids::{PeriodId, TerminalId, Timestamp};
 use payments_domain::period::{Mismatch, PeriodScope, ReportingPeriod};
-use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
+use payments_domain::ports::{Clock, Ports};
 use payments_domain::usecases::{ClosePeriod, ClosedPeriod};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -188,15 +188,7 @@ impl From<&ReportingPeriod> for ReportDto {
     }
 }
 
-impl<S, G, Q, P, C, I> App<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
-{
+impl<P: Ports> App<P> {
     async fn close(&self, request: ClosePeriod) -> Result<ClosedPeriod, ApiError> {
         let deadline = self.deps.clock.now().plus(REPORTS_BUDGET);
         let closed = self

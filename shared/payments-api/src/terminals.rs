@@ -7,7 +7,7 @@
 use http::StatusCode;
 use payments_domain::ids::{SeqrId, TerminalId};
 use payments_domain::order::{DisplayName, ExternalTerminalId};
-use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
+use payments_domain::ports::Ports;
 use payments_domain::terminal::{Terminal, TerminalState};
 use payments_domain::usecases::UseCaseError;
 use serde::{Deserialize, Serialize};
@@ -83,15 +83,7 @@ fn terminal_id(raw: &str) -> Result<TerminalId, ApiError> {
     TerminalId::parse(raw).map_err(|_| ApiError::not_found("terminal"))
 }
 
-impl<S, G, Q, P, C, I> App<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
-{
+impl<P: Ports> App<P> {
     pub(crate) async fn register_terminal(&self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
         self.merchant(request)?;
         let body: RegisterTerminalBody = parse_body(request)?;

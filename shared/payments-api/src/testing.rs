@@ -1,10 +1,8 @@
 //! Apps for tests (the crate's own, and others' with the `testing` feature): one way to build an
 //! [`App`] over any ports, and the app over the in-memory doubles of `payments_domain::testing`.
 
-use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
-use payments_domain::testing::{
-    FakeGlase, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds, fake_deps,
-};
+use payments_domain::ports::Ports;
+use payments_domain::testing::{FakePorts, fake_deps};
 use payments_domain::usecases::{Deps, UseCaseSettings};
 use secrecy::SecretString;
 use std::collections::BTreeMap;
@@ -15,23 +13,11 @@ use crate::metrics::Metrics;
 use crate::settings::env;
 
 /// The app over the in-memory doubles.
-pub type FakeApp = App<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
+pub type FakeApp = App<FakePorts>;
 
 /// An app serving every route (no function set) over `deps`, accepting the one API key `key`, writing
 /// its metric lines to `metrics`.
-pub fn app_over<S, G, Q, P, C, I>(
-    deps: Deps<S, G, Q, P, C, I>,
-    key: &str,
-    metrics: impl std::io::Write + Send + 'static,
-) -> App<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
-{
+pub fn app_over<P: Ports>(deps: Deps<P>, key: &str, metrics: impl std::io::Write + Send + 'static) -> App<P> {
     App {
         deps,
         api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(key))).expect("one API key's hash"),

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use payments_domain::ids::PaymentId;
-use payments_domain::ports::{Clock, ConnectionId, PaymentStore};
+use payments_domain::ports::{Clock, ConnectionId, PaymentStore, PortTypes};
 use payments_domain::usecases::{Deps, UseCaseError};
 use serde::Deserialize;
 
@@ -70,10 +70,9 @@ struct SyncMessage {
 
 /// Answers one WebSocket event. Only the store and the clock are used, so the WebSocket function has no
 /// Glase credentials at all.
-pub async fn handle<S, G, Q, P, C, I>(deps: &Deps<S, G, Q, P, C, I>, event: &WsEvent) -> WsAnswer
+pub async fn handle<P>(deps: &Deps<P>, event: &WsEvent) -> WsAnswer
 where
-    S: PaymentStore,
-    C: Clock,
+    P: PortTypes<Store: PaymentStore, Clock: Clock>,
 {
     let Ok(connection) = ConnectionId::parse(&event.connection_id) else {
         return WsAnswer::error(400, "bad_connection_id");

@@ -129,8 +129,14 @@ impl StatusPush for AnyPush {
 
 /// The application with the real adapters. Glase is `None` for a function whose settings hold no Glase
 /// configuration (see `payments_domain::optional`).
-pub type LiveApp =
-    App<DynamoStore, Option<ProtocolGateway<SystemClock>>, AnyQueue, AnyPush, SystemClock, OsRandom>;
+pub type LiveApp = App<(
+    DynamoStore,
+    Option<ProtocolGateway<SystemClock>>,
+    AnyQueue,
+    AnyPush,
+    SystemClock,
+    OsRandom,
+)>;
 
 /// Why the application could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -196,7 +202,7 @@ pub fn live_store(settings: &Settings, aws: &aws_config::SdkConfig) -> DynamoSto
 
 /// The dependencies of the WebSocket function: the store and the clock only. It holds no Glase
 /// credentials, queue or push client, so those ports are `()`.
-pub type ConnectionDeps = Deps<DynamoStore, (), (), (), SystemClock, ()>;
+pub type ConnectionDeps = Deps<(DynamoStore, (), (), (), SystemClock, ())>;
 
 /// Builds the WebSocket function's dependencies.
 pub fn connection_deps(settings: &Settings, aws: &aws_config::SdkConfig) -> ConnectionDeps {

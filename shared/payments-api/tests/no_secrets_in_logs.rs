@@ -41,7 +41,7 @@ async fn a_full_payment_logs_no_secret() {
     let table = TestTable::new(Backend::Dynoxide).await;
     let accounts = sandbox.sandbox().config().clone();
     assert_eq!(accounts.webshop_terminals[0].password, TERMINAL_PASSWORD);
-    let app = App {
+    let app: App<(_, _, _, _, _, _)> = App {
         deps: Deps {
             store: DynamoStore::new(table.client.clone(), table.table_name.clone()),
             glase: ProtocolGateway::new(

@@ -14,8 +14,9 @@
 //! - [`refund`], [`terminal`], [`period`]: the other entities.
 //! - [`pos`]: what a till shows for a cashier payment, and the receipt sent to Glase.
 //! - [`idempotency`]: keys, fingerprints, records and [`idempotency::evaluate`].
-//! - [`ports`]: `PaymentStore`, `GlaseGateway`, `RefundQueue`, `StatusPush`, `Clock`, `IdGenerator`.
-//! - [`usecases`]: what the functions do, over the ports ([`usecases::Deps`]).
+//! - [`ports`]: `PaymentStore`, `GlaseGateway`, `RefundQueue`, `StatusPush`, `Clock`, `IdGenerator`, and
+//!   [`ports::Ports`], the one name for a set of six implementations (a tuple of them).
+//! - [`usecases`]: what the functions do, over the ports: methods of [`usecases::Deps`]`<P: Ports>`.
 //! - `hooked`, `counting`, `faults` (cargo feature `decorators`): the decorator of the store and Glase
 //!   ports that asks a hook before each call, and its hooks that count the calls and inject store faults.
 //! - `testing` (cargo feature `testing`): in-memory fakes of every port.

@@ -710,6 +710,63 @@ pub trait IdGenerator: Send + Sync {
     }
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// The set of ports
+// ---------------------------------------------------------------------------------------------------------
+
+/// Six port types under one name: a tuple `(store, Glase, queue, push, clock, ids)` is one. The
+/// types need not implement their ports here, so a holder that uses only some of them can fill the
+/// others with `()`; [`Ports`] is the set whose every type does.
+pub trait PortTypes {
+    /// The store.
+    type Store;
+    /// Glase.
+    type Glase;
+    /// The refund queue.
+    type Queue;
+    /// Status pushes.
+    type Push;
+    /// The clock.
+    type Clock;
+    /// Ids and secrets.
+    type Ids;
+}
+
+impl<S, G, Q, P, C, I> PortTypes for (S, G, Q, P, C, I) {
+    type Store = S;
+    type Glase = G;
+    type Queue = Q;
+    type Push = P;
+    type Clock = C;
+    type Ids = I;
+}
+
+/// A complete set of ports: every type implements its port. Every use case and every handler is
+/// generic over one `P: Ports`; any tuple of six implementations is one.
+pub trait Ports:
+    PortTypes<
+        Store: PaymentStore,
+        Glase: GlaseGateway,
+        Queue: RefundQueue,
+        Push: StatusPush,
+        Clock: Clock,
+        Ids: IdGenerator,
+    >
+{
+}
+
+impl<T> Ports for T where
+    T: PortTypes<
+            Store: PaymentStore,
+            Glase: GlaseGateway,
+            Queue: RefundQueue,
+            Push: StatusPush,
+            Clock: Clock,
+            Ids: IdGenerator,
+        >
+{
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

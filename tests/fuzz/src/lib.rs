@@ -51,14 +51,14 @@ pub fn soap_decode(data: &[u8]) {
 /// The merchant's API key of the app under fuzzing.
 pub const KEY: &str = "sk_fuzz_key";
 
-type FuzzApp = App<
+type FuzzApp = App<(
     Counting<InMemoryStore>,
     Counting<FakeGlase>,
     RecordingQueue,
     RecordingPush,
     ManualClock,
     SequentialIds,
->;
+)>;
 
 fn app() -> FuzzApp {
     let clock = ManualClock::default();

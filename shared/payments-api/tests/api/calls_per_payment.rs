@@ -21,14 +21,14 @@ use serde_json::Value;
 
 const KEY: &str = "sk_test_calls_key";
 
-type CountedApp = App<
+type CountedApp = App<(
     Counting<InMemoryStore>,
     Counting<FakeGlase>,
     RecordingQueue,
     RecordingPush,
     ManualClock,
     SequentialIds,
->;
+)>;
 
 fn app() -> CountedApp {
     let clock = ManualClock::default();

@@ -30,7 +30,14 @@ use serde_json::{Value, json};
 
 const KEY: &str = "sk_test_e2e_key";
 
-type LiveApp = App<DynamoStore, ProtocolGateway<SystemClock>, AnyQueue, AnyPush, SystemClock, OsRandom>;
+type LiveApp = App<(
+    DynamoStore,
+    ProtocolGateway<SystemClock>,
+    AnyQueue,
+    AnyPush,
+    SystemClock,
+    OsRandom,
+)>;
 
 struct Stack {
     base: String,

@@ -37,7 +37,14 @@ use serde_json::{Value, json};
 
 const KEY: &str = "sk_test_pos_key";
 
-type PosApp = App<DynamoStore, ProtocolGateway<ManualClock>, AnyQueue, AnyPush, ManualClock, OsRandom>;
+type PosApp = App<(
+    DynamoStore,
+    ProtocolGateway<ManualClock>,
+    AnyQueue,
+    AnyPush,
+    ManualClock,
+    OsRandom,
+)>;
 
 struct Stack {
     app: Arc<PosApp>,

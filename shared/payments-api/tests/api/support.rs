@@ -20,14 +20,14 @@ use serde_json::Value;
 pub const KEY: &str = "sk_test_matrix_key";
 
 /// The app under test.
-pub type TestApp = App<
+pub type TestApp = App<(
     Counting<InMemoryStore>,
     Counting<FakeGlase>,
     RecordingQueue,
     RecordingPush,
     ManualClock,
     SequentialIds,
->;
+)>;
 
 /// A fresh app serving every route, with Glase's shop reports ready (empty).
 pub fn app() -> TestApp {

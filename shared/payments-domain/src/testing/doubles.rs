@@ -118,15 +118,18 @@ pub fn test_client_secret_key() -> &'static ClientSecretKey {
     })
 }
 
-/// The use cases over the in-memory fakes, with sequential ids.
-pub type FakeDeps = crate::usecases::Deps<
+/// The in-memory fakes of every port, with the id generator `I` (sequential ids unless said).
+pub type FakePorts<I = SequentialIds> = (
     InMemoryStore,
     FakeGlase,
     RecordingQueue,
     RecordingPush,
     ManualClock,
-    SequentialIds,
->;
+    I,
+);
+
+/// The use cases over the in-memory fakes, with the id generator `I` (sequential ids unless said).
+pub type FakeDeps<I = SequentialIds> = crate::usecases::Deps<FakePorts<I>>;
 
 /// Use cases over fresh fakes that share one manual clock, with sequential ids and `settings`.
 pub fn fake_deps(settings: crate::usecases::UseCaseSettings) -> FakeDeps {
@@ -134,10 +137,7 @@ pub fn fake_deps(settings: crate::usecases::UseCaseSettings) -> FakeDeps {
 }
 
 /// Like [`fake_deps`], with the id generator `ids`.
-pub fn fake_deps_with<I: IdGenerator>(
-    ids: I,
-    settings: crate::usecases::UseCaseSettings,
-) -> crate::usecases::Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, I> {
+pub fn fake_deps_with<I: IdGenerator>(ids: I, settings: crate::usecases::UseCaseSettings) -> FakeDeps<I> {
     let clock = ManualClock::default();
     crate::usecases::Deps {
         store: InMemoryStore::new(),

@@ -18,8 +18,8 @@ mod store;
 use std::sync::{Mutex, MutexGuard};
 
 pub use doubles::{
-    FakeDeps, ManualClock, RecordingPush, RecordingQueue, SequentialIds, fake_deps, fake_deps_with,
-    test_client_secret_key,
+    FakeDeps, FakePorts, ManualClock, RecordingPush, RecordingQueue, SequentialIds, fake_deps,
+    fake_deps_with, test_client_secret_key,
 };
 pub use glase::{FakeGlase, GlaseCall};
 pub use store::InMemoryStore;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::ids::PaymentId;
 use crate::payment::Payment;
-use crate::ports::{Clock, ConnectionId, PaymentStore, PushConnection, StatusUpdate};
+use crate::ports::{Clock, ConnectionId, PaymentStore, PortTypes, PushConnection, StatusUpdate};
 
 use super::{Deps, UseCaseError};
 
@@ -24,11 +24,7 @@ fn update_of(payment: &Payment) -> StatusUpdate {
     }
 }
 
-impl<S, G, Q, P, C, I> Deps<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    C: Clock,
-{
+impl<P: PortTypes<Store: PaymentStore, Clock: Clock>> Deps<P> {
     /// Accepts a connection for `payment_id` if `client_secret` is the payment's, and remembers it for
     /// `lifetime`. A wrong secret or unknown payment is `NotFound` and stores nothing.
     pub async fn connect(

@@ -8,13 +8,11 @@ use crate::ids::{StatusVersion, Timestamp};
 use crate::order::tests::{order_of, row, sek};
 use crate::payment::{GlaseInvoiceStatus, PaymentStatus, PaymentTerminal};
 use crate::ports::{Clock, GlaseGateway, GlaseTerminal, StoreError};
-use crate::testing::{
-    FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
-};
+use crate::testing::{FakeDeps, GlaseCall};
 
 use super::*;
 
-type TestDeps = Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
+type TestDeps = FakeDeps;
 
 /// Reserves of 1 s for a store write and 2 s for a cancel, and at least 1 s for sendInvoice: a
 /// payment needs 4 s left.

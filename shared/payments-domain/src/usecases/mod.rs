@@ -39,7 +39,7 @@ use thiserror::Error;
 use crate::idempotency::IdempotencyPolicy;
 use crate::ids::Timestamp;
 use crate::payment::{Payment, PaymentError, PaymentStatus};
-use crate::ports::{GlaseError, PaymentStore, StoreError};
+use crate::ports::{GlaseError, PaymentStore, PortTypes, StoreError};
 use crate::refund::Refund;
 
 pub mod connections;
@@ -146,26 +146,52 @@ impl Default for UseCaseSettings {
     }
 }
 
-/// One implementation of every port, built once and shared by every request.
+/// One implementation of every port, built once and shared by every request. `P` names the six port
+/// types as one ([`PortTypes`]); the use cases are methods of `Deps<P>` for every `P: Ports`.
 #[derive(Clone, Debug)]
-pub struct Deps<S, G, Q, P, C, I> {
+pub struct Deps<P: PortTypes> {
     /// The store.
-    pub store: S,
+    pub store: P::Store,
     /// Glase.
-    pub glase: G,
+    pub glase: P::Glase,
     /// The refund queue.
-    pub queue: Q,
+    pub queue: P::Queue,
     /// Status pushes.
-    pub push: P,
+    pub push: P::Push,
     /// The clock.
-    pub clock: C,
+    pub clock: P::Clock,
     /// Ids and secrets.
-    pub ids: I,
+    pub ids: P::Ids,
     /// Settings.
     pub settings: UseCaseSettings,
 }
 
-impl<S: PaymentStore, G, Q, P, C, I> Deps<S, G, Q, P, C, I> {
+/// The port types of [`Deps`] with another store type.
+pub type WithStore<P, T> = (
+    T,
+    <P as PortTypes>::Glase,
+    <P as PortTypes>::Queue,
+    <P as PortTypes>::Push,
+    <P as PortTypes>::Clock,
+    <P as PortTypes>::Ids,
+);
+
+impl<S, G, Q, P, C, I> Deps<(S, G, Q, P, C, I)> {
+    /// The dependencies over these port implementations, their types inferred from the arguments.
+    pub fn new(store: S, glase: G, queue: Q, push: P, clock: C, ids: I, settings: UseCaseSettings) -> Self {
+        Deps {
+            store,
+            glase,
+            queue,
+            push,
+            clock,
+            ids,
+            settings,
+        }
+    }
+}
+
+impl<P: PortTypes<Store: PaymentStore>> Deps<P> {
     /// The stored payment `id`, or [`UseCaseError::NotFound`].
     pub(crate) async fn stored_payment(&self, id: &crate::ids::PaymentId) -> Result<Payment, UseCaseError> {
         self.store
@@ -173,24 +199,7 @@ impl<S: PaymentStore, G, Q, P, C, I> Deps<S, G, Q, P, C, I> {
             .await?
             .ok_or(UseCaseError::NotFound("payment"))
     }
-}
 
-impl<S, G: Clone, Q: Clone, P: Clone, C: Clone, I: Clone> Deps<S, G, Q, P, C, I> {
-    /// The same dependencies over another store (e.g. the store wrapped in a decorator).
-    pub fn with_store<T>(&self, store: T) -> Deps<T, G, Q, P, C, I> {
-        Deps {
-            store,
-            glase: self.glase.clone(),
-            queue: self.queue.clone(),
-            push: self.push.clone(),
-            clock: self.clock.clone(),
-            ids: self.ids.clone(),
-            settings: self.settings.clone(),
-        }
-    }
-}
-
-impl<S: PaymentStore, G, Q, P, C, I> Deps<S, G, Q, P, C, I> {
     /// The refunds of `payment`, oldest first. Only a paid payment can have refunds (a refund needs
     /// `paid`, and `paid` is final), so for any other the store is not asked: a widget polling a
     /// pending payment costs one read a poll instead of a read and a query.
@@ -199,6 +208,21 @@ impl<S: PaymentStore, G, Q, P, C, I> Deps<S, G, Q, P, C, I> {
             self.store.list_refunds(payment.id()).await
         } else {
             Ok(Vec::new())
+        }
+    }
+}
+
+impl<P: PortTypes<Glase: Clone, Queue: Clone, Push: Clone, Clock: Clone, Ids: Clone>> Deps<P> {
+    /// The same dependencies over another store (e.g. the store wrapped in a decorator).
+    pub fn with_store<T>(&self, store: T) -> Deps<WithStore<P, T>> {
+        Deps {
+            store,
+            glase: self.glase.clone(),
+            queue: self.queue.clone(),
+            push: self.push.clone(),
+            clock: self.clock.clone(),
+            ids: self.ids.clone(),
+            settings: self.settings.clone(),
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::payment::{
 };
 use crate::ports::{
     Clock, GlaseError, GlaseGateway, GlaseTerminal, IdGenerator, IdempotencyInsert, Invoice, NotificationUrl,
-    PaymentStore, RefundQueue, StatusPush, StatusUpdate, StoreError, result_codes,
+    PaymentStore, Ports, StatusPush, StatusUpdate, StoreError, result_codes,
 };
 use crate::refund::Refund;
 use crate::secret::{ClientSecret, NotificationToken};
@@ -113,15 +113,7 @@ impl<G> std::ops::Deref for StepGlase<'_, G> {
     }
 }
 
-impl<S, G, Q, P, C, I> Deps<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
-{
+impl<P: Ports> Deps<P> {
     // -----------------------------------------------------------------------------------------------------
     // Create
     // -----------------------------------------------------------------------------------------------------
@@ -257,7 +249,7 @@ where
     }
 
     /// The gateway bounded by `by`, or as configured when there is no bound.
-    pub(super) fn glase_by(&self, by: Option<Timestamp>) -> StepGlase<'_, G> {
+    pub(super) fn glase_by(&self, by: Option<Timestamp>) -> StepGlase<'_, P::Glase> {
         match by {
             Some(by) => StepGlase::Bounded(self.glase.bounded(by)),
             None => StepGlase::Unbounded(&self.glase),

@@ -30,8 +30,8 @@ use crate::money::Money;
 use crate::order::{CashierId, RefundReason};
 use crate::payment::PaymentError;
 use crate::ports::{
-    Clock, GlaseError, GlaseGateway, IdGenerator, IdempotencyInsert, PaymentStore, RefundInvoice,
-    RefundMessage, RefundQueue, StatusPush, StoreError, result_codes,
+    Clock, GlaseError, GlaseGateway, IdGenerator, IdempotencyInsert, PaymentStore, Ports, RefundInvoice,
+    RefundMessage, RefundQueue, StoreError, result_codes,
 };
 use crate::refund::{NewRefund, Refund, RefundFailure, RefundStatus};
 
@@ -96,15 +96,7 @@ pub struct RefundSweepReport {
     pub abandoned: usize,
 }
 
-impl<S, G, Q, P, C, I> Deps<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
-{
+impl<P: Ports> Deps<P> {
     /// Records a refund and queues it. With an idempotency key, a repeated request answers the first
     /// refund; another body under the same key is a conflict.
     pub async fn request_refund(&self, request: RequestRefund) -> Result<Refund, UseCaseError> {

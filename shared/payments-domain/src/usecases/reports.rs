@@ -44,8 +44,8 @@ use crate::period::{
     ReportingPeriod,
 };
 use crate::ports::{
-    Clock, GlaseError, GlaseGateway, IdGenerator, IdempotencyInsert, PaymentStore, RefundQueue,
-    ReportRequest, StatusPush, StoreError, result_codes,
+    Clock, GlaseError, GlaseGateway, IdGenerator, IdempotencyInsert, PaymentStore, Ports, ReportRequest,
+    StoreError, result_codes,
 };
 use crate::refund::{Refund, RefundFailure, RefundStatus};
 
@@ -394,15 +394,7 @@ fn in_scope(payment: &Payment, scope: &PeriodScope) -> bool {
     }
 }
 
-impl<S, G, Q, P, C, I> Deps<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
-{
+impl<P: Ports> Deps<P> {
     /// Closes a period (or answers the one its key closed before, resuming its reports), fetches the
     /// reports until `deadline`, waiting with `wait` between "not ready" answers, and reconciles.
     pub async fn close_period<W, F>(

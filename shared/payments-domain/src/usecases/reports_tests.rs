@@ -9,14 +9,12 @@ use crate::payment::PaymentStatus;
 use crate::period::{PeriodStatus, SHOP_DETAILS_REPORT, SHOP_SUMMARY_REPORT};
 use crate::ports::{GlaseError, StoreError};
 use crate::refund::RefundState;
-use crate::testing::{
-    FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
-};
+use crate::testing::{FakeDeps, GlaseCall};
 use crate::usecases::{CreatePayment, RequestRefund, UseCaseSettings};
 
 use super::*;
 
-type TestDeps = Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
+type TestDeps = FakeDeps;
 
 fn deps() -> TestDeps {
     crate::testing::fake_deps(UseCaseSettings::default())

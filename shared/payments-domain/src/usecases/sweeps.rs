@@ -12,7 +12,7 @@ use futures::stream::{self, StreamExt as _};
 
 use crate::ids::PaymentId;
 use crate::payment::{Payment, PaymentStatus};
-use crate::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush, StoreError};
+use crate::ports::{Clock, PaymentStore, Ports, StoreError};
 
 use super::{ConfirmOutcome, Deps, MAX_RACES, Reader, UseCaseError};
 
@@ -88,15 +88,7 @@ pub struct ExpiryReport {
     pub failed: usize,
 }
 
-impl<S, G, Q, P, C, I> Deps<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
-{
+impl<P: Ports> Deps<P> {
     /// Confirms, with Glase, up to `limit` pending payments nobody asked about within the check interval,
     /// [`CONFIRM_CONCURRENCY`] at once: [`Deps::payments_due`], then [`Deps::confirm_due`] for each.
     pub async fn confirm_due_payments(&self, limit: usize) -> Result<SweepReport, UseCaseError> {
@@ -228,10 +220,8 @@ mod tests {
     use super::*;
     use crate::order::tests::{order_of, row, sek};
     use crate::payment::{GlaseInvoiceStatus, PaymentTerminal};
-    use crate::ports::GlaseError;
-    use crate::testing::{
-        FakeGlase, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
-    };
+    use crate::ports::{GlaseError, IdGenerator};
+    use crate::testing::{FakeDeps, SequentialIds};
     use crate::usecases::{CreatePayment, UseCaseSettings};
 
     /// Ids from a counter that counts down: a payment created later has a lower id.
@@ -251,15 +241,11 @@ mod tests {
         }
     }
 
-    fn deps_with<I: IdGenerator>(
-        ids: I,
-    ) -> Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, I> {
+    fn deps_with<I: IdGenerator>(ids: I) -> FakeDeps<I> {
         crate::testing::fake_deps_with(ids, UseCaseSettings::default())
     }
 
-    async fn create<I: IdGenerator>(
-        d: &Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, I>,
-    ) -> Payment {
+    async fn create<I: IdGenerator>(d: &FakeDeps<I>) -> Payment {
         d.create_payment(CreatePayment {
             order: order_of(vec![row("Tea", sek(2_500))], sek(2_500)).unwrap(),
             terminal: PaymentTerminal::Webshop,

@@ -11,8 +11,7 @@ use crate::ids::{PaymentId, SeqrId, TerminalId};
 use crate::order::{DisplayName, ExternalTerminalId};
 use crate::payment::{Payment, PaymentStatus, PaymentTerminal, ReceiptState};
 use crate::ports::{
-    Clock, GlaseError, GlaseGateway, GlaseTerminal, IdGenerator, PaymentStore, RefundQueue, StatusPush,
-    StoreError,
+    Clock, GlaseError, GlaseGateway, GlaseTerminal, IdGenerator, PaymentStore, Ports, StoreError,
 };
 use crate::pos::receipt_document;
 use crate::terminal::Terminal;
@@ -51,15 +50,7 @@ fn pos_terminal(t: &Terminal) -> GlaseTerminal {
     }
 }
 
-impl<S, G, Q, P, C, I> Deps<S, G, Q, P, C, I>
-where
-    S: PaymentStore,
-    G: GlaseGateway,
-    Q: RefundQueue,
-    P: StatusPush,
-    C: Clock,
-    I: IdGenerator,
-{
+impl<P: Ports> Deps<P> {
     /// Registers a till with Glase (registerTerminal with the reseller credentials) and stores it. An
     /// external id that is registered already answers the existing terminal without calling Glase.
     pub async fn register_terminal(
@@ -304,12 +295,10 @@ mod tests {
     use super::*;
     use crate::order::tests::{order_of, row, sek};
     use crate::pos::{PosDisplay, pos_view};
-    use crate::testing::{
-        FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
-    };
+    use crate::testing::{FakeDeps, GlaseCall};
     use crate::usecases::{CreatePayment, UseCaseSettings};
 
-    type TestDeps = Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
+    type TestDeps = FakeDeps;
 
     fn deps() -> TestDeps {
         crate::testing::fake_deps(UseCaseSettings::default())

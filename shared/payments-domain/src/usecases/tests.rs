@@ -6,13 +6,11 @@ use crate::idempotency::{FingerprintBuilder, IdempotencyKey, Operation, StoredOu
 use crate::order::tests::{order_of, row, sek};
 use crate::payment::{GlaseInvoiceStatus, PaymentStatus, PaymentTerminal};
 use crate::ports::{Clock, ConnectionId, GlaseError, PaymentStore, PushConnection, StoreError};
-use crate::testing::{
-    FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
-};
+use crate::testing::{FakeDeps, GlaseCall, SequentialIds};
 
 use super::*;
 
-type TestDeps = Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, SequentialIds>;
+type TestDeps = FakeDeps;
 
 fn deps() -> TestDeps {
     crate::testing::fake_deps(UseCaseSettings {
@@ -150,10 +148,7 @@ impl crate::ports::IdGenerator for KeyedIds {
     }
 }
 
-fn with_ids(
-    d: &TestDeps,
-    key: Option<&str>,
-) -> Deps<InMemoryStore, FakeGlase, RecordingQueue, RecordingPush, ManualClock, KeyedIds> {
+fn with_ids(d: &TestDeps, key: Option<&str>) -> FakeDeps<KeyedIds> {
     Deps {
         store: d.store.clone(),
         glase: d.glase.clone(),
