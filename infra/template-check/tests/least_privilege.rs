@@ -2,8 +2,10 @@
 //!
 //! - DynamoDB: only the operations the store's code calls (found in `shared/payments-dynamodb/src`), on
 //!   the payments table and its indexes only.
-//! - SQS: `SendMessage` on the refund queue exactly for the functions whose settings need the queue; the
-//!   receive/delete/visibility actions only for a function the queue triggers.
+//! - SQS: `SendMessage` on the refund queue exactly for the functions whose settings need the queue, and
+//!   on the schedules' dead-letter queue exactly for the functions whose failed asynchronous events go
+//!   there (an `OnFailure` destination); the receive/delete/visibility actions only for a function the
+//!   queue triggers.
 //! - Secrets Manager: `GetSecretValue` on exactly the secrets of the variables the function's settings
 //!   need (one secret per variable), and none for a function that needs none.
 //! - `execute-api:ManageConnections` exactly for the functions that push to the WebSocket API.
@@ -120,6 +122,13 @@ fn grants_of(template: &Value, function_id: &str) -> Grants {
     Grants { actions, managed }
 }
 
+/// The destination of the function's failed asynchronous events, if it has one.
+fn on_failure_destination(template: &Value, function_id: &str) -> Option<Value> {
+    template_check::event_invoke_config(template, function_id)
+        .map(|c| c["DestinationConfig"]["OnFailure"]["Destination"].clone())
+        .filter(|d| !d.is_null())
+}
+
 fn function_ids(template: &Value) -> BTreeMap<String, String> {
     template["Resources"]
         .as_object()
@@ -165,6 +174,7 @@ fn every_role_grants_only_what_its_function_uses() {
         json!({"Fn::Sub": "${PaymentsTable.Arn}/index/*"}),
     ];
     let queue = json!({"Fn::GetAtt": ["RefundQueue", "Arn"]});
+    let schedule_dlq = json!({"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]});
     let secret_of = template_check::secret_of_variable(&template);
     let basic = "\"arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole\"";
     let sqs_execution = "\"arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole\"";
@@ -192,6 +202,18 @@ fn every_role_grants_only_what_its_function_uses() {
             .collect();
         let reads_secret = !secrets.is_empty();
         let sends_refunds = required.contains(&env::REFUND_QUEUE_URL);
+        let on_failure = on_failure_destination(&template, id);
+        if let Some(destination) = &on_failure {
+            assert_eq!(
+                destination, &schedule_dlq,
+                "{id}: failed events go to the schedules' DLQ"
+            );
+        }
+        let mut send_targets = Vec::new();
+        if sends_refunds {
+            send_targets.push(queue.clone());
+        }
+        send_targets.extend(on_failure);
         let pushes = function.needs().contains(&Need::Push);
         assert_eq!(
             actions.contains_key("secretsmanager:GetSecretValue"),
@@ -200,7 +222,7 @@ fn every_role_grants_only_what_its_function_uses() {
         );
         assert_eq!(
             actions.contains_key("sqs:SendMessage"),
-            sends_refunds,
+            !send_targets.is_empty(),
             "{id}: SendMessage"
         );
         assert_eq!(
@@ -225,7 +247,7 @@ fn every_role_grants_only_what_its_function_uses() {
                         "{id}: {a} reaches beyond the payments table: {resources:?}"
                     );
                 }
-                "sqs:SendMessage" => assert_eq!(resources, &vec![queue.clone()], "{id}: {action}"),
+                "sqs:SendMessage" => assert_eq!(resources, &send_targets, "{id}: {action}"),
                 "sqs:ReceiveMessage"
                 | "sqs:DeleteMessage"
                 | "sqs:ChangeMessageVisibility"

@@ -58,18 +58,11 @@ fn a_failed_scheduled_start_is_retried_within_its_minute_and_then_dead_lettered(
 #[test]
 fn lambda_does_not_run_a_failed_safety_net_again_beside_the_next_start() {
     let template = template();
-    let config = template["Resources"]
-        .as_object()
-        .expect("Resources")
-        .values()
-        .find(|r| {
-            r["Type"] == "AWS::Lambda::EventInvokeConfig"
-                && r["Properties"]["FunctionName"]["Ref"] == "SafetyNetFunction"
-        })
+    let config = template_check::event_invoke_config(&template, "SafetyNetFunction")
         .expect("the safety net has an event invoke configuration");
-    assert_eq!(config["Properties"]["MaximumRetryAttempts"], 0);
+    assert_eq!(config["MaximumRetryAttempts"], 0);
     assert_eq!(
-        config["Properties"]["MaximumEventAgeInSeconds"].as_u64(),
+        config["MaximumEventAgeInSeconds"].as_u64(),
         Some(SCHEDULE_PERIOD_S)
     );
 }

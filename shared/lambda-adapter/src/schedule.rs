@@ -12,8 +12,9 @@ use payments_domain::ports::Ports;
 
 use crate::to_api_request;
 
-/// Answers one event of the reporting function: a scheduled job runs and answers its report (an error
-/// fails the invocation so the scheduler retries; the retry answers the same period), anything else is
+/// Answers one event of the reporting function: a scheduled job runs and answers its report (an error,
+/// also a period whose reports are still pending, fails the invocation so Lambda runs the event again;
+/// the retry resumes the same period), anything else is
 /// read as an HTTP API request and answered like every HTTP function does.
 pub async fn handle_reporting_event<P>(
     app: &App<P>,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 use payments_domain::ids::{PeriodId, TerminalId, Timestamp};
-use payments_domain::period::{Mismatch, PeriodScope, ReportingPeriod};
+use payments_domain::period::{Mismatch, PeriodScope, PeriodStatus, ReportingPeriod};
 use payments_domain::ports::{Clock, Ports};
 use payments_domain::usecases::{ClosePeriod, ClosedPeriod};
 use serde::{Deserialize, Serialize};
@@ -258,8 +258,13 @@ impl<P: Ports> App<P> {
         Ok(json(StatusCode::OK, &ReportDto::from(&period)))
     }
 
-    /// Runs the schedule's job: closes the shop's period of the slot's UTC date and reconciles it. An
-    /// error lets the scheduler retry; the retry answers the same period.
+    /// Runs the schedule's job: closes the shop's period of the slot's UTC date and reconciles it.
+    ///
+    /// A period whose reports are not all fetched within [`REPORTS_BUDGET`] stays `reports_pending` and
+    /// the job fails with 503 `unavailable`: the reporting function's invocation then fails, Lambda runs
+    /// the same event again (the function's asynchronous retries), and the retry, with the same slot and
+    /// hence the same period key, resumes the same period instead of closing another. A job that still
+    /// fails after the last retry goes to the schedules' dead-letter queue, which has an alarm.
     pub async fn run_scheduled_job(&self, job: &ScheduledJob) -> Result<ReportDto, ApiError> {
         let period_key = job.period_key(self.deps.clock.now())?;
         let closed = self
@@ -268,6 +273,12 @@ impl<P: Ports> App<P> {
                 terminal_id: None,
             })
             .await?;
+        if closed.period.status() == PeriodStatus::ReportsPending {
+            return Err(ApiError::unavailable(format!(
+                "period {} is closed but its reports are not all fetched yet; the retry resumes it",
+                closed.period.id().as_str()
+            )));
+        }
         Ok(ReportDto::from(&closed.period))
     }
 }

@@ -28,7 +28,14 @@ use serde_json::{Value, json};
 
 const KEY: &str = "sk_test_reports_key";
 
-type TestApp = App<DynamoStore, ProtocolGateway<SystemClock>, AnyQueue, AnyPush, ManualClock, OsRandom>;
+type TestApp = App<(
+    DynamoStore,
+    ProtocolGateway<SystemClock>,
+    AnyQueue,
+    AnyPush,
+    ManualClock,
+    OsRandom,
+)>;
 
 /// The values of one metric among the lines the app wrote, in order.
 fn values(metrics: &CapturedLines, name: &str) -> Vec<Value> {
@@ -353,5 +360,53 @@ async fn the_schedule_event_twice_yields_one_period() {
         )
         .await;
     assert_eq!(status, 404);
+    s.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_scheduled_close_whose_reports_stay_unready_fails_so_its_retry_resumes_the_same_period() {
+    let s = stack().await;
+    s.paid(3_000).await;
+    let not_ready: FaultRules = serde_json::from_value(
+        json!({"rules": [{"target": "executeReport", "action": "result_code", "result_code": 2}]}),
+    )
+    .unwrap();
+    s.sandbox.sandbox().set_faults(&not_ready).unwrap();
+    let job: payments_api::reports::ScheduledJob =
+        serde_json::from_value(json!({"job": "close-period", "scheduled_time": "2026-12-01T00:05:00Z"}))
+            .unwrap();
+    // The reports stay unready until the job's budget is spent: our clock passes it while it waits.
+    let clock = s.clock.clone();
+    let budget_passes = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        clock.advance(payments_api::reports::REPORTS_BUDGET + Duration::from_secs(1));
+    });
+    let failed = s.app.run_scheduled_job(&job).await.unwrap_err();
+    budget_passes.await.unwrap();
+    assert_eq!(
+        failed.status, 503,
+        "the invocation fails, so Lambda runs it again: {failed:?}"
+    );
+    assert_eq!(s.marks(), 1);
+
+    // The retry (same event) resumes that period: no second mark, and it reconciles.
+    s.sandbox
+        .sandbox()
+        .set_faults(&FaultRules { rules: Vec::new() })
+        .unwrap();
+    let resumed = s.app.run_scheduled_job(&job).await.unwrap();
+    assert_eq!(resumed.status, "reconciled");
+    assert_eq!(resumed.matched, Some(1));
+    assert_eq!(s.marks(), 1, "the retry closes no second period");
+    let (status, read) = s
+        .call(
+            "GET",
+            &format!("/v1/reports/{}", resumed.id),
+            "/v1/reports/{report_id}",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(read["status"], "reconciled");
     s.sandbox.shutdown().await;
 }
