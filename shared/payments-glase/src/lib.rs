@@ -120,6 +120,24 @@ impl GlaseSettings {
             report_deadline: Duration::from_secs(20),
         }
     }
+
+    /// Settings for the accounts a Glase sandbox (the `glase-sandbox` crate) has by default: its
+    /// webshop terminal `public_test_shop_terminal` and its reseller `public_test_shop` (user `9900`),
+    /// with the default deadlines.
+    ///
+    /// The client goes to the sandbox's SOAP endpoint (`<base URL>/extclientproxy/service/v2`);
+    /// point-of-sale terminal passwords are derived from `terminal_password_secret`.
+    /// Tests and benchmarks use it; a field can be changed after, e.g. a wrong password.
+    pub fn sandbox(terminal_password_secret: &str) -> Self {
+        Self::new(
+            "public_test_shop_terminal",
+            SecretString::from("12345678"),
+            "public_test_shop",
+            "9900",
+            SecretString::from("1234"),
+            SecretString::from(terminal_password_secret),
+        )
+    }
 }
 
 /// The password of our point-of-sale terminal `terminal_id`: the first 128 bits of
@@ -131,11 +149,7 @@ pub fn derive_terminal_password(master: &SecretString, terminal_id: &TerminalId)
     mac.update(b"glase-terminal-password/v1/");
     mac.update(terminal_id.as_str().as_bytes());
     let digest = mac.finalize().into_bytes();
-    let mut hex = String::with_capacity(32);
-    for byte in digest.iter().take(16) {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    Password::new(hex)
+    Password::new(hex::encode(&digest[..16]))
 }
 
 /// The domain's Glase port over the protocol client.
@@ -507,15 +521,7 @@ mod tests {
 
     fn gateway(endpoint: &str, now: Timestamp) -> ProtocolGateway<At> {
         let client = GlaseClient::new(glase_protocol::GlaseClientConfig::new(endpoint)).unwrap();
-        let settings = GlaseSettings::new(
-            "webshop",
-            SecretString::from("webshop-password"),
-            "reseller",
-            "9900",
-            SecretString::from("reseller-password"),
-            SecretString::from("master-secret"),
-        );
-        ProtocolGateway::new(client, settings, At(now))
+        ProtocolGateway::new(client, GlaseSettings::sandbox("master-secret"), At(now))
     }
 
     #[test]

@@ -21,7 +21,7 @@ use payments_domain::ports::{
 };
 use payments_domain::secret::NotificationToken;
 use payments_glase::{GlaseSettings, ProtocolGateway};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 #[derive(Clone, Default)]
 struct FixedClock(Arc<AtomicI64>);
@@ -45,16 +45,7 @@ async fn fixture() -> Fixture {
     let sandbox = glase_sandbox::spawn(config, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let accounts = sandbox.sandbox().config().clone();
-    let webshop = &accounts.webshop_terminals[0];
-    let settings = GlaseSettings::new(
-        webshop.terminal_id.clone(),
-        SecretString::from(webshop.password.clone()),
-        accounts.reseller.id.clone(),
-        accounts.reseller.user_id.clone(),
-        SecretString::from(accounts.reseller.password.clone()),
-        SecretString::from("a master secret for terminal passwords"),
-    );
+    let settings = GlaseSettings::sandbox("a master secret for terminal passwords");
     let client = GlaseClient::new(GlaseClientConfig::new(sandbox.soap_endpoint_url())).unwrap();
     let clock = FixedClock(Arc::new(AtomicI64::new(1_763_800_000_000)));
     Fixture {
@@ -371,15 +362,7 @@ async fn an_unreachable_glase_is_unavailable_not_unknown() {
     let mut config = GlaseClientConfig::new(format!("http://127.0.0.1:{port}/extclientproxy/service/v2"));
     config.connect_timeout = Duration::from_millis(200);
     let client = GlaseClient::new(config).unwrap();
-    let settings = GlaseSettings::new(
-        "t",
-        SecretString::from("p"),
-        "r",
-        "9900",
-        SecretString::from("q"),
-        SecretString::from("m"),
-    );
-    let gateway = ProtocolGateway::new(client, settings, FixedClock::default());
+    let gateway = ProtocolGateway::new(client, GlaseSettings::sandbox("m"), FixedClock::default());
     let err = gateway
         .send_invoice(&GlaseTerminal::Webshop, &invoice(100, "http://127.0.0.1:1"))
         .await
@@ -392,14 +375,10 @@ async fn a_wrong_password_is_rejected_without_showing_it_in_the_error() {
     let f = fixture().await;
     let err = ProtocolGateway::new(
         GlaseClient::new(GlaseClientConfig::new(f.sandbox.soap_endpoint_url())).unwrap(),
-        GlaseSettings::new(
-            "public_test_shop_terminal",
-            SecretString::from("wrong-password-123"),
-            "r",
-            "9900",
-            SecretString::from("q"),
-            SecretString::from("m"),
-        ),
+        GlaseSettings {
+            webshop_password: SecretString::from("wrong-password-123"),
+            ..GlaseSettings::sandbox("m")
+        },
         FixedClock::default(),
     )
     .cancel_invoice(
@@ -412,4 +391,17 @@ async fn a_wrong_password_is_rejected_without_showing_it_in_the_error() {
     let shown = format!("{err:?} {err}");
     assert!(!shown.contains("wrong-password-123"));
     f.sandbox.shutdown().await;
+}
+
+#[test]
+fn the_sandbox_settings_are_the_accounts_a_default_sandbox_has() {
+    let accounts = SandboxConfig::default();
+    let webshop = &accounts.webshop_terminals[0];
+    let settings = GlaseSettings::sandbox("m");
+    assert_eq!(settings.webshop_terminal_id, webshop.terminal_id);
+    assert_eq!(settings.webshop_password.expose_secret(), webshop.password);
+    assert_eq!(settings.reseller_id, accounts.reseller.id);
+    assert_eq!(settings.reseller_user_id, accounts.reseller.user_id);
+    assert_eq!(settings.reseller_password.expose_secret(), accounts.reseller.password);
+    assert_eq!(settings.terminal_password_secret.expose_secret(), "m");
 }
