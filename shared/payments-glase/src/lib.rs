@@ -192,6 +192,10 @@ impl<C: Clock> ProtocolGateway<C> {
         }
     }
 
+    fn write_deadline(&self) -> Duration {
+        self.call_deadline(self.settings.write_deadline)
+    }
+
     /// The protocol client, e.g. to open a connection during a cold start.
     pub fn client(&self) -> &GlaseClient {
         &self.client
@@ -244,6 +248,20 @@ fn malformed(what: &str) -> GlaseError {
     }
 }
 
+/// An answer's `value` parsed by `parse`, or `OutcomeUnknown` when it is missing or does not parse.
+fn parsed<T, E>(
+    value: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+    what: &str,
+) -> Result<T, GlaseError> {
+    value.and_then(|v| parse(v).ok()).ok_or_else(|| malformed(what))
+}
+
+/// A call whose answer carries nothing the domain needs beyond success.
+fn done<T>(result: Result<T, glase_protocol::GlaseError>) -> Result<(), GlaseError> {
+    result.map(|_| ()).map_err(|e| from_protocol_error(&e))
+}
+
 impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
     fn bounded(&self, by: Timestamp) -> Self {
         Self {
@@ -270,14 +288,14 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
         };
         let response = self
             .client
-            .send_invoice(&request, self.call_deadline(self.settings.write_deadline))
+            .send_invoice(&request, self.write_deadline())
             .await
             .map_err(|e| from_protocol_error(&e))?;
-        response
-            .invoice_reference
-            .as_deref()
-            .and_then(|r| InvoiceReference::parse(r).ok())
-            .ok_or_else(|| malformed("invoiceReference"))
+        parsed(
+            response.invoice_reference.as_deref(),
+            InvoiceReference::parse,
+            "invoiceReference",
+        )
     }
 
     async fn payment_status(
@@ -308,11 +326,7 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
             context: self.terminal_context(terminal),
             invoice_reference: Some(invoice_reference.as_str().to_owned()),
         };
-        self.client
-            .cancel_invoice(&request, self.call_deadline(self.settings.write_deadline))
-            .await
-            .map(|_| ())
-            .map_err(|e| from_protocol_error(&e))
+        done(self.client.cancel_invoice(&request, self.write_deadline()).await)
     }
 
     async fn update_invoice(
@@ -331,11 +345,7 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
             )?),
             tokens: Vec::new(),
         };
-        self.client
-            .update_invoice(&request, self.call_deadline(self.settings.write_deadline))
-            .await
-            .map(|_| ())
-            .map_err(|e| from_protocol_error(&e))
+        done(self.client.update_invoice(&request, self.write_deadline()).await)
     }
 
     async fn refund_payment(
@@ -351,14 +361,14 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
         };
         let response = self
             .client
-            .refund_payment(&request, self.call_deadline(self.settings.write_deadline))
+            .refund_payment(&request, self.write_deadline())
             .await
             .map_err(|e| from_protocol_error(&e))?;
-        response
-            .ers_reference
-            .as_deref()
-            .and_then(|r| ErsReference::parse(r).ok())
-            .ok_or_else(|| malformed("refund ersReference"))
+        parsed(
+            response.ers_reference.as_deref(),
+            ErsReference::parse,
+            "refund ersReference",
+        )
     }
 
     async fn register_terminal(
@@ -378,25 +388,25 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
         };
         let response = self
             .client
-            .register_terminal(&request, self.call_deadline(self.settings.write_deadline))
+            .register_terminal(&request, self.write_deadline())
             .await
             .map_err(|e| from_protocol_error(&e))?;
-        response
-            .terminal_id
-            .as_deref()
-            .and_then(|t| GlaseTerminalId::parse(t).ok())
-            .ok_or_else(|| malformed("terminalId"))
+        parsed(
+            response.terminal_id.as_deref(),
+            GlaseTerminalId::parse,
+            "terminalId",
+        )
     }
 
     async fn unregister_terminal(&self, terminal: &GlaseTerminal) -> Result<(), GlaseError> {
         let request = UnregisterTerminalRequest {
             context: self.terminal_context(terminal),
         };
-        self.client
-            .unregister_terminal(&request, self.call_deadline(self.settings.write_deadline))
-            .await
-            .map(|_| ())
-            .map_err(|e| from_protocol_error(&e))
+        done(
+            self.client
+                .unregister_terminal(&request, self.write_deadline())
+                .await,
+        )
     }
 
     async fn assign_seqr_id(&self, terminal: &GlaseTerminal, seqr_id: &SeqrId) -> Result<(), GlaseError> {
@@ -404,11 +414,7 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
             context: self.terminal_context(terminal),
             seqr_id: Some(seqr_id.as_str().to_owned()),
         };
-        self.client
-            .assign_seqr_id(&request, self.call_deadline(self.settings.write_deadline))
-            .await
-            .map(|_| ())
-            .map_err(|e| from_protocol_error(&e))
+        done(self.client.assign_seqr_id(&request, self.write_deadline()).await)
     }
 
     async fn submit_receipt(
@@ -426,11 +432,11 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
                 receipt_type: Some(receipt.receipt_type.clone()),
             }),
         };
-        self.client
-            .submit_payment_receipt(&request, self.call_deadline(self.settings.write_deadline))
-            .await
-            .map(|_| ())
-            .map_err(|e| from_protocol_error(&e))
+        done(
+            self.client
+                .submit_payment_receipt(&request, self.write_deadline())
+                .await,
+        )
     }
 
     async fn mark_period(&self, scope: &PeriodScope) -> Result<TransactionPeriodId, GlaseError> {
@@ -440,16 +446,18 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
         };
         let response = self
             .client
-            .mark_transaction_period(&request, self.call_deadline(self.settings.write_deadline))
+            .mark_transaction_period(&request, self.write_deadline())
             .await
             .map_err(|e| from_protocol_error(&e))?;
         // REPORTING calls the id "ersReference"; the schema calls it transactionPeriodId. Take either.
-        response
-            .transaction_period_id
-            .as_deref()
-            .or(response.ers_reference.as_deref())
-            .and_then(|t| TransactionPeriodId::parse(t).ok())
-            .ok_or_else(|| malformed("transactionPeriodId"))
+        parsed(
+            response
+                .transaction_period_id
+                .as_deref()
+                .or(response.ers_reference.as_deref()),
+            TransactionPeriodId::parse,
+            "transactionPeriodId",
+        )
     }
 
     async fn execute_report(&self, request: &ReportRequest) -> Result<FetchedReport, GlaseError> {

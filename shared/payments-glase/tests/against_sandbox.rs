@@ -402,6 +402,9 @@ fn the_sandbox_settings_are_the_accounts_a_default_sandbox_has() {
     assert_eq!(settings.webshop_password.expose_secret(), webshop.password);
     assert_eq!(settings.reseller_id, accounts.reseller.id);
     assert_eq!(settings.reseller_user_id, accounts.reseller.user_id);
-    assert_eq!(settings.reseller_password.expose_secret(), accounts.reseller.password);
+    assert_eq!(
+        settings.reseller_password.expose_secret(),
+        accounts.reseller.password
+    );
     assert_eq!(settings.terminal_password_secret.expose_secret(), "m");
 }
