@@ -83,14 +83,6 @@ async fn status_from(
     .await
 }
 
-/// A stub started with `replies`, and its answer to one [`report_request`].
-async fn report_from(replies: Vec<Reply>) -> (Stub, Result<ExecuteReportResponse, GlaseError>) {
-    against(replies, async |c| {
-        c.execute_report(&report_request(), DEADLINE).await
-    })
-    .await
-}
-
 /// The rejection Glase's `code` with its `description` is.
 fn rejected(code: ResultCode, description: &str) -> GlaseError {
     GlaseError::Rejected {
@@ -356,7 +348,7 @@ async fn undecodable_and_oversized_answers_are_decode_errors() {
     assert_eq!(stub.count(), 1);
 
     let huge = "x".repeat(soap::MAX_INPUT_BYTES + 1);
-    let (stub, result) = status_from(vec![Reply::ok(huge)], DEADLINE).await;
+    let (_stub, result) = status_from(vec![Reply::ok(huge)], DEADLINE).await;
     let error = result.unwrap_err();
     assert!(
         matches!(error, GlaseError::Decode(soap::DecodeError::TooLarge { .. })),
