@@ -95,6 +95,26 @@ impl TestSandbox {
             .await
     }
 
+    /// Sends an invoice of 1.00 that notifies `url`, pays it as the shopper and answers its reference.
+    pub async fn paid(&self, url: &str) -> String {
+        let mut order = invoice(100);
+        order.notification_url = Some(url.to_owned());
+        let reference = self.send(order).await;
+        self.sandbox().pay_invoice(&reference).unwrap();
+        reference
+    }
+
+    /// The first event `predicate` accepts within `seconds`, or `None`.
+    pub async fn event_within(
+        &self,
+        seconds: u64,
+        predicate: impl Fn(&glase_sandbox::Event) -> bool,
+    ) -> Option<glase_sandbox::Event> {
+        self.sandbox()
+            .wait_for_event(Duration::from_secs(seconds), predicate)
+            .await
+    }
+
     /// Sends an invoice on the webshop terminal and answers its reference.
     pub async fn send(&self, invoice: Invoice) -> String {
         let response = self.send_on(shop(), invoice).await;

@@ -148,12 +148,9 @@ async fn dropped_duplicated_and_delayed_notifications() {
             json!({"rules": [{"target": "notification", "action": "drop", "count": 1}]}),
         ))
         .unwrap();
-    let dropped = paid(&t, &url).await;
+    let dropped = t.paid(&url).await;
     let event = t
-        .sandbox()
-        .wait_for_event(Duration::from_secs(2), |e| {
-            matches!(e.kind, EventKind::NotificationDropped { .. })
-        })
+        .event_within(2, |e| matches!(e.kind, EventKind::NotificationDropped { .. }))
         .await
         .unwrap();
     assert!(
@@ -166,10 +163,9 @@ async fn dropped_duplicated_and_delayed_notifications() {
             json!({"rules": [{"target": "notification", "action": "duplicate"}]}),
         ))
         .unwrap();
-    let duplicated = paid(&t, &url).await;
+    let duplicated = t.paid(&url).await;
     let second = t
-        .sandbox()
-        .wait_for_event(Duration::from_secs(5), |e| {
+        .event_within(5, |e| {
             matches!(e.kind, EventKind::NotificationSent { attempt: 2, .. })
         })
         .await;
@@ -183,10 +179,9 @@ async fn dropped_duplicated_and_delayed_notifications() {
         ))
         .unwrap();
     let started = Instant::now();
-    let delayed = paid(&t, &url).await;
+    let delayed = t.paid(&url).await;
     let sent = t
-        .sandbox()
-        .wait_for_event(Duration::from_secs(5), |e| {
+        .event_within(5, |e| {
             matches!(&e.kind, EventKind::NotificationSent { invoice_reference, .. } if *invoice_reference == delayed)
         })
         .await;
@@ -239,12 +234,4 @@ async fn the_faults_control_rejects_unknown_fields_and_bad_rules_and_delete_rese
         204
     );
     assert_eq!(t.send_on(shop(), invoice(100)).await.result_code.code(), 0);
-}
-
-async fn paid(t: &TestSandbox, url: &str) -> String {
-    let mut order = invoice(100);
-    order.notification_url = Some(url.to_owned());
-    let reference = t.send(order).await;
-    t.sandbox().pay_invoice(&reference).unwrap();
-    reference
 }
