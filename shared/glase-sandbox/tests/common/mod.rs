@@ -145,6 +145,14 @@ impl TestSandbox {
     }
 
     /// Sends an invoice, pays it as the shopper and acknowledges it with getPaymentStatus.
+    /// Sends an invoice of `minor` units, pays it as the shopper without acknowledging it and answers
+    /// the payment's ersReference.
+    pub async fn paid_unacknowledged(&self, minor: i64) -> String {
+        let reference = self.send(invoice(minor)).await;
+        let paid = self.sandbox().pay_invoice(&reference).unwrap();
+        paid.invoice.payment.unwrap().ers_reference
+    }
+
     pub async fn paid_and_acknowledged(&self, minor: i64) -> (String, String) {
         let reference = self.send(invoice(minor)).await;
         self.sandbox().pay_invoice(&reference).unwrap();

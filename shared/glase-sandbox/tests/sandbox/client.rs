@@ -54,15 +54,7 @@ async fn send_invoice_after_an_injected_http_500_is_outcome_unknown_and_not_repe
             json!({"rules": [{"target": "sendInvoice", "action": "http_500"}]}),
         ))
         .unwrap();
-    let request = SendInvoiceRequest {
-        context: shop(),
-        invoice: Some(invoice(100)),
-        tokens: vec![],
-    };
-    let error = client
-        .send_invoice(&request, Duration::from_secs(5))
-        .await
-        .unwrap_err();
+    let error = failed_send(&client).await;
     assert!(matches!(error, GlaseError::OutcomeUnknown { .. }), "{error:?}");
     let hits = t
         .sandbox()
@@ -82,15 +74,7 @@ async fn a_latency_fault_past_the_client_timeout_leaves_the_invoice_created_and_
     let client = glase_protocol::GlaseClient::new(config).unwrap();
     let slow = json!({"rules": [{"target": "sendInvoice", "action": "latency", "delay_ms": 1500}]});
     t.sandbox().set_faults(&rules(slow)).unwrap();
-    let request = SendInvoiceRequest {
-        context: shop(),
-        invoice: Some(invoice(100)),
-        tokens: vec![],
-    };
-    let error = client
-        .send_invoice(&request, Duration::from_secs(5))
-        .await
-        .unwrap_err();
+    let error = failed_send(&client).await;
     assert!(matches!(error, GlaseError::OutcomeUnknown { .. }), "{error:?}");
     assert_eq!(
         t.sandbox().invoices().len(),
@@ -147,4 +131,17 @@ async fn execute_report_is_retried_until_the_report_is_ready() {
         not_ready >= 1,
         "the first attempt came before the report was ready"
     );
+}
+
+/// The error `client` gets for an invoice of 1.00 sent on the webshop terminal, within five seconds.
+async fn failed_send(client: &glase_protocol::GlaseClient) -> GlaseError {
+    let request = SendInvoiceRequest {
+        context: shop(),
+        invoice: Some(invoice(100)),
+        tokens: vec![],
+    };
+    client
+        .send_invoice(&request, Duration::from_secs(5))
+        .await
+        .unwrap_err()
 }
