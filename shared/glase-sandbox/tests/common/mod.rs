@@ -85,6 +85,11 @@ impl TestSandbox {
         }
     }
 
+    /// The result code [`TestSandbox::call`] gets for `request`.
+    pub async fn code(&self, request: impl Into<Request>) -> i32 {
+        glase_protocol::ResponseBase::result_code(&self.call(request).await).code()
+    }
+
     /// Sends one request with the codec and reqwest, bypassing the client (for fault tests).
     pub async fn raw(&self, request: impl Into<Request>) -> reqwest::Result<reqwest::Response> {
         self.http

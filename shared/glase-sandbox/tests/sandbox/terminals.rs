@@ -1,8 +1,8 @@
 //! Cash-register terminals: registration, one open invoice, stickers, unregistration.
 
 use glase_protocol::{
-    AssignSeqrIdRequest, AssignSeqrIdResponse, ClientContext, InvoiceStatus, Password,
-    RegisterTerminalRequest, RegisterTerminalResponse, UnregisterTerminalRequest, UnregisterTerminalResponse,
+    AssignSeqrIdRequest, ClientContext, InvoiceStatus, Password, RegisterTerminalRequest,
+    RegisterTerminalResponse, UnregisterTerminalRequest,
 };
 
 use crate::common::*;
@@ -27,10 +27,7 @@ async fn assign(t: &TestSandbox, context: ClientContext, seqr_id: &str) -> i32 {
         context,
         seqr_id: Some(seqr_id.into()),
     };
-    AssignSeqrIdResponse::try_from(t.call(request).await)
-        .unwrap()
-        .result_code
-        .code()
+    t.code(request).await
 }
 
 #[tokio::test]
@@ -168,16 +165,10 @@ async fn an_unregistered_terminal_is_unknown_afterwards() {
     let request = UnregisterTerminalRequest {
         context: till.clone(),
     };
-    let code = UnregisterTerminalResponse::try_from(t.call(request.clone()).await)
-        .unwrap()
-        .result_code
-        .code();
+    let code = t.code(request.clone()).await;
     assert_eq!(code, 0);
     assert_eq!(t.sandbox().invoice(&open).unwrap().status, "CANCELED");
     assert_eq!(t.send_on(till.clone(), invoice(100)).await.result_code.code(), 29);
-    let again = UnregisterTerminalResponse::try_from(t.call(request).await)
-        .unwrap()
-        .result_code
-        .code();
+    let again = t.code(request).await;
     assert_eq!(again, 29);
 }
