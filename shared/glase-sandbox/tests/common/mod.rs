@@ -166,9 +166,28 @@ impl TestSandbox {
         (reference, status.ers_reference.unwrap())
     }
 
+    /// Sends a `method` request to `path` on the sandbox, with `body` as JSON when given.
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.handle.base_url())
     }
+}
+
+/// The response's `content-type` header.
+pub fn content_type(response: &reqwest::Response) -> &str {
+    response.headers()["content-type"].to_str().unwrap()
 }
 
 pub fn shop() -> ClientContext {

@@ -28,12 +28,12 @@ fn send_invoice_body() -> String {
 async fn http_500_answers_without_executing_and_count_limits_the_hits() {
     let t = start().await;
     let put = t
-        .http
-        .put(t.url("/sandbox/faults"))
-        .json(&json!({"rules": [{"target": "sendInvoice", "action": "http_500", "count": 1}]}))
-        .send()
-        .await
-        .unwrap();
+        .request(
+            reqwest::Method::PUT,
+            "/sandbox/faults",
+            Some(&json!({"rules": [{"target": "sendInvoice", "action": "http_500", "count": 1}]})),
+        )
+        .await;
     assert_eq!(put.status(), 200);
     let response = t
         .http
@@ -201,12 +201,8 @@ async fn the_faults_control_rejects_unknown_fields_and_bad_rules_and_delete_rese
         json!({"rules": [{"target": "sendInvoice", "action": "latency"}]}),
     ] {
         let response = t
-            .http
-            .put(t.url("/sandbox/faults"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+            .request(reqwest::Method::PUT, "/sandbox/faults", Some(&body))
+            .await;
         assert_eq!(response.status(), 400, "{body}");
         let error: serde_json::Value = response.json().await.unwrap();
         assert_eq!(error["error"]["code"], "bad_request");
@@ -214,22 +210,15 @@ async fn the_faults_control_rejects_unknown_fields_and_bad_rules_and_delete_rese
     t.send(invoice(100)).await;
     let put = json!({"rules": [{"target": "sendInvoice", "action": "result_code", "result_code": 94}]});
     assert_eq!(
-        t.http
-            .put(t.url("/sandbox/faults"))
-            .json(&put)
-            .send()
+        t.request(reqwest::Method::PUT, "/sandbox/faults", Some(&put))
             .await
-            .unwrap()
             .status(),
         200
     );
     assert_eq!(t.send_on(shop(), invoice(100)).await.result_code.code(), 94);
     assert_eq!(
-        t.http
-            .delete(t.url("/sandbox/faults"))
-            .send()
+        t.request(reqwest::Method::DELETE, "/sandbox/faults", None)
             .await
-            .unwrap()
             .status(),
         204
     );
