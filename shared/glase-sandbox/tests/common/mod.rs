@@ -109,6 +109,12 @@ impl TestSandbox {
         reference
     }
 
+    /// Replaces the sandbox's fault rules by `rules`, given as the `/sandbox/faults` JSON.
+    pub fn set_faults(&self, rules: serde_json::Value) {
+        let rules: glase_sandbox::FaultRules = serde_json::from_value(rules).unwrap();
+        self.sandbox().set_faults(&rules).unwrap();
+    }
+
     /// The first event `predicate` accepts within `seconds`, or `None`.
     pub async fn event_within(
         &self,

@@ -7,14 +7,10 @@ use glase_protocol::{
     ExecuteReportRequest, GetPaymentStatusRequest, GlaseError, InvoiceStatus, MarkTransactionPeriodRequest,
     ParameterMap, ResultCode, SendInvoiceRequest,
 };
-use glase_sandbox::{EventKind, FaultRules, SandboxConfig};
+use glase_sandbox::{EventKind, SandboxConfig};
 use serde_json::json;
 
 use crate::common::*;
-
-fn rules(value: serde_json::Value) -> FaultRules {
-    serde_json::from_value(value).unwrap()
-}
 
 #[tokio::test]
 async fn get_payment_status_retried_through_system_busy_still_acknowledges_in_time() {
@@ -23,7 +19,7 @@ async fn get_payment_status_retried_through_system_busy_still_acknowledges_in_ti
     let reference = t.send(invoice(100)).await;
     t.sandbox().pay_invoice(&reference).unwrap();
     let busy = json!({"rules": [{"target": "getPaymentStatus", "action": "result_code", "result_code": 93, "count": 2}]});
-    t.sandbox().set_faults(&rules(busy)).unwrap();
+    t.set_faults(busy);
     let request = GetPaymentStatusRequest {
         context: shop(),
         invoice_reference: Some(reference.clone()),
@@ -49,11 +45,7 @@ async fn get_payment_status_retried_through_system_busy_still_acknowledges_in_ti
 async fn send_invoice_after_an_injected_http_500_is_outcome_unknown_and_not_repeated() {
     let t = start().await;
     let client = client_for(&t.handle, RetryPolicy::default());
-    t.sandbox()
-        .set_faults(&rules(
-            json!({"rules": [{"target": "sendInvoice", "action": "http_500"}]}),
-        ))
-        .unwrap();
+    t.set_faults(json!({"rules": [{"target": "sendInvoice", "action": "http_500"}]}));
     let error = failed_send(&client).await;
     assert!(matches!(error, GlaseError::OutcomeUnknown { .. }), "{error:?}");
     let hits = t
@@ -73,7 +65,7 @@ async fn a_latency_fault_past_the_client_timeout_leaves_the_invoice_created_and_
     config.request_timeout = Duration::from_millis(300);
     let client = glase_protocol::GlaseClient::new(config).unwrap();
     let slow = json!({"rules": [{"target": "sendInvoice", "action": "latency", "delay_ms": 1500}]});
-    t.sandbox().set_faults(&rules(slow)).unwrap();
+    t.set_faults(slow);
     let error = failed_send(&client).await;
     assert!(matches!(error, GlaseError::OutcomeUnknown { .. }), "{error:?}");
     assert_eq!(

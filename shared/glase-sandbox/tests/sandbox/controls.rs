@@ -61,22 +61,13 @@ async fn the_clock_control_drives_the_reversal_and_the_invoice_shows_it() {
     let t = start().await;
     let reference = t.send(invoice(100)).await;
     post(&t, &format!("/sandbox/invoices/{reference}/pay")).await;
-    let bad = t
-        .request(
-            reqwest::Method::POST,
-            "/sandbox/clock/advance",
-            Some(&json!({"secs": 21})),
-        )
-        .await;
-    assert_eq!(bad.status(), 400);
-    let ok = t
-        .request(
-            reqwest::Method::POST,
-            "/sandbox/clock/advance",
-            Some(&json!({"seconds": 21})),
-        )
-        .await;
-    assert_eq!(ok.status(), 200);
+    let advance = async |body: Value| {
+        t.request(reqwest::Method::POST, "/sandbox/clock/advance", Some(&body))
+            .await
+            .status()
+    };
+    assert_eq!(advance(json!({"secs": 21})).await, 400);
+    assert_eq!(advance(json!({"seconds": 21})).await, 200);
     let (_, view) = get(&t, &format!("/sandbox/invoices/{reference}")).await;
     assert_eq!(view["status"], "CANCELED");
     assert_eq!(view["payment"]["reversed"], true);
