@@ -6,7 +6,8 @@
 //! no terminal password is ever stored anywhere (the domain and the store never see one).
 //!
 //! # Layout
-//! - [`GlaseSettings`]: endpoint, credentials, deadlines.
+//! - [`GlaseSettings`]: endpoint, credentials, deadlines; [`GlaseSettings::sandbox`] gives those of a
+//!   default `glase-sandbox`, for tests and benchmarks.
 //! - [`ProtocolGateway`]: the port implementation; one per process, cheap to clone.
 //! - [`derive_terminal_password`]: HMAC-SHA256 of our terminal id under the master secret.
 //! - `map`: pure conversions between domain and protocol types, and the error mapping.
@@ -123,11 +124,16 @@ impl GlaseSettings {
 
     /// Settings for the accounts a Glase sandbox (the `glase-sandbox` crate) has by default: its
     /// webshop terminal `public_test_shop_terminal` and its reseller `public_test_shop` (user `9900`),
-    /// with the default deadlines.
+    /// with the default deadlines and point-of-sale passwords derived from `terminal_password_secret`.
     ///
-    /// The client goes to the sandbox's SOAP endpoint (`<base URL>/extclientproxy/service/v2`);
-    /// point-of-sale terminal passwords are derived from `terminal_password_secret`.
-    /// Tests and benchmarks use it; a field can be changed after, e.g. a wrong password.
+    /// They hold for a sandbox at any base URL; the gateway's client goes to the sandbox's SOAP
+    /// endpoint, `<base URL>/extclientproxy/service/v2` (`SandboxHandle::soap_endpoint_url`).
+    /// Tests and benchmarks use it, and change a field after where they need to (a wrong password).
+    ///
+    /// ```
+    /// let settings = payments_glase::GlaseSettings::sandbox("a master secret");
+    /// assert_eq!(settings.webshop_terminal_id, "public_test_shop_terminal");
+    /// ```
     pub fn sandbox(terminal_password_secret: &str) -> Self {
         Self::new(
             "public_test_shop_terminal",
