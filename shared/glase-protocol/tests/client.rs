@@ -54,6 +54,43 @@ fn report_request() -> ExecuteReportRequest {
     }
 }
 
+/// A stub started with `replies`, and what `call` gets from a client to it.
+async fn against<T>(
+    replies: Vec<Reply>,
+    call: impl AsyncFnOnce(&GlaseClient) -> Result<T, GlaseError>,
+) -> (Stub, Result<T, GlaseError>) {
+    let stub = Stub::start(replies).await;
+    let result = call(&client(&stub.endpoint)).await;
+    (stub, result)
+}
+
+/// A stub started with `replies`, and its answer to one [`send_invoice_request`].
+async fn send_invoice_to(replies: Vec<Reply>) -> (Stub, Result<SendInvoiceResponse, GlaseError>) {
+    against(replies, async |c| {
+        c.send_invoice(&send_invoice_request(), DEADLINE).await
+    })
+    .await
+}
+
+/// A stub started with `replies`, and its answer to one [`status_request`] given `deadline`.
+async fn status_from(
+    replies: Vec<Reply>,
+    deadline: Duration,
+) -> (Stub, Result<GetPaymentStatusResponse, GlaseError>) {
+    against(replies, async |c| {
+        c.get_payment_status(&status_request(), deadline).await
+    })
+    .await
+}
+
+/// The rejection Glase's `code` with its `description` is.
+fn rejected(code: ResultCode, description: &str) -> GlaseError {
+    GlaseError::Rejected {
+        code,
+        description: Some(description.into()),
+    }
+}
+
 fn answer(op: Operation, code: i32) -> Reply {
     let response = if code == 0 {
         full_response(op)
@@ -152,11 +189,8 @@ async fn refund_payment_is_not_repeated_after_a_dropped_connection() {
 
 #[tokio::test]
 async fn send_invoice_is_not_repeated_after_a_5xx_without_soap_body() {
-    let stub = Stub::start(vec![Reply::Body(502, "<html>bad gateway</html>".into())]).await;
-    let error = client(&stub.endpoint)
-        .send_invoice(&send_invoice_request(), DEADLINE)
-        .await
-        .unwrap_err();
+    let (stub, result) = send_invoice_to(vec![Reply::Body(502, "<html>bad gateway</html>".into())]).await;
+    let error = result.unwrap_err();
     assert!(matches!(error, GlaseError::OutcomeUnknown { .. }), "{error:?}");
     assert_eq!(stub.count(), 1);
 }
@@ -164,73 +198,58 @@ async fn send_invoice_is_not_repeated_after_a_5xx_without_soap_body() {
 #[tokio::test]
 async fn send_invoice_is_not_repeated_after_a_truncated_answer() {
     let partial = encode_response(&full_response(Operation::SendInvoice))[..60].to_owned();
-    let stub = Stub::start(vec![Reply::Truncated(partial)]).await;
-    let error = client(&stub.endpoint)
-        .send_invoice(&send_invoice_request(), DEADLINE)
-        .await
-        .unwrap_err();
+    let (stub, result) = send_invoice_to(vec![Reply::Truncated(partial)]).await;
+    let error = result.unwrap_err();
     assert!(matches!(error, GlaseError::OutcomeUnknown { .. }), "{error:?}");
     assert_eq!(stub.count(), 1);
 }
 
 #[tokio::test]
 async fn send_invoice_busy_is_a_rejection_and_not_repeated() {
-    let stub = Stub::start(vec![answer(Operation::SendInvoice, 93)]).await;
-    let error = client(&stub.endpoint)
-        .send_invoice(&send_invoice_request(), DEADLINE)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        error,
-        GlaseError::Rejected {
-            code: ResultCode::SystemBusy,
-            description: Some("SYSTEM_BUSY".into())
-        }
-    );
+    let (stub, result) = send_invoice_to(vec![answer(Operation::SendInvoice, 93)]).await;
+    let error = result.unwrap_err();
+    assert_eq!(error, rejected(ResultCode::SystemBusy, "SYSTEM_BUSY"));
     assert!(error.is_retryable());
     assert_eq!(stub.count(), 1);
 }
 
 #[tokio::test]
 async fn get_payment_status_is_retried_on_system_busy_then_succeeds() {
-    let stub = Stub::start(vec![
-        answer(Operation::GetPaymentStatus, 93),
-        answer(Operation::GetPaymentStatus, 94),
-        answer(Operation::GetPaymentStatus, 0),
-    ])
+    let (stub, result) = status_from(
+        vec![
+            answer(Operation::GetPaymentStatus, 93),
+            answer(Operation::GetPaymentStatus, 94),
+            answer(Operation::GetPaymentStatus, 0),
+        ],
+        DEADLINE,
+    )
     .await;
-    let response = client(&stub.endpoint)
-        .get_payment_status(&status_request(), DEADLINE)
-        .await
-        .unwrap();
+    let response = result.unwrap();
     assert_eq!(response.status, Some(InvoiceStatus::Paid));
     assert_eq!(stub.count(), 3);
 }
 
 #[tokio::test]
 async fn get_payment_status_gives_up_after_the_attempt_limit() {
-    let stub = Stub::start(vec![answer(Operation::GetPaymentStatus, 93)]).await;
-    let error = client(&stub.endpoint)
-        .get_payment_status(&status_request(), DEADLINE)
-        .await
-        .unwrap_err();
+    let (stub, result) = status_from(vec![answer(Operation::GetPaymentStatus, 93)], DEADLINE).await;
+    let error = result.unwrap_err();
     assert_eq!(error.result_code(), Some(ResultCode::SystemBusy));
     assert_eq!(stub.count(), RetryPolicy::default().max_attempts as usize);
 }
 
 #[tokio::test]
 async fn get_payment_status_is_retried_after_timeouts_drops_and_5xx() {
-    let stub = Stub::start(vec![
-        Reply::after(ms(1000), answer(Operation::GetPaymentStatus, 0)),
-        Reply::Drop,
-        Reply::Body(503, String::new()),
-        answer(Operation::GetPaymentStatus, 0),
-    ])
+    let (stub, result) = status_from(
+        vec![
+            Reply::after(ms(1000), answer(Operation::GetPaymentStatus, 0)),
+            Reply::Drop,
+            Reply::Body(503, String::new()),
+            answer(Operation::GetPaymentStatus, 0),
+        ],
+        DEADLINE,
+    )
     .await;
-    let response = client(&stub.endpoint)
-        .get_payment_status(&status_request(), DEADLINE)
-        .await
-        .unwrap();
+    let response = result.unwrap();
     assert_eq!(response.version, 2);
     assert_eq!(stub.count(), 4);
 }
@@ -254,11 +273,8 @@ async fn retries_stop_at_the_callers_deadline() {
 
 #[tokio::test]
 async fn a_spent_deadline_sends_nothing() {
-    let stub = Stub::start(vec![answer(Operation::GetPaymentStatus, 0)]).await;
-    let error = client(&stub.endpoint)
-        .get_payment_status(&status_request(), Duration::ZERO)
-        .await
-        .unwrap_err();
+    let (stub, result) = status_from(vec![answer(Operation::GetPaymentStatus, 0)], Duration::ZERO).await;
+    let error = result.unwrap_err();
     assert!(matches!(error, GlaseError::Transport { .. }), "{error:?}");
     assert_eq!(stub.count(), 0);
 }
@@ -282,17 +298,11 @@ async fn a_connect_failure_after_an_ambiguous_attempt_still_reports_outcome_unkn
 
 #[tokio::test]
 async fn business_rejections_are_never_retried() {
-    let stub = Stub::start(vec![answer(Operation::GetPaymentStatus, 54)]).await;
-    let error = client(&stub.endpoint)
-        .get_payment_status(&status_request(), DEADLINE)
-        .await
-        .unwrap_err();
+    let (stub, result) = status_from(vec![answer(Operation::GetPaymentStatus, 54)], DEADLINE).await;
+    let error = result.unwrap_err();
     assert_eq!(
         error,
-        GlaseError::Rejected {
-            code: ResultCode::InvalidInvoiceReference,
-            description: Some("INVALID_INVOICE_REFERENCE".into())
-        }
+        rejected(ResultCode::InvalidInvoiceReference, "INVALID_INVOICE_REFERENCE")
     );
     assert!(!error.is_retryable());
     assert_eq!(stub.count(), 1);
@@ -300,15 +310,15 @@ async fn business_rejections_are_never_retried() {
 
 #[tokio::test]
 async fn soap_faults_are_typed_and_not_retried() {
-    let stub = Stub::start(vec![Reply::Body(
-        500,
-        encode_fault("soap:Server", "Fault occurred while processing."),
-    )])
+    let (stub, result) = status_from(
+        vec![Reply::Body(
+            500,
+            encode_fault("soap:Server", "Fault occurred while processing."),
+        )],
+        DEADLINE,
+    )
     .await;
-    let error = client(&stub.endpoint)
-        .get_payment_status(&status_request(), DEADLINE)
-        .await
-        .unwrap_err();
+    let error = result.unwrap_err();
     assert_eq!(
         error,
         GlaseError::Fault {
@@ -332,20 +342,14 @@ async fn http_errors_without_soap_body_are_reported_with_their_status() {
 
 #[tokio::test]
 async fn undecodable_and_oversized_answers_are_decode_errors() {
-    let stub = Stub::start(vec![Reply::ok("<html/>".into())]).await;
-    let error = client(&stub.endpoint)
-        .get_payment_status(&status_request(), DEADLINE)
-        .await
-        .unwrap_err();
+    let (stub, result) = status_from(vec![Reply::ok("<html/>".into())], DEADLINE).await;
+    let error = result.unwrap_err();
     assert_eq!(error, GlaseError::Decode(soap::DecodeError::NotSoapEnvelope));
     assert_eq!(stub.count(), 1);
 
     let huge = "x".repeat(soap::MAX_INPUT_BYTES + 1);
-    let stub = Stub::start(vec![Reply::ok(huge)]).await;
-    let error = client(&stub.endpoint)
-        .get_payment_status(&status_request(), DEADLINE)
-        .await
-        .unwrap_err();
+    let (_stub, result) = status_from(vec![Reply::ok(huge)], DEADLINE).await;
+    let error = result.unwrap_err();
     assert!(
         matches!(error, GlaseError::Decode(soap::DecodeError::TooLarge { .. })),
         "{error:?}"

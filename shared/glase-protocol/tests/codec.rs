@@ -7,6 +7,20 @@ use glase_protocol::soap::*;
 use glase_protocol::*;
 use support::*;
 
+/// The client fields of the documented examples: comment, client id and client reference.
+const DOCUMENTED_CLIENT: [&str; 3] = ["comment", "testClient", "12345"];
+
+/// The documented envelope `documented/<name>.xml`.
+fn documented(name: &str) -> String {
+    golden(&format!("documented/{name}.xml"))
+}
+
+/// `encoded` is the golden file `documented/<name>.golden.xml` and the documented envelope, compacted.
+fn assert_documented(name: &str, encoded: &str) {
+    assert_golden(&format!("documented/{name}.golden.xml"), encoded);
+    assert_eq!(encoded, compact(&documented(name)));
+}
+
 #[test]
 fn every_request_envelope_matches_its_golden_file_and_decodes_back() {
     for op in Operation::ALL {
@@ -79,15 +93,11 @@ fn documented_send_invoice() -> SendInvoiceRequest {
         ..Default::default()
     };
     SendInvoiceRequest {
-        context: ClientContext {
-            channel: Some("WS".into()),
-            client_comment: Some("comment".into()),
-            client_id: Some("testClient".into()),
-            client_reference: Some("12345".into()),
-            client_request_timeout: 0,
-            initiator: PrincipalId::terminal("8609bf533abf4a20816e8bfe76639521"),
-            password: Password::new("N2YFUhKaB1ZSuVF"),
-        },
+        context: ws_terminal_context(
+            DOCUMENTED_CLIENT,
+            "8609bf533abf4a20816e8bfe76639521",
+            "N2YFUhKaB1ZSuVF",
+        ),
         invoice: Some(Invoice {
             payment_mode: Some(PaymentMode::ImmediateDebit),
             acknowledgment_mode: Some(AcknowledgmentMode::NoAcknowledgment),
@@ -111,8 +121,7 @@ fn documented_send_invoice() -> SendInvoiceRequest {
 
 #[test]
 fn documented_send_invoice_request_decodes_and_re_encodes_to_the_same_bytes() {
-    let documented = golden("documented/sendInvoice-request.xml");
-    let decoded = decode_request(documented.as_bytes()).unwrap();
+    let decoded = decode_request(documented("sendInvoice-request").as_bytes()).unwrap();
     let Request::SendInvoice(request) = &decoded else {
         panic!("wrong operation {decoded:?}")
     };
@@ -131,14 +140,16 @@ fn documented_send_invoice_request_decodes_and_re_encodes_to_the_same_bytes() {
     assert_eq!(decoded, Request::SendInvoice(documented_send_invoice()));
 
     let encoded = encode_request(&Request::SendInvoice(documented_send_invoice()));
-    assert_golden("documented/sendInvoice-request.golden.xml", &encoded);
-    assert_eq!(encoded, compact(&documented));
+    assert_documented("sendInvoice-request", &encoded);
 }
 
 #[test]
 fn documented_send_invoice_response_decodes_and_re_encodes_to_the_same_bytes() {
-    let documented = golden("documented/sendInvoice-response.xml");
-    let decoded = decode_response(Operation::SendInvoice, documented.as_bytes()).unwrap();
+    let decoded = decode_response(
+        Operation::SendInvoice,
+        documented("sendInvoice-response").as_bytes(),
+    )
+    .unwrap();
     let expected = SendInvoiceResponse {
         ers_reference: None,
         result_code: ResultCode::Success,
@@ -148,38 +159,27 @@ fn documented_send_invoice_response_decodes_and_re_encodes_to_the_same_bytes() {
     };
     assert_eq!(decoded, Response::SendInvoice(expected.clone()));
     let encoded = encode_response(&expected.into());
-    assert_golden("documented/sendInvoice-response.golden.xml", &encoded);
-    assert_eq!(encoded, compact(&documented));
+    assert_documented("sendInvoice-response", &encoded);
 }
 
 #[test]
 fn documented_get_payment_status_request_decodes_and_re_encodes_to_the_same_bytes() {
-    let documented = golden("documented/getPaymentStatus-request.xml");
     let expected = GetPaymentStatusRequest {
-        context: ClientContext {
-            channel: Some("WS".into()),
-            client_comment: Some("comment".into()),
-            client_id: Some("testClient".into()),
-            client_reference: Some("12345".into()),
-            client_request_timeout: 0,
-            initiator: PrincipalId::terminal("87e791f9e24148a6892c52aa85bb0331"),
-            password: Password::new("123456"),
-        },
+        context: ws_terminal_context(DOCUMENTED_CLIENT, "87e791f9e24148a6892c52aa85bb0331", "123456"),
         invoice_reference: Some("1397222701693".into()),
         invoice_version: 0,
     };
     assert_eq!(
-        decode_request(documented.as_bytes()).unwrap(),
+        decode_request(documented("getPaymentStatus-request").as_bytes()).unwrap(),
         Request::GetPaymentStatus(expected.clone())
     );
     let encoded = encode_request(&expected.into());
-    assert_golden("documented/getPaymentStatus-request.golden.xml", &encoded);
-    assert_eq!(encoded, compact(&documented));
+    assert_documented("getPaymentStatus-request", &encoded);
 }
 
 #[test]
 fn documented_get_payment_status_responses_decode_and_re_encode_to_the_same_bytes() {
-    let issued = golden("documented/getPaymentStatus-response-issued.xml");
+    let issued = documented("getPaymentStatus-response-issued");
     let decoded = decode_response(Operation::GetPaymentStatus, issued.as_bytes()).unwrap();
     let expected = GetPaymentStatusResponse {
         result_description: Some("SUCCESS".into()),
@@ -189,10 +189,9 @@ fn documented_get_payment_status_responses_decode_and_re_encode_to_the_same_byte
     };
     assert_eq!(decoded, Response::GetPaymentStatus(expected.clone()));
     let encoded = encode_response(&expected.into());
-    assert_golden("documented/getPaymentStatus-response-issued.golden.xml", &encoded);
-    assert_eq!(encoded, compact(&issued));
+    assert_documented("getPaymentStatus-response-issued", &encoded);
 
-    let paid = golden("documented/getPaymentStatus-response-paid.xml");
+    let paid = documented("getPaymentStatus-response-paid");
     let decoded = decode_response(Operation::GetPaymentStatus, paid.as_bytes()).unwrap();
     let Response::GetPaymentStatus(status) = &decoded else {
         panic!("{decoded:?}")
@@ -210,8 +209,7 @@ fn documented_get_payment_status_responses_decode_and_re_encode_to_the_same_byte
     assert_eq!(receipt.receiver_name.as_deref(), Some("My Shop's Name"));
     assert_eq!(receipt.invoice, Some(Invoice::default()));
     let encoded = encode_response(&decoded);
-    assert_golden("documented/getPaymentStatus-response-paid.golden.xml", &encoded);
-    assert_eq!(encoded, compact(&paid));
+    assert_documented("getPaymentStatus-response-paid", &encoded);
 }
 
 #[test]

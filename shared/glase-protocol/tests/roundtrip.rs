@@ -71,27 +71,15 @@ fn context() -> impl Strategy<Value = ClientContext> {
         principal(),
         password(),
     )
-        .prop_map(
-            |(
-                channel,
-                client_comment,
-                client_id,
-                client_reference,
-                client_request_timeout,
-                initiator,
-                password,
-            )| {
-                ClientContext {
-                    channel,
-                    client_comment,
-                    client_id,
-                    client_reference,
-                    client_request_timeout,
-                    initiator,
-                    password,
-                }
-            },
-        )
+        .prop_map(|c| ClientContext {
+            channel: c.0,
+            client_comment: c.1,
+            client_id: c.2,
+            client_reference: c.3,
+            client_request_timeout: c.4,
+            initiator: c.5,
+            password: c.6,
+        })
 }
 
 fn payment_mode() -> impl Strategy<Value = PaymentMode> {

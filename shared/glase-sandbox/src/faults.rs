@@ -337,30 +337,27 @@ mod tests {
 
     #[test]
     fn invalid_rules_are_refused_with_a_reason() {
+        let refused = |json: &str| parse(json).expect_err(json);
+        for json in [
+            r#"{"rules":[{"target":"notification","action":"http_500"}]}"#,
+            r#"{"rules":[{"target":"sendInvoice","action":"drop"}]}"#,
+        ] {
+            assert!(
+                matches!(refused(json), FaultError::ActionNotForTarget { .. }),
+                "{json}"
+            );
+        }
         assert!(matches!(
-            parse(r#"{"rules":[{"target":"notification","action":"http_500"}]}"#),
-            Err(FaultError::ActionNotForTarget { .. })
+            refused(r#"{"rules":[{"target":"nope","action":"http_500"}]}"#),
+            FaultError::UnknownTarget { .. }
         ));
-        assert!(matches!(
-            parse(r#"{"rules":[{"target":"sendInvoice","action":"drop"}]}"#),
-            Err(FaultError::ActionNotForTarget { .. })
-        ));
-        assert!(matches!(
-            parse(r#"{"rules":[{"target":"nope","action":"http_500"}]}"#),
-            Err(FaultError::UnknownTarget { .. })
-        ));
-        assert!(matches!(
-            parse(r#"{"rules":[{"target":"sendInvoice","action":"latency"}]}"#),
-            Err(FaultError::Invalid { .. })
-        ));
-        assert!(matches!(
-            parse(r#"{"rules":[{"target":"sendInvoice","action":"result_code"}]}"#),
-            Err(FaultError::Invalid { .. })
-        ));
-        assert!(matches!(
-            parse(r#"{"rules":[{"target":"sendInvoice","action":"http_500","probability":1.5}]}"#),
-            Err(FaultError::Invalid { .. })
-        ));
+        for json in [
+            r#"{"rules":[{"target":"sendInvoice","action":"latency"}]}"#,
+            r#"{"rules":[{"target":"sendInvoice","action":"result_code"}]}"#,
+            r#"{"rules":[{"target":"sendInvoice","action":"http_500","probability":1.5}]}"#,
+        ] {
+            assert!(matches!(refused(json), FaultError::Invalid { .. }), "{json}");
+        }
         assert!(serde_json::from_str::<FaultRules>(r#"{"rules":[],"extra":1}"#).is_err());
         assert!(
             serde_json::from_str::<FaultRules>(r#"{"rules":[{"target":"x","action":"drop","delay":1}]}"#)

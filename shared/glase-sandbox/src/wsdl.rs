@@ -470,7 +470,7 @@ pub fn render(endpoint: &str) -> String {
         out,
         "  <wsdl:service name=\"{SERVICE}\">\n    <wsdl:port name=\"{PORT}\" binding=\"tns:{BINDING}\">\n      \
          <soap:address location=\"{}\"/>\n    </wsdl:port>\n  </wsdl:service>\n</wsdl:definitions>",
-        escape_attr(endpoint)
+        crate::reports::xml_escape(endpoint)
     );
     out
 }
@@ -518,21 +518,6 @@ fn write_sequence_type(out: &mut String, name: &str, base: Option<&str>, fields:
         out.push_str("          </xs:extension>\n        </xs:complexContent>\n");
     }
     out.push_str("      </xs:complexType>\n");
-}
-
-fn escape_attr(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

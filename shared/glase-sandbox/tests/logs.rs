@@ -37,16 +37,12 @@ async fn logs_name_each_call_but_never_passwords_or_notification_tokens() {
 
     let receiver = Receiver::start(axum::http::StatusCode::OK).await;
     let t = start().await;
-    let mut order = invoice(100);
-    order.notification_url = Some(receiver.url("/notify/1?token=tok-SECRET-123"));
-    let reference = t.send(order).await;
-    t.sandbox().pay_invoice(&reference).unwrap();
-    t.sandbox()
-        .wait_for_event(std::time::Duration::from_secs(5), |e| {
-            matches!(e.kind, glase_sandbox::EventKind::NotificationSent { .. })
-        })
-        .await
-        .unwrap();
+    let reference = t.paid(&receiver.url("/notify/1?token=tok-SECRET-123")).await;
+    t.event_within(5, |e| {
+        matches!(e.kind, glase_sandbox::EventKind::NotificationSent { .. })
+    })
+    .await
+    .unwrap();
     t.status(&reference).await;
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();

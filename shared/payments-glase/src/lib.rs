@@ -6,7 +6,8 @@
 //! no terminal password is ever stored anywhere (the domain and the store never see one).
 //!
 //! # Layout
-//! - [`GlaseSettings`]: endpoint, credentials, deadlines.
+//! - [`GlaseSettings`]: endpoint, credentials, deadlines; [`GlaseSettings::sandbox`] gives those of a
+//!   default `glase-sandbox`, for tests and benchmarks.
 //! - [`ProtocolGateway`]: the port implementation; one per process, cheap to clone.
 //! - [`derive_terminal_password`]: HMAC-SHA256 of our terminal id under the master secret.
 //! - `map`: pure conversions between domain and protocol types, and the error mapping.
@@ -120,6 +121,29 @@ impl GlaseSettings {
             report_deadline: Duration::from_secs(20),
         }
     }
+
+    /// Settings for the accounts a Glase sandbox (the `glase-sandbox` crate) has by default: its
+    /// webshop terminal `public_test_shop_terminal` and its reseller `public_test_shop` (user `9900`),
+    /// with the default deadlines and point-of-sale passwords derived from `terminal_password_secret`.
+    ///
+    /// They hold for a sandbox at any base URL; the gateway's client goes to the sandbox's SOAP
+    /// endpoint, `<base URL>/extclientproxy/service/v2` (`SandboxHandle::soap_endpoint_url`).
+    /// Tests and benchmarks use it, and change a field after where they need to (a wrong password).
+    ///
+    /// ```
+    /// let settings = payments_glase::GlaseSettings::sandbox("a master secret");
+    /// assert_eq!(settings.webshop_terminal_id, "public_test_shop_terminal");
+    /// ```
+    pub fn sandbox(terminal_password_secret: &str) -> Self {
+        Self::new(
+            "public_test_shop_terminal",
+            SecretString::from("12345678"),
+            "public_test_shop",
+            "9900",
+            SecretString::from("1234"),
+            SecretString::from(terminal_password_secret),
+        )
+    }
 }
 
 /// The password of our point-of-sale terminal `terminal_id`: the first 128 bits of
@@ -131,11 +155,7 @@ pub fn derive_terminal_password(master: &SecretString, terminal_id: &TerminalId)
     mac.update(b"glase-terminal-password/v1/");
     mac.update(terminal_id.as_str().as_bytes());
     let digest = mac.finalize().into_bytes();
-    let mut hex = String::with_capacity(32);
-    for byte in digest.iter().take(16) {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    Password::new(hex)
+    Password::new(hex::encode(&digest[..16]))
 }
 
 /// The domain's Glase port over the protocol client.
@@ -176,6 +196,10 @@ impl<C: Clock> ProtocolGateway<C> {
             Some(until) => configured.min(until.since(self.clock.now())),
             None => configured,
         }
+    }
+
+    fn write_deadline(&self) -> Duration {
+        self.call_deadline(self.settings.write_deadline)
     }
 
     /// The protocol client, e.g. to open a connection during a cold start.
@@ -230,6 +254,20 @@ fn malformed(what: &str) -> GlaseError {
     }
 }
 
+/// An answer's `value` parsed by `parse`, or `OutcomeUnknown` when it is missing or does not parse.
+fn parsed<T, E>(
+    value: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+    what: &str,
+) -> Result<T, GlaseError> {
+    value.and_then(|v| parse(v).ok()).ok_or_else(|| malformed(what))
+}
+
+/// A call whose answer carries nothing the domain needs beyond success.
+fn done<T>(result: Result<T, glase_protocol::GlaseError>) -> Result<(), GlaseError> {
+    result.map(|_| ()).map_err(|e| from_protocol_error(&e))
+}
+
 impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
     fn bounded(&self, by: Timestamp) -> Self {
         Self {
@@ -256,14 +294,14 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
         };
         let response = self
             .client
-            .send_invoice(&request, self.call_deadline(self.settings.write_deadline))
+            .send_invoice(&request, self.write_deadline())
             .await
             .map_err(|e| from_protocol_error(&e))?;
-        response
-            .invoice_reference
-            .as_deref()
-            .and_then(|r| InvoiceReference::parse(r).ok())
-            .ok_or_else(|| malformed("invoiceReference"))
+        parsed(
+            response.invoice_reference.as_deref(),
+            InvoiceReference::parse,
+            "invoiceReference",
+        )
     }
 
     async fn payment_status(
@@ -294,11 +332,7 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
             context: self.terminal_context(terminal),
             invoice_reference: Some(invoice_reference.as_str().to_owned()),
         };
-        self.client
-            .cancel_invoice(&request, self.call_deadline(self.settings.write_deadline))
-            .await
-            .map(|_| ())
-            .map_err(|e| from_protocol_error(&e))
+        done(self.client.cancel_invoice(&request, self.write_deadline()).await)
     }
 
     async fn update_invoice(
@@ -317,11 +351,7 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
             )?),
             tokens: Vec::new(),
         };
-        self.client
-            .update_invoice(&request, self.call_deadline(self.settings.write_deadline))
-            .await
-            .map(|_| ())
-            .map_err(|e| from_protocol_error(&e))
+        done(self.client.update_invoice(&request, self.write_deadline()).await)
     }
 
     async fn refund_payment(
@@ -337,14 +367,14 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
         };
         let response = self
             .client
-            .refund_payment(&request, self.call_deadline(self.settings.write_deadline))
+            .refund_payment(&request, self.write_deadline())
             .await
             .map_err(|e| from_protocol_error(&e))?;
-        response
-            .ers_reference
-            .as_deref()
-            .and_then(|r| ErsReference::parse(r).ok())
-            .ok_or_else(|| malformed("refund ersReference"))
+        parsed(
+            response.ers_reference.as_deref(),
+            ErsReference::parse,
+            "refund ersReference",
+        )
     }
 
     async fn register_terminal(
@@ -364,25 +394,25 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
         };
         let response = self
             .client
-            .register_terminal(&request, self.call_deadline(self.settings.write_deadline))
+            .register_terminal(&request, self.write_deadline())
             .await
             .map_err(|e| from_protocol_error(&e))?;
-        response
-            .terminal_id
-            .as_deref()
-            .and_then(|t| GlaseTerminalId::parse(t).ok())
-            .ok_or_else(|| malformed("terminalId"))
+        parsed(
+            response.terminal_id.as_deref(),
+            GlaseTerminalId::parse,
+            "terminalId",
+        )
     }
 
     async fn unregister_terminal(&self, terminal: &GlaseTerminal) -> Result<(), GlaseError> {
         let request = UnregisterTerminalRequest {
             context: self.terminal_context(terminal),
         };
-        self.client
-            .unregister_terminal(&request, self.call_deadline(self.settings.write_deadline))
-            .await
-            .map(|_| ())
-            .map_err(|e| from_protocol_error(&e))
+        done(
+            self.client
+                .unregister_terminal(&request, self.write_deadline())
+                .await,
+        )
     }
 
     async fn assign_seqr_id(&self, terminal: &GlaseTerminal, seqr_id: &SeqrId) -> Result<(), GlaseError> {
@@ -390,11 +420,7 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
             context: self.terminal_context(terminal),
             seqr_id: Some(seqr_id.as_str().to_owned()),
         };
-        self.client
-            .assign_seqr_id(&request, self.call_deadline(self.settings.write_deadline))
-            .await
-            .map(|_| ())
-            .map_err(|e| from_protocol_error(&e))
+        done(self.client.assign_seqr_id(&request, self.write_deadline()).await)
     }
 
     async fn submit_receipt(
@@ -412,11 +438,11 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
                 receipt_type: Some(receipt.receipt_type.clone()),
             }),
         };
-        self.client
-            .submit_payment_receipt(&request, self.call_deadline(self.settings.write_deadline))
-            .await
-            .map(|_| ())
-            .map_err(|e| from_protocol_error(&e))
+        done(
+            self.client
+                .submit_payment_receipt(&request, self.write_deadline())
+                .await,
+        )
     }
 
     async fn mark_period(&self, scope: &PeriodScope) -> Result<TransactionPeriodId, GlaseError> {
@@ -426,16 +452,18 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
         };
         let response = self
             .client
-            .mark_transaction_period(&request, self.call_deadline(self.settings.write_deadline))
+            .mark_transaction_period(&request, self.write_deadline())
             .await
             .map_err(|e| from_protocol_error(&e))?;
         // REPORTING calls the id "ersReference"; the schema calls it transactionPeriodId. Take either.
-        response
-            .transaction_period_id
-            .as_deref()
-            .or(response.ers_reference.as_deref())
-            .and_then(|t| TransactionPeriodId::parse(t).ok())
-            .ok_or_else(|| malformed("transactionPeriodId"))
+        parsed(
+            response
+                .transaction_period_id
+                .as_deref()
+                .or(response.ers_reference.as_deref()),
+            TransactionPeriodId::parse,
+            "transactionPeriodId",
+        )
     }
 
     async fn execute_report(&self, request: &ReportRequest) -> Result<FetchedReport, GlaseError> {
@@ -507,15 +535,7 @@ mod tests {
 
     fn gateway(endpoint: &str, now: Timestamp) -> ProtocolGateway<At> {
         let client = GlaseClient::new(glase_protocol::GlaseClientConfig::new(endpoint)).unwrap();
-        let settings = GlaseSettings::new(
-            "webshop",
-            SecretString::from("webshop-password"),
-            "reseller",
-            "9900",
-            SecretString::from("reseller-password"),
-            SecretString::from("master-secret"),
-        );
-        ProtocolGateway::new(client, settings, At(now))
+        ProtocolGateway::new(client, GlaseSettings::sandbox("master-secret"), At(now))
     }
 
     #[test]

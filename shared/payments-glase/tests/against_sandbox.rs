@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use glase_protocol::{GlaseClient, GlaseClientConfig};
 use glase_sandbox::{SandboxConfig, SandboxHandle};
-use payments_domain::ids::{ErsReference, PaymentId, StatusVersion, TerminalId, Timestamp};
+use payments_domain::ids::{ErsReference, InvoiceReference, PaymentId, StatusVersion, TerminalId, Timestamp};
 use payments_domain::money::{Currency, Money};
 use payments_domain::order::{
     DisplayName, ExternalTerminalId, ItemDescription, MerchantOrderId, Order, OrderParts, OrderRow, Quantity,
     RefundReason, Title,
 };
-use payments_domain::payment::GlaseInvoiceStatus;
+use payments_domain::payment::{GlaseInvoiceStatus, Observation};
 use payments_domain::period::PeriodScope;
 use payments_domain::ports::{
     Clock, GlaseError, GlaseGateway, GlaseTerminal, Invoice, NotificationUrl, ReceiptDocument, RefundInvoice,
@@ -21,7 +21,7 @@ use payments_domain::ports::{
 };
 use payments_domain::secret::NotificationToken;
 use payments_glase::{GlaseSettings, ProtocolGateway};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 #[derive(Clone, Default)]
 struct FixedClock(Arc<AtomicI64>);
@@ -35,6 +35,32 @@ impl Clock for FixedClock {
 struct Fixture {
     sandbox: SandboxHandle,
     gateway: ProtocolGateway<FixedClock>,
+    /// The notification URL of a receiver that answers 200 for as long as the fixture lives.
+    notify: String,
+    _receiver: tokio::task::JoinHandle<()>,
+}
+
+impl Fixture {
+    /// The webshop invoice's status as first read (from the initial version).
+    async fn webshop_status(&self, reference: &InvoiceReference) -> Observation {
+        self.gateway
+            .payment_status(&GlaseTerminal::Webshop, reference, StatusVersion::INITIAL)
+            .await
+            .unwrap()
+    }
+
+    /// Sends an invoice of `total` on the webshop terminal that notifies the fixture's receiver.
+    async fn send_webshop(&self, total: i64) -> InvoiceReference {
+        self.gateway
+            .send_invoice(&GlaseTerminal::Webshop, &invoice(total, &self.notify))
+            .await
+            .unwrap()
+    }
+}
+
+/// Asserts that a call ends in a rejection with result code `code`.
+fn assert_rejected<T: std::fmt::Debug>(result: Result<T, GlaseError>, code: i32) {
+    assert_eq!(result.unwrap_err().code(), Some(code));
 }
 
 async fn fixture() -> Fixture {
@@ -45,21 +71,15 @@ async fn fixture() -> Fixture {
     let sandbox = glase_sandbox::spawn(config, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let accounts = sandbox.sandbox().config().clone();
-    let webshop = &accounts.webshop_terminals[0];
-    let settings = GlaseSettings::new(
-        webshop.terminal_id.clone(),
-        SecretString::from(webshop.password.clone()),
-        accounts.reseller.id.clone(),
-        accounts.reseller.user_id.clone(),
-        SecretString::from(accounts.reseller.password.clone()),
-        SecretString::from("a master secret for terminal passwords"),
-    );
+    let settings = GlaseSettings::sandbox("a master secret for terminal passwords");
     let client = GlaseClient::new(GlaseClientConfig::new(sandbox.soap_endpoint_url())).unwrap();
     let clock = FixedClock(Arc::new(AtomicI64::new(1_763_800_000_000)));
+    let (notify, receiver) = receiver().await;
     Fixture {
         sandbox,
         gateway: ProtocolGateway::new(client, settings, clock),
+        notify,
+        _receiver: receiver,
     }
 }
 
@@ -125,18 +145,9 @@ async fn receiver() -> (String, tokio::task::JoinHandle<()>) {
 #[tokio::test]
 async fn an_invoice_is_sent_paid_observed_and_refunded() {
     let f = fixture().await;
-    let (notify, _task) = receiver().await;
-    let reference = f
-        .gateway
-        .send_invoice(&GlaseTerminal::Webshop, &invoice(12_550, &notify))
-        .await
-        .unwrap();
+    let reference = f.send_webshop(12_550).await;
 
-    let issued = f
-        .gateway
-        .payment_status(&GlaseTerminal::Webshop, &reference, StatusVersion::INITIAL)
-        .await
-        .unwrap();
+    let issued = f.webshop_status(&reference).await;
     assert_eq!(issued.status, GlaseInvoiceStatus::Issued);
     assert_eq!(issued.ers_reference, None);
 
@@ -176,13 +187,11 @@ async fn an_invoice_is_sent_paid_observed_and_refunded() {
         amount: sek(12_100),
         ..refund
     };
-    assert_eq!(
+    assert_rejected(
         f.gateway
             .refund_payment(&GlaseTerminal::Webshop, &ers, &too_much)
-            .await
-            .unwrap_err()
-            .code(),
-        Some(98)
+            .await,
+        98,
     );
     f.sandbox.shutdown().await;
 }
@@ -190,14 +199,9 @@ async fn an_invoice_is_sent_paid_observed_and_refunded() {
 #[tokio::test]
 async fn cancel_and_update_reach_glase_and_rejections_keep_their_code() {
     let f = fixture().await;
-    let (notify, _task) = receiver().await;
-    let reference = f
-        .gateway
-        .send_invoice(&GlaseTerminal::Webshop, &invoice(1_000, &notify))
-        .await
-        .unwrap();
+    let reference = f.send_webshop(1_000).await;
     f.gateway
-        .update_invoice(&GlaseTerminal::Webshop, &reference, &invoice(2_000, &notify))
+        .update_invoice(&GlaseTerminal::Webshop, &reference, &invoice(2_000, &f.notify))
         .await
         .unwrap();
     assert_eq!(
@@ -213,11 +217,7 @@ async fn cancel_and_update_reach_glase_and_rejections_keep_their_code() {
         .cancel_invoice(&GlaseTerminal::Webshop, &reference)
         .await
         .unwrap();
-    let seen = f
-        .gateway
-        .payment_status(&GlaseTerminal::Webshop, &reference, StatusVersion::INITIAL)
-        .await
-        .unwrap();
+    let seen = f.webshop_status(&reference).await;
     assert_eq!(seen.status, GlaseInvoiceStatus::Canceled);
     assert_eq!(
         f.gateway
@@ -235,7 +235,6 @@ async fn cancel_and_update_reach_glase_and_rejections_keep_their_code() {
 #[tokio::test]
 async fn a_pos_terminal_is_registered_with_a_derived_password_and_takes_sticker_payments() {
     let f = fixture().await;
-    let (notify, _task) = receiver().await;
     let ours = TerminalId::from_random([3; 16]);
     let glase_id = f
         .gateway
@@ -257,7 +256,7 @@ async fn a_pos_terminal_is_registered_with_a_derived_password_and_takes_sticker_
 
     let reference = f
         .gateway
-        .send_invoice(&till, &invoice(3_000, &notify))
+        .send_invoice(&till, &invoice(3_000, &f.notify))
         .await
         .unwrap();
     f.sandbox.sandbox().pay_sticker("4711").unwrap();
@@ -281,42 +280,22 @@ async fn a_pos_terminal_is_registered_with_a_derived_password_and_takes_sticker_
         terminal_id: TerminalId::from_random([4; 16]),
         glase_terminal_id: glase_id.clone(),
     };
-    assert_eq!(
-        f.gateway
-            .send_invoice(&impostor, &invoice(100, &notify))
-            .await
-            .unwrap_err()
-            .code(),
-        Some(20)
+    assert_rejected(
+        f.gateway.send_invoice(&impostor, &invoice(100, &f.notify)).await,
+        20,
     );
 
     f.gateway.unregister_terminal(&till).await.unwrap();
-    assert_eq!(
-        f.gateway
-            .send_invoice(&till, &invoice(100, &notify))
-            .await
-            .unwrap_err()
-            .code(),
-        Some(29)
-    );
+    assert_rejected(f.gateway.send_invoice(&till, &invoice(100, &f.notify)).await, 29);
     f.sandbox.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_period_is_marked_and_its_reports_fetched() {
     let f = fixture().await;
-    let (notify, _task) = receiver().await;
-    let reference = f
-        .gateway
-        .send_invoice(&GlaseTerminal::Webshop, &invoice(4_200, &notify))
-        .await
-        .unwrap();
+    let reference = f.send_webshop(4_200).await;
     f.sandbox.sandbox().pay_invoice(reference.as_str()).unwrap();
-    let paid = f
-        .gateway
-        .payment_status(&GlaseTerminal::Webshop, &reference, StatusVersion::INITIAL)
-        .await
-        .unwrap();
+    let paid = f.webshop_status(&reference).await;
     let ers: ErsReference = paid.ers_reference.unwrap();
 
     let period = f.gateway.mark_period(&PeriodScope::Shop).await.unwrap();
@@ -371,15 +350,7 @@ async fn an_unreachable_glase_is_unavailable_not_unknown() {
     let mut config = GlaseClientConfig::new(format!("http://127.0.0.1:{port}/extclientproxy/service/v2"));
     config.connect_timeout = Duration::from_millis(200);
     let client = GlaseClient::new(config).unwrap();
-    let settings = GlaseSettings::new(
-        "t",
-        SecretString::from("p"),
-        "r",
-        "9900",
-        SecretString::from("q"),
-        SecretString::from("m"),
-    );
-    let gateway = ProtocolGateway::new(client, settings, FixedClock::default());
+    let gateway = ProtocolGateway::new(client, GlaseSettings::sandbox("m"), FixedClock::default());
     let err = gateway
         .send_invoice(&GlaseTerminal::Webshop, &invoice(100, "http://127.0.0.1:1"))
         .await
@@ -392,14 +363,10 @@ async fn a_wrong_password_is_rejected_without_showing_it_in_the_error() {
     let f = fixture().await;
     let err = ProtocolGateway::new(
         GlaseClient::new(GlaseClientConfig::new(f.sandbox.soap_endpoint_url())).unwrap(),
-        GlaseSettings::new(
-            "public_test_shop_terminal",
-            SecretString::from("wrong-password-123"),
-            "r",
-            "9900",
-            SecretString::from("q"),
-            SecretString::from("m"),
-        ),
+        GlaseSettings {
+            webshop_password: SecretString::from("wrong-password-123"),
+            ..GlaseSettings::sandbox("m")
+        },
         FixedClock::default(),
     )
     .cancel_invoice(
@@ -412,4 +379,20 @@ async fn a_wrong_password_is_rejected_without_showing_it_in_the_error() {
     let shown = format!("{err:?} {err}");
     assert!(!shown.contains("wrong-password-123"));
     f.sandbox.shutdown().await;
+}
+
+#[test]
+fn the_sandbox_settings_are_the_accounts_a_default_sandbox_has() {
+    let accounts = SandboxConfig::default();
+    let webshop = &accounts.webshop_terminals[0];
+    let settings = GlaseSettings::sandbox("m");
+    assert_eq!(settings.webshop_terminal_id, webshop.terminal_id);
+    assert_eq!(settings.webshop_password.expose_secret(), webshop.password);
+    assert_eq!(settings.reseller_id, accounts.reseller.id);
+    assert_eq!(settings.reseller_user_id, accounts.reseller.user_id);
+    assert_eq!(
+        settings.reseller_password.expose_secret(),
+        accounts.reseller.password
+    );
+    assert_eq!(settings.terminal_password_secret.expose_secret(), "m");
 }

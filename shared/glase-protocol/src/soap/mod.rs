@@ -181,22 +181,10 @@ pub fn encode_request(request: &Request) -> String {
     w.open(&wrapper);
     write::context(&mut w, request.context());
     match request {
-        Request::SendInvoice(r) => {
-            if let Some(inv) = &r.invoice {
-                write::invoice(&mut w, "invoice", inv);
-            }
-            for t in &r.tokens {
-                write::token(&mut w, "tokens", t);
-            }
-        }
+        Request::SendInvoice(r) => write::invoice_and_tokens(&mut w, r.invoice.as_ref(), &r.tokens),
         Request::UpdateInvoice(r) => {
             w.opt_text("invoiceReference", r.invoice_reference.as_deref());
-            if let Some(inv) = &r.invoice {
-                write::invoice(&mut w, "invoice", inv);
-            }
-            for t in &r.tokens {
-                write::token(&mut w, "tokens", t);
-            }
+            write::invoice_and_tokens(&mut w, r.invoice.as_ref(), &r.tokens);
         }
         Request::GetPaymentStatus(r) => {
             w.opt_text("invoiceReference", r.invoice_reference.as_deref());

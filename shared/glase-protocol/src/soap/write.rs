@@ -164,6 +164,16 @@ fn invoice_row(w: &mut XmlWriter, row: &InvoiceRow) {
     w.close("invoiceRow");
 }
 
+/// The `invoice` (when there is one) and the repeated `tokens` of sendInvoice and updateInvoice.
+pub(crate) fn invoice_and_tokens(w: &mut XmlWriter, inv: Option<&Invoice>, tokens: &[CustomerToken]) {
+    if let Some(inv) = inv {
+        invoice(w, "invoice", inv);
+    }
+    for t in tokens {
+        token(w, "tokens", t);
+    }
+}
+
 pub(crate) fn token(w: &mut XmlWriter, name: &str, token: &CustomerToken) {
     w.open(name);
     w.opt_text("description", token.description.as_deref());

@@ -81,16 +81,29 @@ pub fn dec(text: &str) -> Decimal {
     text.parse().unwrap()
 }
 
-pub fn terminal_context() -> ClientContext {
+/// A terminal's context on the `WS` channel with every client field set.
+pub fn ws_terminal_context(
+    [comment, client_id, client_reference]: [&str; 3],
+    terminal_id: &str,
+    password: &str,
+) -> ClientContext {
     ClientContext {
         channel: Some("WS".into()),
-        client_comment: Some("Kassa 2 — \"Café\" <öppen> & klar".into()),
-        client_id: Some("Glase POS 1.0".into()),
-        client_reference: Some("ref-0001".into()),
+        client_comment: Some(comment.into()),
+        client_id: Some(client_id.into()),
+        client_reference: Some(client_reference.into()),
         client_request_timeout: 0,
-        initiator: PrincipalId::terminal("87e791f9e24148a6892c52aa85bb0331"),
-        password: Password::new("s3cr&t<pw>"),
+        initiator: PrincipalId::terminal(terminal_id),
+        password: Password::new(password),
     }
+}
+
+pub fn terminal_context() -> ClientContext {
+    ws_terminal_context(
+        ["Kassa 2 — \"Café\" <öppen> & klar", "Glase POS 1.0", "ref-0001"],
+        "87e791f9e24148a6892c52aa85bb0331",
+        "s3cr&t<pw>",
+    )
 }
 
 pub fn reseller_context() -> ClientContext {

@@ -290,30 +290,14 @@ impl State {
             .invoices
             .get_mut(&reference)
             .ok_or(ResultCode::InvalidInvoiceReference)?;
-        record.bump(InvoiceStatus::Paid);
-        record.payment = Some(PaymentRecord {
-            ers_reference: ers_reference.clone(),
+        let entry = record.paid(PaymentRecord::new(
+            ers_reference.clone(),
             amount_minor,
-            paid_at: now,
-            payer_terminal_id: reservation.payer_terminal_id,
-            ack_deadline: None,
-            acknowledged_at: Some(now),
-            reversed_at: None,
-            refunded_minor: 0,
-            refunds: Vec::new(),
-        });
-        let entry = LedgerEntry {
-            kind: EntryKind::Payment,
-            ers_reference: ers_reference.clone(),
-            invoice_reference: reference.clone(),
-            terminal_id: record.terminal_id.clone(),
-            cashier_id: record.invoice.cashier_id.clone(),
-            amount_minor,
-            currency: record.currency.clone(),
-            shop_period: None,
-            terminal_period: None,
-            reversed: false,
-        };
+            now,
+            reservation.payer_terminal_id,
+            None,
+            Some(now),
+        ));
         self.ledger.push(entry);
         self.events.push(
             now,

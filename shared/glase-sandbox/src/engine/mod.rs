@@ -113,6 +113,49 @@ impl InvoiceRecord {
         self.status = status;
         self.version = self.version.saturating_add(1);
     }
+
+    /// Marks the invoice paid by `payment` and answers the payment's ledger entry, in no period yet.
+    fn paid(&mut self, payment: PaymentRecord) -> LedgerEntry {
+        self.bump(InvoiceStatus::Paid);
+        let entry = LedgerEntry {
+            kind: EntryKind::Payment,
+            ers_reference: payment.ers_reference.clone(),
+            invoice_reference: self.reference.clone(),
+            terminal_id: self.terminal_id.clone(),
+            cashier_id: self.invoice.cashier_id.clone(),
+            amount_minor: payment.amount_minor,
+            currency: self.currency.clone(),
+            shop_period: None,
+            terminal_period: None,
+            reversed: false,
+        };
+        self.payment = Some(payment);
+        entry
+    }
+}
+
+impl PaymentRecord {
+    /// A payment neither reversed nor refunded.
+    fn new(
+        ers_reference: String,
+        amount_minor: i64,
+        paid_at: OffsetDateTime,
+        payer_terminal_id: String,
+        ack_deadline: Option<OffsetDateTime>,
+        acknowledged_at: Option<OffsetDateTime>,
+    ) -> Self {
+        Self {
+            ers_reference,
+            amount_minor,
+            paid_at,
+            payer_terminal_id,
+            ack_deadline,
+            acknowledged_at,
+            reversed_at: None,
+            refunded_minor: 0,
+            refunds: Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,8 +5,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{
-    ControlError, EntryKind, InvoiceRecord, InvoiceView, LedgerEntry, NotificationJob, PaymentRecord,
-    ReservationRecord, State,
+    ControlError, InvoiceRecord, InvoiceView, NotificationJob, PaymentRecord, ReservationRecord, State,
 };
 use crate::events::{CancelReason, EventKind};
 
@@ -98,30 +97,14 @@ impl State {
             self.events.push(now, kind);
         } else {
             let ack_deadline = now + ack_window;
-            record.bump(InvoiceStatus::Paid);
-            record.payment = Some(PaymentRecord {
-                ers_reference: ers_reference.clone(),
-                amount_minor: record.amount_minor,
-                paid_at: now,
+            let entry = record.paid(PaymentRecord::new(
+                ers_reference.clone(),
+                record.amount_minor,
+                now,
                 payer_terminal_id,
-                ack_deadline: Some(ack_deadline),
-                acknowledged_at: None,
-                reversed_at: None,
-                refunded_minor: 0,
-                refunds: Vec::new(),
-            });
-            let entry = LedgerEntry {
-                kind: EntryKind::Payment,
-                ers_reference: ers_reference.clone(),
-                invoice_reference: reference.to_owned(),
-                terminal_id: record.terminal_id.clone(),
-                cashier_id: record.invoice.cashier_id.clone(),
-                amount_minor: record.amount_minor,
-                currency: record.currency.clone(),
-                shop_period: None,
-                terminal_period: None,
-                reversed: false,
-            };
+                Some(ack_deadline),
+                None,
+            ));
             let kind = EventKind::PaymentReceived {
                 invoice_reference: reference.to_owned(),
                 ers_reference,

@@ -85,6 +85,11 @@ impl TestSandbox {
         }
     }
 
+    /// The result code [`TestSandbox::call`] gets for `request`.
+    pub async fn code(&self, request: impl Into<Request>) -> i32 {
+        glase_protocol::ResponseBase::result_code(&self.call(request).await).code()
+    }
+
     /// Sends one request with the codec and reqwest, bypassing the client (for fault tests).
     pub async fn raw(&self, request: impl Into<Request>) -> reqwest::Result<reqwest::Response> {
         self.http
@@ -92,6 +97,32 @@ impl TestSandbox {
             .header("content-type", soap::CONTENT_TYPE)
             .body(soap::encode_request(&request.into()))
             .send()
+            .await
+    }
+
+    /// Sends an invoice of 1.00 that notifies `url`, pays it as the shopper and answers its reference.
+    pub async fn paid(&self, url: &str) -> String {
+        let mut order = invoice(100);
+        order.notification_url = Some(url.to_owned());
+        let reference = self.send(order).await;
+        self.sandbox().pay_invoice(&reference).unwrap();
+        reference
+    }
+
+    /// Replaces the sandbox's fault rules by `rules`, given as the `/sandbox/faults` JSON.
+    pub fn set_faults(&self, rules: serde_json::Value) {
+        let rules: glase_sandbox::FaultRules = serde_json::from_value(rules).unwrap();
+        self.sandbox().set_faults(&rules).unwrap();
+    }
+
+    /// The first event `predicate` accepts within `seconds`, or `None`.
+    pub async fn event_within(
+        &self,
+        seconds: u64,
+        predicate: impl Fn(&glase_sandbox::Event) -> bool,
+    ) -> Option<glase_sandbox::Event> {
+        self.sandbox()
+            .wait_for_event(Duration::from_secs(seconds), predicate)
             .await
     }
 
@@ -125,6 +156,14 @@ impl TestSandbox {
     }
 
     /// Sends an invoice, pays it as the shopper and acknowledges it with getPaymentStatus.
+    /// Sends an invoice of `minor` units, pays it as the shopper without acknowledging it and answers
+    /// the payment's ersReference.
+    pub async fn paid_unacknowledged(&self, minor: i64) -> String {
+        let reference = self.send(invoice(minor)).await;
+        let paid = self.sandbox().pay_invoice(&reference).unwrap();
+        paid.invoice.payment.unwrap().ers_reference
+    }
+
     pub async fn paid_and_acknowledged(&self, minor: i64) -> (String, String) {
         let reference = self.send(invoice(minor)).await;
         self.sandbox().pay_invoice(&reference).unwrap();
@@ -133,9 +172,28 @@ impl TestSandbox {
         (reference, status.ers_reference.unwrap())
     }
 
+    /// Sends a `method` request to `path` on the sandbox, with `body` as JSON when given.
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.handle.base_url())
     }
+}
+
+/// The response's `content-type` header.
+pub fn content_type(response: &reqwest::Response) -> &str {
+    response.headers()["content-type"].to_str().unwrap()
 }
 
 pub fn shop() -> ClientContext {

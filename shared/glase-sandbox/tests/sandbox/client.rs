@@ -7,14 +7,10 @@ use glase_protocol::{
     ExecuteReportRequest, GetPaymentStatusRequest, GlaseError, InvoiceStatus, MarkTransactionPeriodRequest,
     ParameterMap, ResultCode, SendInvoiceRequest,
 };
-use glase_sandbox::{EventKind, FaultRules, SandboxConfig};
+use glase_sandbox::{EventKind, SandboxConfig};
 use serde_json::json;
 
 use crate::common::*;
-
-fn rules(value: serde_json::Value) -> FaultRules {
-    serde_json::from_value(value).unwrap()
-}
 
 #[tokio::test]
 async fn get_payment_status_retried_through_system_busy_still_acknowledges_in_time() {
@@ -23,7 +19,7 @@ async fn get_payment_status_retried_through_system_busy_still_acknowledges_in_ti
     let reference = t.send(invoice(100)).await;
     t.sandbox().pay_invoice(&reference).unwrap();
     let busy = json!({"rules": [{"target": "getPaymentStatus", "action": "result_code", "result_code": 93, "count": 2}]});
-    t.sandbox().set_faults(&rules(busy)).unwrap();
+    t.set_faults(busy);
     let request = GetPaymentStatusRequest {
         context: shop(),
         invoice_reference: Some(reference.clone()),
@@ -49,20 +45,8 @@ async fn get_payment_status_retried_through_system_busy_still_acknowledges_in_ti
 async fn send_invoice_after_an_injected_http_500_is_outcome_unknown_and_not_repeated() {
     let t = start().await;
     let client = client_for(&t.handle, RetryPolicy::default());
-    t.sandbox()
-        .set_faults(&rules(
-            json!({"rules": [{"target": "sendInvoice", "action": "http_500"}]}),
-        ))
-        .unwrap();
-    let request = SendInvoiceRequest {
-        context: shop(),
-        invoice: Some(invoice(100)),
-        tokens: vec![],
-    };
-    let error = client
-        .send_invoice(&request, Duration::from_secs(5))
-        .await
-        .unwrap_err();
+    t.set_faults(json!({"rules": [{"target": "sendInvoice", "action": "http_500"}]}));
+    let error = failed_send(&client).await;
     assert!(matches!(error, GlaseError::OutcomeUnknown { .. }), "{error:?}");
     let hits = t
         .sandbox()
@@ -81,16 +65,8 @@ async fn a_latency_fault_past_the_client_timeout_leaves_the_invoice_created_and_
     config.request_timeout = Duration::from_millis(300);
     let client = glase_protocol::GlaseClient::new(config).unwrap();
     let slow = json!({"rules": [{"target": "sendInvoice", "action": "latency", "delay_ms": 1500}]});
-    t.sandbox().set_faults(&rules(slow)).unwrap();
-    let request = SendInvoiceRequest {
-        context: shop(),
-        invoice: Some(invoice(100)),
-        tokens: vec![],
-    };
-    let error = client
-        .send_invoice(&request, Duration::from_secs(5))
-        .await
-        .unwrap_err();
+    t.set_faults(slow);
+    let error = failed_send(&client).await;
     assert!(matches!(error, GlaseError::OutcomeUnknown { .. }), "{error:?}");
     assert_eq!(
         t.sandbox().invoices().len(),
@@ -147,4 +123,17 @@ async fn execute_report_is_retried_until_the_report_is_ready() {
         not_ready >= 1,
         "the first attempt came before the report was ready"
     );
+}
+
+/// The error `client` gets for an invoice of 1.00 sent on the webshop terminal, within five seconds.
+async fn failed_send(client: &glase_protocol::GlaseClient) -> GlaseError {
+    let request = SendInvoiceRequest {
+        context: shop(),
+        invoice: Some(invoice(100)),
+        tokens: vec![],
+    };
+    client
+        .send_invoice(&request, Duration::from_secs(5))
+        .await
+        .unwrap_err()
 }

@@ -61,22 +61,13 @@ async fn the_clock_control_drives_the_reversal_and_the_invoice_shows_it() {
     let t = start().await;
     let reference = t.send(invoice(100)).await;
     post(&t, &format!("/sandbox/invoices/{reference}/pay")).await;
-    let bad = t
-        .http
-        .post(t.url("/sandbox/clock/advance"))
-        .json(&json!({"secs": 21}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 400);
-    let ok = t
-        .http
-        .post(t.url("/sandbox/clock/advance"))
-        .json(&json!({"seconds": 21}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status(), 200);
+    let advance = async |body: Value| {
+        t.request(reqwest::Method::POST, "/sandbox/clock/advance", Some(&body))
+            .await
+            .status()
+    };
+    assert_eq!(advance(json!({"secs": 21})).await, 400);
+    assert_eq!(advance(json!({"seconds": 21})).await, 200);
     let (_, view) = get(&t, &format!("/sandbox/invoices/{reference}")).await;
     assert_eq!(view["status"], "CANCELED");
     assert_eq!(view["payment"]["reversed"], true);
@@ -101,11 +92,8 @@ async fn the_event_log_is_ordered_and_filtered_by_sequence() {
     let (_, tail) = get(&t, "/sandbox/events?after=2").await;
     assert_eq!(tail["events"].as_array().unwrap().len(), 1);
     assert_eq!(
-        t.http
-            .get(t.url("/sandbox/events?after=x"))
-            .send()
+        t.request(reqwest::Method::GET, "/sandbox/events?after=x", None)
             .await
-            .unwrap()
             .status(),
         400
     );
@@ -124,12 +112,7 @@ async fn accounts_list_the_credentials_and_the_phone_page_is_served() {
     assert_eq!(accounts["terminals"][0]["kind"], "webshop");
     let phone = t.http.get(t.url("/sandbox/phone")).send().await.unwrap();
     assert_eq!(phone.status(), 200);
-    assert!(
-        phone.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(content_type(&phone).starts_with("text/html"));
     let html = phone.text().await.unwrap();
     assert!(html.contains("invoices/") && html.contains("stickers/"));
 }

@@ -4,14 +4,10 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use glase_protocol::{GetPaymentStatusRequest, InvoiceStatus, SendInvoiceRequest, soap};
-use glase_sandbox::{EventKind, FaultRules};
+use glase_sandbox::EventKind;
 use serde_json::json;
 
 use crate::common::*;
-
-fn rules(value: serde_json::Value) -> FaultRules {
-    serde_json::from_value(value).unwrap()
-}
 
 fn send_invoice_body() -> String {
     soap::encode_request(
@@ -28,12 +24,12 @@ fn send_invoice_body() -> String {
 async fn http_500_answers_without_executing_and_count_limits_the_hits() {
     let t = start().await;
     let put = t
-        .http
-        .put(t.url("/sandbox/faults"))
-        .json(&json!({"rules": [{"target": "sendInvoice", "action": "http_500", "count": 1}]}))
-        .send()
-        .await
-        .unwrap();
+        .request(
+            reqwest::Method::PUT,
+            "/sandbox/faults",
+            Some(&json!({"rules": [{"target": "sendInvoice", "action": "http_500", "count": 1}]})),
+        )
+        .await;
     assert_eq!(put.status(), 200);
     let response = t
         .http
@@ -57,11 +53,9 @@ async fn an_injected_result_code_is_not_an_acknowledgement() {
     let t = start().await;
     let reference = t.send(invoice(100)).await;
     t.sandbox().pay_invoice(&reference).unwrap();
-    t.sandbox()
-        .set_faults(&rules(
-            json!({"rules": [{"target": "getPaymentStatus", "action": "result_code", "result_code": 93}]}),
-        ))
-        .unwrap();
+    t.set_faults(
+        json!({"rules": [{"target": "getPaymentStatus", "action": "result_code", "result_code": 93}]}),
+    );
     let status = t.status(&reference).await;
     assert_eq!(status.result_code.code(), 93);
     assert_eq!(status.result_description.as_deref(), Some("SYSTEM_BUSY"));
@@ -73,11 +67,7 @@ async fn an_injected_result_code_is_not_an_acknowledgement() {
 #[tokio::test]
 async fn latency_executes_first_so_a_client_timing_out_leaves_a_real_invoice() {
     let t = start().await;
-    t.sandbox()
-        .set_faults(&rules(
-            json!({"rules": [{"target": "sendInvoice", "action": "latency", "delay_ms": 1500}]}),
-        ))
-        .unwrap();
+    t.set_faults(json!({"rules": [{"target": "sendInvoice", "action": "latency", "delay_ms": 1500}]}));
     let impatient = reqwest::Client::builder()
         .timeout(Duration::from_millis(300))
         .build()
@@ -98,11 +88,7 @@ async fn latency_executes_first_so_a_client_timing_out_leaves_a_real_invoice() {
 #[tokio::test]
 async fn disconnect_executes_then_closes_the_connection_without_an_answer() {
     let t = start().await;
-    t.sandbox()
-        .set_faults(&rules(
-            json!({"rules": [{"target": "sendInvoice", "action": "disconnect"}]}),
-        ))
-        .unwrap();
+    t.set_faults(json!({"rules": [{"target": "sendInvoice", "action": "disconnect"}]}));
     let result = async {
         let response = t
             .http
@@ -120,11 +106,7 @@ async fn disconnect_executes_then_closes_the_connection_without_an_answer() {
 #[tokio::test]
 async fn delay_waits_before_executing_and_then_answers() {
     let t = start().await;
-    t.sandbox()
-        .set_faults(&rules(
-            json!({"rules": [{"target": "getPaymentStatus", "action": "delay", "delay_ms": 400}]}),
-        ))
-        .unwrap();
+    t.set_faults(json!({"rules": [{"target": "getPaymentStatus", "action": "delay", "delay_ms": 400}]}));
     let reference = t.send(invoice(100)).await;
     let started = Instant::now();
     let request = GetPaymentStatusRequest {
@@ -143,17 +125,10 @@ async fn dropped_duplicated_and_delayed_notifications() {
     let t = start().await;
     let url = receiver.url("/n");
 
-    t.sandbox()
-        .set_faults(&rules(
-            json!({"rules": [{"target": "notification", "action": "drop", "count": 1}]}),
-        ))
-        .unwrap();
-    let dropped = paid(&t, &url).await;
+    t.set_faults(json!({"rules": [{"target": "notification", "action": "drop", "count": 1}]}));
+    let dropped = t.paid(&url).await;
     let event = t
-        .sandbox()
-        .wait_for_event(Duration::from_secs(2), |e| {
-            matches!(e.kind, EventKind::NotificationDropped { .. })
-        })
+        .event_within(2, |e| matches!(e.kind, EventKind::NotificationDropped { .. }))
         .await
         .unwrap();
     assert!(
@@ -161,15 +136,10 @@ async fn dropped_duplicated_and_delayed_notifications() {
     );
     assert_eq!(receiver.count(), 0);
 
-    t.sandbox()
-        .set_faults(&rules(
-            json!({"rules": [{"target": "notification", "action": "duplicate"}]}),
-        ))
-        .unwrap();
-    let duplicated = paid(&t, &url).await;
+    t.set_faults(json!({"rules": [{"target": "notification", "action": "duplicate"}]}));
+    let duplicated = t.paid(&url).await;
     let second = t
-        .sandbox()
-        .wait_for_event(Duration::from_secs(5), |e| {
+        .event_within(5, |e| {
             matches!(e.kind, EventKind::NotificationSent { attempt: 2, .. })
         })
         .await;
@@ -177,16 +147,11 @@ async fn dropped_duplicated_and_delayed_notifications() {
     assert_eq!(receiver.count(), 2);
     assert!(receiver.seen().iter().all(|s| s.body.contains(&duplicated)));
 
-    t.sandbox()
-        .set_faults(&rules(
-            json!({"rules": [{"target": "notification", "action": "delay", "delay_ms": 300}]}),
-        ))
-        .unwrap();
+    t.set_faults(json!({"rules": [{"target": "notification", "action": "delay", "delay_ms": 300}]}));
     let started = Instant::now();
-    let delayed = paid(&t, &url).await;
+    let delayed = t.paid(&url).await;
     let sent = t
-        .sandbox()
-        .wait_for_event(Duration::from_secs(5), |e| {
+        .event_within(5, |e| {
             matches!(&e.kind, EventKind::NotificationSent { invoice_reference, .. } if *invoice_reference == delayed)
         })
         .await;
@@ -206,12 +171,8 @@ async fn the_faults_control_rejects_unknown_fields_and_bad_rules_and_delete_rese
         json!({"rules": [{"target": "sendInvoice", "action": "latency"}]}),
     ] {
         let response = t
-            .http
-            .put(t.url("/sandbox/faults"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+            .request(reqwest::Method::PUT, "/sandbox/faults", Some(&body))
+            .await;
         assert_eq!(response.status(), 400, "{body}");
         let error: serde_json::Value = response.json().await.unwrap();
         assert_eq!(error["error"]["code"], "bad_request");
@@ -219,32 +180,17 @@ async fn the_faults_control_rejects_unknown_fields_and_bad_rules_and_delete_rese
     t.send(invoice(100)).await;
     let put = json!({"rules": [{"target": "sendInvoice", "action": "result_code", "result_code": 94}]});
     assert_eq!(
-        t.http
-            .put(t.url("/sandbox/faults"))
-            .json(&put)
-            .send()
+        t.request(reqwest::Method::PUT, "/sandbox/faults", Some(&put))
             .await
-            .unwrap()
             .status(),
         200
     );
     assert_eq!(t.send_on(shop(), invoice(100)).await.result_code.code(), 94);
     assert_eq!(
-        t.http
-            .delete(t.url("/sandbox/faults"))
-            .send()
+        t.request(reqwest::Method::DELETE, "/sandbox/faults", None)
             .await
-            .unwrap()
             .status(),
         204
     );
     assert_eq!(t.send_on(shop(), invoice(100)).await.result_code.code(), 0);
-}
-
-async fn paid(t: &TestSandbox, url: &str) -> String {
-    let mut order = invoice(100);
-    order.notification_url = Some(url.to_owned());
-    let reference = t.send(order).await;
-    t.sandbox().pay_invoice(&reference).unwrap();
-    reference
 }

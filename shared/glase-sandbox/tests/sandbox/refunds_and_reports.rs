@@ -80,15 +80,7 @@ async fn refunds_of_unknown_unacknowledged_or_reversed_payments_are_refused() {
             .code(),
         23
     );
-    let reference = t.send(invoice(1000)).await;
-    let ers = t
-        .sandbox()
-        .pay_invoice(&reference)
-        .unwrap()
-        .invoice
-        .payment
-        .unwrap()
-        .ers_reference;
+    let ers = t.paid_unacknowledged(1000).await;
     assert_eq!(
         refund(&t, &ers, refund_invoice(100)).await.result_code.code(),
         48,
@@ -124,15 +116,7 @@ async fn reports_are_not_ready_at_first_then_built_from_the_ledger_of_the_period
         .ers_reference
         .unwrap();
     let reversed_ref = {
-        let reference = t.send(invoice(5000)).await;
-        let ers = t
-            .sandbox()
-            .pay_invoice(&reference)
-            .unwrap()
-            .invoice
-            .payment
-            .unwrap()
-            .ers_reference;
+        let ers = t.paid_unacknowledged(5000).await;
         t.sandbox().advance_clock(Duration::from_secs(21));
         ers
     };

@@ -89,10 +89,7 @@ async fn the_window_is_configurable_and_reversal_also_fires_in_real_time() {
     t.sandbox().pay_invoice(&reference).unwrap();
     // Nobody calls: the background task reverses the payment once a real second has passed.
     let reversed = t
-        .sandbox()
-        .wait_for_event(Duration::from_secs(5), |e| {
-            matches!(e.kind, EventKind::PaymentReversed { .. })
-        })
+        .event_within(5, |e| matches!(e.kind, EventKind::PaymentReversed { .. }))
         .await;
     assert!(reversed.is_some());
     assert_eq!(t.sandbox().invoice(&reference).unwrap().status, "CANCELED");
@@ -102,15 +99,9 @@ async fn the_window_is_configurable_and_reversal_also_fires_in_real_time() {
 async fn paying_posts_the_notification_url_with_a_form_body_and_records_the_outcome() {
     let receiver = Receiver::start(StatusCode::OK).await;
     let t = start().await;
-    let mut order = invoice(100);
-    order.notification_url = Some(receiver.url("/v1/notifications/abc?token=s3cret"));
-    let reference = t.send(order).await;
-    t.sandbox().pay_invoice(&reference).unwrap();
+    let reference = t.paid(&receiver.url("/v1/notifications/abc?token=s3cret")).await;
     let sent = t
-        .sandbox()
-        .wait_for_event(Duration::from_secs(5), |e| {
-            matches!(e.kind, EventKind::NotificationSent { .. })
-        })
+        .event_within(5, |e| matches!(e.kind, EventKind::NotificationSent { .. }))
         .await
         .unwrap();
     let EventKind::NotificationSent {
@@ -152,15 +143,9 @@ async fn the_empty_body_switch_sends_an_empty_post_and_failures_are_recorded() {
         ..SandboxConfig::default()
     })
     .await;
-    let mut order = invoice(100);
-    order.notification_url = Some(receiver.url("/n"));
-    let reference = t.send(order).await;
-    t.sandbox().pay_invoice(&reference).unwrap();
+    t.paid(&receiver.url("/n")).await;
     let sent = t
-        .sandbox()
-        .wait_for_event(Duration::from_secs(5), |e| {
-            matches!(e.kind, EventKind::NotificationSent { .. })
-        })
+        .event_within(5, |e| matches!(e.kind, EventKind::NotificationSent { .. }))
         .await
         .unwrap();
     assert!(matches!(
@@ -176,13 +161,9 @@ async fn the_empty_body_switch_sends_an_empty_post_and_failures_are_recorded() {
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dead_url = format!("http://{}/n", closed.local_addr().unwrap());
     drop(closed);
-    let mut order = invoice(100);
-    order.notification_url = Some(dead_url);
-    let second = t.send(order).await;
-    t.sandbox().pay_invoice(&second).unwrap();
+    let second = t.paid(&dead_url).await;
     let failed = t
-        .sandbox()
-        .wait_for_event(Duration::from_secs(5), |e| {
+        .event_within(5, |e| {
             matches!(&e.kind, EventKind::NotificationSent { invoice_reference, outcome: NotificationOutcome::Error(_), .. } if *invoice_reference == second)
         })
         .await;
@@ -219,15 +200,9 @@ async fn a_merchant_that_confirms_on_notification_keeps_the_payment() {
         });
     });
     let receiver = Receiver::start_with_hook(StatusCode::OK, Some(hook)).await;
-    let mut order = invoice(100);
-    order.notification_url = Some(receiver.url("/n"));
-    let reference = t.send(order).await;
-    t.sandbox().pay_invoice(&reference).unwrap();
+    let reference = t.paid(&receiver.url("/n")).await;
     let acknowledged = t
-        .sandbox()
-        .wait_for_event(Duration::from_secs(5), |e| {
-            matches!(e.kind, EventKind::PaymentAcknowledged { .. })
-        })
+        .event_within(5, |e| matches!(e.kind, EventKind::PaymentAcknowledged { .. }))
         .await;
     assert!(acknowledged.is_some());
     t.sandbox().advance_clock(Duration::from_secs(60));

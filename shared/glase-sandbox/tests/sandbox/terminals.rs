@@ -1,8 +1,8 @@
 //! Cash-register terminals: registration, one open invoice, stickers, unregistration.
 
 use glase_protocol::{
-    AssignSeqrIdRequest, AssignSeqrIdResponse, ClientContext, InvoiceStatus, Password,
-    RegisterTerminalRequest, RegisterTerminalResponse, UnregisterTerminalRequest, UnregisterTerminalResponse,
+    AssignSeqrIdRequest, ClientContext, InvoiceStatus, Password, RegisterTerminalRequest,
+    RegisterTerminalResponse, UnregisterTerminalRequest,
 };
 
 use crate::common::*;
@@ -22,15 +22,20 @@ async fn till(t: &TestSandbox) -> ClientContext {
     ClientContext::terminal(terminal_id, Password::new("till-password"))
 }
 
+/// The reference of an invoice of `minor` units sent on `terminal`.
+async fn issued_on(t: &TestSandbox, terminal: &ClientContext, minor: i64) -> String {
+    t.send_on(terminal.clone(), invoice(minor))
+        .await
+        .invoice_reference
+        .unwrap()
+}
+
 async fn assign(t: &TestSandbox, context: ClientContext, seqr_id: &str) -> i32 {
     let request = AssignSeqrIdRequest {
         context,
         seqr_id: Some(seqr_id.into()),
     };
-    AssignSeqrIdResponse::try_from(t.call(request).await)
-        .unwrap()
-        .result_code
-        .code()
+    t.code(request).await
 }
 
 #[tokio::test]
@@ -55,16 +60,8 @@ async fn register_terminal_answers_a_32_hex_id_and_needs_a_4_character_password(
 async fn a_new_invoice_on_a_cash_register_cancels_the_open_one_but_webshops_keep_many() {
     let t = start().await;
     let till = till(&t).await;
-    let first = t
-        .send_on(till.clone(), invoice(100))
-        .await
-        .invoice_reference
-        .unwrap();
-    let second = t
-        .send_on(till.clone(), invoice(200))
-        .await
-        .invoice_reference
-        .unwrap();
+    let first = issued_on(&t, &till, 100).await;
+    let second = issued_on(&t, &till, 200).await;
     let old = t.status_on(till.clone(), &first).await;
     assert_eq!((old.status, old.version), (Some(InvoiceStatus::Canceled), 1));
     assert_eq!(
@@ -80,11 +77,7 @@ async fn a_new_invoice_on_a_cash_register_cancels_the_open_one_but_webshops_keep
     // A paid invoice is final: the next invoice leaves it alone.
     t.sandbox().pay_invoice(&second).unwrap();
     t.status_on(till.clone(), &second).await;
-    let third = t
-        .send_on(till.clone(), invoice(300))
-        .await
-        .invoice_reference
-        .unwrap();
+    let third = issued_on(&t, &till, 300).await;
     assert_eq!(
         t.status_on(till.clone(), &second).await.status,
         Some(InvoiceStatus::Paid)
@@ -119,19 +112,12 @@ async fn assign_seqr_id_binds_a_sticker_the_shopper_can_pay() {
     assert_eq!(assign(&t, till_b.clone(), "not-alnum").await, 53);
     assert_eq!(assign(&t, till_b, "").await, 53);
 
-    let reference = t
-        .send_on(till_a.clone(), invoice(990))
-        .await
-        .invoice_reference
-        .unwrap();
+    let reference = issued_on(&t, &till_a, 990).await;
     let shown = t.sandbox().sticker_invoice("SHOP1TILL4").unwrap();
     assert_eq!(shown.invoice_reference, reference);
     let response = t
-        .http
-        .post(t.url("/sandbox/stickers/SHOP1TILL4/pay"))
-        .send()
-        .await
-        .unwrap();
+        .request(reqwest::Method::POST, "/sandbox/stickers/SHOP1TILL4/pay", None)
+        .await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["invoice"]["invoice_reference"], reference.as_str());
@@ -141,18 +127,12 @@ async fn assign_seqr_id_binds_a_sticker_the_shopper_can_pay() {
         Some(InvoiceStatus::Paid)
     );
     let again = t
-        .http
-        .post(t.url("/sandbox/stickers/SHOP1TILL4/pay"))
-        .send()
-        .await
-        .unwrap();
+        .request(reqwest::Method::POST, "/sandbox/stickers/SHOP1TILL4/pay", None)
+        .await;
     assert_eq!(again.status(), 404, "no open invoice left");
     let unknown = t
-        .http
-        .post(t.url("/sandbox/stickers/NOPE/pay"))
-        .send()
-        .await
-        .unwrap();
+        .request(reqwest::Method::POST, "/sandbox/stickers/NOPE/pay", None)
+        .await;
     assert_eq!(unknown.status(), 404);
 }
 
@@ -160,24 +140,14 @@ async fn assign_seqr_id_binds_a_sticker_the_shopper_can_pay() {
 async fn an_unregistered_terminal_is_unknown_afterwards() {
     let t = start().await;
     let till = till(&t).await;
-    let open = t
-        .send_on(till.clone(), invoice(100))
-        .await
-        .invoice_reference
-        .unwrap();
+    let open = issued_on(&t, &till, 100).await;
     let request = UnregisterTerminalRequest {
         context: till.clone(),
     };
-    let code = UnregisterTerminalResponse::try_from(t.call(request.clone()).await)
-        .unwrap()
-        .result_code
-        .code();
+    let code = t.code(request.clone()).await;
     assert_eq!(code, 0);
     assert_eq!(t.sandbox().invoice(&open).unwrap().status, "CANCELED");
     assert_eq!(t.send_on(till.clone(), invoice(100)).await.result_code.code(), 29);
-    let again = UnregisterTerminalResponse::try_from(t.call(request).await)
-        .unwrap()
-        .result_code
-        .code();
+    let again = t.code(request).await;
     assert_eq!(again, 29);
 }

@@ -18,12 +18,7 @@ async fn the_wsdl_names_this_server_as_the_endpoint() {
     let t = start().await;
     let response = t.http.get(t.handle.wsdl_url()).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/xml")
-    );
+    assert!(content_type(&response).starts_with("text/xml"));
     let wsdl = response.text().await.unwrap();
     assert_eq!(soap_address(&wsdl), t.handle.soap_endpoint_url());
     assert!(wsdl.contains("targetNamespace=\"http://external.interfaces.ers.seamless.com/\""));
