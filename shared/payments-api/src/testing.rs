@@ -3,7 +3,7 @@
 
 use payments_domain::ports::{Clock, GlaseGateway, IdGenerator, PaymentStore, RefundQueue, StatusPush};
 use payments_domain::testing::{
-    FakeGlase, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds, fake_deps,
+    FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds, fake_deps,
 };
 use payments_domain::usecases::{Deps, UseCaseSettings};
 use secrecy::SecretString;
@@ -44,6 +44,23 @@ where
 /// dropping its metric lines.
 pub fn fake_app(key: &str) -> FakeApp {
     app_over(fake_deps(UseCaseSettings::default()), key, std::io::sink())
+}
+
+/// The path and query of the notification URL (with its token) of the first `SendInvoice` among
+/// `calls` (pass them reversed for the latest).
+pub fn notification_path(calls: impl IntoIterator<Item = GlaseCall>) -> String {
+    let url = calls
+        .into_iter()
+        .find_map(|c| match c {
+            GlaseCall::SendInvoice { notification_url, .. } => Some(notification_url),
+            _ => None,
+        })
+        .expect("a sendInvoice call");
+    let tail = url
+        .split("/v1/notifications/")
+        .nth(1)
+        .expect("a notification URL");
+    format!("/v1/notifications/{tail}")
 }
 
 /// A complete environment: every variable any function requires, with valid values (the settings,
