@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -124,20 +123,16 @@ async fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 }
 
 async fn api(app: Arc<LocalApp>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, payments_api::app::MAX_BODY_BYTES + 1).await else {
-        return payments_api::app::error_response(&payments_api::error::ApiError::too_large(
-            payments_api::app::MAX_BODY_BYTES,
-        ))
-        .map(Body::from);
+    let request = match payments_api::serve::api_request(request).await {
+        Ok(request) => request,
+        Err(too_large) => return too_large,
     };
-    let request = http::Request::from_parts(parts, bytes);
     let deadline = request_deadline(&request);
     // In AWS an invocation runs to its end when the caller hangs up; here too. Awaited inline, the
     // handler would be dropped with the connection, between sendInvoice and storing the payment say.
     let handled = tokio::spawn(async move { app.handle_within(request, deadline).await });
     match handled.await {
-        Ok(response) => response.map(Body::from),
+        Ok(response) => payments_api::serve::response(response),
         Err(e) => {
             tracing::error!(error = %e, "a request's handler failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()

@@ -7,15 +7,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::Request;
-use axum::response::Response;
 use bytes::Bytes;
 use glase_protocol::{GlaseClient, GlaseClientConfig};
 use glase_sandbox::{SandboxConfig, SandboxHandle};
 use http::Method;
-use payments_api::app::{App, request};
+use payments_api::app::{ApiRequest, App, request};
 use payments_api::auth::{ApiKeys, hash_api_key};
 use payments_api::metrics::Metrics;
 use payments_api::wiring::{AnyPush, AnyQueue, OsRandom};
@@ -131,15 +127,13 @@ impl<C: Clock + Clone + Send + Sync + 'static> Stack<C> {
         });
         let (tx, served) = mpsc::unbounded_channel();
         let routed = Arc::clone(&app);
-        let router = Router::new().fallback(move |incoming: Request| {
+        let router = payments_api::serve::router(move |request: ApiRequest| {
             let app = Arc::clone(&routed);
             let tx = tx.clone();
             async move {
                 let arrived = Instant::now();
-                let (parts, body) = incoming.into_parts();
-                let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
-                let path = parts.uri.path().to_owned();
-                let response = app.handle(http::Request::from_parts(parts, bytes)).await;
+                let path = request.uri().path().to_owned();
+                let response = app.handle(request).await;
                 let answered = Instant::now();
                 let _ = tx.send(Served {
                     path,
@@ -147,8 +141,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> Stack<C> {
                     arrived,
                     answered,
                 });
-                let (parts, body) = response.into_parts();
-                Response::from_parts(parts, Body::from(body))
+                response
             }
         });
         tokio::spawn(async move {

@@ -31,6 +31,7 @@
 //! - [`jobs`]: scheduled work without a request: the safety net's confirmation pipeline, receipts and
 //!   expiry.
 //! - `testing` (feature `testing`): test apps over the in-memory doubles.
+//! - `serve` (feature `axum`): the axum adapter serving the app over HTTP (a body too large answers 413).
 //! - [`cors`]: the CORS rules of the API (the local stack's layer and the template's configuration).
 //! - [`widget`]: the checkout widget script the API serves.
 
@@ -50,6 +51,8 @@ pub mod refunds;
 pub mod reports;
 pub mod routes;
 pub mod secrets;
+#[cfg(feature = "axum")]
+pub mod serve;
 pub mod settings;
 pub mod telemetry;
 pub mod terminals;

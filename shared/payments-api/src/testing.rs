@@ -2,7 +2,7 @@
 //! [`App`] over any ports, and the app over the in-memory doubles of `payments_domain::testing`.
 
 use payments_domain::ports::Ports;
-use payments_domain::testing::{FakePorts, fake_deps};
+use payments_domain::testing::{FakePorts, GlaseCall, fake_deps};
 use payments_domain::usecases::{Deps, UseCaseSettings};
 use secrecy::SecretString;
 use std::collections::BTreeMap;
@@ -30,6 +30,23 @@ pub fn app_over<P: Ports>(deps: Deps<P>, key: &str, metrics: impl std::io::Write
 /// dropping its metric lines.
 pub fn fake_app(key: &str) -> FakeApp {
     app_over(fake_deps(UseCaseSettings::default()), key, std::io::sink())
+}
+
+/// The path and query of the notification URL (with its token) of the first `SendInvoice` among
+/// `calls` (pass them reversed for the latest).
+pub fn notification_path(calls: impl IntoIterator<Item = GlaseCall>) -> String {
+    let url = calls
+        .into_iter()
+        .find_map(|c| match c {
+            GlaseCall::SendInvoice { notification_url, .. } => Some(notification_url),
+            _ => None,
+        })
+        .expect("a sendInvoice call");
+    let tail = url
+        .split("/v1/notifications/")
+        .nth(1)
+        .expect("a notification URL");
+    format!("/v1/notifications/{tail}")
 }
 
 /// A complete environment: every variable any function requires, with valid values (the settings,

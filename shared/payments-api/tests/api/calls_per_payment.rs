@@ -14,7 +14,7 @@ use payments_domain::ids::{InvoiceReference, PaymentId};
 use payments_domain::payment::PaymentStatus;
 use payments_domain::ports::PaymentStore;
 use payments_domain::testing::{
-    FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
+    FakeGlase, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
 };
 use payments_domain::usecases::{Deps, UseCaseSettings};
 use serde_json::Value;
@@ -87,19 +87,7 @@ async fn create(app: &CountedApp) -> (String, String, InvoiceReference) {
 }
 
 fn notification_path(app: &CountedApp) -> String {
-    let url = app
-        .deps
-        .glase
-        .inner()
-        .calls()
-        .into_iter()
-        .find_map(|c| match c {
-            GlaseCall::SendInvoice { notification_url, .. } => Some(notification_url),
-            _ => None,
-        })
-        .unwrap();
-    let path = url.split("/v1/notifications/").nth(1).unwrap();
-    format!("/v1/notifications/{path}")
+    payments_api::testing::notification_path(app.deps.glase.inner().calls())
 }
 
 async fn status_of(app: &CountedApp, id: &str) -> PaymentStatus {

@@ -5,13 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::Request;
-use axum::response::Response;
 use glase_protocol::{GlaseClient, GlaseClientConfig};
 use glase_sandbox::{EventKind, FaultRules, SandboxConfig, SandboxHandle};
-use payments_api::app::{ApiRequest, App, QueuedMessage};
+use payments_api::app::{App, QueuedMessage};
 use payments_api::auth::{ApiKeys, hash_api_key};
 use payments_api::jobs::SafetyNetPlan;
 use payments_api::metrics::Metrics;
@@ -46,12 +42,6 @@ struct Stack {
     sandbox: SandboxHandle,
     http: reqwest::Client,
     _table: TestTable,
-}
-
-async fn to_api(request: Request) -> ApiRequest {
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
-    http::Request::from_parts(parts, bytes)
 }
 
 async fn stack() -> Stack {
@@ -111,13 +101,9 @@ async fn stack_configured(
         function: None,
     });
     let routed = app.clone();
-    let router = Router::new().fallback(move |request: Request| {
+    let router = payments_api::serve::router(move |request| {
         let app = routed.clone();
-        async move {
-            let response = app.handle(to_api(request).await).await;
-            let (parts, body) = response.into_parts();
-            Response::from_parts(parts, Body::from(body))
-        }
+        async move { app.handle(request).await }
     });
     tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();

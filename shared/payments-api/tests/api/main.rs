@@ -14,4 +14,5 @@ mod money_metrics;
 mod pos;
 mod refunds;
 mod reports;
+mod serve;
 mod support;

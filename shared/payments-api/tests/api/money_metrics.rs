@@ -8,11 +8,11 @@ use http::Method;
 use payments_api::app::request;
 use payments_api::jobs::SafetyNetPlan;
 use payments_api::telemetry::CapturedLines;
-use payments_api::testing::{FakeApp as TestApp, app_over};
+use payments_api::testing::{FakeApp as TestApp, app_over, notification_path};
 use payments_domain::ids::PaymentId;
 use payments_domain::payment::{GlaseInvoiceStatus, Payment, PaymentStatus};
 use payments_domain::ports::{Clock, GlaseError, PaymentStore, StoreError};
-use payments_domain::testing::{GlaseCall, fake_deps};
+use payments_domain::testing::fake_deps;
 use payments_domain::usecases::UseCaseSettings;
 
 const KEY: &str = "sk_test_money_metrics";
@@ -50,19 +50,8 @@ async fn create(app: &TestApp, order_id: &str) -> (Payment, String) {
     let created: serde_json::Value = serde_json::from_str(response.body()).unwrap();
     let id = PaymentId::parse(created["id"].as_str().unwrap()).unwrap();
     let payment = app.deps.store.get_payment(&id).await.unwrap().unwrap();
-    let url = app
-        .deps
-        .glase
-        .calls()
-        .into_iter()
-        .rev()
-        .find_map(|c| match c {
-            GlaseCall::SendInvoice { notification_url, .. } => Some(notification_url),
-            _ => None,
-        })
-        .unwrap();
-    let tail = url.split("/v1/notifications/").nth(1).unwrap().to_owned();
-    (payment, format!("/v1/notifications/{tail}"))
+    let notification = notification_path(app.deps.glase.calls().into_iter().rev());
+    (payment, notification)
 }
 
 async fn status_of(app: &TestApp, payment: &Payment) -> PaymentStatus {

@@ -4,14 +4,14 @@
 
 use http::Method;
 use payments_api::app::{App, request};
-use payments_api::testing::app_over;
+use payments_api::testing::{app_over, notification_path};
 use payments_domain::counting::Counting;
 use payments_domain::idempotency::IdempotencyRecord;
 use payments_domain::payment::Payment;
 use payments_domain::refund::Refund;
 use payments_domain::terminal::Terminal;
 use payments_domain::testing::{
-    FakeGlase, GlaseCall, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
+    FakeGlase, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
 };
 use payments_domain::usecases::{Deps, UseCaseSettings};
 use serde_json::Value;
@@ -109,23 +109,10 @@ pub async fn create_payment(app: &TestApp, order_id: &str, total: i64) -> Create
     let body = format!(r#"{{"order_id":"{order_id}","currency":"SEK","total":{total}}}"#);
     let created = merchant(app, Method::POST, "/v1/payments", &body).await;
     assert_eq!(created.status, 201, "{}", created.text);
-    let url = app
-        .deps
-        .glase
-        .inner()
-        .calls()
-        .into_iter()
-        .rev()
-        .find_map(|c| match c {
-            GlaseCall::SendInvoice { notification_url, .. } => Some(notification_url),
-            _ => None,
-        })
-        .unwrap();
-    let tail = url.split("/v1/notifications/").nth(1).unwrap();
     Created {
         id: created.json["id"].as_str().unwrap().to_owned(),
         client_secret: created.json["client_secret"].as_str().unwrap().to_owned(),
-        notification: format!("/v1/notifications/{tail}"),
+        notification: notification_path(app.deps.glase.inner().calls().into_iter().rev()),
     }
 }
 
