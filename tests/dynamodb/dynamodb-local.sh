@@ -68,28 +68,14 @@ jar_dir() {
 # Starts the server on `port`, records it and waits until it answers; prints its pid. Fails (after
 # stopping it) when it exits early or does not answer in time.
 launch() {
-    local dir="$1" port="$2" pid waited=0
+    local dir="$1" port="$2" pid
     # `-disableTelemetry` keeps the server from sending anything off this machine.
     # setsid puts the server in its own session, so the caller's terminal signals do not reach it and
     # `stop` ends exactly this process. fd 9 (the start lock) is not inherited.
     setsid "$java" -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
         -port "$port" -inMemory -sharedDb -disableTelemetry >"$log_file" 2>&1 </dev/null 9>&- &
     pid=$!
-    echo "$pid" >"$pid_file"
-    echo "$port" >"$port_file"
-    until answers "$port"; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            rm -f "$pid_file" "$port_file"
-            return 1
-        fi
-        if (( waited >= START_TIMEOUT_SECONDS * 5 )); then
-            kill "$pid" 2>/dev/null || true
-            rm -f "$pid_file" "$port_file"
-            return 1
-        fi
-        sleep 0.2
-        waited=$((waited + 1))
-    done
+    await_answer "$pid" "$port" || return 1
     echo "$pid"
 }
 
@@ -99,16 +85,11 @@ start() {
     command -v "$java" >/dev/null || die "$java is not installed (DynamoDB Local needs Java 17 or later)"
     mkdir -p "$run_dir"
 
-    # One starter at a time per state directory: concurrent test binaries share the server.
-    mkdir -p "$home"
-    exec 9>"$home/lock"
-    flock 9
-
-    if running && answers "$(cat "$port_file")"; then
-        echo "DYNAMODB_LOCAL_ENDPOINT=http://127.0.0.1:$(cat "$port_file")"
+    # Concurrent test binaries share the server.
+    take_start_lock
+    if reuse_running DYNAMODB_LOCAL_ENDPOINT; then
         return
     fi
-    rm -f "$pid_file" "$port_file"
 
     install_package
     local dir port pid attempt

@@ -1,7 +1,8 @@
 # Shared by tests/dynamodb/dynamodb-local.sh and tests/moto/moto-server.sh: a test server on a loopback
 # port, recorded by its pid and port in a run directory, and stopped by that pid only.
 # The sourcing script sets `label` (the prefix of its messages), `title` (the server's name in messages),
-# `run_dir`, `pid_file` and `port_file`, and defines `answers PORT`.
+# `home` (where the start lock lives), `run_dir`, `pid_file`, `port_file` and `START_TIMEOUT_SECONDS`, and
+# defines `answers PORT`, which answers 0 when the server on that port responds.
 set -euo pipefail
 
 die() {
@@ -26,6 +27,46 @@ parse_start_options() {
             --owner-pid) owner_pid="${2:?--owner-pid needs a value}"; shift 2 ;;
             *) die "unknown option $1" ;;
         esac
+    done
+}
+
+# Takes the start lock on fd 9, held until the script exits: one starter at a time per state directory.
+take_start_lock() {
+    mkdir -p "$home"
+    exec 9>"$home/lock"
+    flock 9
+}
+
+# Answers 0 and prints `NAME=http://127.0.0.1:PORT` when the recorded server is alive and answers;
+# otherwise forgets the record and answers 1.
+reuse_running() {
+    local name="$1"
+    if running && answers "$(cat "$port_file")"; then
+        echo "$name=http://127.0.0.1:$(cat "$port_file")"
+        return 0
+    fi
+    rm -f "$pid_file" "$port_file"
+    return 1
+}
+
+# Records the server's pid and port and waits until it answers. Answers 1 when it exits first and 2 (after
+# stopping it) when it does not answer within START_TIMEOUT_SECONDS; either way the record is removed.
+await_answer() {
+    local pid="$1" port="$2" waited=0
+    echo "$pid" >"$pid_file"
+    echo "$port" >"$port_file"
+    until answers "$port"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            rm -f "$pid_file" "$port_file"
+            return 1
+        fi
+        if (( waited >= START_TIMEOUT_SECONDS * 5 )); then
+            kill "$pid" 2>/dev/null || true
+            rm -f "$pid_file" "$port_file"
+            return 2
+        fi
+        sleep 0.2
+        waited=$((waited + 1))
     done
 }
 

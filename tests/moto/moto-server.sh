@@ -62,43 +62,29 @@ start() {
     local owner_pid
     parse_start_options "$@"
     command -v curl >/dev/null || die "curl is not installed"
-    mkdir -p "$home" "$run_dir"
+    mkdir -p "$run_dir"
 
-    # One starter at a time (this also serialises the install): concurrent test binaries share a server.
-    exec 9>"$home/lock"
-    flock 9
-
-    if running && answers "$(cat "$port_file")"; then
-        echo "SQS_ENDPOINT=http://127.0.0.1:$(cat "$port_file")"
+    # The lock also serialises the install; concurrent test binaries share a server.
+    take_start_lock
+    if reuse_running SQS_ENDPOINT; then
         return
     fi
-    rm -f "$pid_file" "$port_file"
 
     install_package
-    local port pid waited
+    local port pid
     port="$(free_port)"
     # setsid puts the server in its own session, so the caller's terminal signals do not reach it and
     # `stop` ends exactly this process. It binds to loopback only.
     setsid "$venv/bin/moto_server" --host 127.0.0.1 --port "$port" >"$log_file" 2>&1 </dev/null 9>&- &
     pid=$!
-    echo "$pid" >"$pid_file"
-    echo "$port" >"$port_file"
-
-    waited=0
-    until answers "$port"; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            cat "$log_file" >&2 || true
-            rm -f "$pid_file" "$port_file"
-            die "moto_server exited before it answered (log above)"
-        fi
-        if (( waited >= START_TIMEOUT_SECONDS * 5 )); then
-            kill "$pid" 2>/dev/null || true
-            rm -f "$pid_file" "$port_file"
-            die "moto_server did not answer on port $port within ${START_TIMEOUT_SECONDS}s"
-        fi
-        sleep 0.2
-        waited=$((waited + 1))
-    done
+    local outcome=0
+    await_answer "$pid" "$port" || outcome=$?
+    if (( outcome == 1 )); then
+        cat "$log_file" >&2 || true
+        die "moto_server exited before it answered (log above)"
+    elif (( outcome == 2 )); then
+        die "moto_server did not answer on port $port within ${START_TIMEOUT_SECONDS}s"
+    fi
 
     watch_owner "$owner_pid" "$pid"
     echo "SQS_ENDPOINT=http://127.0.0.1:$port"
