@@ -21,18 +21,11 @@ readonly START_ATTEMPTS=3
 # The Java runtime to use (Java 17 or later).
 java="${JAVA:-java}"
 
-repo_root="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=../lib/server.sh
+source "$(dirname "$0")/../lib/server.sh" dynamodb-local "DynamoDB Local"
 home="${DYNAMODB_LOCAL_HOME:-$repo_root/target/dynamodb-local}"
 npm_dir="$home/npm"
-run_dir="${DYNAMODB_LOCAL_RUN_DIR:-$home/run}"
-pid_file="$run_dir/pid"
-port_file="$run_dir/port"
-log_file="$run_dir/server.log"
-label=dynamodb-local
-title="DynamoDB Local"
-# shellcheck source=../lib/server.sh
-source "$repo_root/tests/lib/server.sh"
-
+server_files "${DYNAMODB_LOCAL_RUN_DIR:-$home/run}"
 
 # Answers 0 when the server on the given port responds to a DynamoDB API call.
 answers() {

@@ -1,9 +1,22 @@
 # Shared by tests/dynamodb/dynamodb-local.sh and tests/moto/moto-server.sh: a test server on a loopback
 # port, recorded by its pid and port in a run directory, and stopped by that pid only.
-# The sourcing script sets `label` (the prefix of its messages), `title` (the server's name in messages),
-# `home` (where the start lock lives), `run_dir`, `pid_file`, `port_file` and `START_TIMEOUT_SECONDS`, and
-# defines `answers PORT`, which answers 0 when the server on that port responds.
+#   source tests/lib/server.sh LABEL TITLE   LABEL prefixes the messages, TITLE names the server in them
+# Sourcing sets `repo_root`. The sourcing script then sets `home` (where the start lock lives) and
+# `START_TIMEOUT_SECONDS`, calls `server_files RUN_DIR`, and defines `answers PORT`, which answers 0 when
+# the server on that port responds.
 set -euo pipefail
+
+label="$1"
+title="$2"
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+# Names the run directory and the server's pid, port and log files in it.
+server_files() {
+    run_dir="$1"
+    pid_file="$run_dir/pid"
+    port_file="$run_dir/port"
+    log_file="$run_dir/server.log"
+}
 
 die() {
     echo "$label: $*" >&2

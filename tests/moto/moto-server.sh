@@ -20,17 +20,11 @@ set -euo pipefail
 readonly PACKAGE="moto[server]==5.2.5"
 readonly START_TIMEOUT_SECONDS=60
 
-repo_root="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=../lib/server.sh
+source "$(dirname "$0")/../lib/server.sh" moto-server "moto_server"
 venv="${MOTO_VENV:-$repo_root/target/py-moto}"
 home="$repo_root/target/moto"
-run_dir="${MOTO_RUN_DIR:-$home/run}"
-pid_file="$run_dir/pid"
-port_file="$run_dir/port"
-log_file="$run_dir/server.log"
-label=moto-server
-title="moto_server"
-# shellcheck source=../lib/server.sh
-source "$repo_root/tests/lib/server.sh"
+server_files "${MOTO_RUN_DIR:-$home/run}"
 
 
 # Answers 0 when the server on the given port responds to an SQS API call (JSON protocol).
