@@ -10,6 +10,18 @@ label="$1"
 title="$2"
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
+# Answers 0 when the server on PORT answers an AWS JSON-protocol call TARGET (`X-Amz-Target`) for SERVICE,
+# signed with test credentials; further arguments go to curl.
+aws_json_answers() {
+    local port="$1" target="$2" service="$3"
+    shift 3
+    curl --silent --show-error "$@" --max-time 2 --output /dev/null \
+        --header 'Content-Type: application/x-amz-json-1.0' \
+        --header "X-Amz-Target: $target" \
+        --header "Authorization: AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/$service/aws4_request, SignedHeaders=host, Signature=0" \
+        --data '{}' "http://127.0.0.1:$port/" 2>/dev/null
+}
+
 # Names the run directory and the server's pid, port and log files in it.
 server_files() {
     run_dir="$1"

@@ -29,12 +29,7 @@ server_files "${MOTO_RUN_DIR:-$home/run}"
 
 # Answers 0 when the server on the given port responds to an SQS API call (JSON protocol).
 answers() {
-    local port="$1"
-    curl --silent --show-error --fail --max-time 2 --output /dev/null \
-        --header 'Content-Type: application/x-amz-json-1.0' \
-        --header 'X-Amz-Target: AmazonSQS.ListQueues' \
-        --header 'Authorization: AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0' \
-        --data '{}' "http://127.0.0.1:$port/" 2>/dev/null
+    aws_json_answers "$1" AmazonSQS.ListQueues sqs --fail
 }
 
 install_package() {
