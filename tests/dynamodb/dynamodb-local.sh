@@ -21,32 +21,15 @@ readonly START_ATTEMPTS=3
 # The Java runtime to use (Java 17 or later).
 java="${JAVA:-java}"
 
-repo_root="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=../lib/server.sh
+source "$(dirname "$0")/../lib/server.sh" dynamodb-local "DynamoDB Local"
 home="${DYNAMODB_LOCAL_HOME:-$repo_root/target/dynamodb-local}"
 npm_dir="$home/npm"
-run_dir="${DYNAMODB_LOCAL_RUN_DIR:-$home/run}"
-pid_file="$run_dir/pid"
-port_file="$run_dir/port"
-log_file="$run_dir/server.log"
-
-die() {
-    echo "dynamodb-local: $*" >&2
-    exit 1
-}
+server_files "${DYNAMODB_LOCAL_RUN_DIR:-$home/run}"
 
 # Answers 0 when the server on the given port responds to a DynamoDB API call.
 answers() {
-    local port="$1"
-    curl --silent --show-error --max-time 2 --output /dev/null \
-        --header 'Content-Type: application/x-amz-json-1.0' \
-        --header 'X-Amz-Target: DynamoDB_20120810.ListTables' \
-        --header 'Authorization: AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0' \
-        --data '{}' "http://127.0.0.1:$port/" 2>/dev/null
-}
-
-# Answers 0 when the recorded server process is alive.
-running() {
-    [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null
+    aws_json_answers "$1" DynamoDB_20120810.ListTables dynamodb
 }
 
 install_package() {
@@ -70,59 +53,31 @@ jar_dir() {
     dirname "$jar"
 }
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 # Starts the server on `port`, records it and waits until it answers; prints its pid. Fails (after
 # stopping it) when it exits early or does not answer in time.
 launch() {
-    local dir="$1" port="$2" pid waited=0
+    local dir="$1" port="$2" pid
     # `-disableTelemetry` keeps the server from sending anything off this machine.
     # setsid puts the server in its own session, so the caller's terminal signals do not reach it and
     # `stop` ends exactly this process. fd 9 (the start lock) is not inherited.
     setsid "$java" -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
         -port "$port" -inMemory -sharedDb -disableTelemetry >"$log_file" 2>&1 </dev/null 9>&- &
     pid=$!
-    echo "$pid" >"$pid_file"
-    echo "$port" >"$port_file"
-    until answers "$port"; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            rm -f "$pid_file" "$port_file"
-            return 1
-        fi
-        if (( waited >= START_TIMEOUT_SECONDS * 5 )); then
-            kill "$pid" 2>/dev/null || true
-            rm -f "$pid_file" "$port_file"
-            return 1
-        fi
-        sleep 0.2
-        waited=$((waited + 1))
-    done
+    await_answer "$pid" "$port" || return 1
     echo "$pid"
 }
 
 start() {
-    local owner_pid=""
-    while [[ $# -gt 0 ]]; do
-        case "$1" in
-            --owner-pid) owner_pid="${2:?--owner-pid needs a value}"; shift 2 ;;
-            *) die "unknown option $1" ;;
-        esac
-    done
+    local owner_pid
+    parse_start_options "$@"
     command -v "$java" >/dev/null || die "$java is not installed (DynamoDB Local needs Java 17 or later)"
     mkdir -p "$run_dir"
 
-    # One starter at a time per state directory: concurrent test binaries share the server.
-    mkdir -p "$home"
-    exec 9>"$home/lock"
-    flock 9
-
-    if running && answers "$(cat "$port_file")"; then
-        echo "DYNAMODB_LOCAL_ENDPOINT=http://127.0.0.1:$(cat "$port_file")"
+    # Concurrent test binaries share the server.
+    take_start_lock
+    if reuse_running DYNAMODB_LOCAL_ENDPOINT; then
         return
     fi
-    rm -f "$pid_file" "$port_file"
 
     install_package
     local dir port pid attempt
@@ -140,48 +95,8 @@ start() {
         fi
     done
 
-    if [[ -n "$owner_pid" ]]; then
-        # The watchdog ends the server once the owner has gone, by the recorded pid only.
-        (
-            exec 9>&-
-            while kill -0 "$owner_pid" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
-            if [[ -f "$pid_file" && "$(cat "$pid_file")" == "$pid" ]]; then
-                kill "$pid" 2>/dev/null || true
-                rm -rf "$run_dir"
-            fi
-        ) >/dev/null 2>&1 </dev/null &
-        disown
-    fi
+    watch_owner "$owner_pid" "$pid"
     echo "DYNAMODB_LOCAL_ENDPOINT=http://127.0.0.1:$port"
 }
 
-stop() {
-    if ! [[ -f "$pid_file" ]]; then
-        return
-    fi
-    local pid
-    pid="$(cat "$pid_file")"
-    if kill -0 "$pid" 2>/dev/null; then
-        kill "$pid"
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -9 "$pid" 2>/dev/null || true
-        fi
-    fi
-    rm -f "$pid_file" "$port_file"
-}
-
-endpoint() {
-    running || die "DynamoDB Local is not running (no live pid in $pid_file)"
-    echo "http://127.0.0.1:$(cat "$port_file")"
-}
-
-case "${1:-}" in
-    start) shift; start "$@" ;;
-    stop) stop ;;
-    endpoint) endpoint ;;
-    *) die "usage: $0 start [--owner-pid PID] | stop | endpoint" ;;
-esac
+dispatch "$@"

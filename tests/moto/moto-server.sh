@@ -20,32 +20,16 @@ set -euo pipefail
 readonly PACKAGE="moto[server]==5.2.5"
 readonly START_TIMEOUT_SECONDS=60
 
-repo_root="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=../lib/server.sh
+source "$(dirname "$0")/../lib/server.sh" moto-server "moto_server"
 venv="${MOTO_VENV:-$repo_root/target/py-moto}"
 home="$repo_root/target/moto"
-run_dir="${MOTO_RUN_DIR:-$home/run}"
-pid_file="$run_dir/pid"
-port_file="$run_dir/port"
-log_file="$run_dir/server.log"
+server_files "${MOTO_RUN_DIR:-$home/run}"
 
-die() {
-    echo "moto-server: $*" >&2
-    exit 1
-}
 
 # Answers 0 when the server on the given port responds to an SQS API call (JSON protocol).
 answers() {
-    local port="$1"
-    curl --silent --show-error --fail --max-time 2 --output /dev/null \
-        --header 'Content-Type: application/x-amz-json-1.0' \
-        --header 'X-Amz-Target: AmazonSQS.ListQueues' \
-        --header 'Authorization: AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0' \
-        --data '{}' "http://127.0.0.1:$port/" 2>/dev/null
-}
-
-# Answers 0 when the recorded server process is alive.
-running() {
-    [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null
+    aws_json_answers "$1" AmazonSQS.ListQueues sqs --fail
 }
 
 install_package() {
@@ -63,99 +47,36 @@ install_package() {
     touch "$venv/.installed-$PACKAGE"
 }
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 start() {
-    local owner_pid=""
-    while [[ $# -gt 0 ]]; do
-        case "$1" in
-            --owner-pid) owner_pid="${2:?--owner-pid needs a value}"; shift 2 ;;
-            *) die "unknown option $1" ;;
-        esac
-    done
+    local owner_pid
+    parse_start_options "$@"
     command -v curl >/dev/null || die "curl is not installed"
-    mkdir -p "$home" "$run_dir"
+    mkdir -p "$run_dir"
 
-    # One starter at a time (this also serialises the install): concurrent test binaries share a server.
-    exec 9>"$home/lock"
-    flock 9
-
-    if running && answers "$(cat "$port_file")"; then
-        echo "SQS_ENDPOINT=http://127.0.0.1:$(cat "$port_file")"
+    # The lock also serialises the install; concurrent test binaries share a server.
+    take_start_lock
+    if reuse_running SQS_ENDPOINT; then
         return
     fi
-    rm -f "$pid_file" "$port_file"
 
     install_package
-    local port pid waited
+    local port pid
     port="$(free_port)"
     # setsid puts the server in its own session, so the caller's terminal signals do not reach it and
     # `stop` ends exactly this process. It binds to loopback only.
     setsid "$venv/bin/moto_server" --host 127.0.0.1 --port "$port" >"$log_file" 2>&1 </dev/null 9>&- &
     pid=$!
-    echo "$pid" >"$pid_file"
-    echo "$port" >"$port_file"
-
-    waited=0
-    until answers "$port"; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            cat "$log_file" >&2 || true
-            rm -f "$pid_file" "$port_file"
-            die "moto_server exited before it answered (log above)"
-        fi
-        if (( waited >= START_TIMEOUT_SECONDS * 5 )); then
-            kill "$pid" 2>/dev/null || true
-            rm -f "$pid_file" "$port_file"
-            die "moto_server did not answer on port $port within ${START_TIMEOUT_SECONDS}s"
-        fi
-        sleep 0.2
-        waited=$((waited + 1))
-    done
-
-    if [[ -n "$owner_pid" ]]; then
-        # The watchdog ends the server once the owner has gone, by the recorded pid only.
-        (
-            exec 9>&-
-            while kill -0 "$owner_pid" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
-            if [[ -f "$pid_file" && "$(cat "$pid_file")" == "$pid" ]]; then
-                kill "$pid" 2>/dev/null || true
-                rm -rf "$run_dir"
-            fi
-        ) >/dev/null 2>&1 </dev/null &
-        disown
+    local outcome=0
+    await_answer "$pid" "$port" || outcome=$?
+    if (( outcome == 1 )); then
+        cat "$log_file" >&2 || true
+        die "moto_server exited before it answered (log above)"
+    elif (( outcome == 2 )); then
+        die "moto_server did not answer on port $port within ${START_TIMEOUT_SECONDS}s"
     fi
+
+    watch_owner "$owner_pid" "$pid"
     echo "SQS_ENDPOINT=http://127.0.0.1:$port"
 }
 
-stop() {
-    if ! [[ -f "$pid_file" ]]; then
-        return
-    fi
-    local pid
-    pid="$(cat "$pid_file")"
-    if kill -0 "$pid" 2>/dev/null; then
-        kill "$pid"
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -9 "$pid" 2>/dev/null || true
-        fi
-    fi
-    rm -f "$pid_file" "$port_file"
-}
-
-endpoint() {
-    running || die "moto_server is not running (no live pid in $pid_file)"
-    echo "http://127.0.0.1:$(cat "$port_file")"
-}
-
-case "${1:-}" in
-    start) shift; start "$@" ;;
-    stop) stop ;;
-    endpoint) endpoint ;;
-    *) die "usage: $0 start [--owner-pid PID] | stop | endpoint" ;;
-esac
+dispatch "$@"

@@ -9,6 +9,8 @@
 #   bash tests/schemathesis/run.sh [examples per operation, default 25] [time budget in s, default 240]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=../lib/listening.sh
+source tests/lib/listening.sh
 
 examples="${1:-25}"
 budget="${2:-240}"
@@ -39,18 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-base=""
-for _ in $(seq 1 600); do
-    base="$(sed -n 's/^glase-local listening on \(http:\/\/127\.0\.0\.1:[0-9]*\)$/\1/p' "$log" | head -n 1)"
-    [ -n "$base" ] && break
-    if ! kill -0 "$pid" 2>/dev/null; then
-        echo "glase-local exited early:" >&2
-        cat "$log" >&2
-        exit 1
-    fi
-    sleep 0.05
-done
-[ -n "$base" ] || { echo "glase-local did not report its address" >&2; cat "$log" >&2; exit 1; }
+base="$(await_listening glase-local "$log" "$pid" 600)"
 echo "glase-local on $base (pid $pid)"
 
 cd "$work_dir"

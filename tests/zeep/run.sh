@@ -4,6 +4,8 @@
 # the sandbox by process id on exit. The virtual environment lives in target/py-zeep.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=../lib/listening.sh
+source tests/lib/listening.sh
 
 target_dir="${CARGO_TARGET_DIR:-target}"
 venv="$target_dir/py-zeep"
@@ -24,21 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-base_url=""
-for _ in $(seq 1 200); do
-    base_url="$(sed -n 's/^glase-sandbox listening on \(http:\/\/[0-9.:]*\)$/\1/p' "$log" | head -n 1)"
-    [ -n "$base_url" ] && break
-    if ! kill -0 "$pid" 2>/dev/null; then
-        echo "glase-sandbox exited early:" >&2
-        cat "$log" >&2
-        exit 1
-    fi
-    sleep 0.05
-done
-if [ -z "$base_url" ]; then
-    echo "glase-sandbox did not report its address" >&2
-    cat "$log" >&2
-    exit 1
-fi
+base_url="$(await_listening glase-sandbox "$log" "$pid" 200)"
 
 "$venv/bin/python" tests/zeep/check_sandbox.py "$base_url"
