@@ -16,7 +16,7 @@ use payments_domain::ids::PaymentId;
 use payments_domain::ids::Timestamp;
 use payments_domain::payment::{GlaseInvoiceStatus, PaymentStatus};
 use payments_domain::ports::{Clock, PortTypes, Ports};
-use payments_domain::usecases::{ConfirmOutcome, Deps, Reader, UseCaseError};
+use payments_domain::usecases::{Caller, ConfirmOutcome, Deps, UseCaseError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -245,19 +245,19 @@ impl<P: Ports> App<P> {
     }
 
     /// The merchant (API key) or a browser/till (the payment's client secret).
-    pub(crate) fn reader<'a>(
+    pub(crate) fn caller<'a>(
         &self,
         request: &'a ApiRequest,
         secret: &'a Option<String>,
-    ) -> Result<Reader<'a>, ApiError> {
+    ) -> Result<Caller<'a>, ApiError> {
         if header_str(request.headers(), "authorization").is_some() {
-            return self.merchant(request).map(|()| Reader::Merchant);
+            return self.merchant(request).map(|()| Caller::Merchant);
         }
         match secret
             .as_deref()
             .or_else(|| header_str(request.headers(), "x-client-secret"))
         {
-            Some(s) if !s.is_empty() => Ok(Reader::ClientSecret(s)),
+            Some(s) if !s.is_empty() => Ok(Caller::ClientSecret(s)),
             _ => Err(ApiError::unauthorized()),
         }
     }

@@ -65,11 +65,11 @@ impl<P: Ports> App<P> {
         deadline: Option<Timestamp>,
     ) -> Result<ApiResponse, ApiError> {
         let secret = query_value(request, "client_secret");
-        let reader = self.reader(request, &secret)?;
+        let caller = self.caller(request, &secret)?;
         let id = payment_id(id)?;
         let view = self
             .deps
-            .read_payment_within(&id, reader, deadline)
+            .read_payment_within(&id, caller, deadline)
             .await
             .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))?;
         if let Some(outcome) = &view.confirmation {
@@ -83,9 +83,9 @@ impl<P: Ports> App<P> {
 
     pub(crate) async fn payment_qr(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
         let secret = query_value(request, "client_secret");
-        let reader = self.reader(request, &secret)?;
+        let caller = self.caller(request, &secret)?;
         let id = payment_id(id)?;
-        let reference = self.deps.invoice_reference(&id, reader).await?;
+        let reference = self.deps.invoice_reference(&id, caller).await?;
         let svg = crate::qr::svg(&reference.qr_code_url(), 220).map_err(|_| ApiError::internal())?;
         let mut r = Response::new(svg);
         r.headers_mut()
@@ -104,11 +104,11 @@ impl<P: Ports> App<P> {
         deadline: Option<Timestamp>,
     ) -> Result<ApiResponse, ApiError> {
         let secret = query_value(request, "client_secret");
-        let reader = self.reader(request, &secret)?;
+        let caller = self.caller(request, &secret)?;
         let id = payment_id(id)?;
         let canceled = self
             .deps
-            .cancel_payment_within(&id, reader, deadline)
+            .cancel_payment_within(&id, caller, deadline)
             .await
             .inspect_err(|e| self.record_glase_failure("cancelInvoice", e))?;
         if canceled.canceled_now {

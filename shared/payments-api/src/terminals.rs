@@ -163,9 +163,9 @@ impl<P: Ports> App<P> {
 
     pub(crate) async fn try_again(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
         let secret = query_value(request, "client_secret");
-        let reader = self.reader(request, &secret)?;
+        let caller = self.caller(request, &secret)?;
         let id = payment_id(id)?;
-        let view = self.deps.restart_pos_window(&id, reader).await?;
+        let view = self.deps.restart_pos_window(&id, caller).await?;
         Ok(json(
             StatusCode::OK,
             &self.payment_dto(&view.payment, &view.refunds),

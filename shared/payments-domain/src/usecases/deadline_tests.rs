@@ -224,7 +224,7 @@ async fn a_status_read_gives_get_payment_status_what_is_left_less_the_write_of_i
     d.clock.advance(Duration::from_secs(2));
     let deadline = in_ms(&d, 6_000);
     let view = d
-        .read_payment_within(created.payment.id(), Reader::Merchant, Some(deadline))
+        .read_payment_within(created.payment.id(), Caller::Merchant, Some(deadline))
         .await
         .unwrap();
     assert!(view.confirmation.is_some());
@@ -240,7 +240,7 @@ async fn a_cancel_gives_cancel_invoice_what_is_left_less_the_write_of_its_outcom
     let created = d.create_payment(request(100)).await.unwrap();
     let deadline = in_ms(&d, 5_000);
     let canceled = d
-        .cancel_payment_within(created.payment.id(), Reader::Merchant, Some(deadline))
+        .cancel_payment_within(created.payment.id(), Caller::Merchant, Some(deadline))
         .await
         .unwrap();
     assert_eq!(canceled.payment.status(), PaymentStatus::Canceled);
@@ -281,7 +281,7 @@ async fn a_cancel_or_update_without_time_for_the_call_and_the_write_asks_and_cha
         needed: Duration::from_secs(2),
     };
     let cancel = d
-        .cancel_payment_within(created.payment.id(), Reader::Merchant, Some(deadline))
+        .cancel_payment_within(created.payment.id(), Caller::Merchant, Some(deadline))
         .await
         .unwrap_err();
     assert_eq!(cancel, needed);

@@ -41,6 +41,7 @@ use crate::ids::Timestamp;
 use crate::payment::{Payment, PaymentError, PaymentStatus};
 use crate::ports::{GlaseError, PaymentStore, PortTypes, StoreError};
 use crate::refund::Refund;
+use crate::terminal::Terminal;
 
 pub mod connections;
 pub mod payments;
@@ -54,7 +55,7 @@ mod deadline_tests;
 #[cfg(test)]
 mod tests;
 
-pub use payments::{Cancellation, ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView, Reader};
+pub use payments::{Caller, Cancellation, ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView};
 pub use refunds::{RefundProcessing, RefundSweepReport, RequestRefund};
 pub use reports::{ClosePeriod, ClosedPeriod, ReconcileInput, ReconcileOutcome, RefundSettlement, reconcile};
 pub use sweeps::{DueCheck, ExpiryReport, SweepReport};
@@ -198,6 +199,17 @@ impl<P: PortTypes<Store: PaymentStore>> Deps<P> {
             .get_payment(id)
             .await?
             .ok_or(UseCaseError::NotFound("payment"))
+    }
+
+    /// The stored terminal `id`, or [`UseCaseError::NotFound`].
+    pub(crate) async fn stored_terminal(
+        &self,
+        id: &crate::ids::TerminalId,
+    ) -> Result<Terminal, UseCaseError> {
+        self.store
+            .get_terminal(id)
+            .await?
+            .ok_or(UseCaseError::NotFound("terminal"))
     }
 
     /// The refunds of `payment`, oldest first. Only a paid payment can have refunds (a refund needs

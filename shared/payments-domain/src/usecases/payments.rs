@@ -48,9 +48,9 @@ pub struct CreatedPayment {
     pub replayed: bool,
 }
 
-/// Who is reading or changing a payment.
+/// Who calls a use case on a payment, to read or to change it: the merchant, or a holder of its client secret.
 #[derive(Clone, Copy, Debug)]
-pub enum Reader<'a> {
+pub enum Caller<'a> {
     /// The merchant, authenticated with an API key by the caller.
     Merchant,
     /// A browser or till presenting the payment's client secret.
@@ -303,11 +303,7 @@ impl<P: Ports> Deps<P> {
         let terminal = match &request.terminal {
             PaymentTerminal::Webshop => None,
             PaymentTerminal::Pos(id) => {
-                let t = self
-                    .store
-                    .get_terminal(id)
-                    .await?
-                    .ok_or(UseCaseError::NotFound("terminal"))?;
+                let t = self.stored_terminal(id).await?;
                 if !t.is_active() {
                     return Err(UseCaseError::Conflict(ConflictReason::TerminalUnregistered));
                 }
@@ -408,11 +404,7 @@ impl<P: Ports> Deps<P> {
         match payment.terminal() {
             PaymentTerminal::Webshop => Ok(GlaseTerminal::Webshop),
             PaymentTerminal::Pos(id) => {
-                let t = self
-                    .store
-                    .get_terminal(id)
-                    .await?
-                    .ok_or(UseCaseError::NotFound("terminal"))?;
+                let t = self.stored_terminal(id).await?;
                 Ok(GlaseTerminal::Pos {
                     terminal_id: id.clone(),
                     glase_terminal_id: t.glase_terminal_id().clone(),
@@ -568,12 +560,12 @@ impl<P: Ports> Deps<P> {
     // Read
     // -----------------------------------------------------------------------------------------------------
 
-    pub(super) async fn load_for(&self, id: &PaymentId, reader: Reader<'_>) -> Result<Payment, UseCaseError> {
+    pub(super) async fn load_for(&self, id: &PaymentId, caller: Caller<'_>) -> Result<Payment, UseCaseError> {
         let payment = self.stored_payment(id).await?;
-        match reader {
-            Reader::Merchant => Ok(payment),
-            Reader::ClientSecret(s) if payment.client_secret_matches(s) => Ok(payment),
-            Reader::ClientSecret(_) => Err(UseCaseError::NotFound("payment")),
+        match caller {
+            Caller::Merchant => Ok(payment),
+            Caller::ClientSecret(s) if payment.client_secret_matches(s) => Ok(payment),
+            Caller::ClientSecret(_) => Err(UseCaseError::NotFound("payment")),
         }
     }
 
@@ -613,9 +605,9 @@ impl<P: Ports> Deps<P> {
     pub async fn read_payment(
         &self,
         id: &PaymentId,
-        reader: Reader<'_>,
+        caller: Caller<'_>,
     ) -> Result<PaymentView, UseCaseError> {
-        self.read_payment_within(id, reader, None).await
+        self.read_payment_within(id, caller, None).await
     }
 
     /// [`Self::read_payment`] inside an invocation that must have answered by `deadline` (see
@@ -623,10 +615,10 @@ impl<P: Ports> Deps<P> {
     pub async fn read_payment_within(
         &self,
         id: &PaymentId,
-        reader: Reader<'_>,
+        caller: Caller<'_>,
         deadline: Option<Timestamp>,
     ) -> Result<PaymentView, UseCaseError> {
-        let mut payment = self.load_for(id, reader).await?;
+        let mut payment = self.load_for(id, caller).await?;
         let mut confirmation = None;
         let now = self.clock.now();
         if payment.due_for_check(now, self.settings.status_check_interval) {
@@ -668,8 +660,8 @@ impl<P: Ports> Deps<P> {
     /// Cancels a pending payment with Glase and records it. Already canceled: answered unchanged. Paid
     /// (also when Glase answers 50, which this records as paid): `AlreadyPaid`. The shopper paying right
     /// now (51, 48): `PaymentInProgress`.
-    pub async fn cancel_payment(&self, id: &PaymentId, reader: Reader<'_>) -> Result<Payment, UseCaseError> {
-        Ok(self.cancel_payment_within(id, reader, None).await?.payment)
+    pub async fn cancel_payment(&self, id: &PaymentId, caller: Caller<'_>) -> Result<Payment, UseCaseError> {
+        Ok(self.cancel_payment_within(id, caller, None).await?.payment)
     }
 
     /// [`Deps::cancel_payment`] inside an invocation that must have answered by `deadline`: cancelInvoice
@@ -678,11 +670,11 @@ impl<P: Ports> Deps<P> {
     pub async fn cancel_payment_within(
         &self,
         id: &PaymentId,
-        reader: Reader<'_>,
+        caller: Caller<'_>,
         deadline: Option<Timestamp>,
     ) -> Result<Cancellation, UseCaseError> {
         let by = self.call_by(deadline)?;
-        let payment = self.load_for(id, reader).await?;
+        let payment = self.load_for(id, caller).await?;
         let already = |payment| Cancellation {
             payment,
             canceled_now: false,
@@ -764,7 +756,7 @@ impl<P: Ports> Deps<P> {
         deadline: Option<Timestamp>,
     ) -> Result<Payment, UseCaseError> {
         let by = self.call_by(deadline)?;
-        let payment = self.load_for(id, Reader::Merchant).await?;
+        let payment = self.load_for(id, Caller::Merchant).await?;
         match payment.status() {
             PaymentStatus::Pending => {}
             PaymentStatus::Paid => return Err(UseCaseError::Conflict(ConflictReason::AlreadyPaid)),
@@ -858,8 +850,8 @@ impl<P: Ports> Deps<P> {
     pub async fn invoice_reference(
         &self,
         id: &PaymentId,
-        reader: Reader<'_>,
+        caller: Caller<'_>,
     ) -> Result<InvoiceReference, UseCaseError> {
-        Ok(self.load_for(id, reader).await?.invoice_reference().clone())
+        Ok(self.load_for(id, caller).await?.invoice_reference().clone())
     }
 }

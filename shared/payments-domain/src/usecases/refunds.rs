@@ -35,7 +35,7 @@ use crate::ports::{
 };
 use crate::refund::{NewRefund, Refund, RefundFailure, RefundStatus};
 
-use super::{ConflictReason, Deps, MAX_RACES, Reader, UseCaseError};
+use super::{Caller, ConflictReason, Deps, MAX_RACES, UseCaseError};
 
 /// A refund request.
 #[derive(Clone, Debug)]
@@ -199,7 +199,7 @@ impl<P: Ports> Deps<P> {
     }
 
     async fn record_refund(&self, request: &RequestRefund) -> Result<Refund, UseCaseError> {
-        let mut payment = self.load_for(&request.payment_id, Reader::Merchant).await?;
+        let mut payment = self.load_for(&request.payment_id, Caller::Merchant).await?;
         let keyed = request.idempotency.is_some();
         let refund_id = match &request.idempotency {
             Some((key, _)) => keyed_refund_id(&request.payment_id, key),

@@ -417,11 +417,7 @@ impl<P: Ports> Deps<P> {
         let scope = match &request.terminal_id {
             None => PeriodScope::Shop,
             Some(id) => {
-                let terminal = self
-                    .store
-                    .get_terminal(id)
-                    .await?
-                    .ok_or(UseCaseError::NotFound("terminal"))?;
+                let terminal = self.stored_terminal(id).await?;
                 if !terminal.is_active() {
                     return Err(UseCaseError::Conflict(ConflictReason::TerminalUnregistered));
                 }

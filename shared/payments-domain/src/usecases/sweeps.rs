@@ -14,7 +14,7 @@ use crate::ids::PaymentId;
 use crate::payment::{Payment, PaymentStatus};
 use crate::ports::{Clock, PaymentStore, Ports, StoreError};
 
-use super::{ConfirmOutcome, Deps, MAX_RACES, Reader, UseCaseError};
+use super::{Caller, ConfirmOutcome, Deps, MAX_RACES, UseCaseError};
 
 /// What one sweep did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -172,7 +172,7 @@ impl<P: Ports> Deps<P> {
 
     /// Cancels one expired payment; postpones its expiry when it stays pending.
     async fn expire(&self, payment: Payment) -> Expired {
-        let outcome = match self.cancel_payment(payment.id(), Reader::Merchant).await {
+        let outcome = match self.cancel_payment(payment.id(), Caller::Merchant).await {
             Ok(p) if p.status() == PaymentStatus::Canceled => return Expired::Canceled(p.id().clone()),
             Ok(_) => Expired::Failed,
             Err(UseCaseError::Conflict(super::ConflictReason::PaymentInProgress)) => Expired::InProgress,

@@ -16,7 +16,7 @@ use crate::ports::{
 use crate::pos::receipt_document;
 use crate::terminal::Terminal;
 
-use super::payments::{PaymentView, Reader};
+use super::payments::{Caller, PaymentView};
 use super::{ConflictReason, Deps, MAX_RACES, UseCaseError};
 
 /// How many receipts one sweep sends at once: a slow submitPaymentReceipt (each may take a whole Glase
@@ -95,11 +95,7 @@ impl<P: Ports> Deps<P> {
     }
 
     async fn active_terminal(&self, id: &TerminalId) -> Result<Terminal, UseCaseError> {
-        let terminal = self
-            .store
-            .get_terminal(id)
-            .await?
-            .ok_or(UseCaseError::NotFound("terminal"))?;
+        let terminal = self.stored_terminal(id).await?;
         if terminal.is_active() {
             Ok(terminal)
         } else {
@@ -132,11 +128,7 @@ impl<P: Ports> Deps<P> {
     /// paid; while the shopper is paying it is a conflict and nothing changes. An unregistered terminal
     /// is answered as it is.
     pub async fn unregister_terminal(&self, id: &TerminalId) -> Result<Terminal, UseCaseError> {
-        let terminal = self
-            .store
-            .get_terminal(id)
-            .await?
-            .ok_or(UseCaseError::NotFound("terminal"))?;
+        let terminal = self.stored_terminal(id).await?;
         if !terminal.is_active() {
             return Ok(terminal);
         }
@@ -152,11 +144,7 @@ impl<P: Ports> Deps<P> {
             match self.store.update_terminal(&next, current.revision()).await {
                 Ok(()) => return Ok(next),
                 Err(StoreError::ConditionFailed) => {
-                    current = self
-                        .store
-                        .get_terminal(id)
-                        .await?
-                        .ok_or(UseCaseError::NotFound("terminal"))?;
+                    current = self.stored_terminal(id).await?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -171,7 +159,7 @@ impl<P: Ports> Deps<P> {
         if payment.status() != PaymentStatus::Pending {
             return Ok(());
         }
-        match self.cancel_payment(open, Reader::Merchant).await {
+        match self.cancel_payment(open, Caller::Merchant).await {
             Ok(_) | Err(UseCaseError::Conflict(ConflictReason::AlreadyPaid | ConflictReason::NotPending)) => {
                 Ok(())
             }
@@ -185,9 +173,9 @@ impl<P: Ports> Deps<P> {
     pub async fn restart_pos_window(
         &self,
         id: &PaymentId,
-        reader: Reader<'_>,
+        caller: Caller<'_>,
     ) -> Result<PaymentView, UseCaseError> {
-        let mut current = self.load_for(id, reader).await?;
+        let mut current = self.load_for(id, caller).await?;
         for _ in 0..MAX_RACES {
             if current.terminal() == &PaymentTerminal::Webshop {
                 return Err(UseCaseError::Conflict(ConflictReason::NotPos));
@@ -556,7 +544,7 @@ mod tests {
             pos_view(&stored, d.clock.now(), window).unwrap().display,
             PosDisplay::WindowEnded
         );
-        let view = d.restart_pos_window(p.id(), Reader::Merchant).await.unwrap();
+        let view = d.restart_pos_window(p.id(), Caller::Merchant).await.unwrap();
         let shown = pos_view(&view.payment, d.clock.now(), window).unwrap();
         assert_eq!(shown.display, PosDisplay::PleaseWait);
         assert_eq!(shown.window_ends_at, d.clock.now().plus(window));
@@ -570,13 +558,13 @@ mod tests {
             Some(d.clock.now())
         );
         assert!(matches!(
-            d.restart_pos_window(p.id(), Reader::ClientSecret("cs_wrong"))
+            d.restart_pos_window(p.id(), Caller::ClientSecret("cs_wrong"))
                 .await,
             Err(UseCaseError::NotFound(_))
         ));
-        d.cancel_payment(p.id(), Reader::Merchant).await.unwrap();
+        d.cancel_payment(p.id(), Caller::Merchant).await.unwrap();
         assert_eq!(
-            d.restart_pos_window(p.id(), Reader::Merchant).await.unwrap_err(),
+            d.restart_pos_window(p.id(), Caller::Merchant).await.unwrap_err(),
             UseCaseError::Conflict(ConflictReason::NotPending)
         );
         let webshop = d
@@ -589,7 +577,7 @@ mod tests {
             .unwrap()
             .payment;
         assert_eq!(
-            d.restart_pos_window(webshop.id(), Reader::Merchant)
+            d.restart_pos_window(webshop.id(), Caller::Merchant)
                 .await
                 .unwrap_err(),
             UseCaseError::Conflict(ConflictReason::NotPos)
@@ -687,7 +675,7 @@ mod tests {
             },
         );
         assert!(matches!(
-            d.read_payment(p.id(), Reader::Merchant).await,
+            d.read_payment(p.id(), Caller::Merchant).await,
             Err(UseCaseError::GlaseUnavailable(_))
         ));
         assert_eq!(
@@ -695,7 +683,7 @@ mod tests {
             PaymentStatus::Pending
         );
         d.clock.advance(Duration::from_secs(1));
-        let view = d.read_payment(p.id(), Reader::Merchant).await.unwrap();
+        let view = d.read_payment(p.id(), Caller::Merchant).await.unwrap();
         assert_eq!(view.payment.status(), PaymentStatus::Paid);
     }
 }

@@ -367,7 +367,7 @@ async fn a_status_read_just_before_does_not_delay_the_first_notification() {
     let created = d.create_payment(request(1_000)).await.unwrap();
     let id = created.payment.id().clone();
     d.clock.advance(Duration::from_millis(1_000));
-    d.read_payment(&id, Reader::Merchant).await.unwrap();
+    d.read_payment(&id, Caller::Merchant).await.unwrap();
     assert_eq!(status_calls(&d), 1, "the read claimed this second's check");
     d.glase.pay(created.payment.invoice_reference());
     let (paid, _) = d.handle_notification(&id, &token_of(&d)).await.unwrap();
@@ -414,19 +414,19 @@ async fn reading_a_pending_payment_asks_glase_at_most_once_a_second() {
     let created = d.create_payment(request(1_000)).await.unwrap();
     let id = created.payment.id().clone();
     let secret = created.client_secret.expose().to_owned();
-    d.read_payment(&id, Reader::ClientSecret(&secret)).await.unwrap();
+    d.read_payment(&id, Caller::ClientSecret(&secret)).await.unwrap();
     assert_eq!(
         status_calls(&d),
         0,
         "an invoice sent less than a second ago is not asked about"
     );
     d.clock.advance(Duration::from_millis(1_000));
-    d.read_payment(&id, Reader::ClientSecret(&secret)).await.unwrap();
-    d.read_payment(&id, Reader::ClientSecret(&secret)).await.unwrap();
+    d.read_payment(&id, Caller::ClientSecret(&secret)).await.unwrap();
+    d.read_payment(&id, Caller::ClientSecret(&secret)).await.unwrap();
     assert_eq!(status_calls(&d), 1);
     d.clock.advance(Duration::from_millis(1_000));
     d.glase.pay(created.payment.invoice_reference());
-    let view = d.read_payment(&id, Reader::ClientSecret(&secret)).await.unwrap();
+    let view = d.read_payment(&id, Caller::ClientSecret(&secret)).await.unwrap();
     assert_eq!(status_calls(&d), 2);
     assert_eq!(
         view.payment.status(),
@@ -434,7 +434,7 @@ async fn reading_a_pending_payment_asks_glase_at_most_once_a_second() {
         "a polling reader confirms the payment"
     );
     d.clock.advance(Duration::from_secs(5));
-    d.read_payment(&id, Reader::Merchant).await.unwrap();
+    d.read_payment(&id, Caller::Merchant).await.unwrap();
     assert_eq!(status_calls(&d), 2, "a final payment is served from the store");
 }
 
@@ -443,7 +443,7 @@ async fn a_wrong_client_secret_reads_nothing() {
     let d = deps();
     let created = d.create_payment(request(1_000)).await.unwrap();
     let err = d
-        .read_payment(created.payment.id(), Reader::ClientSecret("nope"))
+        .read_payment(created.payment.id(), Caller::ClientSecret("nope"))
         .await
         .unwrap_err();
     assert_eq!(err, UseCaseError::NotFound("payment"));
@@ -480,14 +480,14 @@ async fn cancelling_a_pending_payment_cancels_the_invoice() {
     let d = deps();
     let created = d.create_payment(request(1_000)).await.unwrap();
     let payment = d
-        .cancel_payment(created.payment.id(), Reader::Merchant)
+        .cancel_payment(created.payment.id(), Caller::Merchant)
         .await
         .unwrap();
     assert_eq!(payment.status(), PaymentStatus::Canceled);
     // Cancelling again answers the canceled payment without a Glase call.
     let calls = d.glase.call_count();
     assert_eq!(
-        d.cancel_payment(created.payment.id(), Reader::Merchant)
+        d.cancel_payment(created.payment.id(), Caller::Merchant)
             .await
             .unwrap()
             .status(),
@@ -502,7 +502,7 @@ async fn cancelling_a_payment_glase_holds_as_paid_records_it_paid_and_conflicts(
     let created = d.create_payment(request(1_000)).await.unwrap();
     d.glase.pay(created.payment.invoice_reference());
     let err = d
-        .cancel_payment(created.payment.id(), Reader::Merchant)
+        .cancel_payment(created.payment.id(), Caller::Merchant)
         .await
         .unwrap_err();
     assert_eq!(err, UseCaseError::Conflict(ConflictReason::AlreadyPaid));
@@ -525,7 +525,7 @@ async fn cancelling_while_the_shopper_pays_is_a_conflict() {
         },
     );
     let err = d
-        .cancel_payment(created.payment.id(), Reader::Merchant)
+        .cancel_payment(created.payment.id(), Caller::Merchant)
         .await
         .unwrap_err();
     assert_eq!(err, UseCaseError::Conflict(ConflictReason::PaymentInProgress));
@@ -539,7 +539,7 @@ async fn an_already_cancelled_invoice_counts_as_cancelled() {
     d.glase
         .set_status(created.payment.invoice_reference(), GlaseInvoiceStatus::Canceled);
     let payment = d
-        .cancel_payment(created.payment.id(), Reader::Merchant)
+        .cancel_payment(created.payment.id(), Caller::Merchant)
         .await
         .unwrap();
     assert_eq!(payment.status(), PaymentStatus::Canceled);
@@ -809,7 +809,7 @@ async fn a_reader_whose_check_failed_does_not_hold_the_claim() {
             reason: "timeout".into(),
         },
     );
-    let read = d.read_payment(created.payment.id(), Reader::Merchant).await;
+    let read = d.read_payment(created.payment.id(), Caller::Merchant).await;
     assert!(matches!(read, Err(UseCaseError::GlaseUnavailable(_))), "{read:?}");
     assert_eq!(d.store.payments()[0].last_checked_at(), None);
     // The shopper closed the page: the safety net asks as soon as the payment is due, not 8 s after
@@ -828,7 +828,7 @@ async fn the_safety_net_leaves_final_and_recently_checked_payments_alone() {
         .unwrap();
     d.clock.advance(Duration::from_secs(2));
     let fresh = d.create_payment(request(2_000)).await.unwrap();
-    d.read_payment(fresh.payment.id(), Reader::Merchant)
+    d.read_payment(fresh.payment.id(), Caller::Merchant)
         .await
         .unwrap();
     let calls = status_calls(&d);
@@ -1208,7 +1208,7 @@ async fn only_a_paid_payments_refunds_are_asked_of_the_store() {
     let counted = d.with_store(crate::counting::Counting::new(d.store.clone()));
     let created = counted.create_payment(request(1_000)).await.unwrap();
     let id = created.payment.id().clone();
-    let view = counted.read_payment(&id, Reader::Merchant).await.unwrap();
+    let view = counted.read_payment(&id, Caller::Merchant).await.unwrap();
     assert_eq!(view.payment.status(), PaymentStatus::Pending);
     assert!(view.refunds.is_empty());
     assert_eq!(
@@ -1220,7 +1220,7 @@ async fn only_a_paid_payments_refunds_are_asked_of_the_store() {
     d.glase.pay(created.payment.invoice_reference());
     counted.confirm(created.payment.clone()).await.unwrap();
     counted.request_refund(refund_of(&id, 400)).await.unwrap();
-    let view = counted.read_payment(&id, Reader::Merchant).await.unwrap();
+    let view = counted.read_payment(&id, Caller::Merchant).await.unwrap();
     assert_eq!(view.refunds.len(), 1, "a paid payment's refunds are listed");
     assert_eq!(counted.store.count("list_refunds"), 1);
 }
