@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use crate::idempotency::{FingerprintBuilder, IdempotencyKey, Operation};
 use crate::ids::{StatusVersion, Timestamp};
 use crate::order::tests::{order_of, row, sek};
-use crate::payment::{GlaseInvoiceStatus, PaymentStatus, PaymentTerminal};
+use crate::payment::{GlaseInvoiceStatus, PaymentStatus};
 use crate::ports::{Clock, GlaseGateway, GlaseTerminal, StoreError};
 use crate::testing::{FakeDeps, GlaseCall};
 
+use super::tests::{keyed, request};
 use super::*;
 
 type TestDeps = FakeDeps;
@@ -26,24 +26,6 @@ fn deps() -> TestDeps {
         },
         ..UseCaseSettings::default()
     })
-}
-
-fn request(total: i64) -> CreatePayment {
-    CreatePayment {
-        order: order_of(vec![row("Coffee", sek(total))], sek(total)).unwrap(),
-        terminal: PaymentTerminal::Webshop,
-        idempotency: None,
-    }
-}
-
-fn keyed(total: i64, key: &str) -> CreatePayment {
-    let fp = FingerprintBuilder::new(Operation::CreatePayment)
-        .int("total", total)
-        .finish();
-    CreatePayment {
-        idempotency: Some((IdempotencyKey::parse(key).unwrap(), fp)),
-        ..request(total)
-    }
 }
 
 fn in_ms(d: &TestDeps, ms: u64) -> Timestamp {

@@ -19,7 +19,8 @@ fn deps() -> TestDeps {
     })
 }
 
-fn request(total: i64) -> CreatePayment {
+/// A webshop payment of one row of `total` öre.
+pub(super) fn request(total: i64) -> CreatePayment {
     CreatePayment {
         order: order_of(vec![row("Coffee", sek(total))], sek(total)).unwrap(),
         terminal: PaymentTerminal::Webshop,
@@ -27,7 +28,8 @@ fn request(total: i64) -> CreatePayment {
     }
 }
 
-fn keyed(total: i64, key: &str) -> CreatePayment {
+/// [`request`] under the idempotency key `key`.
+pub(super) fn keyed(total: i64, key: &str) -> CreatePayment {
     let fp = FingerprintBuilder::new(Operation::CreatePayment)
         .int("total", total)
         .finish();
