@@ -57,12 +57,7 @@ async fn unsettled_refund(d: &TestDeps, payment: &Payment, amount: i64) -> Refun
         refund_id: refund.id().clone(),
     };
     d.process_refund(&message).await.unwrap();
-    let refund = d
-        .store
-        .get_refund(payment.id(), refund.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let refund = stored_refund(&d, payment.id(), refund.id()).await;
     assert_eq!(refund.status(), RefundStatus::NeedsReconciliation);
     refund
 }
@@ -128,6 +123,15 @@ fn marks(d: &TestDeps) -> usize {
         .iter()
         .filter(|c| matches!(c, GlaseCall::MarkPeriod))
         .count()
+}
+
+/// The stored refund `refund` of `payment`, which must exist.
+async fn stored_refund(
+    d: &TestDeps,
+    payment: &crate::ids::PaymentId,
+    refund: &crate::ids::RefundId,
+) -> Refund {
+    d.store.get_refund(payment, refund).await.unwrap().unwrap()
 }
 
 fn deadline(d: &TestDeps) -> Timestamp {
@@ -224,12 +228,7 @@ async fn a_known_refund_matches_by_its_reference_and_amount() {
         .unwrap();
     let message = d.queue.sent()[0].clone();
     d.process_refund(&message).await.unwrap();
-    let refund = d
-        .store
-        .get_refund(payment.id(), refund.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let refund = stored_refund(&d, payment.id(), refund.id()).await;
     let reference = refund.ers_reference().unwrap().clone();
     let refunds: HashMap<_, _> = [(reference.clone(), refund.clone())].into_iter().collect();
     let rows = [tx(reference.as_str(), -400), tx(reference.as_str(), -500)];
@@ -355,20 +354,10 @@ async fn unknown_refunds_are_settled_by_the_report() {
     let (_, wait) = recording_wait(&d);
     let closed = d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
     assert_eq!(closed.period.status(), PeriodStatus::Reconciled);
-    let found = d
-        .store
-        .get_refund(payment.id(), found.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let found = stored_refund(&d, payment.id(), found.id()).await;
     assert_eq!(found.status(), RefundStatus::Succeeded);
     assert_eq!(found.ers_reference().unwrap().as_str(), "29990000000000000000009");
-    let absent = d
-        .store
-        .get_refund(payment.id(), absent.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let absent = stored_refund(&d, payment.id(), absent.id()).await;
     assert!(matches!(
         absent.state(),
         RefundState::Failed {
@@ -391,12 +380,7 @@ async fn a_refund_unknown_only_moments_before_the_mark_waits_for_the_next_period
     set_reports(&d, vec![tx(&ers(&payment), 1_000)]);
     let (_, wait) = recording_wait(&d);
     d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
-    let recent = d
-        .store
-        .get_refund(payment.id(), recent.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let recent = stored_refund(&d, payment.id(), recent.id()).await;
     assert_eq!(recent.status(), RefundStatus::NeedsReconciliation);
 }
 
@@ -425,12 +409,7 @@ async fn a_refund_unknown_just_before_a_mark_is_never_failed_by_a_report_that_ca
     d.clock.advance(Duration::from_secs(24 * 60 * 60));
     set_reports(&d, Vec::new());
     let second = d.close_period(close("day-2"), deadline(&d), &wait).await.unwrap();
-    let now = d
-        .store
-        .get_refund(payment.id(), refund.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let now = stored_refund(&d, payment.id(), refund.id()).await;
     assert_eq!(now.status(), RefundStatus::NeedsReconciliation, "never failed");
     assert_eq!(undecided(&first.period), 1, "the alarm's mismatch names it");
     assert_eq!(undecided(&second.period), 1);
@@ -463,12 +442,7 @@ async fn a_refund_wholly_inside_a_later_window_is_settled_by_that_period() {
     d.clock.advance(Duration::from_secs(24 * 60 * 60));
     set_reports(&d, vec![tx(&ers(&payment), 1_000)]);
     d.close_period(close("day-1"), deadline(&d), &wait).await.unwrap();
-    let settled = d
-        .store
-        .get_refund(payment.id(), refund.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let settled = stored_refund(&d, payment.id(), refund.id()).await;
     assert!(matches!(
         settled.state(),
         RefundState::Failed {
@@ -585,12 +559,7 @@ async fn a_shorter_settle_margin_settles_a_refund_unknown_that_long_before_the_m
     );
     let (_, wait) = recording_wait(&d);
     d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
-    let refund = d
-        .store
-        .get_refund(payment.id(), refund.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let refund = stored_refund(&d, payment.id(), refund.id()).await;
     assert_eq!(refund.status(), RefundStatus::Succeeded);
 }
 
