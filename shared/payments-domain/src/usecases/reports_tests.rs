@@ -57,7 +57,7 @@ async fn unsettled_refund(d: &TestDeps, payment: &Payment, amount: i64) -> Refun
         refund_id: refund.id().clone(),
     };
     d.process_refund(&message).await.unwrap();
-    let refund = stored_refund(&d, payment.id(), refund.id()).await;
+    let refund = stored_refund(d, payment.id(), refund.id()).await;
     assert_eq!(refund.status(), RefundStatus::NeedsReconciliation);
     refund
 }
