@@ -91,23 +91,11 @@ pub(crate) fn check_token(
     Ok(())
 }
 
-/// Declares a free-text newtype with a private field, `parse`, `as_str`, `TryFrom<&str>` and `Display`.
-macro_rules! free_text {
-    ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash)]
-        pub struct $name(String);
-
+/// What every text newtype has beside its `parse`: `as_str`, `TryFrom<&str>` (through `parse`),
+/// `Display` (the text) and a `Debug` that names the type.
+macro_rules! text_newtype_impls {
+    ($name:ident) => {
         impl $name {
-            /// The maximum number of characters.
-            pub const MAX_CHARS: usize = $max;
-
-            /// Parses the value, refusing empty, too long or control-character text.
-            pub fn parse(value: &str) -> Result<Self, $crate::text::TextError> {
-                $crate::text::check_free_text($field, value, $max)?;
-                Ok(Self(value.to_owned()))
-            }
-
             /// The text.
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -132,6 +120,28 @@ macro_rules! free_text {
                 write!(f, "{}({:?})", stringify!($name), self.0)
             }
         }
+    };
+}
+
+/// Declares a free-text newtype with a private field, `parse`, `as_str`, `TryFrom<&str>` and `Display`.
+macro_rules! free_text {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The maximum number of characters.
+            pub const MAX_CHARS: usize = $max;
+
+            /// Parses the value, refusing empty, too long or control-character text.
+            pub fn parse(value: &str) -> Result<Self, $crate::text::TextError> {
+                $crate::text::check_free_text($field, value, $max)?;
+                Ok(Self(value.to_owned()))
+            }
+        }
+
+        $crate::text::text_newtype_impls!($name);
     };
 }
 
@@ -151,35 +161,14 @@ macro_rules! token_text {
                 $crate::text::check_token($field, value, $max, &[$($extra),*], $allowed)?;
                 Ok(Self(value.to_owned()))
             }
-
-            /// The text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
         }
 
-        impl TryFrom<&str> for $name {
-            type Error = $crate::text::TextError;
-            fn try_from(value: &str) -> Result<Self, Self::Error> {
-                Self::parse(value)
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl std::fmt::Debug for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                write!(f, "{}({:?})", stringify!($name), self.0)
-            }
-        }
+        $crate::text::text_newtype_impls!($name);
     };
 }
 
 pub(crate) use free_text;
+pub(crate) use text_newtype_impls;
 pub(crate) use token_text;
 
 #[cfg(test)]
