@@ -29,13 +29,12 @@ use payments_api::jobs::SafetyNetPlan;
 use payments_api::metrics::Metrics;
 use payments_api::settings::{Function, GlaseConfig, Settings};
 use payments_api::telemetry::{self, LogFormat, LogSettings};
-use payments_api::wiring::{self, AnyPush, AnyQueue, OsRandom, SystemClock};
+use payments_api::wiring::{self, AnyPush, AnyQueue, LivePorts, OsRandom, SystemClock};
 use payments_domain::faults::{FaultyStore, StoreFaultRates};
 use payments_domain::idempotency::IdempotencyPolicy;
 use payments_domain::secret::ClientSecretKey;
-use payments_domain::usecases::Deps;
+use payments_domain::usecases::{Deps, WithStore};
 use payments_dynamodb::DynamoStore;
-use payments_glase::ProtocolGateway;
 use payments_push::LocalHub;
 use payments_sqs::InMemoryQueue;
 use payments_sqs::queue::REFUND_QUEUE;
@@ -46,14 +45,7 @@ use crate::args::{Args, USAGE};
 
 /// The application of the local stack: the live adapters, the store behind the fault decorator (which
 /// passes everything through unless `GLASE_LOCAL_STORE_FAULTS` asks for faults).
-pub type LocalApp = App<(
-    FaultyStore<DynamoStore>,
-    Option<ProtocolGateway<SystemClock>>,
-    AnyQueue,
-    AnyPush,
-    SystemClock,
-    OsRandom,
-)>;
+pub type LocalApp = App<WithStore<LivePorts, FaultyStore<DynamoStore>>>;
 
 /// The store faults asked for with `GLASE_LOCAL_STORE_FAULTS` (none when unset).
 fn store_fault_rates(value: Option<String>) -> Result<StoreFaultRates, String> {

@@ -127,16 +127,19 @@ impl StatusPush for AnyPush {
     }
 }
 
-/// The application with the real adapters. Glase is `None` for a function whose settings hold no Glase
+/// The real adapters of every port. Glase is `None` for a function whose settings hold no Glase
 /// configuration (see `payments_domain::optional`).
-pub type LiveApp = App<(
+pub type LivePorts = (
     DynamoStore,
     Option<ProtocolGateway<SystemClock>>,
     AnyQueue,
     AnyPush,
     SystemClock,
     OsRandom,
-)>;
+);
+
+/// The application with the real adapters.
+pub type LiveApp = App<LivePorts>;
 
 /// Why the application could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -177,21 +177,6 @@ pub type WithStore<P, T> = (
     <P as PortTypes>::Ids,
 );
 
-impl<S, G, Q, P, C, I> Deps<(S, G, Q, P, C, I)> {
-    /// The dependencies over these port implementations, their types inferred from the arguments.
-    pub fn new(store: S, glase: G, queue: Q, push: P, clock: C, ids: I, settings: UseCaseSettings) -> Self {
-        Deps {
-            store,
-            glase,
-            queue,
-            push,
-            clock,
-            ids,
-            settings,
-        }
-    }
-}
-
 impl<P: PortTypes<Store: PaymentStore>> Deps<P> {
     /// The stored payment `id`, or [`UseCaseError::NotFound`].
     pub(crate) async fn stored_payment(&self, id: &crate::ids::PaymentId) -> Result<Payment, UseCaseError> {
