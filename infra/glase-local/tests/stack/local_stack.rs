@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::running::{Running, data_dir, start};
+use crate::running::{Running, client, data_dir, json, poll, start, text};
 
 /// Starts glase-local over `data`, logging warnings only.
 fn start_quiet(data: &std::path::Path) -> Running {
@@ -17,42 +17,27 @@ fn attribute<'a>(html: &'a str, name: &str) -> &'a str {
     &html[start..end]
 }
 
-/// The JSON answer of a GET without credentials.
-async fn get_json(http: &reqwest::Client, url: String) -> serde_json::Value {
-    http.get(url).send().await.unwrap().json().await.unwrap()
-}
-
-async fn payment_ers(http: &reqwest::Client, base: &str, payment_id: &str, api_key: &str) -> String {
-    let payment: serde_json::Value = http
-        .get(format!("{base}/v1/payments/{payment_id}"))
-        .bearer_auth(api_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    payment["ers_reference"].as_str().unwrap().to_owned()
+/// The payment `payment_id` as the merchant reads it with `api_key`.
+async fn merchant_read(
+    http: &reqwest::Client,
+    base: &str,
+    payment_id: &str,
+    api_key: &str,
+) -> serde_json::Value {
+    json(
+        http.get(format!("{base}/v1/payments/{payment_id}"))
+            .bearer_auth(api_key),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
     let data = data_dir("test");
     let stack = start_quiet(&data);
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = client();
 
-    let shop = http
-        .get(format!("{}/shop/", stack.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let shop = text(http.get(format!("{}/shop/", stack.base))).await;
     assert!(shop.contains("Pay with Glase"));
     let checkout = http
         .post(format!("{}/shop/checkout", stack.base))
@@ -63,28 +48,17 @@ async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
         .unwrap();
     assert_eq!(checkout.status().as_u16(), 303);
     let pay_path = checkout.headers()["location"].to_str().unwrap().to_owned();
-    let page = http
-        .get(format!("{}{pay_path}", stack.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text(http.get(format!("{}{pay_path}", stack.base))).await;
     assert!(page.contains("/widget/glase-checkout.js"));
     let payment_id = attribute(&page, "data-payment-id").to_owned();
     let secret = attribute(&page, "data-client-secret").to_owned();
     assert!(page.contains("195.50 SEK"), "125.50 + 2 × 35.00");
 
-    let payment: serde_json::Value = http
-        .get(format!("{}/v1/payments/{payment_id}", stack.base))
-        .header("X-Client-Secret", &secret)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let payment = json(
+        http.get(format!("{}/v1/payments/{payment_id}", stack.base))
+            .header("X-Client-Secret", &secret),
+    )
+    .await;
     assert_eq!(payment["status"], "pending");
     let reference = payment["invoice_reference"].as_str().unwrap();
     let qr = http
@@ -103,71 +77,45 @@ async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
         .await
         .unwrap();
     assert!(paid.status().is_success());
-    let mut shown = String::new();
-    for _ in 0..40 {
-        shown = http
-            .get(format!("{}/shop/return?payment_id={payment_id}", stack.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if shown.contains("data-status=\"paid\"") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let shown = poll(
+        || text(http.get(format!("{}/shop/return?payment_id={payment_id}", stack.base))),
+        |shown| shown.contains("data-status=\"paid\""),
+    )
+    .await;
     assert!(shown.contains("Paid. Thank you!"), "{shown}");
     // A partial refund goes through the in-process queue and worker to the sandbox.
-    let refund: serde_json::Value = http
-        .post(format!("{}/v1/payments/{payment_id}/refunds", stack.base))
-        .bearer_auth(&stack.api_key)
-        .json(&serde_json::json!({ "amount": 3_500, "reason": "One bun less" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refund = json(
+        http.post(format!("{}/v1/payments/{payment_id}/refunds", stack.base))
+            .bearer_auth(&stack.api_key)
+            .json(&serde_json::json!({ "amount": 3_500, "reason": "One bun less" })),
+    )
+    .await;
     assert_eq!(refund["status"], "queued", "{refund}");
     let refund_id = refund["id"].as_str().unwrap();
-    let mut state = serde_json::Value::Null;
-    for _ in 0..40 {
-        state = http
-            .get(format!(
-                "{}/v1/payments/{payment_id}/refunds/{refund_id}",
-                stack.base
-            ))
-            .bearer_auth(&stack.api_key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if state["status"] == "succeeded" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let refund_url = format!("{}/v1/payments/{payment_id}/refunds/{refund_id}", stack.base);
+    let state = poll(
+        || json(http.get(&refund_url).bearer_auth(&stack.api_key)),
+        |state| state["status"] == "succeeded",
+    )
+    .await;
     assert_eq!(state["status"], "succeeded", "{state}");
     // The receipt sweep of the timer loop sent the paid payment's receipt to the sandbox.
-    let ers = payment_ers(&http, &stack.base, &payment_id, &stack.api_key).await;
-    let mut receipts = 0;
-    for _ in 0..40 {
-        let events: serde_json::Value = get_json(&http, format!("{}/sandbox/events", stack.base)).await;
-        receipts = events["events"]
+    let read = merchant_read(&http, &stack.base, &payment_id, &stack.api_key).await;
+    let ers = read["ers_reference"].as_str().unwrap();
+    let receipts_of = |events: &serde_json::Value| {
+        events["events"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|e| e["type"] == "receipt_submitted" && e["ers_reference"] == ers.as_str())
-            .count();
-        if receipts > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+            .filter(|e| e["type"] == "receipt_submitted" && e["ers_reference"] == ers)
+            .count()
+    };
+    let events = poll(
+        || json(http.get(format!("{}/sandbox/events", stack.base))),
+        |events| receipts_of(events) > 0,
+    )
+    .await;
+    let receipts = receipts_of(&events);
     assert_eq!(receipts, 1, "one receipt for the paid payment");
 
     let api_key = stack.api_key.clone();
@@ -178,15 +126,7 @@ async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
         again.api_key, api_key,
         "the development key is kept in the data directory"
     );
-    let read: serde_json::Value = http
-        .get(format!("{}/v1/payments/{payment_id}", again.base))
-        .bearer_auth(&again.api_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read = merchant_read(&http, &again.base, &payment_id, &again.api_key).await;
     assert_eq!(read["status"], "paid");
     assert!(read["ers_reference"].as_str().is_some_and(|e| !e.is_empty()));
     drop(again);
@@ -197,7 +137,7 @@ async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
 async fn a_request_whose_caller_hangs_up_is_still_handled_to_its_end() {
     let data = data_dir("test");
     let stack = start_quiet(&data);
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let http = client();
     // sendInvoice is executed at once and answered 1.5 s later; the caller gives up after 0.3 s.
     let faults = http
         .put(format!("{}/sandbox/faults", stack.base))
@@ -226,7 +166,7 @@ async fn a_request_whose_caller_hangs_up_is_still_handled_to_its_end() {
     let retry = create().send().await.unwrap();
     assert_eq!(retry.status().as_u16(), 201);
     let payment: serde_json::Value = retry.json().await.unwrap();
-    let invoices: serde_json::Value = get_json(&http, format!("{}/sandbox/invoices", stack.base)).await;
+    let invoices = json(http.get(format!("{}/sandbox/invoices", stack.base))).await;
     let invoices = invoices["invoices"].as_array().unwrap();
     assert_eq!(invoices.len(), 1, "one invoice was sent: {invoices:?}");
     assert!(
@@ -242,7 +182,7 @@ async fn a_request_whose_caller_hangs_up_is_still_handled_to_its_end() {
 #[tokio::test]
 async fn an_idempotent_create_replayed_after_a_restart_answers_the_same_client_secret() {
     let data = data_dir("test");
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let http = client();
     let body = serde_json::json!({
         "order_id": "R-1",
         "currency": "SEK",

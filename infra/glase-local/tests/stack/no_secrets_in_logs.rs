@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::running::{data_dir, start};
+use crate::running::{client, data_dir, json, poll, start};
 
 const API_KEY: &str = "sk_local_log_test_0123456789abcdef";
 
@@ -21,22 +21,18 @@ async fn no_secret_reaches_the_log_at_trace() {
         ],
     );
     let base = stack.base.clone();
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let http = client();
 
-    let created: serde_json::Value = http
-        .post(format!("{base}/v1/payments"))
-        .bearer_auth(API_KEY)
-        .header("idempotency-key", "log-test-1")
-        .json(&serde_json::json!({
-            "order_id": "log-test-1", "currency": "SEK", "total": 2500,
-            "rows": [{"description": "Tea", "total": 2500}]
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = json(
+        http.post(format!("{base}/v1/payments"))
+            .bearer_auth(API_KEY)
+            .header("idempotency-key", "log-test-1")
+            .json(&serde_json::json!({
+                "order_id": "log-test-1", "currency": "SEK", "total": 2500,
+                "rows": [{"description": "Tea", "total": 2500}]
+            })),
+    )
+    .await;
     let id = created["id"].as_str().expect("a payment").to_owned();
     let client_secret = created["client_secret"].as_str().unwrap().to_owned();
     let reference = created["invoice_reference"].as_str().unwrap().to_owned();
@@ -52,24 +48,20 @@ async fn no_secret_reaches_the_log_at_trace() {
         .await
         .unwrap();
     assert!(paid.status().is_success());
-    let mut status = String::new();
-    for _ in 0..40 {
-        let payment: serde_json::Value = http
-            .get(format!("{base}/v1/payments/{id}"))
-            .header("X-Client-Secret", &client_secret)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        status = payment["status"].as_str().unwrap_or_default().to_owned();
-        if status == "paid" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert_eq!(status, "paid", "the notification confirmed the payment");
+    let payment = poll(
+        || {
+            json(
+                http.get(format!("{base}/v1/payments/{id}"))
+                    .header("X-Client-Secret", &client_secret),
+            )
+        },
+        |payment| payment["status"] == "paid",
+    )
+    .await;
+    assert_eq!(
+        payment["status"], "paid",
+        "the notification confirmed the payment"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     // The start-up banner shows the developer the API key on purpose; it is not a log line.
     let lines: Vec<String> = stack

@@ -1,7 +1,8 @@
 //! One `glase-local` process for a test: started on a free loopback port over a data directory, with
 //! everything it prints kept, stopped by its process id (killed, or interrupted as Ctrl-C does), killed
-//! when dropped.
+//! when dropped; and the few HTTP steps the tests take against it.
 
+use std::future::Future;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -152,4 +153,37 @@ impl Drop for Running {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// An HTTP client for loopback that follows no redirect (a test reads each `Location` itself).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Sends `request` and answers its body as JSON.
+pub async fn json(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// Sends `request` and answers its body as text.
+pub async fn text(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
+
+/// Reads with `read` every 250 ms, at most 40 times (10 s), until `done` holds of a reading, and
+/// answers the last reading.
+pub async fn poll<T, F: Future<Output = T>>(mut read: impl FnMut() -> F, done: impl Fn(&T) -> bool) -> T {
+    let mut reading = read().await;
+    for _ in 1..40 {
+        if done(&reading) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        reading = read().await;
+    }
+    reading
 }
