@@ -30,17 +30,20 @@ sandbox (SOAP under /glase/extclientproxy/service/v2, controls under /sandbox/),
 the checkout widget (/widget/glase-checkout.js). --widget-origin (repeatable) lets a shop page on that
 origin (scheme://host:port) read payments cross-origin, with the CORS rules of the AWS template.
 
-Environment:
+Environment (a variable the functions read means the same here and is checked the same way):
   GLASE_API_KEY          the merchant API key to accept (default: one generated and kept in --data-dir)
   CLIENT_SECRET_KEY      the key client secrets derive from, 32 bytes or more (default: one generated
                          and kept in --data-dir, so a replay after a restart answers the same secret)
-  GLASE_ENDPOINT         same as --glase-endpoint; then also GLASE_TERMINAL_ID, GLASE_TERMINAL_PASSWORD,
-                         GLASE_RESELLER_ID, GLASE_RESELLER_USER_ID, GLASE_RESELLER_PASSWORD
+  GLASE_ENDPOINT         same as --glase-endpoint; then GLASE_TERMINAL_ID, GLASE_TERMINAL_PASSWORD,
+                         GLASE_RESELLER_ID and GLASE_RESELLER_PASSWORD are required (GLASE_RESELLER_USER_ID
+                         is optional), as the functions require them
   AWS_ENDPOINT_URL_DYNAMODB and TABLE_NAME
                          use that DynamoDB (through the SDK's own settings) instead of the embedded one
   GLASE_TIMEOUT_MS       the timeout of one Glase request (default 10000)
   PUBLIC_BASE_URL        the base of notification URLs (default: this process's own address)
   PAYMENT_EXPIRY_SECONDS how long an unpaid payment lives (default 120)
+  SDK_OPERATION_TIMEOUT_MS, SDK_ATTEMPT_TIMEOUT_MS
+                         the DynamoDB client's timeouts (default 3000 and 1000)
   For soak tests only:
   GLASE_LOCAL_STORE_FAULTS
                          fail a share of store requests: throttle=P,conflict=P[,seed=N] (default none);

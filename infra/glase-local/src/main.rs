@@ -8,9 +8,11 @@
 
 mod args;
 mod dynamo;
+mod environment;
 mod shop;
 mod ws;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,12 +29,11 @@ use payments_api::auth::{ApiKeys, hash_api_key};
 use payments_api::cors;
 use payments_api::jobs::SafetyNetPlan;
 use payments_api::metrics::Metrics;
-use payments_api::settings::{Function, GlaseConfig, Settings};
+use payments_api::settings::{SdkTimeouts, env};
 use payments_api::telemetry::{self, LogFormat, LogSettings};
 use payments_api::wiring::{self, AnyPush, AnyQueue, LivePorts, OsRandom, SystemClock};
-use payments_domain::faults::{FaultyStore, StoreFaultRates};
+use payments_domain::faults::FaultyStore;
 use payments_domain::idempotency::IdempotencyPolicy;
-use payments_domain::secret::ClientSecretKey;
 use payments_domain::usecases::{Deps, WithStore};
 use payments_dynamodb::DynamoStore;
 use payments_push::LocalHub;
@@ -46,30 +47,6 @@ use crate::args::{Args, USAGE};
 /// The application of the local stack: the live adapters, the store behind the fault decorator (which
 /// passes everything through unless `GLASE_LOCAL_STORE_FAULTS` asks for faults).
 pub type LocalApp = App<WithStore<LivePorts, FaultyStore<DynamoStore>>>;
-
-/// The store faults asked for with `GLASE_LOCAL_STORE_FAULTS` (none when unset).
-fn store_fault_rates(value: Option<String>) -> Result<StoreFaultRates, String> {
-    match value {
-        Some(text) => text
-            .parse()
-            .map_err(|e: payments_domain::faults::StoreFaultsParseError| {
-                format!("GLASE_LOCAL_STORE_FAULTS: {e}")
-            }),
-        None => Ok(StoreFaultRates::NONE),
-    }
-}
-
-/// A whole number of seconds from the environment variable `name` (its `value`), or `default` when it is
-/// unset.
-fn seconds_setting(name: &str, value: Option<String>, default: Duration) -> Result<Duration, String> {
-    match value {
-        Some(v) => v
-            .parse::<u64>()
-            .map(Duration::from_secs)
-            .map_err(|_| format!("{name}: not a whole number of seconds: {v}")),
-        None => Ok(default),
-    }
-}
 
 /// The line glase-local prints about the store faults it injected (the soak reads it).
 fn store_fault_line(store: &FaultyStore<DynamoStore>) -> String {
@@ -98,8 +75,15 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-async fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// A DynamoDB client with the functions' SDK timeouts: of the SDK's own settings, or of the embedded
+/// DynamoDB at `embedded`.
+async fn dynamo_client(embedded: Option<&str>, timeouts: &SdkTimeouts) -> aws_sdk_dynamodb::Client {
+    let loader =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts.config());
+    let Some(endpoint) = embedded else {
+        return aws_sdk_dynamodb::Client::new(&loader.load().await);
+    };
+    let config = loader
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "local",
@@ -133,7 +117,7 @@ async fn api(app: Arc<LocalApp>, request: Request) -> Response {
 }
 
 /// The deadline Lambda would give the request: now plus the `Timeout` of the function whose route it
-/// is ([`Function::timeout`]), so the use cases budget their calls as they do in AWS. `None` for a
+/// is ([`payments_api::settings::Function::timeout`]), so the use cases budget their calls as they do in AWS. `None` for a
 /// path no function serves (answered without any call).
 fn request_deadline(request: &payments_api::app::ApiRequest) -> Option<payments_domain::ids::Timestamp> {
     use payments_domain::ports::Clock;
@@ -177,104 +161,88 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let terminal_secret =
         persistent_secret(&args.data_dir, "terminal-secret", "").map_err(|e| e.to_string())?;
-    // Client secrets derive from this key, so a replay after a restart on the same data answers the
-    // secret the first answer gave.
-    let client_secret_key = match env("CLIENT_SECRET_KEY") {
-        Some(k) => k,
-        None => persistent_secret(&args.data_dir, "client-secret-key", "").map_err(|e| e.to_string())?,
-    };
-    let client_secret_key = ClientSecretKey::parse(&client_secret_key)
-        .map_err(|_| "CLIENT_SECRET_KEY: shorter than 32 bytes".to_owned())?;
+    let client_secret_key =
+        persistent_secret(&args.data_dir, "client-secret-key", "").map_err(|e| e.to_string())?;
 
     let listener = tokio::net::TcpListener::bind((args.bind, args.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", args.bind, args.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let base = format!("http://{addr}");
-    // Notification URLs are built from the public base URL: this address unless something in front of
-    // it (a proxy, a tunnel) is named.
-    let public_base = env("PUBLIC_BASE_URL").unwrap_or_else(|| base.clone());
-    let store_faults = store_fault_rates(env("GLASE_LOCAL_STORE_FAULTS"))?;
-    let glase_timeout = match env("GLASE_TIMEOUT_MS") {
-        Some(v) => Duration::from_millis(
-            v.parse()
-                .map_err(|_| format!("GLASE_TIMEOUT_MS: not a number of milliseconds: {v}"))?,
-        ),
-        None => Duration::from_secs(10),
-    };
-
-    // DynamoDB: the SDK's own settings when given, else the embedded one.
-    let (dynamo, table_name, _embedded) = match (env("AWS_ENDPOINT_URL_DYNAMODB"), env("TABLE_NAME")) {
-        (Some(_), Some(table)) => {
-            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            (aws_sdk_dynamodb::Client::new(&config), table, None)
-        }
-        _ => {
-            let embedded = dynamo::start(&args.data_dir).await.map_err(|e| e.0)?;
-            (
-                dynamo_client(&embedded.endpoint).await,
-                "payments".to_owned(),
-                Some(embedded),
-            )
-        }
-    };
-    dynamo::ensure_table(&dynamo, &table_name)
-        .await
-        .map_err(|e| e.0)?;
 
     // Glase: a real endpoint when given, else the built-in sandbox on this port.
     let sandbox = match &args.glase_endpoint {
         Some(_) => None,
         None => Some(Sandbox::new(SandboxConfig::default()).map_err(|e| format!("sandbox: {e}"))?),
     };
-    let glase = match (&args.glase_endpoint, &sandbox) {
-        (Some(endpoint), _) => GlaseConfig {
-            endpoint: endpoint.clone(),
-            request_timeout: glase_timeout,
-            terminal_id: env("GLASE_TERMINAL_ID").ok_or("GLASE_TERMINAL_ID is not set")?,
-            terminal_password: SecretString::from(
-                env("GLASE_TERMINAL_PASSWORD").ok_or("GLASE_TERMINAL_PASSWORD is not set")?,
-            ),
-            reseller_id: env("GLASE_RESELLER_ID").unwrap_or_default(),
-            reseller_user_id: env("GLASE_RESELLER_USER_ID").unwrap_or_else(|| "9900".to_owned()),
-            reseller_password: SecretString::from(env("GLASE_RESELLER_PASSWORD").unwrap_or_default()),
-            terminal_password_secret: SecretString::from(terminal_secret.clone()),
-        },
+    let process = payments_api::config::ProcessEnv;
+    let external_dynamodb = environment::external_dynamodb(&process);
+    let mut fixed = BTreeMap::from([
+        (env::API_KEY_HASHES, hash_api_key(&api_key)),
+        (env::TERMINAL_PASSWORD_SECRET, terminal_secret),
+    ]);
+    if !external_dynamodb {
+        fixed.insert(env::TABLE_NAME, environment::EMBEDDED_TABLE.to_owned());
+    }
+    match (&args.glase_endpoint, &sandbox) {
+        (Some(endpoint), _) => {
+            fixed.insert(env::GLASE_ENDPOINT, endpoint.clone());
+        }
         (None, Some(sandbox)) => {
             let config = sandbox.config();
             let webshop = config
                 .webshop_terminals
                 .first()
                 .ok_or("the sandbox has no webshop terminal")?;
-            GlaseConfig {
-                endpoint: format!("{base}/glase/extclientproxy/service/v2"),
-                request_timeout: glase_timeout,
-                terminal_id: webshop.terminal_id.clone(),
-                terminal_password: SecretString::from(webshop.password.clone()),
-                reseller_id: config.reseller.id.clone(),
-                reseller_user_id: config.reseller.user_id.clone(),
-                reseller_password: SecretString::from(config.reseller.password.clone()),
-                terminal_password_secret: SecretString::from(terminal_secret.clone()),
-            }
+            fixed.extend([
+                (
+                    env::GLASE_ENDPOINT,
+                    format!("{base}/glase/extclientproxy/service/v2"),
+                ),
+                (env::GLASE_TERMINAL_ID, webshop.terminal_id.clone()),
+                (env::GLASE_TERMINAL_PASSWORD, webshop.password.clone()),
+                (env::GLASE_RESELLER_ID, config.reseller.id.clone()),
+                (env::GLASE_RESELLER_USER_ID, config.reseller.user_id.clone()),
+                (env::GLASE_RESELLER_PASSWORD, config.reseller.password.clone()),
+            ]);
         }
         (None, None) => return Err("no Glase endpoint".into()),
+    }
+    // Notification URLs are built from the public base URL: this address unless something in front of
+    // it (a proxy, a tunnel) is named. Client secrets derive from the kept key, so a replay after a
+    // restart on the same data answers the secret the first answer gave.
+    let defaults = BTreeMap::from([
+        (env::PUBLIC_BASE_URL, base.clone()),
+        (env::CLIENT_SECRET_KEY, client_secret_key),
+    ]);
+    let source = environment::LocalEnv {
+        process: &process,
+        fixed,
+        defaults,
     };
-    let settings = Settings {
-        function: Function::CreatePayment,
-        table_name: Some(table_name.clone()),
-        glase: Some(glase),
-        refund_queue_url: None,
-        public_base_url: Some(public_base.clone()),
-        api_key_hashes: Some(SecretString::from(hash_api_key(&api_key))),
-        websocket_endpoint: None,
-        payment_expiry: Duration::from_secs(
-            env("PAYMENT_EXPIRY_SECONDS")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(120),
-        ),
-        sdk_timeouts: payments_api::settings::SdkTimeouts::default(),
-        client_secret_key: Some(client_secret_key.clone()),
+    let settings = environment::load(&source).map_err(|e| e.to_string())?;
+    let soak = environment::SoakSettings::load(&process).map_err(|e| e.to_string())?;
+    let client_secret_key = settings
+        .client_secret_key
+        .clone()
+        .ok_or("CLIENT_SECRET_KEY is not set")?;
+    let table_name = settings.table_name.clone().unwrap_or_default();
+
+    // DynamoDB: the SDK's own settings when they name one, else the embedded one.
+    let embedded = match external_dynamodb {
+        true => None,
+        false => Some(dynamo::start(&args.data_dir).await.map_err(|e| e.0)?),
     };
+    let dynamo = dynamo_client(
+        embedded.as_ref().map(|e| e.endpoint.as_str()),
+        &settings.sdk_timeouts,
+    )
+    .await;
+    dynamo::ensure_table(&dynamo, &table_name)
+        .await
+        .map_err(|e| e.0)?;
+
+    let store_faults = soak.store_faults;
     let hub = LocalHub::new();
     let refunds = InMemoryQueue::new(REFUND_QUEUE);
     let store = FaultyStore::new(DynamoStore::new(dynamo, table_name), store_faults);
@@ -291,17 +259,9 @@ async fn run(args: Args) -> Result<(), String> {
             clock: SystemClock,
             ids: OsRandom::new(Some(client_secret_key.clone())),
             settings: payments_domain::usecases::UseCaseSettings {
-                refund_settle_margin: seconds_setting(
-                    "GLASE_LOCAL_REFUND_SETTLE_MARGIN_SECONDS",
-                    env("GLASE_LOCAL_REFUND_SETTLE_MARGIN_SECONDS"),
-                    payments_domain::usecases::reports::REFUND_SETTLE_MARGIN,
-                )?,
+                refund_settle_margin: soak.refund_settle_margin,
                 idempotency: IdempotencyPolicy {
-                    lease: seconds_setting(
-                        "GLASE_LOCAL_IDEMPOTENCY_LEASE_SECONDS",
-                        env("GLASE_LOCAL_IDEMPOTENCY_LEASE_SECONDS"),
-                        IdempotencyPolicy::default().lease,
-                    )?,
+                    lease: soak.idempotency_lease,
                     ..IdempotencyPolicy::default()
                 },
                 ..wiring::use_case_settings(&settings)
@@ -347,11 +307,7 @@ async fn run(args: Args) -> Result<(), String> {
     // The refund worker: the in-process queue's messages, with the same batch handling as the Lambda.
     // The outbox sweep re-queues refunds still `queued` after a minute and hands refunds left `sending`
     // (a crash mid-call) to reconciliation after five minutes, or GLASE_LOCAL_REFUND_SENDING_SECONDS.
-    let stuck_sending = seconds_setting(
-        "GLASE_LOCAL_REFUND_SENDING_SECONDS",
-        env("GLASE_LOCAL_REFUND_SENDING_SECONDS"),
-        Duration::from_secs(300),
-    )?;
+    let stuck_sending = soak.refund_sending;
     let worker = app.clone();
     tokio::spawn(async move {
         let mut n: u64 = 0;
@@ -365,9 +321,7 @@ async fn run(args: Args) -> Result<(), String> {
             {
                 let _ = refunds.delete(&d.receipt_handle);
             }
-            for (handle, delay) in &batch.delays {
-                let _ = refunds.change_visibility(&payments_sqs::ReceiptHandle::new(handle.clone()), *delay);
-            }
+            worker.apply_redelivery_delays(&batch.delays).await;
             n += 1;
             if n.is_multiple_of(30) {
                 let _ = worker
@@ -453,19 +407,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn store_faults_are_off_unless_asked_for() {
-        assert_eq!(store_fault_rates(None), Ok(StoreFaultRates::NONE));
-        let rates = store_fault_rates(Some("throttle=0.05,conflict=0.1".into())).unwrap();
-        assert!(rates.is_active());
-        assert_eq!((rates.throttle_ppm, rates.conflict_ppm), (50_000, 100_000));
-        let e = store_fault_rates(Some("throttle=5".into())).unwrap_err();
-        assert!(
-            e.starts_with("GLASE_LOCAL_STORE_FAULTS: store faults: throttle"),
-            "{e}"
-        );
-    }
-
-    #[test]
     fn a_request_gets_the_timeout_of_the_function_whose_route_it_is_as_its_deadline() {
         use payments_domain::ports::Clock;
         let deadline_of = |method: http::Method, path: &str| {
@@ -484,19 +425,5 @@ mod tests {
             "{terminals:?}"
         );
         assert_eq!(deadline_of(http::Method::GET, "/nowhere"), None);
-    }
-
-    #[test]
-    fn a_seconds_setting_has_a_default_and_names_a_bad_value() {
-        let default = Duration::from_secs(300);
-        assert_eq!(seconds_setting("X", None, default), Ok(default));
-        assert_eq!(
-            seconds_setting("X", Some("30".into()), default),
-            Ok(Duration::from_secs(30))
-        );
-        assert_eq!(
-            seconds_setting("X", Some("soon".into()), default),
-            Err("X: not a whole number of seconds: soon".into())
-        );
     }
 }

@@ -166,16 +166,18 @@ impl<P: Ports> App<P> {
 }
 
 impl<P: PortTypes<Queue = AnyQueue>> App<P> {
-    /// Delays the next delivery of each message of `delays` (a [`RefundBatch`]'s) on the refund queue;
-    /// a queue other than SQS has no deliveries to delay. A delay that cannot be set is logged: the
-    /// message then comes back after the queue's own visibility timeout.
+    /// Delays the next delivery of each message of `delays` (a [`RefundBatch`]'s) on the refund queue,
+    /// SQS or the local stack's in-process queue. A delay that cannot be set is logged: the message then
+    /// comes back after the queue's own visibility timeout.
     pub async fn apply_redelivery_delays(&self, delays: &[(String, Duration)]) {
-        let AnyQueue::Sqs(queue) = &self.deps.queue else {
-            return;
-        };
         for (handle, delay) in delays {
             let handle = payments_sqs::ReceiptHandle::new(handle.clone());
-            if let Err(e) = queue.change_visibility(&handle, *delay).await {
+            let set = match &self.deps.queue {
+                AnyQueue::Sqs(queue) => queue.change_visibility(&handle, *delay).await,
+                AnyQueue::Memory(queue) => queue.change_visibility(&handle, *delay),
+                AnyQueue::None => return,
+            };
+            if let Err(e) = set {
                 tracing::warn!(error = %e, "could not delay a refund message");
             }
         }

@@ -388,7 +388,24 @@ impl Settings {
 
     /// Reads what `function` needs from `source`, reporting every missing or malformed variable at once.
     pub fn load(function: Function, source: &dyn EnvSource) -> Result<Self, ConfigError> {
-        let needs = function.needs();
+        Self::load_needs(function, function.needs(), source)
+    }
+
+    /// The settings of one process that serves every function's routes and jobs (the local stack): what
+    /// any function needs but the groups in `provided`, which the process provides itself (an in-process
+    /// queue, say), read as [`Self::load`] reads them. `function` is [`Function::CreatePayment`], the one
+    /// that reads the client secret key.
+    pub fn load_every_function(source: &dyn EnvSource, provided: &[Need]) -> Result<Self, ConfigError> {
+        let mut needs: Vec<Need> = Vec::new();
+        for need in Function::ALL.iter().flat_map(|f| f.needs().iter().copied()) {
+            if !provided.contains(&need) && !needs.contains(&need) {
+                needs.push(need);
+            }
+        }
+        Self::load_needs(Function::CreatePayment, &needs, source)
+    }
+
+    fn load_needs(function: Function, needs: &[Need], source: &dyn EnvSource) -> Result<Self, ConfigError> {
         let has = |n: Need| needs.contains(&n);
         let mut r = EnvReader::new(source);
         let empty = || SecretString::from(String::new());
@@ -500,6 +517,24 @@ pub(crate) mod tests {
             .into_iter()
             .collect();
         Settings::load(Function::WebSocket, &only_table).unwrap();
+    }
+
+    #[test]
+    fn a_process_of_every_function_reads_what_any_function_needs_but_what_it_provides() {
+        let everything = Settings::load_every_function(&complete_env(), &[Need::RefundQueue]).unwrap();
+        assert!(
+            everything
+                .glase
+                .as_ref()
+                .is_some_and(|g| !g.reseller_id.is_empty())
+        );
+        assert!(everything.client_secret_key.is_some());
+        assert!(everything.api_key_hashes.is_some() && everything.public_base_url.is_some());
+        assert_eq!(everything.refund_queue_url, None, "provided in-process");
+        let mut without_reseller = complete_env();
+        without_reseller.remove(env::GLASE_RESELLER_ID);
+        let e = Settings::load_every_function(&without_reseller, &[Need::RefundQueue]).unwrap_err();
+        assert_eq!(e.problems, vec![ConfigProblem::Missing(env::GLASE_RESELLER_ID)]);
     }
 
     #[test]
