@@ -85,13 +85,7 @@ async fn dynamo_client(embedded: Option<&str>, timeouts: &SdkTimeouts) -> aws_sd
     };
     let config = loader
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "glase-local",
-        ))
+        .test_credentials()
         .endpoint_url(endpoint)
         .load()
         .await;

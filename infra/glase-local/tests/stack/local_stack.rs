@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::running::{Running, client, data_dir, json, poll, start, text};
+use crate::running::{Running, client, data_dir, json, poll, send_ok, start, text};
 
 /// Starts glase-local over `data`, logging warnings only.
 fn start_quiet(data: &std::path::Path) -> Running {
@@ -71,12 +71,7 @@ async fn a_shopper_buys_in_the_demo_shop_and_the_payment_survives_a_restart() {
         .unwrap();
     assert_eq!(qr.headers()["content-type"], "image/svg+xml");
 
-    let paid = http
-        .post(format!("{}/sandbox/invoices/{reference}/pay", stack.base))
-        .send()
-        .await
-        .unwrap();
-    assert!(paid.status().is_success());
+    send_ok(http.post(format!("{}/sandbox/invoices/{reference}/pay", stack.base))).await;
     let shown = poll(
         || text(http.get(format!("{}/shop/return?payment_id={payment_id}", stack.base))),
         |shown| shown.contains("data-status=\"paid\""),

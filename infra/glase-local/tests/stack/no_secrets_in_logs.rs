@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::running::{client, data_dir, json, poll, start};
+use crate::running::{client, data_dir, json, poll, send_ok, start};
 
 const API_KEY: &str = "sk_local_log_test_0123456789abcdef";
 
@@ -36,18 +36,8 @@ async fn no_secret_reaches_the_log_at_trace() {
     let id = created["id"].as_str().expect("a payment").to_owned();
     let client_secret = created["client_secret"].as_str().unwrap().to_owned();
     let reference = created["invoice_reference"].as_str().unwrap().to_owned();
-    let read = http
-        .get(format!("{base}/v1/payments/{id}?client_secret={client_secret}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(read.status().is_success());
-    let paid = http
-        .post(format!("{base}/sandbox/invoices/{reference}/pay"))
-        .send()
-        .await
-        .unwrap();
-    assert!(paid.status().is_success());
+    send_ok(http.get(format!("{base}/v1/payments/{id}?client_secret={client_secret}"))).await;
+    send_ok(http.post(format!("{base}/sandbox/invoices/{reference}/pay"))).await;
     let payment = poll(
         || {
             json(

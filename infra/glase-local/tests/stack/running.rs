@@ -169,6 +169,12 @@ pub async fn json(request: reqwest::RequestBuilder) -> serde_json::Value {
     request.send().await.unwrap().json().await.unwrap()
 }
 
+/// Sends `request` and checks that it is answered with a success status.
+pub async fn send_ok(request: reqwest::RequestBuilder) {
+    let answer = request.send().await.unwrap();
+    assert!(answer.status().is_success(), "{answer:?}");
+}
+
 /// Sends `request` and answers its body as text.
 pub async fn text(request: reqwest::RequestBuilder) -> String {
     request.send().await.unwrap().text().await.unwrap()
