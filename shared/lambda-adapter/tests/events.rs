@@ -2,7 +2,7 @@
 //! API (payload 2.0) and runs through its function's handler on the in-memory fakes, answering the status
 //! this table expects. The expectations live here, not in the event files.
 
-use std::path::PathBuf;
+mod support;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_adapter::{to_api_request, to_lambda_response};
@@ -11,6 +11,7 @@ use payments_api::testing::{FakeApp, fake_app};
 use payments_domain::ids::PaymentId;
 use payments_domain::payment::PaymentStatus;
 use payments_domain::ports::PaymentStore;
+use support::{events_dir, read, round_trip};
 
 /// What a test needs before its event: nothing, a created payment, or a created payment the shopper paid.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -125,14 +126,6 @@ const NON_HTTP_EVENTS: &[&str] = &[
     "safety-net/schedule.json",
 ];
 
-fn events_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events")
-}
-
-fn read(name: &str) -> String {
-    std::fs::read_to_string(events_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
 fn app(function: Option<Function>) -> FakeApp {
     FakeApp {
         function,
@@ -174,20 +167,6 @@ async fn run(app: &FakeApp, name: &str) -> u16 {
     status
 }
 
-/// The event file `name` round-trips through the `aws_lambda_events` type of the HTTP API's events.
-fn round_trips(name: &str) {
-    let text = read(name);
-    let event: ApiGatewayV2httpRequest =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let again: ApiGatewayV2httpRequest =
-        serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
-    assert_eq!(
-        serde_json::to_value(&event).unwrap(),
-        serde_json::to_value(&again).unwrap(),
-        "{name} does not round-trip"
-    );
-}
-
 #[tokio::test]
 async fn every_event_file_is_in_the_table() {
     let mut files = Vec::new();
@@ -220,7 +199,7 @@ async fn every_event_file_is_in_the_table() {
 /// The event file `name` round-trips, and runs through `function`'s app after the state `before` calls
 /// for with the status `expected`; an answer of 400 or more must change nothing.
 async fn answers_as_expected(name: &str, function: Function, before: Before, expected: u16) {
-    round_trips(name);
+    round_trip::<ApiGatewayV2httpRequest>(name);
     let seeding = app(None);
     if matches!(before, Before::Terminal | Before::PosCreated) {
         assert_eq!(
@@ -305,17 +284,24 @@ async fn the_notification_event_confirms_the_payment() {
     );
 }
 
-#[tokio::test]
-async fn the_worker_refunds_the_good_message_and_reports_only_the_poison_one() {
-    let text = read("refund-worker/batch-with-poison.json");
-    let batch: aws_lambda_events::sqs::SqsEvent = serde_json::from_str(&text).unwrap();
-    assert_eq!(batch.records.len(), 2);
+/// An app over the fakes with the sample payment created, paid and notified, and the sample refund of
+/// it requested: the refund worker's events find its message.
+async fn app_with_requested_refund() -> FakeApp {
     let app = app(None);
     run(&app, "create-payment/ok.json").await;
     let payment = app.deps.store.payments().pop().unwrap();
     app.deps.glase.pay(payment.invoice_reference());
     run(&app, "notification/ok.json").await;
     assert_eq!(run(&app, "refund-request/ok.json").await, 202);
+    app
+}
+
+#[tokio::test]
+async fn the_worker_refunds_the_good_message_and_reports_only_the_poison_one() {
+    let text = read("refund-worker/batch-with-poison.json");
+    let batch: aws_lambda_events::sqs::SqsEvent = serde_json::from_str(&text).unwrap();
+    assert_eq!(batch.records.len(), 2);
+    let app = app_with_requested_refund().await;
 
     let (answer, delays) = lambda_adapter::handle_worker_event(&app, serde_json::from_str(&text).unwrap())
         .await
@@ -362,12 +348,7 @@ async fn an_unreachable_glase_fails_the_message_and_backs_off_by_its_receive_cou
         serde_json::from_str(&read("refund-worker/batch-with-poison.json")).unwrap();
     event["Records"].as_array_mut().unwrap().truncate(1);
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = serde_json::json!("3");
-    let app = app(None);
-    run(&app, "create-payment/ok.json").await;
-    let payment = app.deps.store.payments().pop().unwrap();
-    app.deps.glase.pay(payment.invoice_reference());
-    run(&app, "notification/ok.json").await;
-    assert_eq!(run(&app, "refund-request/ok.json").await, 202);
+    let app = app_with_requested_refund().await;
     app.deps.glase.fail_next(
         "refundPayment",
         payments_domain::ports::GlaseError::Rejected {

@@ -2,7 +2,8 @@
 //! type and run through the WebSocket function's handler on the in-memory store; the safety-net schedule
 //! event runs a pass that confirms a payment whose notification was lost.
 
-use std::path::PathBuf;
+mod support;
+
 use std::time::Duration;
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
@@ -14,15 +15,9 @@ use payments_api::testing::{FakeApp, fake_app};
 use payments_domain::ids::PaymentId;
 use payments_domain::payment::PaymentStatus;
 use payments_domain::ports::PaymentStore;
+use support::{read, round_trip};
 
 const PAYMENT: &str = "pay_a5000000000000000000000000000001";
-
-fn read(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../events")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
 
 /// An app with one created payment (the first of `SequentialIds`: the id and client secret the events
 /// name).
@@ -76,16 +71,7 @@ fn every_websocket_event_round_trips_through_the_lambda_event_type() {
         "websocket/sync-other-payment.json",
         "websocket/disconnect.json",
     ] {
-        let text = read(name);
-        let event: ApiGatewayWebsocketProxyRequest =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let again: ApiGatewayWebsocketProxyRequest =
-            serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
-        assert_eq!(
-            serde_json::to_value(&event).unwrap(),
-            serde_json::to_value(&again).unwrap(),
-            "{name} does not round-trip"
-        );
+        let event: ApiGatewayWebsocketProxyRequest = round_trip(name);
         assert!(event.request_context.connection_id.is_some(), "{name}");
     }
 }
