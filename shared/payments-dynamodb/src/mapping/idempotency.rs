@@ -6,7 +6,7 @@ use payments_domain::idempotency::{
 use payments_domain::ids::{PaymentId, PeriodId, RefundId, TerminalId};
 use payments_domain::secret::ClientSecret;
 
-use super::{check_type, fingerprint, hex, i32_attr, keyed, millis, revision, time, ttl_seconds};
+use super::{check_type, fingerprint, i32_attr, keyed, millis, revision, time, ttl_seconds};
 use crate::attrs as a;
 use crate::error::DynamoError;
 use crate::item::{Item, Reader};
@@ -20,7 +20,7 @@ pub fn idempotency_item(record: &IdempotencyRecord) -> Item {
     )
     .string(a::OPERATION, record.operation.as_str())
     .string(a::IDEMPOTENCY_KEY, record.key.as_str())
-    .string(a::FINGERPRINT, hex(record.fingerprint.as_bytes()))
+    .string(a::FINGERPRINT, hex::encode(record.fingerprint.as_bytes()))
     .number(a::CREATED_AT, millis(record.created_at))
     .number(a::EXPIRES_AT, ttl_seconds(record.expires_at))
     .number(a::EXPIRES_AT_MS, millis(record.expires_at))

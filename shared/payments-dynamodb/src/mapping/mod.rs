@@ -96,20 +96,11 @@ fn hash(reader: &Reader<'_>, name: &str) -> Result<SecretHash, DynamoError> {
     reader.parsed(name, SecretHash::from_hex)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn fingerprint(reader: &Reader<'_>) -> Result<Fingerprint, DynamoError> {
     let text = reader.string(a::FINGERPRINT)?;
-    let bad = || reader.malformed(a::FINGERPRINT, "is not 64 hexadecimal digits");
-    if text.len() != 64 || !text.is_ascii() {
-        return Err(bad());
-    }
     let mut bytes = [0u8; 32];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-    }
+    hex::decode_to_slice(text, &mut bytes)
+        .map_err(|_| reader.malformed(a::FINGERPRINT, "is not 64 hexadecimal digits"))?;
     Ok(Fingerprint::from_bytes(bytes))
 }
 
