@@ -24,7 +24,7 @@ use payments_domain::secret::SecretHash;
 
 use crate::attrs as a;
 use crate::error::DynamoError;
-use crate::item::{Reader, Writer};
+use crate::item::{Item, Reader, Writer};
 use crate::keys::Key;
 
 pub use connections::{connection_from, connection_item};
@@ -44,10 +44,12 @@ fn keyed(key: Key, kind: &str) -> Writer {
         .string(a::ITEM_TYPE, kind)
 }
 
-fn check_type(reader: &Reader<'_>, expected: &str) -> Result<(), DynamoError> {
+/// A reader of `item`, which must be of the type `expected`.
+fn typed_reader<'a>(expected: &'static str, item: &'a Item) -> Result<Reader<'a>, DynamoError> {
+    let reader = Reader::new(expected, item);
     let found = reader.string(a::ITEM_TYPE)?;
     if found == expected {
-        Ok(())
+        Ok(reader)
     } else {
         Err(reader.malformed(a::ITEM_TYPE, format!("is `{found}`, expected `{expected}`")))
     }
