@@ -2,7 +2,7 @@
 //! malformed items naming the attribute.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use payments_domain::idempotency::{IdempotencyState, Operation, StoredOutcome};
+use payments_domain::idempotency::{IdempotencyRecord, IdempotencyState, Operation, StoredOutcome};
 use payments_domain::ids::ErsReference;
 use payments_domain::ids::PaymentId;
 use payments_domain::payment::ReceiptState;
@@ -236,12 +236,20 @@ fn idempotency_records_round_trip_in_progress_and_with_every_outcome() {
     }
 }
 
-#[test]
-fn a_payment_created_record_holds_the_payment_id_and_no_client_secret() {
+/// A started CreatePayment record, and the payment id and client secret of its outcome.
+fn started_payment_creation() -> (IdempotencyRecord, PaymentId, ClientSecret) {
     let now = at(1_700_000_000_123);
     let started = idempotency_record(Operation::CreatePayment, "key-1", "body", now);
-    let payment_id = PaymentId::from_random(random());
-    let secret = ClientSecret::from_random(random());
+    (
+        started,
+        PaymentId::from_random(random()),
+        ClientSecret::from_random(random()),
+    )
+}
+
+#[test]
+fn a_payment_created_record_holds_the_payment_id_and_no_client_secret() {
+    let (started, payment_id, secret) = started_payment_creation();
     // Even an outcome read from a record of the earlier format, which carries its secret, is written
     // without it.
     let done = started.completed(StoredOutcome::PaymentCreated {
@@ -260,10 +268,7 @@ fn a_payment_created_record_holds_the_payment_id_and_no_client_secret() {
 
 #[test]
 fn a_payment_created_record_of_the_earlier_format_reads_back_its_client_secret() {
-    let now = at(1_700_000_000_123);
-    let started = idempotency_record(Operation::CreatePayment, "key-1", "body", now);
-    let payment_id = PaymentId::from_random(random());
-    let secret = ClientSecret::from_random(random());
+    let (started, payment_id, secret) = started_payment_creation();
     let mut item = mapping::idempotency_item(&started.completed(StoredOutcome::PaymentCreated {
         payment_id: payment_id.clone(),
         stored_client_secret: None,
