@@ -274,13 +274,18 @@ fn every_role_grants_only_what_its_function_uses() {
     }
 }
 
-/// The body of the store's method `name` (from `async fn name(` to the next `async fn`).
+/// The text of the store's method `name`, from its `async fn` to the next one, in whichever file of
+/// `payments-dynamodb/src/store/` holds it.
 fn store_method_body(name: &str) -> String {
-    let text = std::fs::read_to_string(root().join("shared/payments-dynamodb/src/store.rs"))
-        .expect("readable store");
-    let start = text
-        .find(&format!("async fn {name}("))
+    let signature = format!("async fn {name}(");
+    let text = std::fs::read_dir(root().join("shared/payments-dynamodb/src/store"))
+        .expect("readable store")
+        .map(|entry| {
+            std::fs::read_to_string(entry.expect("a store file").path()).expect("readable store file")
+        })
+        .find(|text| text.contains(&signature))
         .unwrap_or_else(|| panic!("the store has no method {name}"));
+    let start = text.find(&signature).expect("the file holds the method");
     let rest = &text[start + 1..];
     let end = rest.find("async fn ").map_or(rest.len(), |i| i + 1);
     text[start..start + end].to_owned()

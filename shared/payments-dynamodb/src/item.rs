@@ -109,17 +109,12 @@ impl<'a> Reader<'a> {
                 item_type: self.item_type,
                 item: map,
             };
-            out.push(read(&inner).map_err(|e| match e {
-                DynamoError::MalformedItem {
-                    item_type,
-                    attribute,
-                    problem,
-                } => DynamoError::MalformedItem {
-                    item_type,
-                    attribute: format!("{name}[{position}].{attribute}"),
-                    problem,
-                },
-                other => other,
+            // A problem inside the element names the attribute by its path from the item.
+            out.push(read(&inner).map_err(|mut error| {
+                if let DynamoError::MalformedItem { attribute, .. } = &mut error {
+                    *attribute = format!("{name}[{position}].{attribute}");
+                }
+                error
             })?);
         }
         Ok(out)

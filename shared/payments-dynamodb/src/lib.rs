@@ -6,7 +6,9 @@
 //! - [`table`]: the table definition, its CloudFormation rendering, creation and drift check.
 //! - [`keys`]: the key values of every item type and index entry (the single-table layout).
 //! - [`item`]: typed attribute reading and writing; [`mapping`]: entity ↔ item for every item type.
-//! - [`store`]: [`DynamoStore`], the implementation of the domain's `PaymentStore` port.
+//! - [`store`]: [`DynamoStore`], the implementation of the domain's `PaymentStore` port: its methods
+//!   entity by entity, on shared pieces for conditions, writes and queries, and the reads and writes of
+//!   reporting periods and idempotency records (see its own `# Layout`).
 //! - [`error`]: [`DynamoError`], which keeps the kind of each DynamoDB failure.
 //! - `testing` (feature `testing`): fresh tables on dynoxide or DynamoDB Local for tests, and fixtures.
 //!

@@ -65,12 +65,16 @@ pub struct TableDefinition {
     pub billing: Billing,
 }
 
-const INDEXES: &[IndexDefinition] = &[
-    index(LOOKUP_INDEX, attrs::LOOKUP_PK, attrs::LOOKUP_SK),
-    index(TIMELINE_INDEX, attrs::TIMELINE_PK, attrs::TIMELINE_SK),
-    index(CHECK_DUE_INDEX, attrs::CHECK_PK, attrs::CHECK_SK),
-    index(EXPIRY_INDEX, attrs::EXPIRY_PK, attrs::EXPIRY_SK),
-];
+/// The [`LOOKUP_INDEX`] and its key attributes.
+pub(crate) const LOOKUP: IndexDefinition = index(LOOKUP_INDEX, attrs::LOOKUP_PK, attrs::LOOKUP_SK);
+/// The [`TIMELINE_INDEX`] and its key attributes.
+pub(crate) const TIMELINE: IndexDefinition = index(TIMELINE_INDEX, attrs::TIMELINE_PK, attrs::TIMELINE_SK);
+/// The [`CHECK_DUE_INDEX`] and its key attributes.
+pub(crate) const CHECK_DUE: IndexDefinition = index(CHECK_DUE_INDEX, attrs::CHECK_PK, attrs::CHECK_SK);
+/// The [`EXPIRY_INDEX`] and its key attributes.
+pub(crate) const EXPIRY: IndexDefinition = index(EXPIRY_INDEX, attrs::EXPIRY_PK, attrs::EXPIRY_SK);
+
+const INDEXES: &[IndexDefinition] = &[LOOKUP, TIMELINE, CHECK_DUE, EXPIRY];
 
 const fn index(name: &'static str, partition: &'static str, sort: &'static str) -> IndexDefinition {
     IndexDefinition {

@@ -24,41 +24,31 @@ use payments_dynamodb::{CapacityTotals, DynamoStore, attrs, keys, mapping, table
 /// reads raw items, capacity or the table itself) on the two DynamoDB backends.
 macro_rules! contract_tests {
     (store: [$($name:ident),* $(,)?], table: [$($raw:ident),* $(,)?] $(,)?) => {
-        mod dynoxide {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let (_table, store) = super::store(payments_dynamodb::testing::Backend::Dynoxide).await;
-                    super::$name(store).await;
-                }
-            )*
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $raw() {
-                    super::$raw(payments_dynamodb::testing::Backend::Dynoxide).await;
-                }
-            )*
-        }
-        mod dynamodb_local {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let (_table, store) = super::store(payments_dynamodb::testing::Backend::DynamoDbLocal).await;
-                    super::$name(store).await;
-                }
-            )*
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $raw() {
-                    super::$raw(payments_dynamodb::testing::Backend::DynamoDbLocal).await;
-                }
-            )*
-        }
+        contract_tests!(@backend dynoxide, Dynoxide, [$($name),*], [$($raw),*]);
+        contract_tests!(@backend dynamodb_local, DynamoDbLocal, [$($name),*], [$($raw),*]);
         mod in_memory {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
                     super::$name(payments_domain::testing::InMemoryStore::new()).await;
+                }
+            )*
+        }
+    };
+    // Every test of both lists in `mod $module`, on `Backend::$backend`.
+    (@backend $module:ident, $backend:ident, [$($name:ident),*], [$($raw:ident),*]) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let (_table, store) = super::store(payments_dynamodb::testing::Backend::$backend).await;
+                    super::$name(store).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $raw() {
+                    super::$raw(payments_dynamodb::testing::Backend::$backend).await;
                 }
             )*
         }
@@ -106,6 +96,28 @@ contract_tests!(
 /// What the store tests need of a store: the port, shareable between tasks.
 trait ContractStore: PaymentStore + Clone + Send + Sync + 'static {}
 impl<T: PaymentStore + Clone + Send + Sync + 'static> ContractStore for T {}
+
+/// Runs `task` on every input in a task of its own, all released at the same moment, and answers their
+/// results in the order of the inputs.
+async fn at_once<I, R, F, const N: usize>(inputs: [I; N], task: impl Fn(I) -> F) -> Vec<R>
+where
+    F: Future<Output = R> + Send + 'static,
+    R: Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(N));
+    let tasks = inputs.map(|input| {
+        let (barrier, run) = (barrier.clone(), task(input));
+        tokio::spawn(async move {
+            barrier.wait().await;
+            run.await
+        })
+    });
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    results
+}
 
 async fn store(backend: Backend) -> (TestTable, DynamoStore) {
     let table = TestTable::new(backend).await;
@@ -254,18 +266,11 @@ async fn two_concurrent_transitions_of_one_payment_exactly_one_wins(store: impl 
     store.insert_payment(&pending).await.unwrap();
     let paid = paid(&pending, at(1_700_000_050_000));
     let canceled = pending.canceled_by_us(at(1_700_000_050_001)).unwrap();
-    let barrier = Arc::new(tokio::sync::Barrier::new(2));
-    let tasks = [paid.clone(), canceled.clone()].map(|next| {
-        let (store, barrier, expected) = (store.clone(), barrier.clone(), pending.revision());
-        tokio::spawn(async move {
-            barrier.wait().await;
-            store.update_payment(&next, expected).await
-        })
-    });
-    let mut results = Vec::new();
-    for task in tasks {
-        results.push(task.await.unwrap());
-    }
+    let results = at_once([paid.clone(), canceled.clone()], |next| {
+        let (store, expected) = (store.clone(), pending.revision());
+        async move { store.update_payment(&next, expected).await }
+    })
+    .await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     assert!(
         results
@@ -342,18 +347,11 @@ async fn request_refund(
 async fn two_concurrent_refunds_that_exceed_the_payment_exactly_one_succeeds(store: impl ContractStore) {
     let store = Arc::new(store);
     let payment = paid_in_store(store.as_ref(), 10_000).await;
-    let barrier = Arc::new(tokio::sync::Barrier::new(2));
-    let tasks = [6_000, 7_000].map(|amount| {
-        let (store, barrier, payment) = (store.clone(), barrier.clone(), payment.clone());
-        tokio::spawn(async move {
-            barrier.wait().await;
-            request_refund(store.as_ref(), &payment, amount).await
-        })
-    });
-    let mut results = Vec::new();
-    for task in tasks {
-        results.push(task.await.unwrap());
-    }
+    let results = at_once([6_000, 7_000], |amount| {
+        let (store, payment) = (store.clone(), payment.clone());
+        async move { request_refund(store.as_ref(), &payment, amount).await }
+    })
+    .await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     assert!(
         results
@@ -963,19 +961,12 @@ async fn an_expired_idempotency_record_is_returned_and_can_be_taken_over(store: 
 async fn the_same_idempotency_key_from_two_tasks_at_once_has_one_owner(store: impl ContractStore) {
     let store = Arc::new(store);
     let now = now();
-    let barrier = Arc::new(tokio::sync::Barrier::new(2));
-    let tasks = ["body A", "body A"].map(|body| {
-        let (store, barrier) = (store.clone(), barrier.clone());
+    let results = at_once(["body A", "body A"], |body| {
+        let store = store.clone();
         let record = idempotency_record(Operation::RequestRefund, "refund-key", body, now);
-        tokio::spawn(async move {
-            barrier.wait().await;
-            (store.insert_idempotency_record(&record).await.unwrap(), record)
-        })
-    });
-    let mut results = Vec::new();
-    for task in tasks {
-        results.push(task.await.unwrap());
-    }
+        async move { (store.insert_idempotency_record(&record).await.unwrap(), record) }
+    })
+    .await;
     let inserted = results
         .iter()
         .filter(|(r, _)| *r == IdempotencyInsert::Inserted)
@@ -1078,19 +1069,12 @@ async fn a_malformed_stored_item_is_reported_with_its_attribute(backend: Backend
 async fn the_same_key_with_two_payloads_at_once_is_a_conflict_for_the_loser(store: impl ContractStore) {
     let store = Arc::new(store);
     let now = now();
-    let barrier = Arc::new(tokio::sync::Barrier::new(2));
-    let tasks = ["body A", "body B"].map(|body| {
-        let (store, barrier) = (store.clone(), barrier.clone());
+    let results = at_once(["body A", "body B"], |body| {
+        let store = store.clone();
         let record = idempotency_record(Operation::CreatePayment, "shared-key", body, now);
-        tokio::spawn(async move {
-            barrier.wait().await;
-            (store.insert_idempotency_record(&record).await.unwrap(), record)
-        })
-    });
-    let mut results = Vec::new();
-    for task in tasks {
-        results.push(task.await.unwrap());
-    }
+        async move { (store.insert_idempotency_record(&record).await.unwrap(), record) }
+    })
+    .await;
     assert_eq!(
         results
             .iter()

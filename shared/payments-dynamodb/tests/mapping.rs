@@ -2,7 +2,7 @@
 //! malformed items naming the attribute.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use payments_domain::idempotency::{IdempotencyState, Operation, StoredOutcome};
+use payments_domain::idempotency::{IdempotencyRecord, IdempotencyState, Operation, StoredOutcome};
 use payments_domain::ids::ErsReference;
 use payments_domain::ids::PaymentId;
 use payments_domain::payment::ReceiptState;
@@ -23,6 +23,17 @@ fn malformed_attribute(error: DynamoError) -> String {
         DynamoError::MalformedItem { attribute, .. } => attribute,
         other => panic!("expected a malformed item, got {other}"),
     }
+}
+
+/// `item` with the attribute `name` set to the string `value`.
+fn with_string(mut item: Item, name: &str, value: &str) -> Item {
+    item.insert(name.to_owned(), AttributeValue::S(value.to_owned()));
+    item
+}
+
+/// The attribute `from` names when it refuses `item`.
+fn malformed_in<T: std::fmt::Debug>(from: fn(&Item) -> Result<T, DynamoError>, item: &Item) -> String {
+    malformed_attribute(from(item).unwrap_err())
 }
 
 #[test]
@@ -225,12 +236,20 @@ fn idempotency_records_round_trip_in_progress_and_with_every_outcome() {
     }
 }
 
-#[test]
-fn a_payment_created_record_holds_the_payment_id_and_no_client_secret() {
+/// A started CreatePayment record, and the payment id and client secret of its outcome.
+fn started_payment_creation() -> (IdempotencyRecord, PaymentId, ClientSecret) {
     let now = at(1_700_000_000_123);
     let started = idempotency_record(Operation::CreatePayment, "key-1", "body", now);
-    let payment_id = PaymentId::from_random(random());
-    let secret = ClientSecret::from_random(random());
+    (
+        started,
+        PaymentId::from_random(random()),
+        ClientSecret::from_random(random()),
+    )
+}
+
+#[test]
+fn a_payment_created_record_holds_the_payment_id_and_no_client_secret() {
+    let (started, payment_id, secret) = started_payment_creation();
     // Even an outcome read from a record of the earlier format, which carries its secret, is written
     // without it.
     let done = started.completed(StoredOutcome::PaymentCreated {
@@ -249,10 +268,7 @@ fn a_payment_created_record_holds_the_payment_id_and_no_client_secret() {
 
 #[test]
 fn a_payment_created_record_of_the_earlier_format_reads_back_its_client_secret() {
-    let now = at(1_700_000_000_123);
-    let started = idempotency_record(Operation::CreatePayment, "key-1", "body", now);
-    let payment_id = PaymentId::from_random(random());
-    let secret = ClientSecret::from_random(random());
+    let (started, payment_id, secret) = started_payment_creation();
     let mut item = mapping::idempotency_item(&started.completed(StoredOutcome::PaymentCreated {
         payment_id: payment_id.clone(),
         stored_client_secret: None,
@@ -305,55 +321,32 @@ fn a_payment_item_from_before_receipts_owes_none_and_a_bad_receipt_state_is_name
         mapping::payment_from(&item).unwrap().receipt(),
         ReceiptState::NotDue
     );
-    let mut item = mapping::payment_item(&paid);
-    item.insert(
-        attrs::RECEIPT_STATUS.to_owned(),
-        AttributeValue::S("lost".to_owned()),
-    );
-    assert_eq!(
-        malformed_attribute(mapping::payment_from(&item).unwrap_err()),
-        attrs::RECEIPT_STATUS
-    );
+    let item = with_string(mapping::payment_item(&paid), attrs::RECEIPT_STATUS, "lost");
+    assert_eq!(malformed_in(mapping::payment_from, &item), attrs::RECEIPT_STATUS);
     let mut item = mapping::payment_item(&paid.receipt_sent(at(1_700_000_051_000)).unwrap());
     item.remove(attrs::RECEIPT_AT);
-    assert_eq!(
-        malformed_attribute(mapping::payment_from(&item).unwrap_err()),
-        attrs::RECEIPT_AT
-    );
+    assert_eq!(malformed_in(mapping::payment_from, &item), attrs::RECEIPT_AT);
 }
 
 #[test]
 fn a_missing_or_mistyped_attribute_is_named() {
-    let mut item = mapping::payment_item(&pending_payment(100));
+    let pending = mapping::payment_item(&pending_payment(100));
+    let mut item = pending.clone();
     item.remove(attrs::CLIENT_SECRET_HASH);
     assert_eq!(
-        malformed_attribute(mapping::payment_from(&item).unwrap_err()),
+        malformed_in(mapping::payment_from, &item),
         attrs::CLIENT_SECRET_HASH
     );
 
-    let mut item = mapping::payment_item(&pending_payment(100));
-    item.insert(
-        attrs::GLASE_VERSION.to_owned(),
-        AttributeValue::S("three".to_owned()),
-    );
-    assert_eq!(
-        malformed_attribute(mapping::payment_from(&item).unwrap_err()),
-        attrs::GLASE_VERSION
-    );
+    let item = with_string(pending.clone(), attrs::GLASE_VERSION, "three");
+    assert_eq!(malformed_in(mapping::payment_from, &item), attrs::GLASE_VERSION);
 
-    let mut item = mapping::payment_item(&pending_payment(100));
-    item.insert(attrs::STATUS.to_owned(), AttributeValue::S("refunded".to_owned()));
-    assert_eq!(
-        malformed_attribute(mapping::payment_from(&item).unwrap_err()),
-        attrs::STATUS
-    );
+    let item = with_string(pending, attrs::STATUS, "refunded");
+    assert_eq!(malformed_in(mapping::payment_from, &item), attrs::STATUS);
 
     let mut item = mapping::refund_item(&refund(&paid(&pending_payment(100), at(1)), 10));
     item.insert(attrs::REVISION.to_owned(), AttributeValue::N("0".to_owned()));
-    assert_eq!(
-        malformed_attribute(mapping::refund_from(&item).unwrap_err()),
-        attrs::REVISION
-    );
+    assert_eq!(malformed_in(mapping::refund_from, &item), attrs::REVISION);
 }
 
 #[test]
@@ -366,15 +359,12 @@ fn a_row_with_a_bad_value_is_named_with_its_position() {
         panic!("row")
     };
     row.insert(attrs::ROW_TOTAL.to_owned(), AttributeValue::S("a lot".to_owned()));
-    let attribute = malformed_attribute(mapping::payment_from(&item).unwrap_err());
+    let attribute = malformed_in(mapping::payment_from, &item);
     assert_eq!(attribute, format!("{}[1].{}", attrs::ROWS, attrs::ROW_TOTAL));
 }
 
 #[test]
 fn an_item_of_another_type_is_refused() {
     let item = mapping::refund_item(&refund(&paid(&pending_payment(100), at(1)), 10));
-    assert_eq!(
-        malformed_attribute(mapping::payment_from(&item).unwrap_err()),
-        attrs::ITEM_TYPE
-    );
+    assert_eq!(malformed_in(mapping::payment_from, &item), attrs::ITEM_TYPE);
 }

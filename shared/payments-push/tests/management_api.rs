@@ -73,13 +73,17 @@ fn paid_update() -> StatusUpdate {
     }
 }
 
+/// Pushes the paid update to `connection` through an adapter for `endpoint`.
+async fn push_paid(endpoint: &str, connection: &str) -> Result<(), PushError> {
+    let push = adapter(endpoint).await;
+    push.push(&ConnectionId::parse(connection).unwrap(), &paid_update())
+        .await
+}
+
 #[tokio::test]
 async fn a_push_posts_the_status_message_to_the_connection() {
     let (endpoint, seen) = stand_in().await;
-    let push = adapter(&endpoint).await;
-    push.push(&ConnectionId::parse("abc123=").unwrap(), &paid_update())
-        .await
-        .unwrap();
+    push_paid(&endpoint, "abc123=").await.unwrap();
     let calls = seen.0.lock().unwrap().clone();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].0, "abc123=");
@@ -91,20 +95,14 @@ async fn a_push_posts_the_status_message_to_the_connection() {
 #[tokio::test]
 async fn a_gone_connection_is_reported_as_gone() {
     let (endpoint, _) = stand_in().await;
-    let push = adapter(&endpoint).await;
-    let result = push
-        .push(&ConnectionId::parse("gone").unwrap(), &paid_update())
-        .await;
+    let result = push_paid(&endpoint, "gone").await;
     assert_eq!(result, Err(PushError::Gone));
 }
 
 #[tokio::test]
 async fn other_failures_are_unavailable_not_gone() {
     let (endpoint, _) = stand_in().await;
-    let push = adapter(&endpoint).await;
-    let result = push
-        .push(&ConnectionId::parse("broken").unwrap(), &paid_update())
-        .await;
+    let result = push_paid(&endpoint, "broken").await;
     assert!(matches!(result, Err(PushError::Unavailable { .. })), "{result:?}");
 
     // Nothing listening at all.
@@ -113,9 +111,6 @@ async fn other_failures_are_unavailable_not_gone() {
         .local_addr()
         .unwrap()
         .port();
-    let push = adapter(&format!("http://127.0.0.1:{port}/prod")).await;
-    let result = push
-        .push(&ConnectionId::parse("x").unwrap(), &paid_update())
-        .await;
+    let result = push_paid(&format!("http://127.0.0.1:{port}/prod"), "x").await;
     assert!(matches!(result, Err(PushError::Unavailable { .. })), "{result:?}");
 }

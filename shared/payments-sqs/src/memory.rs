@@ -47,6 +47,20 @@ struct State {
     dead_letters: Vec<Stored>,
 }
 
+impl State {
+    /// The position of the message last received with `receipt_handle`; an unknown or stale handle is
+    /// SQS's `ReceiptHandleIsInvalid`.
+    fn received_with(&self, receipt_handle: &ReceiptHandle) -> Result<usize, SqsError> {
+        self.messages
+            .iter()
+            .position(|m| m.receipt_handle.as_deref() == Some(receipt_handle.as_str()))
+            .ok_or_else(|| SqsError::Rejected {
+                code: "ReceiptHandleIsInvalid".to_owned(),
+                message: "the receipt handle is unknown or no longer current".to_owned(),
+            })
+    }
+}
+
 #[derive(Debug)]
 struct Shared {
     definition: QueueDefinition,
@@ -175,11 +189,7 @@ impl InMemoryQueue {
     /// [`SqsError::Rejected`] with SQS's code `ReceiptHandleIsInvalid`, and nothing changes.
     pub fn delete(&self, receipt_handle: &ReceiptHandle) -> Result<(), SqsError> {
         let mut state = self.state();
-        let position = state
-            .messages
-            .iter()
-            .position(|m| m.receipt_handle.as_deref() == Some(receipt_handle.as_str()))
-            .ok_or_else(invalid_handle)?;
+        let position = state.received_with(receipt_handle)?;
         state.messages.remove(position);
         Ok(())
     }
@@ -194,11 +204,8 @@ impl InMemoryQueue {
     ) -> Result<(), SqsError> {
         let now = Instant::now();
         let mut state = self.state();
-        let message = state
-            .messages
-            .iter_mut()
-            .find(|m| m.receipt_handle.as_deref() == Some(receipt_handle.as_str()))
-            .ok_or_else(invalid_handle)?;
+        let position = state.received_with(receipt_handle)?;
+        let message = &mut state.messages[position];
         if message.visible_at <= now {
             return Err(SqsError::Rejected {
                 code: "MessageNotInflight".to_owned(),
@@ -232,13 +239,6 @@ impl InMemoryQueue {
     }
 }
 
-fn invalid_handle() -> SqsError {
-    SqsError::Rejected {
-        code: "ReceiptHandleIsInvalid".to_owned(),
-        message: "the receipt handle is unknown or no longer current".to_owned(),
-    }
-}
-
 impl RefundQueue for InMemoryQueue {
     async fn enqueue(&self, message: &RefundMessage) -> Result<(), QueueError> {
         self.send(message);
@@ -260,6 +260,14 @@ mod tests {
             max_receive_count,
             ..crate::queue::REFUND_QUEUE
         })
+    }
+
+    /// A queue (see [`queue`]) holding `message(1)`, received once and in flight.
+    fn one_in_flight(max_receive_count: u32) -> (InMemoryQueue, Delivery) {
+        let queue = queue(max_receive_count);
+        queue.send(&message(1));
+        let delivery = queue.receive(1).remove(0);
+        (queue, delivery)
     }
 
     fn message(n: u8) -> RefundMessage {
@@ -315,9 +323,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn changing_the_visibility_delays_or_hastens_the_next_delivery() {
-        let queue = queue(5);
-        queue.send(&message(1));
-        let first = queue.receive(1).remove(0);
+        let (queue, first) = one_in_flight(5);
         queue
             .change_visibility(&first.receipt_handle, Duration::ZERO)
             .unwrap();
@@ -335,9 +341,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_stale_or_unknown_handle_changes_nothing() {
-        let queue = queue(5);
-        queue.send(&message(1));
-        let first = queue.receive(1).remove(0);
+        let (queue, first) = one_in_flight(5);
         tokio::time::advance(VISIBILITY).await;
         let second = queue.receive(1).remove(0);
 
@@ -358,9 +362,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_visibility_of_a_message_no_longer_in_flight_cannot_change() {
-        let queue = queue(5);
-        queue.send(&message(1));
-        let delivery = queue.receive(1).remove(0);
+        let (queue, delivery) = one_in_flight(5);
         tokio::time::advance(VISIBILITY).await;
         let error = queue
             .change_visibility(&delivery.receipt_handle, Duration::from_secs(60))
@@ -421,9 +423,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn receive_wait_wakes_when_an_in_flight_message_becomes_visible() {
-        let queue = queue(3);
-        queue.send(&message(1));
-        let first = queue.receive(1).remove(0);
+        let (queue, first) = one_in_flight(3);
         let started = Instant::now();
         let again = queue.receive_wait(1, Duration::from_secs(60)).await;
         assert_eq!(started.elapsed(), VISIBILITY);
@@ -433,9 +433,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn receive_wait_wakes_when_a_message_is_made_visible_early() {
-        let queue = queue(3);
-        queue.send(&message(1));
-        let first = queue.receive(1).remove(0);
+        let (queue, first) = one_in_flight(3);
         let releaser = queue.clone();
         let started = Instant::now();
         let release = tokio::spawn(async move {
@@ -460,9 +458,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_visibility_timeout_is_capped_at_twelve_hours() {
-        let queue = queue(5);
-        queue.send(&message(1));
-        let delivery = queue.receive(1).remove(0);
+        let (queue, delivery) = one_in_flight(5);
         queue
             .change_visibility(&delivery.receipt_handle, Duration::from_secs(100 * 3600))
             .unwrap();

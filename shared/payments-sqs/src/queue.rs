@@ -206,16 +206,12 @@ pub async fn create_queue_pair(
     name: &str,
     definition: &QueueDefinition,
 ) -> Result<QueuePair, SqsError> {
-    let dead_letter = client
-        .create_queue()
-        .queue_name(format!("{name}-dlq"))
-        .set_attributes(Some(definition.dead_letter_attributes()))
-        .send()
-        .await
-        .map_err(SqsError::from_sdk)?;
-    let dead_letter_url = dead_letter
-        .queue_url
-        .ok_or_else(|| SqsError::unexpected("CreateQueue answered without a queue URL"))?;
+    let dead_letter_url = create_queue(
+        client,
+        &format!("{name}-dlq"),
+        definition.dead_letter_attributes(),
+    )
+    .await?;
     let arn = client
         .get_queue_attributes()
         .queue_url(&dead_letter_url)
@@ -227,21 +223,30 @@ pub async fn create_queue_pair(
         .attributes
         .and_then(|mut attributes| attributes.remove(&QueueAttributeName::QueueArn))
         .ok_or_else(|| SqsError::unexpected("GetQueueAttributes answered without the queue ARN"))?;
-    let queue = client
-        .create_queue()
-        .queue_name(name)
-        .set_attributes(Some(definition.attributes(&dead_letter_arn)))
-        .send()
-        .await
-        .map_err(SqsError::from_sdk)?;
-    let queue_url = queue
-        .queue_url
-        .ok_or_else(|| SqsError::unexpected("CreateQueue answered without a queue URL"))?;
+    let queue_url = create_queue(client, name, definition.attributes(&dead_letter_arn)).await?;
     Ok(QueuePair {
         queue_url,
         dead_letter_url,
         dead_letter_arn,
     })
+}
+
+/// Creates the queue `name` with `attributes` and answers its URL.
+async fn create_queue(
+    client: &Client,
+    name: &str,
+    attributes: HashMap<QueueAttributeName, String>,
+) -> Result<String, SqsError> {
+    let created = client
+        .create_queue()
+        .queue_name(name)
+        .set_attributes(Some(attributes))
+        .send()
+        .await
+        .map_err(SqsError::from_sdk)?;
+    created
+        .queue_url
+        .ok_or_else(|| SqsError::unexpected("CreateQueue answered without a queue URL"))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! process starts with `tests/moto/moto-server.sh` (see `payments_sqs::testing`); the tests fail, never
 //! skip, when neither is available.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -20,6 +21,15 @@ const FAST: QueueDefinition = QueueDefinition {
 
 /// Long enough for moto to answer a receive that has something to return.
 const WAIT: Duration = Duration::from_secs(1);
+
+/// Whether a receive of up to `max` messages that does not wait finds none in `queue`.
+async fn nothing_visible(queue: &SqsRefundQueue, max: u8) -> bool {
+    queue
+        .receive(max, Duration::ZERO)
+        .await
+        .expect("receive")
+        .is_empty()
+}
 
 fn message(n: u8) -> RefundMessage {
     RefundMessage {
@@ -83,15 +93,7 @@ async fn an_undeleted_message_is_delivered_again_after_its_visibility_timeout() 
     queues.queue.send(&message(2)).await.expect("send");
     let first = queues.queue.receive(1, WAIT).await.expect("receive");
     assert_eq!(first.len(), 1);
-    assert!(
-        queues
-            .queue
-            .receive(1, Duration::ZERO)
-            .await
-            .expect("receive")
-            .is_empty(),
-        "in flight"
-    );
+    assert!(nothing_visible(&queues.queue, 1).await, "in flight");
 
     tokio::time::sleep(FAST.visibility_timeout + Duration::from_millis(500)).await;
     let second = queues.queue.receive(1, WAIT).await.expect("receive");
@@ -129,12 +131,7 @@ async fn changing_the_visibility_hastens_or_delays_the_next_delivery() {
         .expect("change visibility");
     tokio::time::sleep(Duration::from_millis(1_800)).await;
     assert!(
-        queues
-            .queue
-            .receive(1, Duration::ZERO)
-            .await
-            .expect("receive")
-            .is_empty(),
+        nothing_visible(&queues.queue, 1).await,
         "still hidden by the longer timeout"
     );
     tokio::time::sleep(Duration::from_millis(2_700)).await;
@@ -190,20 +187,14 @@ async fn a_poison_message_reaches_the_dead_letter_queue_after_max_receives_witho
     assert_eq!(dead[0].body, "{\"v\":9}");
     assert!(dead[0].refund().is_err());
     assert!(
-        queues
-            .queue
-            .receive(10, Duration::ZERO)
-            .await
-            .expect("receive")
-            .is_empty(),
+        nothing_visible(&queues.queue, 10).await,
         "nothing is left in the queue"
     );
 }
 
-#[tokio::test]
-async fn create_queue_pair_applies_the_definition() {
-    let queues = TestQueues::new(&REFUND_QUEUE).await;
-    let attributes = queues
+/// Every attribute of the queue (not the dead-letter queue) of `queues`.
+async fn queue_attributes(queues: &TestQueues) -> HashMap<QueueAttributeName, String> {
+    queues
         .client
         .get_queue_attributes()
         .queue_url(&queues.pair.queue_url)
@@ -212,7 +203,13 @@ async fn create_queue_pair_applies_the_definition() {
         .await
         .expect("get attributes")
         .attributes
-        .expect("attributes");
+        .expect("attributes")
+}
+
+#[tokio::test]
+async fn create_queue_pair_applies_the_definition() {
+    let queues = TestQueues::new(&REFUND_QUEUE).await;
+    let attributes = queue_attributes(&queues).await;
     assert_eq!(
         REFUND_QUEUE.differences(&attributes, Some(&queues.pair.dead_letter_arn)),
         Vec::<String>::new()
@@ -230,16 +227,7 @@ async fn create_queue_pair_applies_the_definition() {
 
     // The same check notices a queue created with other numbers.
     let drifted = TestQueues::new(&FAST).await;
-    let attributes = drifted
-        .client
-        .get_queue_attributes()
-        .queue_url(&drifted.pair.queue_url)
-        .attribute_names(QueueAttributeName::All)
-        .send()
-        .await
-        .expect("get attributes")
-        .attributes
-        .expect("attributes");
+    let attributes = queue_attributes(&drifted).await;
     let found = REFUND_QUEUE.differences(&attributes, Some(&queues.pair.dead_letter_arn));
     assert_eq!(found.len(), 3, "{found:?}");
 }

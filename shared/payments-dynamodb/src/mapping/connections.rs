@@ -3,10 +3,10 @@
 use payments_domain::ids::PaymentId;
 use payments_domain::ports::{ConnectionId, PushConnection};
 
-use super::{check_type, keyed, millis, time, ttl_seconds};
+use super::{keyed, millis, time, ttl_seconds, typed_reader};
 use crate::attrs as a;
 use crate::error::DynamoError;
-use crate::item::{Item, Reader};
+use crate::item::Item;
 use crate::keys::{self, item_type};
 
 /// The item of a WebSocket connection, found by payment through `lookup`, removed by TTL at its expiry.
@@ -23,8 +23,7 @@ pub fn connection_item(connection: &PushConnection) -> Item {
 
 /// Reads a connection item.
 pub fn connection_from(item: &Item) -> Result<PushConnection, DynamoError> {
-    let r = Reader::new(item_type::CONNECTION, item);
-    check_type(&r, item_type::CONNECTION)?;
+    let r = typed_reader(item_type::CONNECTION, item)?;
     Ok(PushConnection {
         connection_id: r.parsed(a::CONNECTION_ID, ConnectionId::parse)?,
         payment_id: r.parsed(a::PAYMENT_ID, PaymentId::parse)?,

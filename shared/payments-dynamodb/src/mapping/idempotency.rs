@@ -6,10 +6,10 @@ use payments_domain::idempotency::{
 use payments_domain::ids::{PaymentId, PeriodId, RefundId, TerminalId};
 use payments_domain::secret::ClientSecret;
 
-use super::{check_type, fingerprint, hex, i32_attr, keyed, millis, revision, time, ttl_seconds};
+use super::{fingerprint, i32_attr, keyed, millis, revision, time, ttl_seconds, typed_reader};
 use crate::attrs as a;
 use crate::error::DynamoError;
-use crate::item::{Item, Reader};
+use crate::item::Item;
 use crate::keys::{self, item_type};
 
 /// The item of an idempotency record, with the TTL attribute (epoch seconds) at its expiry.
@@ -20,7 +20,7 @@ pub fn idempotency_item(record: &IdempotencyRecord) -> Item {
     )
     .string(a::OPERATION, record.operation.as_str())
     .string(a::IDEMPOTENCY_KEY, record.key.as_str())
-    .string(a::FINGERPRINT, hex(record.fingerprint.as_bytes()))
+    .string(a::FINGERPRINT, hex::encode(record.fingerprint.as_bytes()))
     .number(a::CREATED_AT, millis(record.created_at))
     .number(a::EXPIRES_AT, ttl_seconds(record.expires_at))
     .number(a::EXPIRES_AT_MS, millis(record.expires_at))
@@ -63,8 +63,7 @@ pub fn idempotency_item(record: &IdempotencyRecord) -> Item {
 
 /// Reads an idempotency record item.
 pub fn idempotency_from(item: &Item) -> Result<IdempotencyRecord, DynamoError> {
-    let r = Reader::new(item_type::IDEMPOTENCY, item);
-    check_type(&r, item_type::IDEMPOTENCY)?;
+    let r = typed_reader(item_type::IDEMPOTENCY, item)?;
     let operation = r.string(a::OPERATION)?;
     let operation = Operation::parse(operation)
         .ok_or_else(|| r.malformed(a::OPERATION, format!("`{operation}` is not an operation")))?;

@@ -24,7 +24,7 @@ use payments_domain::secret::SecretHash;
 
 use crate::attrs as a;
 use crate::error::DynamoError;
-use crate::item::{Reader, Writer};
+use crate::item::{Item, Reader, Writer};
 use crate::keys::Key;
 
 pub use connections::{connection_from, connection_item};
@@ -44,10 +44,12 @@ fn keyed(key: Key, kind: &str) -> Writer {
         .string(a::ITEM_TYPE, kind)
 }
 
-fn check_type(reader: &Reader<'_>, expected: &str) -> Result<(), DynamoError> {
+/// A reader of `item`, which must be of the type `expected`.
+fn typed_reader<'a>(expected: &'static str, item: &'a Item) -> Result<Reader<'a>, DynamoError> {
+    let reader = Reader::new(expected, item);
     let found = reader.string(a::ITEM_TYPE)?;
     if found == expected {
-        Ok(())
+        Ok(reader)
     } else {
         Err(reader.malformed(a::ITEM_TYPE, format!("is `{found}`, expected `{expected}`")))
     }
@@ -96,20 +98,11 @@ fn hash(reader: &Reader<'_>, name: &str) -> Result<SecretHash, DynamoError> {
     reader.parsed(name, SecretHash::from_hex)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn fingerprint(reader: &Reader<'_>) -> Result<Fingerprint, DynamoError> {
     let text = reader.string(a::FINGERPRINT)?;
-    let bad = || reader.malformed(a::FINGERPRINT, "is not 64 hexadecimal digits");
-    if text.len() != 64 || !text.is_ascii() {
-        return Err(bad());
-    }
     let mut bytes = [0u8; 32];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-    }
+    hex::decode_to_slice(text, &mut bytes)
+        .map_err(|_| reader.malformed(a::FINGERPRINT, "is not 64 hexadecimal digits"))?;
     Ok(Fingerprint::from_bytes(bytes))
 }
 

@@ -10,8 +10,8 @@ use payments_domain::payment::{
 };
 
 use super::{
-    WEBSHOP, check_type, currency, hash, i32_attr, keyed, millis, money, opt_money, opt_time, revision, time,
-    u32_attr,
+    WEBSHOP, currency, hash, i32_attr, keyed, millis, money, opt_money, opt_time, revision, time,
+    typed_reader, u32_attr,
 };
 use crate::attrs as a;
 use crate::error::DynamoError;
@@ -186,8 +186,7 @@ pub fn payment_item(payment: &Payment) -> Item {
 
 /// Reads a payment item.
 pub fn payment_from(item: &Item) -> Result<Payment, DynamoError> {
-    let r = Reader::new(item_type::PAYMENT, item);
-    check_type(&r, item_type::PAYMENT)?;
+    let r = typed_reader(item_type::PAYMENT, item)?;
     let order = order_from(&r)?;
     let currency = order.currency();
     let status = r.string(a::STATUS)?;

@@ -8,7 +8,7 @@ use payments_domain::period::{
     Mismatch, MismatchKind, PeriodRecord, PeriodScope, Reconciliation, ReportDocument, ReportingPeriod,
 };
 
-use super::{check_type, keyed, millis, opt_time, revision, time, u32_attr};
+use super::{keyed, millis, opt_time, revision, time, typed_reader, u32_attr};
 use crate::attrs as a;
 use crate::error::DynamoError;
 use crate::item::{Item, Reader, Writer};
@@ -138,8 +138,7 @@ pub fn parts_of(compressed: usize) -> usize {
 
 /// Reads a period from its item and its document items (in any order; the period item lists them).
 pub fn period_from(item: &Item, documents: &[Item]) -> Result<ReportingPeriod, DynamoError> {
-    let r = Reader::new(item_type::PERIOD, item);
-    check_type(&r, item_type::PERIOD)?;
+    let r = typed_reader(item_type::PERIOD, item)?;
     let scope = match r.string(a::SCOPE)? {
         "shop" => PeriodScope::Shop,
         "terminal" => PeriodScope::Terminal {
@@ -150,8 +149,7 @@ pub fn period_from(item: &Item, documents: &[Item]) -> Result<ReportingPeriod, D
     };
     let mut parts = Vec::with_capacity(documents.len());
     for document in documents {
-        let d = Reader::new(item_type::PERIOD_DOCUMENT, document);
-        check_type(&d, item_type::PERIOD_DOCUMENT)?;
+        let d = typed_reader(item_type::PERIOD_DOCUMENT, document)?;
         parts.push((d.string(a::REPORT_ID)?, d.u64(a::PART)?, d));
     }
     let ids = r.string_list(a::DOCUMENT_IDS)?;

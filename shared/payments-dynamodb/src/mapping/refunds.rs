@@ -4,10 +4,10 @@ use payments_domain::ids::{ErsReference, PaymentId, RefundId};
 use payments_domain::order::{CashierId, RefundReason};
 use payments_domain::refund::{Refund, RefundFailure, RefundRecord, RefundState, RefundStatus};
 
-use super::{check_type, currency, i32_attr, keyed, millis, money, revision, time, u32_attr};
+use super::{currency, i32_attr, keyed, millis, money, revision, time, typed_reader, u32_attr};
 use crate::attrs as a;
 use crate::error::DynamoError;
-use crate::item::{Item, Reader};
+use crate::item::Item;
 use crate::keys::{self, item_type};
 
 /// The item of a refund, in its payment's partition; in `timeline` under its status, and in `lookup`
@@ -54,8 +54,7 @@ pub fn refund_item(refund: &Refund) -> Item {
 
 /// Reads a refund item.
 pub fn refund_from(item: &Item) -> Result<Refund, DynamoError> {
-    let r = Reader::new(item_type::REFUND, item);
-    check_type(&r, item_type::REFUND)?;
+    let r = typed_reader(item_type::REFUND, item)?;
     let currency = currency(&r)?;
     let status = r.string(a::STATUS)?;
     let state = match RefundStatus::parse(status) {

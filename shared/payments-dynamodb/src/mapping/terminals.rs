@@ -4,10 +4,10 @@ use payments_domain::ids::{GlaseTerminalId, PaymentId, SeqrId, TerminalId};
 use payments_domain::order::{DisplayName, ExternalTerminalId};
 use payments_domain::terminal::{Terminal, TerminalRecord, TerminalState};
 
-use super::{check_type, keyed, millis, revision, time};
+use super::{keyed, millis, revision, time, typed_reader};
 use crate::attrs as a;
 use crate::error::DynamoError;
-use crate::item::{Item, Reader};
+use crate::item::Item;
 use crate::keys::{self, item_type};
 
 /// The item of a terminal, listed in `lookup` under the terminal list by creation time.
@@ -35,8 +35,7 @@ pub fn terminal_item(terminal: &Terminal) -> Item {
 
 /// Reads a terminal item.
 pub fn terminal_from(item: &Item) -> Result<Terminal, DynamoError> {
-    let r = Reader::new(item_type::TERMINAL, item);
-    check_type(&r, item_type::TERMINAL)?;
+    let r = typed_reader(item_type::TERMINAL, item)?;
     let state = match r.string(a::STATUS)? {
         "active" => TerminalState::Active,
         "unregistered" => TerminalState::Unregistered {
@@ -70,7 +69,6 @@ pub fn terminal_external_item(terminal: &Terminal) -> Item {
 
 /// Reads the terminal id from an external-id item.
 pub fn terminal_external_from(item: &Item) -> Result<TerminalId, DynamoError> {
-    let r = Reader::new(item_type::TERMINAL_EXTERNAL, item);
-    check_type(&r, item_type::TERMINAL_EXTERNAL)?;
+    let r = typed_reader(item_type::TERMINAL_EXTERNAL, item)?;
     r.parsed(a::TERMINAL_ID, TerminalId::parse)
 }
