@@ -17,7 +17,7 @@
 //!   and strict about the envelope, the namespace, DTDs, size and depth.
 //! - [`report`]: `parse_report`, the executeReport documents read into `ReportMeta`, `TransactionRow`s
 //!   (exact amounts, `NULL` cashiers) and `SummaryRow`s.
-//! - [`retry`]: the retry decision as pure functions (`decide`, `jittered`) with the per-operation rules.
+//! - [`retry`]: the retry decision as pure functions (`RetryPolicy::decide`, `jittered`) with the per-operation rules.
 //! - [`client`]: `GlaseClient`, built once from `GlaseClientConfig`, with one typed async method per
 //!   operation, `call` for any `Request`, `warm_up`, and `GlaseError`.
 //!
