@@ -59,8 +59,9 @@ pub use map::{from_protocol_error, observation_from_status};
 /// certification asks ("Your system name and version").
 pub const CLIENT_ID: &str = "glase-payments";
 
-/// How the gateway reaches and authenticates with Glase.
-#[derive(Clone)]
+/// How the gateway reaches and authenticates with Glase. Its `Debug` shows the secrets redacted
+/// (`SecretString`).
+#[derive(Clone, Debug)]
 pub struct GlaseSettings {
     /// The webshop terminal issued by Glase.
     pub webshop_terminal_id: String,
@@ -81,19 +82,6 @@ pub struct GlaseSettings {
     pub write_deadline: Duration,
     /// Deadline of executeReport, including its REPORT_NOT_READY retries.
     pub report_deadline: Duration,
-}
-
-impl std::fmt::Debug for GlaseSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GlaseSettings")
-            .field("webshop_terminal_id", &self.webshop_terminal_id)
-            .field("reseller_id", &self.reseller_id)
-            .field("reseller_user_id", &self.reseller_user_id)
-            .field("status_deadline", &self.status_deadline)
-            .field("write_deadline", &self.write_deadline)
-            .field("report_deadline", &self.report_deadline)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The default deadline of a Glase call that changes something ([`GlaseSettings::write_deadline`]).
@@ -289,10 +277,8 @@ fn wire_invoice(invoice: &Invoice) -> Result<glase_protocol::Invoice, GlaseError
 impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
     fn bounded(&self, by: Timestamp) -> Self {
         Self {
-            client: self.client.clone(),
-            settings: Arc::clone(&self.settings),
-            clock: self.clock.clone(),
             until: Some(self.until.map_or(by, |until| until.min(by))),
+            ..self.clone()
         }
     }
 
