@@ -17,9 +17,12 @@
 //!   and strict about the envelope, the namespace, DTDs, size and depth.
 //! - [`report`]: `parse_report`, the executeReport documents read into `ReportMeta`, `TransactionRow`s
 //!   (exact amounts, `NULL` cashiers) and `SummaryRow`s.
-//! - [`retry`]: the retry decision as pure functions (`decide`, `jittered`) with the per-operation rules.
+//! - [`retry`]: the retry decision as pure functions (`RetryPolicy::decide`, `jittered`) with the
+//!   per-operation rules.
 //! - [`client`]: `GlaseClient`, built once from `GlaseClientConfig`, with one typed async method per
 //!   operation, `call` for any `Request`, `warm_up`, and `GlaseError`.
+//! - `testing` (feature `testing`, for tests of this crate and of the crates that use it): `LogCapture`,
+//!   a log writer kept in memory, for the tests that prove what the client and the sandbox log.
 //!
 //! # Example
 //!
@@ -49,6 +52,8 @@ pub mod model;
 pub mod report;
 pub mod retry;
 pub mod soap;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use client::{ConfigError, GlaseClient, GlaseClientConfig, GlaseError};
 pub use model::*;

@@ -142,17 +142,6 @@ impl RetryPolicy {
     }
 }
 
-/// [`RetryPolicy::decide`] with the default policy.
-pub fn decide(
-    op: Operation,
-    attempt: u32,
-    outcome: &AttemptOutcome,
-    elapsed: Duration,
-    deadline: Duration,
-) -> RetryDecision {
-    RetryPolicy::default().decide(op, attempt, outcome, elapsed, deadline)
-}
-
 /// Spreads a wait ("equal jitter"): `permille` in `0..=1000` maps the wait onto `[wait/2, wait]`.
 /// Values above 1000 count as 1000. Integer arithmetic only.
 pub fn jittered(wait: Duration, permille: u16) -> Duration {
@@ -238,9 +227,10 @@ mod tests {
                 Stop,
             ),
         ];
+        let policy = RetryPolicy::default();
         for (op, attempt, outcome, elapsed, expected) in cases {
             assert_eq!(
-                decide(op, attempt, &outcome, elapsed, LONG),
+                policy.decide(op, attempt, &outcome, elapsed, LONG),
                 expected,
                 "{op} #{attempt} {outcome:?}"
             );

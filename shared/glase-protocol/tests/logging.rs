@@ -2,44 +2,22 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use glase_protocol::soap::encode_response;
+use glase_protocol::testing::LogCapture;
 use glase_protocol::*;
 use support::stub::{Reply, Stub};
 use support::*;
-use tracing_subscriber::fmt::MakeWriter;
-
-/// A `MakeWriter` that appends everything to one shared buffer.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 #[tokio::test]
 async fn a_full_call_logs_operation_and_result_but_no_password_and_no_body() {
-    let capture = Capture::default();
+    let capture = LogCapture::default();
+    let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
-        .with_writer(capture.clone())
+        .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
@@ -72,7 +50,7 @@ async fn a_full_call_logs_operation_and_result_but_no_password_and_no_body() {
         .unwrap_err();
     tracing::error!(error = ?error, request = ?register, "caller logs the failure and the request with Debug");
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("sendInvoice"), "{logs}");
     assert!(logs.contains("registerTerminal"), "{logs}");
     assert!(logs.contains("result_code=20"), "{logs}");

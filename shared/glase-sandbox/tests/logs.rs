@@ -5,28 +5,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::*;
-
-/// A writer that appends everything into a shared buffer, for capturing log output.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use glase_protocol::testing::LogCapture;
 
 #[tokio::test(flavor = "current_thread")]
 async fn logs_name_each_call_but_never_passwords_or_notification_tokens() {
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
@@ -45,7 +29,7 @@ async fn logs_name_each_call_but_never_passwords_or_notification_tokens() {
     .unwrap();
     t.status(&reference).await;
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     // The client logs its calls too; only the sandbox's own lines count here.
     let sandbox_lines: Vec<&str> = logs.lines().filter(|l| l.contains("glase_sandbox")).collect();
     for operation in ["sendInvoice", "getPaymentStatus"] {

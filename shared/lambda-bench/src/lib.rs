@@ -15,3 +15,19 @@ pub mod report;
 pub mod runtime_api;
 pub mod standins;
 pub mod stats;
+
+/// Serves `router` on `listener` on its own task until the returned sender is dropped (or sent on).
+pub(crate) fn serve_until_dropped(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    stop
+}

@@ -144,16 +144,9 @@ pub struct EventMaker {
 }
 
 /// Why an event could not be made.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct EventError(pub String);
-
-impl std::fmt::Display for EventError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for EventError {}
 
 impl EventMaker {
     /// Reads the plan's event from `events_dir`.

@@ -253,6 +253,14 @@ mod tests {
         }
     }
 
+    /// [`measured`] with warm invocations too.
+    fn measured_warm(name: &str, init: &[u64], first: &[u64], warm: &[u64]) -> Measured {
+        Measured {
+            warm_us: warm.to_vec(),
+            ..measured(name, init, first)
+        }
+    }
+
     #[test]
     fn the_ratio_compares_medians_of_init_plus_first_invocation() {
         let baseline = measured("hello-lambda", &[1_000, 900, 5_000], &[100, 100, 100]);
@@ -279,10 +287,8 @@ mod tests {
 
     #[test]
     fn the_cold_cost_leaves_out_the_work_of_a_warm_invocation() {
-        let mut baseline = measured("hello-lambda", &[1_000], &[100]);
-        baseline.warm_us = vec![50, 50, 60];
-        let mut function = measured("create-payment", &[3_000], &[2_500]);
-        function.warm_us = vec![1_500, 1_500, 1_900];
+        let baseline = measured_warm("hello-lambda", &[1_000], &[100], &[50, 50, 60]);
+        let mut function = measured_warm("create-payment", &[3_000], &[2_500], &[1_500, 1_500, 1_900]);
         function.paired_baseline_us = vec![1_250];
         // 3,000 + 2,500 - 1,500 against 1,250 - 50.
         assert_eq!(cold_cost_us(&function), Some(4_000));
@@ -300,11 +306,9 @@ mod tests {
 
     #[test]
     fn the_bar_is_met_when_a_cold_start_adds_at_most_three_times_the_baselines_however_slow_the_work() {
-        let mut baseline = measured("hello-lambda", &[1_000], &[100]);
-        baseline.warm_us = vec![50, 50, 60];
+        let baseline = measured_warm("hello-lambda", &[1_000], &[100], &[50, 50, 60]);
         // Its first invocation is mostly the work a warm invocation does too (2,000 µs).
-        let mut function = measured("create-payment", &[2_500], &[2_500]);
-        function.warm_us = vec![2_000, 2_000, 2_100];
+        let function = measured_warm("create-payment", &[2_500], &[2_500], &[2_000, 2_000, 2_100]);
         // 2,500 + 2,500 - 2,000 against 1,100 - 50: 2.85×; the first-invocation ratio is 4.54×.
         let doc = function_json(&function, Some(&baseline));
         assert_eq!(doc["cold_cost_ratio_to_baseline"], json!(2.85));

@@ -73,19 +73,24 @@ pub struct StandIns {
 }
 
 /// Why the stand-ins could not start or prepare something.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct StandInError(pub String);
-
-impl std::fmt::Display for StandInError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StandInError {}
 
 fn err(context: &str) -> impl Fn(String) -> StandInError + '_ {
     move |e| StandInError(format!("{context}: {e}"))
+}
+
+/// A listener on a free loopback port, and its `http://127.0.0.1:<port>` URL.
+async fn loopback_listener() -> Result<(tokio::net::TcpListener, String), StandInError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| StandInError(format!("bind: {e}")))?;
+    let url = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| StandInError(e.to_string()))?
+    );
+    Ok((listener, url))
 }
 
 impl StandIns {
@@ -93,13 +98,7 @@ impl StandIns {
     pub async fn start() -> Result<Self, StandInError> {
         // DynamoDB.
         let db = dynoxide::Database::memory().map_err(|e| StandInError(format!("dynoxide: {e}")))?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| StandInError(format!("bind: {e}")))?;
-        let dynamo_endpoint = format!(
-            "http://{}",
-            listener.local_addr().map_err(|e| StandInError(e.to_string()))?
-        );
+        let (listener, dynamo_endpoint) = loopback_listener().await?;
         let (stop_dynamo, stopped) = oneshot::channel::<()>();
         tokio::spawn(dynoxide::server::serve_with_shutdown(listener, db, async {
             let _ = stopped.await;
@@ -127,24 +126,11 @@ impl StandIns {
 
         // The notification catcher (the functions' public base URL).
         let catcher = Arc::new(Catcher::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| StandInError(format!("bind: {e}")))?;
-        let public_base_url = format!(
-            "http://{}",
-            listener.local_addr().map_err(|e| StandInError(e.to_string()))?
-        );
+        let (listener, public_base_url) = loopback_listener().await?;
         let router = Router::new()
             .route("/v1/notifications/{id}", post(catch))
             .with_state(Arc::clone(&catcher));
-        let (stop_catcher, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let stop_catcher = crate::serve_until_dropped(listener, router);
 
         let settings = settings(&sandbox, &public_base_url)?;
         let mut app = payments_api::wiring::live_app(&settings, &aws)
@@ -255,18 +241,12 @@ impl StandIns {
             .header("authorization", format!("Bearer {EVENTS_API_KEY}"))
             .header("content-type", "application/json")
             .header("idempotency-key", format!("lambda-bench-prepare-{n}"))
-            .body(Bytes::from(body.to_string()))
-            .map_err(|e| StandInError(e.to_string()))?;
-        let response = self.app.handle(request).await;
-        if response.status() != StatusCode::CREATED {
-            return Err(StandInError(format!(
-                "creating a payment answered {}: {}",
-                response.status(),
-                response.body()
-            )));
-        }
+            .body(Bytes::from(body.to_string()));
+        let created = self
+            .handled(request, StatusCode::CREATED, "creating a payment")
+            .await?;
         let value: serde_json::Value =
-            serde_json::from_str(response.body()).map_err(|e| err("the created payment")(e.to_string()))?;
+            serde_json::from_str(&created).map_err(|e| err("the created payment")(e.to_string()))?;
         let text = |name: &str| {
             value
                 .get(name)
@@ -303,17 +283,29 @@ impl StandIns {
         let request = http::Request::builder()
             .method("POST")
             .uri(format!("{}?{}", notification.path, notification.query))
-            .body(Bytes::new())
-            .map_err(|e| StandInError(e.to_string()))?;
+            .body(Bytes::new());
+        self.handled(request, StatusCode::OK, "the notification").await?;
+        Ok(payment)
+    }
+
+    /// Has the in-process app handle `request` and answers the body, or an error naming `what` when
+    /// the request cannot be built or the answer's status is not `expected`.
+    async fn handled(
+        &self,
+        request: http::Result<http::Request<Bytes>>,
+        expected: StatusCode,
+        what: &str,
+    ) -> Result<String, StandInError> {
+        let request = request.map_err(|e| StandInError(e.to_string()))?;
         let response = self.app.handle(request).await;
-        if response.status() != StatusCode::OK {
+        if response.status() != expected {
             return Err(StandInError(format!(
-                "the notification answered {}: {}",
+                "{what} answered {}: {}",
                 response.status(),
                 response.body()
             )));
         }
-        Ok(payment)
+        Ok(response.into_body())
     }
 
     async fn caught(&self, payment_id: &str, timeout: Duration) -> Result<String, StandInError> {

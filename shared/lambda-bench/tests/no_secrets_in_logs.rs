@@ -3,6 +3,10 @@
 //! calls Glase with the terminal password; the websocket function accepts a connection with the
 //! client secret. No line either process writes holds one of those secrets.
 
+// Making an event runs a whole in-process API request, whose futures are deep; their layout needs more
+// room.
+#![recursion_limit = "256"]
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -21,33 +25,45 @@ fn events_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
 }
 
-/// Runs `binary` as the function `name` at TRACE, answers each event, and returns its output and the
-/// answers.
+/// The function binaries under test.
+const CREATE_PAYMENT: &str = env!("CARGO_BIN_EXE_create-payment-under-test");
+const WEBSOCKET: &str = env!("CARGO_BIN_EXE_websocket-under-test");
+
+/// The first event of the function `name`'s plan, made against the stand-ins.
+async fn first_event(standins: &StandIns, name: &str) -> serde_json::Value {
+    let mut events = EventMaker::new(plan(name), &events_dir()).unwrap();
+    events.next(standins).await.unwrap()
+}
+
+/// Runs `binary` as the function `name` at TRACE for one event, checks that the answer has `status`,
+/// and returns the function's output and the answer.
 async fn run_at_trace(
     standins: &StandIns,
-    binary: &Path,
+    binary: &str,
     name: &str,
-    events: Vec<serde_json::Value>,
-) -> (Vec<String>, Vec<Outcome>) {
+    event: serde_json::Value,
+    status: &str,
+) -> (Vec<String>, Outcome) {
     let api = RuntimeApi::start(name).await.unwrap();
     let mut env = standins.function_env(name, &api.address());
     env.retain(|(k, _)| k != "AWS_LAMBDA_LOG_LEVEL" && k != "RUST_LOG");
     env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "TRACE".into()));
-    let process = FunctionProcess::spawn(binary, &env).unwrap();
+    let process = FunctionProcess::spawn(Path::new(binary), &env).unwrap();
     assert!(
         api.next_request(WAIT).await.is_some(),
         "{name} never asked for work: {:?}",
         process.facts().notable
     );
-    let mut outcomes = Vec::new();
-    for event in events {
-        let completed = api.invoke(&event, Duration::from_secs(30), WAIT).await.unwrap();
-        outcomes.push(completed.outcome);
-    }
+    let outcome = api
+        .invoke(&event, Duration::from_secs(30), WAIT)
+        .await
+        .unwrap()
+        .outcome;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let output = process.output();
     process.stop(Duration::from_secs(5)).await;
-    (output, outcomes)
+    assert_eq!(status_of(&outcome), status, "{outcome:?}");
+    (output, outcome)
 }
 
 fn assert_clean(output: &[String], secrets: &[(&str, String)]) {
@@ -76,17 +92,9 @@ async fn functions_at_trace_log_no_api_key_client_secret_or_glase_password() {
     let terminal_password = env_value("GLASE_TERMINAL_PASSWORD");
     let client_secret_key = env_value("CLIENT_SECRET_KEY");
 
-    let mut creates = EventMaker::new(plan("create-payment"), &events_dir()).unwrap();
-    let event = creates.next(&standins).await.unwrap();
-    let (output, outcomes) = run_at_trace(
-        &standins,
-        Path::new(env!("CARGO_BIN_EXE_create-payment-under-test")),
-        "create-payment",
-        vec![event],
-    )
-    .await;
-    assert_eq!(status_of(&outcomes[0]), "201", "{:?}", outcomes[0]);
-    let Outcome::Response(body) = &outcomes[0] else {
+    let event = first_event(&standins, "create-payment").await;
+    let (output, outcome) = run_at_trace(&standins, CREATE_PAYMENT, "create-payment", event, "201").await;
+    let Outcome::Response(body) = &outcome else {
         unreachable!()
     };
     let response: serde_json::Value = serde_json::from_slice(body).unwrap();
@@ -103,19 +111,11 @@ async fn functions_at_trace_log_no_api_key_client_secret_or_glase_password() {
         ],
     );
 
-    let mut connects = EventMaker::new(plan("websocket"), &events_dir()).unwrap();
-    let connect = connects.next(&standins).await.unwrap();
+    let connect = first_event(&standins, "websocket").await;
     let secret = connect["queryStringParameters"]["client_secret"]
         .as_str()
         .unwrap()
         .to_owned();
-    let (output, outcomes) = run_at_trace(
-        &standins,
-        Path::new(env!("CARGO_BIN_EXE_websocket-under-test")),
-        "websocket",
-        vec![connect],
-    )
-    .await;
-    assert_eq!(status_of(&outcomes[0]), "200", "{:?}", outcomes[0]);
+    let (output, _) = run_at_trace(&standins, WEBSOCKET, "websocket", connect, "200").await;
     assert_clean(&output, &[("the client secret", secret)]);
 }

@@ -59,8 +59,9 @@ pub use map::{from_protocol_error, observation_from_status};
 /// certification asks ("Your system name and version").
 pub const CLIENT_ID: &str = "glase-payments";
 
-/// How the gateway reaches and authenticates with Glase.
-#[derive(Clone)]
+/// How the gateway reaches and authenticates with Glase. Its `Debug` shows the secrets redacted
+/// (`SecretString`).
+#[derive(Clone, Debug)]
 pub struct GlaseSettings {
     /// The webshop terminal issued by Glase.
     pub webshop_terminal_id: String,
@@ -81,19 +82,6 @@ pub struct GlaseSettings {
     pub write_deadline: Duration,
     /// Deadline of executeReport, including its REPORT_NOT_READY retries.
     pub report_deadline: Duration,
-}
-
-impl std::fmt::Debug for GlaseSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GlaseSettings")
-            .field("webshop_terminal_id", &self.webshop_terminal_id)
-            .field("reseller_id", &self.reseller_id)
-            .field("reseller_user_id", &self.reseller_user_id)
-            .field("status_deadline", &self.status_deadline)
-            .field("write_deadline", &self.write_deadline)
-            .field("report_deadline", &self.report_deadline)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The default deadline of a Glase call that changes something ([`GlaseSettings::write_deadline`]).
@@ -263,18 +251,34 @@ fn parsed<T, E>(
     value.and_then(|v| parse(v).ok()).ok_or_else(|| malformed(what))
 }
 
+/// The answer of one protocol call, its error mapped to the domain's.
+async fn answer<T>(
+    call: impl Future<Output = Result<T, glase_protocol::GlaseError>>,
+) -> Result<T, GlaseError> {
+    call.await.map_err(|e| from_protocol_error(&e))
+}
+
 /// A call whose answer carries nothing the domain needs beyond success.
-fn done<T>(result: Result<T, glase_protocol::GlaseError>) -> Result<(), GlaseError> {
-    result.map(|_| ()).map_err(|e| from_protocol_error(&e))
+async fn done<T>(
+    call: impl Future<Output = Result<T, glase_protocol::GlaseError>>,
+) -> Result<(), GlaseError> {
+    answer(call).await.map(drop)
+}
+
+/// The protocol's invoice for the domain's: its order, notification URL and issue time.
+fn wire_invoice(invoice: &Invoice) -> Result<glase_protocol::Invoice, GlaseError> {
+    map::invoice(
+        &invoice.order,
+        Some(invoice.notification_url.expose()),
+        invoice.issued_at,
+    )
 }
 
 impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
     fn bounded(&self, by: Timestamp) -> Self {
         Self {
-            client: self.client.clone(),
-            settings: Arc::clone(&self.settings),
-            clock: self.clock.clone(),
             until: Some(self.until.map_or(by, |until| until.min(by))),
+            ..self.clone()
         }
     }
 
@@ -285,18 +289,10 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
     ) -> Result<InvoiceReference, GlaseError> {
         let request = SendInvoiceRequest {
             context: self.terminal_context(terminal),
-            invoice: Some(map::invoice(
-                &invoice.order,
-                Some(invoice.notification_url.expose()),
-                invoice.issued_at,
-            )?),
+            invoice: Some(wire_invoice(invoice)?),
             tokens: Vec::new(),
         };
-        let response = self
-            .client
-            .send_invoice(&request, self.write_deadline())
-            .await
-            .map_err(|e| from_protocol_error(&e))?;
+        let response = answer(self.client.send_invoice(&request, self.write_deadline())).await?;
         parsed(
             response.invoice_reference.as_deref(),
             InvoiceReference::parse,
@@ -315,11 +311,11 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
             invoice_reference: Some(invoice_reference.as_str().to_owned()),
             invoice_version: i32::try_from(last_seen.get()).unwrap_or(i32::MAX),
         };
-        let response = self
-            .client
-            .get_payment_status(&request, self.call_deadline(self.settings.status_deadline))
-            .await
-            .map_err(|e| from_protocol_error(&e))?;
+        let response = answer(
+            self.client
+                .get_payment_status(&request, self.call_deadline(self.settings.status_deadline)),
+        )
+        .await?;
         observation_from_status(&response, self.clock.now())
     }
 
@@ -332,7 +328,7 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
             context: self.terminal_context(terminal),
             invoice_reference: Some(invoice_reference.as_str().to_owned()),
         };
-        done(self.client.cancel_invoice(&request, self.write_deadline()).await)
+        done(self.client.cancel_invoice(&request, self.write_deadline())).await
     }
 
     async fn update_invoice(
@@ -344,14 +340,10 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
         let request = UpdateInvoiceRequest {
             context: self.terminal_context(terminal),
             invoice_reference: Some(invoice_reference.as_str().to_owned()),
-            invoice: Some(map::invoice(
-                &invoice.order,
-                Some(invoice.notification_url.expose()),
-                invoice.issued_at,
-            )?),
+            invoice: Some(wire_invoice(invoice)?),
             tokens: Vec::new(),
         };
-        done(self.client.update_invoice(&request, self.write_deadline()).await)
+        done(self.client.update_invoice(&request, self.write_deadline())).await
     }
 
     async fn refund_payment(
@@ -365,11 +357,7 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
             ers_reference: Some(payment_reference.as_str().to_owned()),
             invoice: Some(map::refund_invoice(refund)?),
         };
-        let response = self
-            .client
-            .refund_payment(&request, self.write_deadline())
-            .await
-            .map_err(|e| from_protocol_error(&e))?;
+        let response = answer(self.client.refund_payment(&request, self.write_deadline())).await?;
         parsed(
             response.ers_reference.as_deref(),
             ErsReference::parse,
@@ -392,11 +380,7 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
             )),
             name: Some(name.as_str().to_owned()),
         };
-        let response = self
-            .client
-            .register_terminal(&request, self.write_deadline())
-            .await
-            .map_err(|e| from_protocol_error(&e))?;
+        let response = answer(self.client.register_terminal(&request, self.write_deadline())).await?;
         parsed(
             response.terminal_id.as_deref(),
             GlaseTerminalId::parse,
@@ -408,11 +392,7 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
         let request = UnregisterTerminalRequest {
             context: self.terminal_context(terminal),
         };
-        done(
-            self.client
-                .unregister_terminal(&request, self.write_deadline())
-                .await,
-        )
+        done(self.client.unregister_terminal(&request, self.write_deadline())).await
     }
 
     async fn assign_seqr_id(&self, terminal: &GlaseTerminal, seqr_id: &SeqrId) -> Result<(), GlaseError> {
@@ -420,7 +400,7 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
             context: self.terminal_context(terminal),
             seqr_id: Some(seqr_id.as_str().to_owned()),
         };
-        done(self.client.assign_seqr_id(&request, self.write_deadline()).await)
+        done(self.client.assign_seqr_id(&request, self.write_deadline())).await
     }
 
     async fn submit_receipt(
@@ -440,9 +420,9 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
         };
         done(
             self.client
-                .submit_payment_receipt(&request, self.write_deadline())
-                .await,
+                .submit_payment_receipt(&request, self.write_deadline()),
         )
+        .await
     }
 
     async fn mark_period(&self, scope: &PeriodScope) -> Result<TransactionPeriodId, GlaseError> {
@@ -450,11 +430,11 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
             context: self.reseller_context(),
             parameters: Self::period_parameters(scope),
         };
-        let response = self
-            .client
-            .mark_transaction_period(&request, self.write_deadline())
-            .await
-            .map_err(|e| from_protocol_error(&e))?;
+        let response = answer(
+            self.client
+                .mark_transaction_period(&request, self.write_deadline()),
+        )
+        .await?;
         // REPORTING calls the id "ersReference"; the schema calls it transactionPeriodId. Take either.
         parsed(
             response
@@ -481,11 +461,11 @@ impl<C: Clock + Clone> GlaseGateway for ProtocolGateway<C> {
             language: Some("en".to_owned()),
             parameters: Some(parameters),
         };
-        let response = self
-            .client
-            .execute_report(&wire, self.call_deadline(self.settings.report_deadline))
-            .await
-            .map_err(|e| from_protocol_error(&e))?;
+        let response = answer(
+            self.client
+                .execute_report(&wire, self.call_deadline(self.settings.report_deadline)),
+        )
+        .await?;
         let report = response.report.ok_or_else(|| malformed("report"))?;
         let document =
             map::report_document(&request.report_id, report).ok_or_else(|| malformed("report content"))?;

@@ -209,6 +209,24 @@ pub fn payment_of(body: &Value, refunds_asked: u32) -> OurPayment {
     }
 }
 
+/// `lead` and a [`sample`] of `list`, or nothing when it is empty.
+fn sample_after(lead: &str, list: &[String]) -> String {
+    if list.is_empty() {
+        String::new()
+    } else {
+        format!("{lead}{}", sample(list))
+    }
+}
+
+/// The items joined with commas, or `none`.
+fn joined_or_none(list: &[String]) -> String {
+    if list.is_empty() {
+        "none".to_owned()
+    } else {
+        list.join(", ")
+    }
+}
+
 fn sample(list: &[String]) -> String {
     let shown: Vec<&str> = list.iter().take(5).map(String::as_str).collect();
     if list.len() > shown.len() {
@@ -248,11 +266,7 @@ pub fn paid_both_ways(ours: &[OurPayment], invoices: &[SandboxInvoice]) -> Outco
             "{} paid at Glase, {paid_with_us} paid with us, {} differ{}",
             paid_at_glase.len(),
             problems.len(),
-            if problems.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", sample(&problems))
-            }
+            sample_after(": ", &problems)
         ),
     }
 }
@@ -281,16 +295,8 @@ pub fn no_reversals(ledger: &Ledger, downtimes: &[(i64, i64)]) -> Outcome {
             "{} reversals, {} excused (down the whole window){}{}",
             ledger.reversals.len(),
             excused.len(),
-            if excused.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", sample(&excused))
-            },
-            if unexcused.is_empty() {
-                String::new()
-            } else {
-                format!("; not excused: {}", sample(&unexcused))
-            }
+            sample_after(": ", &excused),
+            sample_after("; not excused: ", &unexcused)
         ),
     }
 }
@@ -393,11 +399,7 @@ pub fn refunds_once(ours: &[OurPayment], ledger: &Ledger, retries: &[KeyRetry]) 
                 .filter(|k| k.retry.is_some() && k.first == KeyAnswer::NoAnswer)
                 .count(),
             problems.len(),
-            if problems.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", sample(&problems))
-            }
+            sample_after(": ", &problems)
         ),
     }
 }
@@ -417,11 +419,7 @@ pub fn none_pending_past_expiry(ours: &[OurPayment], now_ms: i64, grace_ms: i64)
             "{} pending at the end, {} past expiry{}",
             pending.len(),
             late.len(),
-            if late.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", sample(&late))
-            }
+            sample_after(": ", &late)
         ),
     }
 }
@@ -497,17 +495,9 @@ pub fn reconciliation_settled(
             "{} needed reconciliation before {reports} period reports ({}); {} left after \
              ({waiting_next} more, unknown within the settle margin, wait for the next period){}",
             waiting.len(),
-            if settled.is_empty() {
-                "none".to_owned()
-            } else {
-                settled.join(", ")
-            },
+            joined_or_none(&settled),
             left.len(),
-            if left.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", sample(&left))
-            }
+            sample_after(": ", &left)
         ),
     }
 }
@@ -570,22 +560,10 @@ pub fn margin_refunds_kept(
             margin.len(),
             before_mark.iter().min().copied().unwrap_or(0),
             before_mark.iter().max().copied().unwrap_or(0),
-            if shown.is_empty() {
-                "none".to_owned()
-            } else {
-                shown.join(", ")
-            },
+            joined_or_none(&shown),
             refunded_again.len(),
-            if failed.is_empty() {
-                String::new()
-            } else {
-                format!("; declared failed: {}", sample(&failed))
-            },
-            if refunded_again.is_empty() {
-                String::new()
-            } else {
-                format!("; refunded again: {}", sample(refunded_again))
-            }
+            sample_after("; declared failed: ", &failed),
+            sample_after("; refunded again: ", refunded_again)
         ),
     }
 }
@@ -689,11 +667,7 @@ pub fn secrets_outcome(scan: &SecretScan, secrets: &HashMap<String, &'static str
             scan.lines,
             searched.join(", "),
             scan.hits.len(),
-            if scan.hits.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", sample(&scan.hits))
-            },
+            sample_after(": ", &scan.hits),
             scan.excused
         ),
     }

@@ -115,6 +115,51 @@ pub struct Shared {
     pub retry_tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
+/// One v1 request with the API key: its method, path, JSON body and Idempotency-Key.
+#[derive(Clone, Debug)]
+pub struct V1 {
+    method: reqwest::Method,
+    path: String,
+    body: Option<Value>,
+    key: Option<String>,
+}
+
+impl V1 {
+    /// A GET of `path`.
+    pub fn get(path: impl Into<String>) -> Self {
+        Self {
+            method: reqwest::Method::GET,
+            path: path.into(),
+            body: None,
+            key: None,
+        }
+    }
+
+    /// A POST to `path`, without a body until [`V1::json`].
+    pub fn post(path: impl Into<String>) -> Self {
+        Self {
+            method: reqwest::Method::POST,
+            ..Self::get(path)
+        }
+    }
+
+    /// The request with this JSON body.
+    pub fn json(self, body: &Value) -> Self {
+        Self {
+            body: Some(body.clone()),
+            ..self
+        }
+    }
+
+    /// The request with this Idempotency-Key.
+    pub fn key(self, key: &str) -> Self {
+        Self {
+            key: Some(key.to_owned()),
+            ..self
+        }
+    }
+}
+
 impl Shared {
     /// Takes the next payment number, waiting for its slot (payments are spread evenly over the load's
     /// length); `None` when all were taken or the time is up.
@@ -140,31 +185,16 @@ impl Shared {
 
     /// A v1 call with the API key, tried again while glase-local is down or busy (up to `patience`).
     /// Answers the last status and body, or `None` when nothing answered.
-    pub async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&Value>,
-        idempotency_key: Option<&str>,
-        patience: Duration,
-    ) -> Option<(u16, Value)> {
+    pub async fn call(&self, request: &V1, patience: Duration) -> Option<(u16, Value)> {
         let started = Instant::now();
         loop {
-            let answer = self
-                .call_once(
-                    method.clone(),
-                    path,
-                    body,
-                    idempotency_key,
-                    Duration::from_secs(30),
-                )
-                .await;
+            let answer = self.call_once(request, Duration::from_secs(30)).await;
             let again = match &answer {
                 None => true,
                 Some((503, _)) => true,
                 // Another request with this key is still running (the first attempt, or one cut off by
                 // a kill): ask again.
-                Some((409, body)) => idempotency_key.is_some() && body["error"]["code"] != "conflict_paid",
+                Some((409, body)) => request.key.is_some() && body["error"]["code"] != "conflict_paid",
                 _ => false,
             };
             if !again || started.elapsed() > patience {
@@ -176,26 +206,19 @@ impl Shared {
     }
 
     /// One v1 call with the API key, given up after `timeout` (glase-local runs it on to its end).
-    pub async fn call_once(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&Value>,
-        idempotency_key: Option<&str>,
-        timeout: Duration,
-    ) -> Option<(u16, Value)> {
-        let mut request = self
+    pub async fn call_once(&self, request: &V1, timeout: Duration) -> Option<(u16, Value)> {
+        let mut built = self
             .http
-            .request(method, format!("{}{path}", self.api))
+            .request(request.method.clone(), format!("{}{}", self.api, request.path))
             .bearer_auth(&self.api_key)
             .timeout(timeout);
-        if let Some(body) = body {
-            request = request.json(body);
+        if let Some(body) = &request.body {
+            built = built.json(body);
         }
-        if let Some(key) = idempotency_key {
-            request = request.header("Idempotency-Key", key);
+        if let Some(key) = &request.key {
+            built = built.header("Idempotency-Key", key);
         }
-        let r = request.send().await.ok()?;
+        let r = built.send().await.ok()?;
         let status = r.status().as_u16();
         let body = r.json::<Value>().await.unwrap_or(Value::Null);
         Some((status, body))
@@ -283,10 +306,7 @@ impl Shared {
         let key = format!("soak-create-{n}-{:08x}", rng.random::<u32>());
         let answer = self
             .call(
-                reqwest::Method::POST,
-                "/v1/payments",
-                Some(&body),
-                Some(&key),
+                &V1::post("/v1/payments").json(&body).key(&key),
                 Duration::from_secs(40),
             )
             .await;
@@ -344,10 +364,7 @@ pub async fn webshop(shared: Arc<Shared>, seed: u64) {
             shared.tally.cancels.fetch_add(1, Ordering::Relaxed);
             let answer = shared
                 .call(
-                    reqwest::Method::POST,
-                    &format!("/v1/payments/{}/cancel", c.id),
-                    None,
-                    None,
+                    &V1::post(format!("/v1/payments/{}/cancel", c.id)),
                     Duration::from_secs(40),
                 )
                 .await;
@@ -447,10 +464,7 @@ pub async fn refund_desk(shared: Arc<Shared>, seed: u64, until: Instant) {
             mark(&shared, &c.id, |x| x.refund_wanted = false);
             let Some((200, p)) = shared
                 .call(
-                    reqwest::Method::GET,
-                    &format!("/v1/payments/{}", c.id),
-                    None,
-                    None,
+                    &V1::get(format!("/v1/payments/{}", c.id)),
                     Duration::from_secs(30),
                 )
                 .await
@@ -546,25 +560,13 @@ async fn refund_with_retry(
     key: String,
     short: Option<Duration>,
 ) {
-    let path = format!("/v1/payments/{}/refunds", c.id);
+    let request = V1::post(format!("/v1/payments/{}/refunds", c.id))
+        .json(&body)
+        .key(&key);
     let started = Instant::now();
     let answer = match short {
-        Some(timeout) => {
-            shared
-                .call_once(reqwest::Method::POST, &path, Some(&body), Some(&key), timeout)
-                .await
-        }
-        None => {
-            shared
-                .call(
-                    reqwest::Method::POST,
-                    &path,
-                    Some(&body),
-                    Some(&key),
-                    Duration::from_secs(40),
-                )
-                .await
-        }
+        Some(timeout) => shared.call_once(&request, timeout).await,
+        None => shared.call(&request, Duration::from_secs(40)).await,
     };
     if answer.is_none() {
         if short.is_some() {
@@ -580,15 +582,7 @@ async fn refund_with_retry(
         let at = (started + s.lease + Duration::from_secs(2)).max(Instant::now());
         tokio::time::sleep_until(at.into()).await;
         s.tally.refund_retries.fetch_add(1, Ordering::Relaxed);
-        let answer = s
-            .call(
-                reqwest::Method::POST,
-                &path,
-                Some(&body),
-                Some(&key),
-                Duration::from_secs(40),
-            )
-            .await;
+        let answer = s.call(&request, Duration::from_secs(40)).await;
         if answer.is_none() {
             s.note(format!("refund {} asked again after the lease: no answer", c.id));
         }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use crate::check::{OurPayment, SecretScan};
-use crate::clients::{Created, Shared};
+use crate::clients::{Created, Shared, V1};
 use crate::stack::{LocalSpec, Relay, SandboxProcess, free_port, random_hex};
 
 /// The payment expiry glase-local runs with during the soak (short, so expiry is seen within a run).
@@ -271,40 +271,10 @@ async fn margin_refunds(
     put_rules(&shared.http, &shared.sandbox, &json!({ "rules": rules })).await?;
     let mut asked: Vec<(String, String)> = Vec::new();
     for c in candidates {
-        let key = format!("soak-margin-{}-{}", c.id, random_hex());
-        let body = json!({"amount": c.total, "reason": "Returned"});
-        let answer = shared
-            .call(
-                reqwest::Method::POST,
-                &format!("/v1/payments/{}/refunds", c.id),
-                Some(&body),
-                Some(&key),
-                Duration::from_secs(40),
-            )
-            .await;
-        let first = match answer {
-            Some((202 | 200, b)) => {
-                shared.tally.refunds.fetch_add(1, Ordering::Relaxed);
-                clients::mark(shared, &c.id, |x| {
-                    x.refunds_asked += 1;
-                    x.refund_amount_asked += c.total;
-                });
-                let id = b["id"].as_str().unwrap_or_default().to_owned();
-                asked.push((c.id.clone(), id.clone()));
-                check::KeyAnswer::Accepted(id)
-            }
-            Some((status, b)) => {
-                println!("soak: a refund before the mark was refused: {status} {b}");
-                check::KeyAnswer::Refused(status)
-            }
-            None => check::KeyAnswer::NoAnswer,
-        };
-        if let Ok(mut all) = shared.key_retries.lock() {
-            all.push(check::KeyRetry {
-                payment_id: c.id.clone(),
-                first,
-                retry: None,
-            });
+        match refund_whole(shared, c, "margin").await {
+            Some((202 | 200, b)) => asked.push((c.id.clone(), id_of(&b))),
+            Some((status, b)) => println!("soak: a refund before the mark was refused: {status} {b}"),
+            None => {}
         }
     }
     // Until none is queued or sending any more, but no longer than half the margin after the first
@@ -326,10 +296,7 @@ async fn margin_refunds(
         for (payment_id, refund_id) in &asked {
             let Some((200, body)) = shared
                 .call(
-                    reqwest::Method::GET,
-                    &format!("/v1/payments/{payment_id}"),
-                    None,
-                    None,
+                    &V1::get(format!("/v1/payments/{payment_id}")),
                     Duration::from_secs(10),
                 )
                 .await
@@ -367,6 +334,43 @@ async fn margin_refunds(
     ))
 }
 
+/// The id in an answer's body (empty when it has none).
+fn id_of(body: &Value) -> String {
+    body["id"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Asks once (with the usual patience) for a refund of `c`'s whole amount under a fresh key
+/// `soak-<label>-…`, counts it when accepted, and keeps its answer among the key answers (with no
+/// retry). Answers the status and body, or `None` when nothing answered.
+async fn refund_whole(shared: &Shared, c: &Created, label: &str) -> Option<(u16, Value)> {
+    let key = format!("soak-{label}-{}-{}", c.id, random_hex());
+    let body = json!({"amount": c.total, "reason": "Returned"});
+    let request = V1::post(format!("/v1/payments/{}/refunds", c.id))
+        .json(&body)
+        .key(&key);
+    let answer = shared.call(&request, Duration::from_secs(40)).await;
+    let first = match &answer {
+        Some((202 | 200, b)) => {
+            shared.tally.refunds.fetch_add(1, Ordering::Relaxed);
+            clients::mark(shared, &c.id, |x| {
+                x.refunds_asked += 1;
+                x.refund_amount_asked += c.total;
+            });
+            check::KeyAnswer::Accepted(id_of(b))
+        }
+        Some((status, _)) => check::KeyAnswer::Refused(*status),
+        None => check::KeyAnswer::NoAnswer,
+    };
+    if let Ok(mut all) = shared.key_retries.lock() {
+        all.push(check::KeyRetry {
+            payment_id: c.id.clone(),
+            first,
+            retry: None,
+        });
+    }
+    answer
+}
+
 /// After the reports: a refund of the whole amount again for each payment whose refund was unknown at
 /// the mark. Its amount is still reserved, so each must be refused; answers the payments where one was
 /// accepted (refunded again), after waiting (at most 30 s) for those to leave the queue.
@@ -376,36 +380,8 @@ async fn refund_again(shared: &Shared, margin: &[check::MarginRefund], created: 
         let Some(c) = created.iter().find(|c| c.id == m.payment_id) else {
             continue;
         };
-        let key = format!("soak-again-{}-{}", c.id, random_hex());
-        let body = json!({"amount": c.total, "reason": "Returned"});
-        let answer = shared
-            .call(
-                reqwest::Method::POST,
-                &format!("/v1/payments/{}/refunds", c.id),
-                Some(&body),
-                Some(&key),
-                Duration::from_secs(40),
-            )
-            .await;
-        let first = match answer {
-            Some((202 | 200, b)) => {
-                shared.tally.refunds.fetch_add(1, Ordering::Relaxed);
-                clients::mark(shared, &c.id, |x| {
-                    x.refunds_asked += 1;
-                    x.refund_amount_asked += c.total;
-                });
-                again.push(c.id.clone());
-                check::KeyAnswer::Accepted(b["id"].as_str().unwrap_or_default().to_owned())
-            }
-            Some((status, _)) => check::KeyAnswer::Refused(status),
-            None => check::KeyAnswer::NoAnswer,
-        };
-        if let Ok(mut all) = shared.key_retries.lock() {
-            all.push(check::KeyRetry {
-                payment_id: c.id.clone(),
-                first,
-                retry: None,
-            });
+        if let Some((202 | 200, _)) = refund_whole(shared, c, "again").await {
+            again.push(c.id.clone());
         }
     }
     if !again.is_empty() {
@@ -435,10 +411,7 @@ async fn our_payments(shared: &Shared, created: &[Created]) -> Vec<OurPayment> {
     for c in created {
         let answer = shared
             .call(
-                reqwest::Method::GET,
-                &format!("/v1/payments/{}", c.id),
-                None,
-                None,
+                &V1::get(format!("/v1/payments/{}", c.id)),
                 Duration::from_secs(30),
             )
             .await;
@@ -460,10 +433,7 @@ fn till_password(master: &str, till: &str) -> Result<String, String> {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(master.as_bytes()).map_err(|e| e.to_string())?;
     mac.update(b"glase-terminal-password/v1/");
     mac.update(till.as_bytes());
-    let clear: String = mac.finalize().into_bytes()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let clear = hex::encode(&mac.finalize().into_bytes()[..16]);
     let id = payments_domain::ids::TerminalId::parse(till).map_err(|e| format!("till id {till}: {e}"))?;
     let derived =
         payments_glase::derive_terminal_password(&secrecy::SecretString::from(master.to_owned()), &id);
@@ -620,13 +590,7 @@ async fn run(a: Args) -> Result<bool, String> {
     for t in 0..TILLS {
         let body = json!({"external_id": format!("soak-{stamp}-till-{t}"), "name": format!("Till {t}")});
         match shared
-            .call(
-                reqwest::Method::POST,
-                "/v1/terminals",
-                Some(&body),
-                None,
-                Duration::from_secs(30),
-            )
+            .call(&V1::post("/v1/terminals").json(&body), Duration::from_secs(30))
             .await
         {
             Some((201 | 200, b)) => tills.push(text(&b["id"])),
@@ -775,13 +739,7 @@ async fn run(a: Args) -> Result<bool, String> {
         loop {
             attempt += 1;
             let answer = shared
-                .call(
-                    reqwest::Method::POST,
-                    "/v1/reports",
-                    Some(scope),
-                    None,
-                    Duration::from_secs(90),
-                )
+                .call(&V1::post("/v1/reports").json(scope), Duration::from_secs(90))
                 .await;
             match answer {
                 Some((200 | 201, body)) if body["status"] != "reports_pending" || attempt >= 10 => {

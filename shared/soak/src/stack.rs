@@ -34,6 +34,16 @@ fn log_file(path: &Path) -> Result<std::fs::File, String> {
         .map_err(|e| format!("cannot open {}: {e}", path.display()))
 }
 
+/// Stops `child`: SIGINT by pid, and SIGKILL when it has not ended within `patience`.
+async fn stop_child(child: &mut Child, patience: Duration) {
+    if let Some(pid) = child.id() {
+        interrupt(pid).await;
+    }
+    if tokio::time::timeout(patience, child.wait()).await.is_err() {
+        let _ = child.kill().await;
+    }
+}
+
 /// Sends SIGINT to `pid` (the processes stop cleanly on it) through `kill(1)`.
 async fn interrupt(pid: u32) {
     let _ = Command::new("kill")
@@ -98,15 +108,7 @@ impl SandboxProcess {
 
     /// Stops it (SIGINT by pid, SIGKILL after 5 s).
     pub async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            interrupt(pid).await;
-        }
-        if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = self.child.kill().await;
-        }
+        stop_child(&mut self.child, Duration::from_secs(5)).await;
     }
 }
 
@@ -200,15 +202,7 @@ impl LocalProcess {
 
     /// Stops it cleanly (SIGINT by pid, so it prints its last lines; SIGKILL after 10 s).
     pub async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            interrupt(pid).await;
-        }
-        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = self.child.kill().await;
-        }
+        stop_child(&mut self.child, Duration::from_secs(10)).await;
     }
 }
 

@@ -108,132 +108,99 @@ impl FromStr for Operation {
     }
 }
 
-/// `sendInvoice(context, invoice, tokens*)`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SendInvoiceRequest {
-    /// Caller identity (TERMINALID).
-    pub context: ClientContext,
-    /// The invoice.
-    pub invoice: Option<Invoice>,
-    /// Optional loyalty tokens (repeated `<tokens>`).
-    pub tokens: Vec<CustomerToken>,
+macro_rules! request_structs {
+    ($($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty,)* })*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Default)]
+        pub struct $name {
+            /// The caller's identity and password (`clientContext`).
+            pub context: ClientContext,
+            $($(#[$fdoc])* pub $field: $ty,)*
+        }
+    )*};
 }
 
-/// `updateInvoice(context, invoiceReference, invoice, tokens*)`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct UpdateInvoiceRequest {
-    /// Caller identity (TERMINALID).
-    pub context: ClientContext,
-    /// The invoice to update.
-    pub invoice_reference: Option<String>,
-    /// The new invoice content.
-    pub invoice: Option<Invoice>,
-    /// Tokens used in this payment.
-    pub tokens: Vec<CustomerToken>,
-}
-
-/// `getPaymentStatus(context, invoiceReference, invoiceVersion)`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct GetPaymentStatusRequest {
-    /// Caller identity (TERMINALID).
-    pub context: ClientContext,
-    /// The invoice.
-    pub invoice_reference: Option<String>,
-    /// The last version seen (0 on the first call).
-    pub invoice_version: i32,
-}
-
-/// `cancelInvoice(context, invoiceReference)`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CancelInvoiceRequest {
-    /// Caller identity (TERMINALID).
-    pub context: ClientContext,
-    /// The invoice.
-    pub invoice_reference: Option<String>,
-}
-
-/// `commitReservation(context, amount?, invoiceReference)`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CommitReservationRequest {
-    /// Caller identity (TERMINALID).
-    pub context: ClientContext,
-    /// The final amount (optional).
-    pub amount: Option<Amount>,
-    /// The reserved invoice.
-    pub invoice_reference: Option<String>,
-}
-
-/// `submitPaymentReceipt(context, ersReference, receiptDocument)`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SubmitPaymentReceiptRequest {
-    /// Caller identity (TERMINALID).
-    pub context: ClientContext,
-    /// The payment or refund reference.
-    pub ers_reference: Option<String>,
-    /// The receipt.
-    pub receipt_document: Option<ReceiptDocument>,
-}
-
-/// `refundPayment(context, ersReference, invoice)`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RefundPaymentRequest {
-    /// Caller identity (TERMINALID).
-    pub context: ClientContext,
-    /// The original payment's reference.
-    pub ers_reference: Option<String>,
-    /// The refund description (`totalAmount` = refund amount).
-    pub invoice: Option<Invoice>,
-}
-
-/// `registerTerminal(context, externalTerminalId, password, name)`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RegisterTerminalRequest {
-    /// Caller identity (RESELLERUSER).
-    pub context: ClientContext,
-    /// The merchant's id for the till.
-    pub external_terminal_id: Option<String>,
-    /// The new terminal's password.
-    pub password: Option<Password>,
-    /// The name shown on the buyer's phone.
-    pub name: Option<String>,
-}
-
-/// `unregisterTerminal(context)`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct UnregisterTerminalRequest {
-    /// Caller identity (the terminal itself).
-    pub context: ClientContext,
-}
-
-/// `assignSeqrId(context, seqrId)`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct AssignSeqrIdRequest {
-    /// Caller identity (TERMINALID).
-    pub context: ClientContext,
-    /// The sticker's Glase ID.
-    pub seqr_id: Option<String>,
-}
-
-/// `markTransactionPeriod(context, parameters?)`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct MarkTransactionPeriodRequest {
-    /// Caller identity.
-    pub context: ClientContext,
-    /// E.g. `TERMINALID=<id>` for per-terminal reconciliation.
-    pub parameters: Option<ParameterMap>,
-}
-
-/// `executeReport(context, reportId, language?, parameters?)`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ExecuteReportRequest {
-    /// Caller identity.
-    pub context: ClientContext,
-    /// E.g. `Reconciliation/STD_RECON_002.xml`.
-    pub report_id: Option<String>,
-    /// E.g. `en`.
-    pub language: Option<String>,
-    /// E.g. `transactionPeriodId=<id>`.
-    pub parameters: Option<ParameterMap>,
+request_structs! {
+    /// `sendInvoice(context, invoice, tokens*)`, called by a terminal (TERMINALID).
+    SendInvoiceRequest {
+        /// The invoice.
+        invoice: Option<Invoice>,
+        /// Optional loyalty tokens (repeated `<tokens>`).
+        tokens: Vec<CustomerToken>,
+    }
+    /// `updateInvoice(context, invoiceReference, invoice, tokens*)`, called by a terminal (TERMINALID).
+    UpdateInvoiceRequest {
+        /// The invoice to update.
+        invoice_reference: Option<String>,
+        /// The new invoice content.
+        invoice: Option<Invoice>,
+        /// Tokens used in this payment.
+        tokens: Vec<CustomerToken>,
+    }
+    /// `getPaymentStatus(context, invoiceReference, invoiceVersion)`, called by a terminal (TERMINALID).
+    GetPaymentStatusRequest {
+        /// The invoice.
+        invoice_reference: Option<String>,
+        /// The last version seen (0 on the first call).
+        invoice_version: i32,
+    }
+    /// `cancelInvoice(context, invoiceReference)`, called by a terminal (TERMINALID).
+    CancelInvoiceRequest {
+        /// The invoice.
+        invoice_reference: Option<String>,
+    }
+    /// `commitReservation(context, amount?, invoiceReference)`, called by a terminal (TERMINALID).
+    CommitReservationRequest {
+        /// The final amount (optional).
+        amount: Option<Amount>,
+        /// The reserved invoice.
+        invoice_reference: Option<String>,
+    }
+    /// `submitPaymentReceipt(context, ersReference, receiptDocument)`, called by a terminal (TERMINALID).
+    SubmitPaymentReceiptRequest {
+        /// The payment or refund reference.
+        ers_reference: Option<String>,
+        /// The receipt.
+        receipt_document: Option<ReceiptDocument>,
+    }
+    /// `refundPayment(context, ersReference, invoice)`, called by a terminal (TERMINALID).
+    RefundPaymentRequest {
+        /// The original payment's reference.
+        ers_reference: Option<String>,
+        /// The refund description (`totalAmount` = refund amount).
+        invoice: Option<Invoice>,
+    }
+    /// `registerTerminal(context, externalTerminalId, password, name)`, called by the reseller
+    /// (RESELLERUSER).
+    RegisterTerminalRequest {
+        /// The merchant's id for the till.
+        external_terminal_id: Option<String>,
+        /// The new terminal's password.
+        password: Option<Password>,
+        /// The name shown on the buyer's phone.
+        name: Option<String>,
+    }
+    /// `unregisterTerminal(context)`, called by the terminal itself.
+    UnregisterTerminalRequest {}
+    /// `assignSeqrId(context, seqrId)`, called by a terminal (TERMINALID).
+    AssignSeqrIdRequest {
+        /// The sticker's Glase ID.
+        seqr_id: Option<String>,
+    }
+    /// `markTransactionPeriod(context, parameters?)`, called by a terminal or the reseller.
+    MarkTransactionPeriodRequest {
+        /// E.g. `TERMINALID=<id>` for per-terminal reconciliation.
+        parameters: Option<ParameterMap>,
+    }
+    /// `executeReport(context, reportId, language?, parameters?)`, called by a terminal or the reseller.
+    ExecuteReportRequest {
+        /// E.g. `Reconciliation/STD_RECON_002.xml`.
+        report_id: Option<String>,
+        /// E.g. `en`.
+        language: Option<String>,
+        /// E.g. `transactionPeriodId=<id>`.
+        parameters: Option<ParameterMap>,
+    }
 }
 
 /// Access to the base response fields (`tns:erswsResponse`) every response carries.
@@ -246,8 +213,8 @@ pub trait ResponseBase {
     fn result_description(&self) -> Option<&str>;
 }
 
-macro_rules! response_struct {
-    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty,)* }) => {
+macro_rules! response_structs {
+    ($($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty,)* })*) => {$(
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Default)]
         pub struct $name {
@@ -278,10 +245,10 @@ macro_rules! response_struct {
                 self.result_description.as_deref()
             }
         }
-    };
+    )*};
 }
 
-response_struct! {
+response_structs! {
     /// `erswsSendInvoiceResponse`.
     SendInvoiceResponse {
         /// `HTTP://SEQR.SE/R<invoiceReference>`.
@@ -289,12 +256,8 @@ response_struct! {
         /// The new invoice's reference.
         invoice_reference: Option<String>,
     }
-}
-response_struct! {
     /// `erswsResponse` of updateInvoice.
     UpdateInvoiceResponse {}
-}
-response_struct! {
     /// `erswsPaymentStatusResponse`.
     GetPaymentStatusResponse {
         /// The invoice status.
@@ -306,46 +269,28 @@ response_struct! {
         /// The invoice version.
         version: i32,
     }
-}
-response_struct! {
     /// `erswsResponse` of cancelInvoice.
     CancelInvoiceResponse {}
-}
-response_struct! {
     /// `erswsResponse` of commitReservation.
     CommitReservationResponse {}
-}
-response_struct! {
     /// `erswsResponse` of submitPaymentReceipt.
     SubmitPaymentReceiptResponse {}
-}
-response_struct! {
     /// `erswsResponse` of refundPayment (`ersReference` = the refund's reference).
     RefundPaymentResponse {}
-}
-response_struct! {
     /// `erswsRegisterTerminalResponse`.
     RegisterTerminalResponse {
         /// The new terminal id.
         terminal_id: Option<String>,
     }
-}
-response_struct! {
     /// `erswsResponse` of unregisterTerminal.
     UnregisterTerminalResponse {}
-}
-response_struct! {
     /// `erswsResponse` of assignSeqrId.
     AssignSeqrIdResponse {}
-}
-response_struct! {
     /// `erswsMarkTransactionPeriodResponse`.
     MarkTransactionPeriodResponse {
         /// The closed period's id.
         transaction_period_id: Option<String>,
     }
-}
-response_struct! {
     /// `erswsExecuteReportResponse`.
     ExecuteReportResponse {
         /// The report.

@@ -1,7 +1,7 @@
 //! The merchant's operations: the SOAP requests of terminals and the reseller, and the reports.
 
 use glase_protocol::{
-    AssignSeqrIdRequest, AssignSeqrIdResponse, CancelInvoiceRequest, CancelInvoiceResponse,
+    AssignSeqrIdRequest, AssignSeqrIdResponse, CancelInvoiceRequest, CancelInvoiceResponse, ClientContext,
     CommitReservationRequest, CommitReservationResponse, ExecuteReportRequest, ExecuteReportResponse,
     GetPaymentStatusRequest, GetPaymentStatusResponse, InvoiceStatus, MarkTransactionPeriodRequest,
     MarkTransactionPeriodResponse, Receipt, RefundPaymentRequest, RefundPaymentResponse,
@@ -49,6 +49,19 @@ impl State {
             Some(r) if r.terminal_id == terminal_id => Ok(reference.to_owned()),
             _ => Err(ResultCode::InvalidInvoiceReference),
         }
+    }
+
+    /// Authenticates the calling terminal and answers the reference of its invoice `reference`
+    /// (answered 90 when it is missing, unknown or another terminal's).
+    fn callers_invoice(&self, context: &ClientContext, reference: Option<&str>) -> Outcome<String> {
+        let terminal_id = self.auth_terminal(context)?;
+        self.owned_invoice(&terminal_id, reference)
+    }
+
+    fn invoice_mut(&mut self, reference: &str) -> Outcome<&mut InvoiceRecord> {
+        self.invoices
+            .get_mut(reference)
+            .ok_or(ResultCode::InvalidInvoiceReference)
     }
 
     fn send_invoice(&mut self, r: &SendInvoiceRequest, now: OffsetDateTime) -> Outcome<SendInvoiceResponse> {
@@ -132,8 +145,7 @@ impl State {
         r: &UpdateInvoiceRequest,
         now: OffsetDateTime,
     ) -> Outcome<UpdateInvoiceResponse> {
-        let terminal_id = self.auth_terminal(&r.context)?;
-        let reference = self.owned_invoice(&terminal_id, r.invoice_reference.as_deref())?;
+        let reference = self.callers_invoice(&r.context, r.invoice_reference.as_deref())?;
         let record = &self.invoices[&reference];
         match record.status {
             InvoiceStatus::Issued if record.in_progress => return Err(ResultCode::PaymentInProgress),
@@ -143,10 +155,7 @@ impl State {
         }
         let invoice = r.invoice.as_ref().ok_or(ResultCode::InvalidInvoiceData)?;
         let (amount_minor, currency) = self.validate_invoice(invoice)?;
-        let record = self
-            .invoices
-            .get_mut(&reference)
-            .ok_or(ResultCode::InvalidInvoiceReference)?;
+        let record = self.invoice_mut(&reference)?;
         record.invoice = invoice.clone();
         record.amount_minor = amount_minor;
         record.currency = currency;
@@ -184,6 +193,7 @@ impl State {
                 .ok_or(ResultCode::InvalidInvoiceReference)?,
         };
         let receiver_name = self.terminals[&terminal_id].name.clone();
+        // The field, not `invoice_mut`: the event log is borrowed beside the record below.
         let record = self
             .invoices
             .get_mut(&reference)
@@ -227,12 +237,8 @@ impl State {
         r: &CancelInvoiceRequest,
         now: OffsetDateTime,
     ) -> Outcome<CancelInvoiceResponse> {
-        let terminal_id = self.auth_terminal(&r.context)?;
-        let reference = self.owned_invoice(&terminal_id, r.invoice_reference.as_deref())?;
-        let record = self
-            .invoices
-            .get_mut(&reference)
-            .ok_or(ResultCode::InvalidInvoiceReference)?;
+        let reference = self.callers_invoice(&r.context, r.invoice_reference.as_deref())?;
+        let record = self.invoice_mut(&reference)?;
         match record.status {
             InvoiceStatus::Issued if record.in_progress => {
                 return Err(ResultCode::CannotCancelInvoiceInProgress);
@@ -260,8 +266,7 @@ impl State {
         r: &CommitReservationRequest,
         now: OffsetDateTime,
     ) -> Outcome<CommitReservationResponse> {
-        let terminal_id = self.auth_terminal(&r.context)?;
-        let reference = self.owned_invoice(&terminal_id, r.invoice_reference.as_deref())?;
+        let reference = self.callers_invoice(&r.context, r.invoice_reference.as_deref())?;
         let record = &self.invoices[&reference];
         match record.status {
             InvoiceStatus::Reserved => {}
@@ -286,10 +291,7 @@ impl State {
             }
         };
         let ers_reference = self.ids.ers_reference(now);
-        let record = self
-            .invoices
-            .get_mut(&reference)
-            .ok_or(ResultCode::InvalidInvoiceReference)?;
+        let record = self.invoice_mut(&reference)?;
         let entry = record.paid(PaymentRecord::new(
             ers_reference.clone(),
             amount_minor,
@@ -316,10 +318,7 @@ impl State {
         now: OffsetDateTime,
     ) -> Outcome<SubmitPaymentReceiptResponse> {
         let terminal_id = self.auth_terminal(&r.context)?;
-        let ers = r
-            .ers_reference
-            .as_deref()
-            .ok_or(ResultCode::InvalidErsReference)?;
+        let ers = required_ers(r.ers_reference.as_deref())?;
         let known = self
             .ledger
             .iter()
@@ -344,10 +343,7 @@ impl State {
         now: OffsetDateTime,
     ) -> Outcome<RefundPaymentResponse> {
         let terminal_id = self.auth_terminal(&r.context)?;
-        let ers = r
-            .ers_reference
-            .as_deref()
-            .ok_or(ResultCode::InvalidErsReference)?;
+        let ers = required_ers(r.ers_reference.as_deref())?;
         let payment_entry = self
             .ledger
             .iter()
@@ -648,4 +644,9 @@ impl State {
             content_string: Some(text),
         })
     }
+}
+
+/// An ERS reference the request must carry (answered 97 when it does not).
+fn required_ers(ers_reference: Option<&str>) -> Outcome<&str> {
+    ers_reference.ok_or(ResultCode::InvalidErsReference)
 }

@@ -46,18 +46,14 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             "--events" => events_dir = Some(PathBuf::from(value("--events")?)),
             "--out" => out = Some(PathBuf::from(value("--out")?)),
             "--cold-runs" => {
-                cold_runs = value("--cold-runs")?
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or("--cold-runs must be a positive number")?;
+                cold_runs = at_least(&value("--cold-runs")?, 1, "--cold-runs must be a positive number")?;
             }
             "--invocations" => {
-                invocations = value("--invocations")?
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n > 1)
-                    .ok_or("--invocations must be a number above 1")?;
+                invocations = at_least(
+                    &value("--invocations")?,
+                    2,
+                    "--invocations must be a number above 1",
+                )?;
             }
             "--only" => {
                 let names: Vec<String> = value("--only")?
@@ -86,6 +82,14 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         out,
         only,
     }))
+}
+
+/// `text` as a whole number of at least `min`, or `error`.
+fn at_least(text: &str, min: u32, error: &str) -> Result<u32, String> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|n| *n >= min)
+        .ok_or_else(|| error.to_owned())
 }
 
 #[tokio::main]
