@@ -8,10 +8,6 @@
 //!   `tests/dynamodb/dynamodb-local.sh` (owned by this process and stopped when it exits). A server that
 //!   cannot be started fails the test with the script's output: it is never skipped.
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
-
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
@@ -111,45 +107,7 @@ pub async fn dynamodb_local_table() -> TestTable {
 
 /// The DynamoDB Local endpoint: `DYNAMODB_LOCAL_ENDPOINT`, or a server this process starts once.
 pub fn dynamodb_local_endpoint() -> String {
-    if let Ok(endpoint) = std::env::var(DYNAMODB_LOCAL_ENDPOINT)
-        && !endpoint.is_empty()
-    {
-        return endpoint;
-    }
-    static STARTED: OnceLock<Result<String, String>> = OnceLock::new();
-    match STARTED.get_or_init(start_own_dynamodb_local) {
-        Ok(endpoint) => endpoint.clone(),
-        Err(why) => panic!("DynamoDB Local is required by these tests and could not be started: {why}"),
-    }
-}
-
-/// Runs the start script with this process as the owner, in a run directory of its own, so the server is
-/// stopped (by its process id) when this test process ends and other test processes keep theirs.
-fn start_own_dynamodb_local() -> Result<String, String> {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let script = repo.join("tests/dynamodb/dynamodb-local.sh");
-    let pid = std::process::id();
-    let run_dir = repo.join(format!("target/dynamodb-local/run-{pid}"));
-    let output = Command::new(&script)
-        .args(["start", "--owner-pid", &pid.to_string()])
-        .env("DYNAMODB_LOCAL_RUN_DIR", &run_dir)
-        .output()
-        .map_err(|e| format!("could not run {}: {e}", script.display()))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        return Err(format!(
-            "{} exited with {}: {}{}",
-            script.display(),
-            output.status,
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("DYNAMODB_LOCAL_ENDPOINT="))
-        .map(str::to_owned)
-        .ok_or_else(|| format!("{} printed no endpoint: {stdout}", script.display()))
+    test_servers::DYNAMODB_LOCAL.endpoint()
 }
 
 /// Domain values for tests: every item type, in every state worth storing. Ids are random, so values from

@@ -6,10 +6,6 @@
 //! the same script (owned by this process and stopped, by its pid, when the process exits). A server
 //! that cannot be started fails the test with the script's output: it is never skipped.
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
-
 use aws_config::BehaviorVersion;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::config::{Credentials, Region};
@@ -66,43 +62,5 @@ impl TestQueues {
 
 /// The SQS endpoint: `SQS_ENDPOINT`, or a moto_server this process starts once.
 pub fn sqs_endpoint() -> String {
-    if let Ok(endpoint) = std::env::var(SQS_ENDPOINT)
-        && !endpoint.is_empty()
-    {
-        return endpoint;
-    }
-    static STARTED: OnceLock<Result<String, String>> = OnceLock::new();
-    match STARTED.get_or_init(start_own_moto) {
-        Ok(endpoint) => endpoint.clone(),
-        Err(why) => panic!("moto_server is required by these tests and could not be started: {why}"),
-    }
-}
-
-/// Runs the start script with this process as the owner, in a run directory of its own, so the server is
-/// stopped (by its process id) when this test process ends and other test processes keep theirs.
-fn start_own_moto() -> Result<String, String> {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let script = repo.join("tests/moto/moto-server.sh");
-    let pid = std::process::id();
-    let run_dir = repo.join(format!("target/moto/run-{pid}"));
-    let output = Command::new(&script)
-        .args(["start", "--owner-pid", &pid.to_string()])
-        .env("MOTO_RUN_DIR", &run_dir)
-        .output()
-        .map_err(|e| format!("could not run {}: {e}", script.display()))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        return Err(format!(
-            "{} exited with {}: {}{}",
-            script.display(),
-            output.status,
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("SQS_ENDPOINT="))
-        .map(str::to_owned)
-        .ok_or_else(|| format!("{} printed no endpoint: {stdout}", script.display()))
+    test_servers::MOTO.endpoint()
 }
