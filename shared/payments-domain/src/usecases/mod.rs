@@ -10,6 +10,8 @@
 //! - [`connections`]: WebSocket connections listening to a payment.
 //! - [`terminals`]: POS terminals (register, list, assign a Glase ID, unregister), the till's "try
 //!   again", and the receipt sweep.
+//! - `race` and `keys`: the two steps the use cases share: the loop around a conditional write that
+//!   retries a lost race ([`MAX_RACES`] times at most), and taking a request's idempotency key.
 //!
 //! # Deadlines
 //! A use case run inside a function invocation gets the invocation's deadline as a [`Timestamp`] (the
@@ -44,7 +46,9 @@ use crate::refund::Refund;
 use crate::terminal::Terminal;
 
 pub mod connections;
+mod keys;
 pub mod payments;
+mod race;
 pub mod refunds;
 pub mod reports;
 pub mod sweeps;
@@ -54,6 +58,9 @@ pub mod terminals;
 mod deadline_tests;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use keys::{KeyTaken, key_taken_over};
+pub(crate) use race::{MAX_RACES, Race, retry_on_race, retry_up_to};
 
 pub use payments::{Caller, Cancellation, ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView};
 pub use refunds::{RefundProcessing, RefundSweepReport, RequestRefund};
@@ -122,10 +129,6 @@ impl Reserves {
     }
 }
 
-/// How many times a use case retries a conditional write that lost a race (re-reading the item
-/// between tries) before it answers [`StoreError::ConditionFailed`].
-pub(crate) const MAX_RACES: usize = 5;
-
 /// When a step must end: the invocation's deadline less what is kept back for later steps, or `None`
 /// when the use case runs without a deadline.
 pub(crate) fn less(deadline: Option<Timestamp>, keep: Duration) -> Option<Timestamp> {
@@ -184,6 +187,20 @@ impl<P: PortTypes<Store: PaymentStore>> Deps<P> {
             .get_payment(id)
             .await?
             .ok_or(UseCaseError::NotFound("payment"))
+    }
+
+    /// One try of [`retry_on_race`] that writes `next` over `current`: done with `next`, or after a lost
+    /// race the payment read again.
+    pub(crate) async fn write_payment(
+        &self,
+        next: Payment,
+        current: &Payment,
+    ) -> Result<Race<Payment, Payment>, UseCaseError> {
+        match self.store.update_payment(&next, current.revision()).await {
+            Ok(()) => Ok(Race::Done(next)),
+            Err(StoreError::ConditionFailed) => Ok(Race::Retry(self.stored_payment(current.id()).await?)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The stored terminal `id`, or [`UseCaseError::NotFound`].

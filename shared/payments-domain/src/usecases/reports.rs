@@ -33,8 +33,8 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt as _};
 
 use crate::idempotency::{
-    Begin, FingerprintBuilder, IdempotencyKey, IdempotencyPolicy, IdempotencyRecord, Operation, SideEffect,
-    StoredOutcome, evaluate,
+    FingerprintBuilder, IdempotencyKey, IdempotencyPolicy, IdempotencyRecord, Operation, SideEffect,
+    StoredOutcome,
 };
 use crate::ids::{ErsReference, PeriodId, TerminalId, Timestamp};
 use crate::money::{Currency, Money};
@@ -44,12 +44,12 @@ use crate::period::{
     ReportingPeriod,
 };
 use crate::ports::{
-    Clock, GlaseError, GlaseGateway, IdGenerator, IdempotencyInsert, PaymentStore, Ports, ReportRequest,
-    StoreError, result_codes,
+    Clock, GlaseError, GlaseGateway, IdGenerator, PaymentStore, Ports, ReportRequest, StoreError,
+    result_codes,
 };
 use crate::refund::{Refund, RefundFailure, RefundStatus};
 
-use super::{ConflictReason, Deps, MAX_RACES, UseCaseError};
+use super::{ConflictReason, Deps, KeyTaken, MAX_RACES, Race, UseCaseError, key_taken_over, retry_on_race};
 
 /// How long a period key is remembered: a key used again within this time answers the same period.
 pub const PERIOD_KEY_LIFETIME: Duration = Duration::from_secs(400 * 24 * 60 * 60);
@@ -442,50 +442,26 @@ impl<P: Ports> Deps<P> {
             ..self.settings.idempotency
         };
         let fresh = IdempotencyRecord::start(Operation::ClosePeriod, key.clone(), fingerprint, now, policy);
-        let owned = match self.store.insert_idempotency_record(&fresh).await? {
-            IdempotencyInsert::Inserted => fresh,
-            IdempotencyInsert::Existing(existing) => {
-                match evaluate(&existing, &fingerprint, now, SideEffect::NotRepeatable) {
-                    Begin::TakeOver { expected } => {
-                        let mine = fresh.restarted_over(&existing);
-                        self.store
-                            .replace_idempotency_record(&mine, expected)
-                            .await
-                            .map_err(|_| {
-                                UseCaseError::Conflict(ConflictReason::IdempotencyInProgress {
-                                    retry_after: Duration::from_secs(1),
-                                })
-                            })?;
-                        mine
-                    }
-                    Begin::Replay(StoredOutcome::PeriodClosed { period_id }) => {
-                        let period = self.get_period(&period_id).await?;
-                        let (period, reconciled_now) =
-                            self.complete_or_current(period, deadline, &wait).await?;
-                        return Ok(ClosedPeriod {
-                            period,
-                            created: false,
-                            reconciled_now,
-                        });
-                    }
-                    Begin::Replay(StoredOutcome::GlaseRejected { code, description }) => {
-                        return Err(UseCaseError::GlaseRejected { code, description });
-                    }
-                    Begin::Replay(StoredOutcome::OutcomeUnknown) | Begin::OutcomeUnknown => {
-                        return Err(UseCaseError::OutcomeUnknown(
-                            "an earlier close of this period did not finish; its mark is not repeated".into(),
-                        ));
-                    }
-                    Begin::Replay(_) | Begin::Conflict => {
-                        return Err(UseCaseError::Conflict(ConflictReason::IdempotencyKeyReused));
-                    }
-                    Begin::RetryLater { retry_after } => {
-                        return Err(UseCaseError::Conflict(ConflictReason::IdempotencyInProgress {
-                            retry_after,
-                        }));
-                    }
-                }
+        const UNKNOWN: &str = "an earlier close of this period did not finish; its mark is not repeated";
+        let taken = self.take_key(fresh, SideEffect::NotRepeatable, UNKNOWN, |_| key_taken_over());
+        let owned = match taken.await? {
+            KeyTaken::Owned(owned) => owned,
+            KeyTaken::Replay(StoredOutcome::PeriodClosed { period_id }) => {
+                let period = self.get_period(&period_id).await?;
+                let (period, reconciled_now) = self.complete_or_current(period, deadline, &wait).await?;
+                return Ok(ClosedPeriod {
+                    period,
+                    created: false,
+                    reconciled_now,
+                });
             }
+            KeyTaken::Replay(StoredOutcome::GlaseRejected { code, description }) => {
+                return Err(UseCaseError::GlaseRejected { code, description });
+            }
+            KeyTaken::Replay(StoredOutcome::OutcomeUnknown) => {
+                return Err(UseCaseError::OutcomeUnknown(UNKNOWN.into()));
+            }
+            KeyTaken::Replay(_) => return Err(UseCaseError::Conflict(ConflictReason::IdempotencyKeyReused)),
         };
         let transaction_period_id = match self.glase.mark_period(&scope).await {
             Ok(id) => id,
@@ -784,19 +760,20 @@ impl<P: Ports> Deps<P> {
         W: Fn(Duration) -> F + Send + Sync,
         F: Future<Output = ()> + Send,
     {
-        let (mut refund, found) = match settlement {
+        let (refund, found) = match settlement {
             RefundSettlement::FoundInReport {
                 refund,
                 ers_reference,
             } => (refund.clone(), Some(ers_reference.clone())),
             RefundSettlement::AbsentFromReport { refund } => (refund.clone(), None),
         };
-        for attempt in 0..MAX_RACES {
+        let found = &found;
+        let settled = retry_on_race(refund, |refund, attempt| async move {
             if refund.status() != RefundStatus::NeedsReconciliation {
-                return Ok(());
+                return Ok(Race::Done(()));
             }
             let now = self.clock.now();
-            let next = match &found {
+            let next = match found {
                 Some(ers) => refund.succeed(ers.clone(), now),
                 None => refund.fail(RefundFailure::AbsentFromReport, now),
             }
@@ -813,16 +790,17 @@ impl<P: Ports> Deps<P> {
             })
             .await
             {
-                Ok(()) => return Ok(()),
-                Err(StoreError::ConditionFailed) if attempt + 1 < MAX_RACES => {
-                    refund =
-                        retry_throttled(wait, || self.store.get_refund(refund.payment_id(), refund.id()))
-                            .await?
-                            .ok_or(UseCaseError::NotFound("refund"))?;
-                }
-                Err(e) => return Err(e.into()),
+                Ok(()) => Ok(Race::Done(())),
+                Err(StoreError::ConditionFailed) if attempt + 1 < MAX_RACES => Ok(Race::Retry(
+                    retry_throttled(wait, || self.store.get_refund(refund.payment_id(), refund.id()))
+                        .await?
+                        .ok_or(UseCaseError::NotFound("refund"))?,
+                )),
+                Err(e) => Err(e.into()),
             }
-        }
+        });
+        // The last try answers its lost race as an error, so every race lost cannot come back here.
+        settled.await?;
         Ok(())
     }
 }

@@ -14,7 +14,7 @@ use crate::ids::PaymentId;
 use crate::payment::{Payment, PaymentStatus};
 use crate::ports::{Clock, PaymentStore, Ports, StoreError};
 
-use super::{Caller, ConfirmOutcome, Deps, MAX_RACES, UseCaseError};
+use super::{Caller, ConfirmOutcome, Deps, Race, UseCaseError, retry_on_race};
 
 /// What one sweep did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -187,20 +187,21 @@ impl<P: Ports> Deps<P> {
     /// lost race (a status check claims the payment meanwhile, say). A payment that became final is
     /// left as it is; a write that fails leaves the expiry where it was, for the next run.
     async fn postpone_expiry(&self, payment: Payment) {
-        let mut current = payment;
-        for _ in 0..MAX_RACES {
+        let postponed = retry_on_race(payment, |current, _| async move {
             let retry_at = self.clock.now().plus(EXPIRY_RETRY_DELAY);
             let Ok(next) = current.expiry_postponed(retry_at) else {
-                return;
+                return Ok(Race::Done(()));
             };
-            match self.store.update_payment(&next, current.revision()).await {
+            Ok(match self.store.update_payment(&next, current.revision()).await {
                 Err(StoreError::ConditionFailed) => match self.store.get_payment(current.id()).await {
-                    Ok(Some(fresh)) => current = fresh,
-                    _ => return,
+                    Ok(Some(fresh)) => Race::Retry(fresh),
+                    _ => Race::Done(()),
                 },
-                _ => return,
-            }
-        }
+                _ => Race::Done(()),
+            })
+        });
+        // Whatever the write came to, the expiry is where the next run finds it.
+        let _ = postponed.await;
     }
 }
 

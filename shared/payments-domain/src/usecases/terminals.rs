@@ -17,7 +17,7 @@ use crate::pos::receipt_document;
 use crate::terminal::Terminal;
 
 use super::payments::{Caller, PaymentView};
-use super::{ConflictReason, Deps, MAX_RACES, UseCaseError};
+use super::{ConflictReason, Deps, Race, UseCaseError, retry_on_race};
 
 /// How many receipts one sweep sends at once: a slow submitPaymentReceipt (each may take a whole Glase
 /// timeout) holds up only its own receipt.
@@ -106,21 +106,22 @@ impl<P: Ports> Deps<P> {
     /// Links the sticker's Glase ID to an active terminal (assignSeqrId) and records it. Glase's 53
     /// (invalid, or assigned to another terminal) comes back as a rejection and changes nothing.
     pub async fn assign_glase_id(&self, id: &TerminalId, seqr_id: SeqrId) -> Result<Terminal, UseCaseError> {
-        let mut current = self.active_terminal(id).await?;
+        let terminal = self.active_terminal(id).await?;
         self.glase
-            .assign_seqr_id(&pos_terminal(&current), &seqr_id)
+            .assign_seqr_id(&pos_terminal(&terminal), &seqr_id)
             .await?;
-        for _ in 0..MAX_RACES {
+        let seqr_id = &seqr_id;
+        let assigned = retry_on_race(terminal, |current, _| async move {
             let next = current
                 .with_seqr_id(seqr_id.clone())
                 .map_err(|_| UseCaseError::Conflict(ConflictReason::TerminalUnregistered))?;
             match self.store.update_terminal(&next, current.revision()).await {
-                Ok(()) => return Ok(next),
-                Err(StoreError::ConditionFailed) => current = self.active_terminal(id).await?,
-                Err(e) => return Err(e.into()),
+                Ok(()) => Ok(Race::Done(next)),
+                Err(StoreError::ConditionFailed) => Ok(Race::Retry(self.active_terminal(id).await?)),
+                Err(e) => Err(e.into()),
             }
-        }
-        Err(UseCaseError::Store(StoreError::ConditionFailed))
+        });
+        Ok(assigned.await?.won()?)
     }
 
     /// Unregisters a terminal (unregisterTerminal) and records it; it takes no payments afterwards. The
@@ -136,20 +137,17 @@ impl<P: Ports> Deps<P> {
             self.settle_open_payment(open).await?;
         }
         self.glase.unregister_terminal(&pos_terminal(&terminal)).await?;
-        let mut current = terminal;
-        for _ in 0..MAX_RACES {
+        let unregistered = retry_on_race(terminal, |current, _| async move {
             let Ok(next) = current.unregistered(self.clock.now()) else {
-                return Ok(current);
+                return Ok(Race::Done(current));
             };
             match self.store.update_terminal(&next, current.revision()).await {
-                Ok(()) => return Ok(next),
-                Err(StoreError::ConditionFailed) => {
-                    current = self.stored_terminal(id).await?;
-                }
-                Err(e) => return Err(e.into()),
+                Ok(()) => Ok(Race::Done(next)),
+                Err(StoreError::ConditionFailed) => Ok(Race::Retry(self.stored_terminal(id).await?)),
+                Err(e) => Err(e.into()),
             }
-        }
-        Err(UseCaseError::Store(StoreError::ConditionFailed))
+        });
+        Ok(unregistered.await?.won()?)
     }
 
     async fn settle_open_payment(&self, open: &PaymentId) -> Result<(), UseCaseError> {
@@ -175,8 +173,8 @@ impl<P: Ports> Deps<P> {
         id: &PaymentId,
         caller: Caller<'_>,
     ) -> Result<PaymentView, UseCaseError> {
-        let mut current = self.load_for(id, caller).await?;
-        for _ in 0..MAX_RACES {
+        let payment = self.load_for(id, caller).await?;
+        let restarted = retry_on_race(payment, |current, _| async move {
             if current.terminal() == &PaymentTerminal::Webshop {
                 return Err(UseCaseError::Conflict(ConflictReason::NotPos));
             }
@@ -186,22 +184,15 @@ impl<P: Ports> Deps<P> {
                 _ => return Err(UseCaseError::Conflict(ConflictReason::NotPending)),
             }
             let next = current.with_new_pos_window(self.clock.now(), self.settings.pos_window)?;
-            match self.store.update_payment(&next, current.revision()).await {
-                Ok(()) => {
-                    let refunds = self.refunds_of(&next).await?;
-                    return Ok(PaymentView {
-                        payment: next,
-                        refunds,
-                        confirmation: None,
-                    });
-                }
-                Err(StoreError::ConditionFailed) => {
-                    current = self.stored_payment(id).await?;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(UseCaseError::Store(StoreError::ConditionFailed))
+            self.write_payment(next, &current).await
+        });
+        let payment = restarted.await?.won()?;
+        let refunds = self.refunds_of(&payment).await?;
+        Ok(PaymentView {
+            payment,
+            refunds,
+            confirmation: None,
+        })
     }
 
     /// Sends the receipts of paid payments that are due (submitPaymentReceipt), at most `limit`, the
@@ -253,26 +244,26 @@ impl<P: Ports> Deps<P> {
     /// Writes a receipt attempt's outcome (`refused`: `None` sent, `Some(code)` failed) with a conditional
     /// write, re-reading after a lost race; answers the stored receipt state.
     async fn record_receipt(&self, payment: Payment, refused: Option<Option<i32>>) -> Option<ReceiptState> {
-        let mut current = payment;
-        for _ in 0..MAX_RACES {
+        let recorded = retry_on_race(payment, |current, _| async move {
             let now = self.clock.now();
             let next = match refused {
                 None => current.receipt_sent(now),
                 Some(code) => current.receipt_attempt_failed(now, code),
             };
             let Ok(next) = next else {
-                return Some(current.receipt());
+                return Ok(Race::Done(Some(current.receipt())));
             };
-            match self.store.update_payment(&next, current.revision()).await {
-                Ok(()) => return Some(next.receipt()),
+            Ok(match self.store.update_payment(&next, current.revision()).await {
+                Ok(()) => Race::Done(Some(next.receipt())),
                 Err(StoreError::ConditionFailed) => match self.store.get_payment(current.id()).await {
-                    Ok(Some(fresh)) => current = fresh,
-                    _ => return None,
+                    Ok(Some(fresh)) => Race::Retry(fresh),
+                    _ => Race::Done(None),
                 },
-                Err(_) => return None,
-            }
-        }
-        None
+                Err(_) => Race::Done(None),
+            })
+        });
+        // Every race lost: the outcome is not recorded.
+        recorded.await.ok()?.won().ok().flatten()
     }
 }
 
