@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
-use crate::idempotency::{Begin, IdempotencyRecord, SideEffect, StoredOutcome, evaluate};
-use crate::ports::{IdempotencyInsert, PaymentStore, PortTypes, StoreError};
+use crate::idempotency::{
+    Begin, Fingerprint, IdempotencyKey, IdempotencyRecord, Operation, SideEffect, StoredOutcome, evaluate,
+};
+use crate::ports::{Clock, IdempotencyInsert, PaymentStore, PortTypes, StoreError};
 
 use super::{ConflictReason, Deps, UseCaseError};
 
@@ -30,7 +32,23 @@ pub(crate) fn key_taken_over() -> UseCaseError {
     key_in_progress(TAKE_OVER_RETRY_AFTER)
 }
 
-impl<P: PortTypes<Store: PaymentStore>> Deps<P> {
+impl<P: PortTypes<Store: PaymentStore, Clock: Clock>> Deps<P> {
+    /// A new in-progress record of `key` for a request of `operation`, under the configured policy.
+    pub(crate) fn key_record(
+        &self,
+        operation: Operation,
+        key: &IdempotencyKey,
+        fingerprint: Fingerprint,
+    ) -> IdempotencyRecord {
+        IdempotencyRecord::start(
+            operation,
+            key.clone(),
+            fingerprint,
+            self.clock.now(),
+            self.settings.idempotency,
+        )
+    }
+
     /// Takes the key of `fresh`, the request's new record: inserts it, or takes over the earlier
     /// request's record when [`evaluate`] allows (`take_over_failed` answers a failed replace). The same
     /// key with another payload is [`ConflictReason::IdempotencyKeyReused`], a running earlier request

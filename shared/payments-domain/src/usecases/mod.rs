@@ -11,7 +11,7 @@
 //! - [`terminals`]: POS terminals (register, list, assign a Glase ID, unregister), the till's "try
 //!   again", and the receipt sweep.
 //! - `race` and `keys`: the two steps the use cases share: the loop around a conditional write that
-//!   retries a lost race ([`MAX_RACES`] times at most), and taking a request's idempotency key.
+//!   retries a lost race (`MAX_RACES` times at most), and taking a request's idempotency key.
 //!
 //! # Deadlines
 //! A use case run inside a function invocation gets the invocation's deadline as a [`Timestamp`] (the

@@ -5,9 +5,7 @@
 //! too (at most once a second per payment, claimed through a conditional write so concurrent readers do
 //! not multiply the calls); and every path that learns a new status pushes it to the browser.
 
-use crate::idempotency::{
-    Fingerprint, IdempotencyKey, IdempotencyRecord, Operation, SideEffect, StoredOutcome,
-};
+use crate::idempotency::{Fingerprint, IdempotencyKey, Operation, SideEffect, StoredOutcome};
 use crate::ids::{InvoiceReference, PaymentId, Timestamp};
 use crate::order::Order;
 use crate::payment::{
@@ -143,16 +141,8 @@ impl<P: Ports> Deps<P> {
         let Some((key, fingerprint)) = request.idempotency.clone() else {
             return self.send_and_store(&request, deadline).await;
         };
-        let now = self.clock.now();
-        let fresh = IdempotencyRecord::start(
-            Operation::CreatePayment,
-            key.clone(),
-            fingerprint,
-            now,
-            self.settings.idempotency,
-        );
         let taken = self.take_key(
-            fresh,
+            self.key_record(Operation::CreatePayment, &key, fingerprint),
             SideEffect::NotRepeatable,
             "an earlier request with this idempotency key did not finish",
             |e| match e {

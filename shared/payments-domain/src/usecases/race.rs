@@ -7,7 +7,7 @@ use std::future::Future;
 use super::UseCaseError;
 
 /// How many times a use case retries a conditional write that lost a race (re-reading the item
-/// between tries) before it answers [`StoreError::ConditionFailed`](crate::ports::StoreError).
+/// between tries) before it answers [`StoreError::ConditionFailed`](crate::ports::StoreError::ConditionFailed).
 pub(crate) const MAX_RACES: usize = 5;
 
 /// What one try of a conditional write comes to.

@@ -22,7 +22,7 @@
 use std::time::Duration;
 
 use crate::idempotency::{
-    Fingerprint, FingerprintBuilder, IdempotencyKey, IdempotencyRecord, Operation, SideEffect, StoredOutcome,
+    Fingerprint, FingerprintBuilder, IdempotencyKey, Operation, SideEffect, StoredOutcome,
 };
 use crate::ids::{PaymentId, RefundId};
 use crate::money::Money;
@@ -104,16 +104,8 @@ impl<P: Ports> Deps<P> {
         let Some((key, fingerprint)) = request.idempotency.clone() else {
             return self.record_refund(&request).await;
         };
-        let now = self.clock.now();
-        let fresh = IdempotencyRecord::start(
-            Operation::RequestRefund,
-            key.clone(),
-            fingerprint,
-            now,
-            self.settings.idempotency,
-        );
         let taken = self.take_key(
-            fresh,
+            self.key_record(Operation::RequestRefund, &key, fingerprint),
             SideEffect::Repeatable,
             "an earlier request with this key did not finish",
             |_| key_taken_over(),

@@ -73,17 +73,32 @@ pub const THROTTLED_WRITE_WAITS: [Duration; 5] = [
     Duration::from_millis(1_600),
 ];
 
+/// How the period use cases wait between tries: any `Fn(Duration) -> impl Future<Output = ()>`, such
+/// as `tokio::time::sleep` in a function, or a test's step of its clock.
+pub trait Wait: Send + Sync {
+    /// Waits `pause`.
+    fn wait(&self, pause: Duration) -> impl Future<Output = ()> + Send;
+}
+
+impl<W, F> Wait for W
+where
+    W: Fn(Duration) -> F + Send + Sync,
+    F: Future<Output = ()> + Send,
+{
+    fn wait(&self, pause: Duration) -> impl Future<Output = ()> + Send {
+        self(pause)
+    }
+}
+
 /// Runs `write` (or a read), and again after each of [`THROTTLED_WRITE_WAITS`] while the store throttles
 /// it (a throttled request wrote nothing, so repeating it is safe).
-async fn retry_throttled<W, F, T, Fut>(wait: &W, write: impl Fn() -> Fut) -> Result<T, StoreError>
+async fn retry_throttled<T, Fut>(wait: &impl Wait, write: impl Fn() -> Fut) -> Result<T, StoreError>
 where
-    W: Fn(Duration) -> F,
-    F: Future<Output = ()>,
     Fut: Future<Output = Result<T, StoreError>>,
 {
     for pause in THROTTLED_WRITE_WAITS {
         match write().await {
-            Err(StoreError::Throttled) => wait(pause).await,
+            Err(StoreError::Throttled) => wait.wait(pause).await,
             other => return other,
         }
     }
@@ -397,16 +412,12 @@ fn in_scope(payment: &Payment, scope: &PeriodScope) -> bool {
 impl<P: Ports> Deps<P> {
     /// Closes a period (or answers the one its key closed before, resuming its reports), fetches the
     /// reports until `deadline`, waiting with `wait` between "not ready" answers, and reconciles.
-    pub async fn close_period<W, F>(
+    pub async fn close_period<W: Wait>(
         &self,
         request: ClosePeriod,
         deadline: Timestamp,
         wait: W,
-    ) -> Result<ClosedPeriod, UseCaseError>
-    where
-        W: Fn(Duration) -> F + Send + Sync,
-        F: Future<Output = ()> + Send,
-    {
+    ) -> Result<ClosedPeriod, UseCaseError> {
         let period_key = match &request.period_key {
             Some(key) => {
                 check_period_key(key)?;
@@ -534,16 +545,12 @@ impl<P: Ports> Deps<P> {
 
     /// [`Self::complete_period`]; when another request with the same key moved the period on meanwhile
     /// (its revision changed), that request owns the work and the period is answered as it is now.
-    async fn complete_or_current<W, F>(
+    async fn complete_or_current<W: Wait>(
         &self,
         period: ReportingPeriod,
         deadline: Timestamp,
         wait: &W,
-    ) -> Result<(ReportingPeriod, bool), UseCaseError>
-    where
-        W: Fn(Duration) -> F + Send + Sync,
-        F: Future<Output = ()> + Send,
-    {
+    ) -> Result<(ReportingPeriod, bool), UseCaseError> {
         let id = period.id().clone();
         match self.complete_period(period, deadline, wait).await {
             Err(UseCaseError::Store(StoreError::ConditionFailed)) => Ok((self.get_period(&id).await?, false)),
@@ -552,16 +559,12 @@ impl<P: Ports> Deps<P> {
     }
 
     /// Fetches what is missing and reconciles; returns the period and whether it was reconciled now.
-    async fn complete_period<W, F>(
+    async fn complete_period<W: Wait>(
         &self,
         period: ReportingPeriod,
         deadline: Timestamp,
         wait: &W,
-    ) -> Result<(ReportingPeriod, bool), UseCaseError>
-    where
-        W: Fn(Duration) -> F + Send + Sync,
-        F: Future<Output = ()> + Send,
-    {
+    ) -> Result<(ReportingPeriod, bool), UseCaseError> {
         if period.reconciliation().is_some() {
             return Ok((period, false));
         }
@@ -593,17 +596,13 @@ impl<P: Ports> Deps<P> {
 
     /// executeReport, retried while Glase answers "not ready" or "busy" and the deadline allows another
     /// wait; `None` when the deadline came first.
-    async fn fetch_report<W, F>(
+    async fn fetch_report<W: Wait>(
         &self,
         period: &ReportingPeriod,
         report_id: &str,
         deadline: Timestamp,
         wait: &W,
-    ) -> Result<Option<FetchedReport>, UseCaseError>
-    where
-        W: Fn(Duration) -> F + Send + Sync,
-        F: Future<Output = ()> + Send,
-    {
+    ) -> Result<Option<FetchedReport>, UseCaseError> {
         let request = ReportRequest {
             report_id: report_id.to_owned(),
             transaction_period_id: period.transaction_period_id().clone(),
@@ -623,7 +622,7 @@ impl<P: Ports> Deps<P> {
                         return Ok(None);
                     }
                     waited += pause;
-                    wait(pause).await;
+                    wait.wait(pause).await;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -633,16 +632,12 @@ impl<P: Ports> Deps<P> {
     /// Every read here is one of hundreds for a large period: a throttled one is tried again (see
     /// [`THROTTLED_WRITE_WAITS`]) rather than failing the whole reconciliation, which would then fail
     /// again on its next try with the same odds (found by the soak).
-    async fn reconcile_period<W, F>(
+    async fn reconcile_period<W: Wait>(
         &self,
         period: &ReportingPeriod,
         details: &FetchedReport,
         wait: &W,
-    ) -> Result<ReconcileOutcome, UseCaseError>
-    where
-        W: Fn(Duration) -> F + Send + Sync,
-        F: Future<Output = ()> + Send,
-    {
+    ) -> Result<ReconcileOutcome, UseCaseError> {
         let marked = period.marked_at();
         let previous_mark = retry_throttled(wait, || self.store.latest_period_before(period.scope(), marked))
             .await?
@@ -736,11 +731,7 @@ impl<P: Ports> Deps<P> {
     }
 
     /// Our payment or refund of one report row, by its reference; a throttled read is tried again.
-    async fn look_up_row<W, F>(&self, row: &ReportRow, wait: &W) -> Result<Found, StoreError>
-    where
-        W: Fn(Duration) -> F + Send + Sync,
-        F: Future<Output = ()> + Send,
-    {
+    async fn look_up_row<W: Wait>(&self, row: &ReportRow, wait: &W) -> Result<Found, StoreError> {
         let reference = &row.ers_reference;
         if row.is_refund() {
             retry_throttled(wait, || self.store.find_refund_by_ers_reference(reference))
@@ -755,11 +746,7 @@ impl<P: Ports> Deps<P> {
 
     /// Settles one refund and its payment's ledger in one transaction, re-reading after a race; a
     /// throttled read or write is tried again.
-    async fn settle<W, F>(&self, settlement: &RefundSettlement, wait: &W) -> Result<(), UseCaseError>
-    where
-        W: Fn(Duration) -> F + Send + Sync,
-        F: Future<Output = ()> + Send,
-    {
+    async fn settle<W: Wait>(&self, settlement: &RefundSettlement, wait: &W) -> Result<(), UseCaseError> {
         let (refund, found) = match settlement {
             RefundSettlement::FoundInReport {
                 refund,
