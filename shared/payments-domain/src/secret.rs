@@ -19,7 +19,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::ids::{PaymentId, hex16};
+use crate::ids::PaymentId;
 use crate::text::TextError;
 
 /// The secret a browser or till uses to read one payment: `cs_` and 32 hex digits (128 bits, derived
@@ -30,7 +30,7 @@ pub struct ClientSecret(String);
 impl ClientSecret {
     /// Builds a secret from 16 bytes (random or derived).
     pub fn from_random(bytes: [u8; 16]) -> Self {
-        ClientSecret(format!("cs_{}", hex16(bytes)))
+        ClientSecret(format!("cs_{}", hex::encode(bytes)))
     }
 
     /// Wraps a secret presented by a client. It is only ever hashed and compared, so any non-empty text of
@@ -108,7 +108,7 @@ pub struct NotificationToken(String);
 impl NotificationToken {
     /// Builds a token from 16 random bytes.
     pub fn from_random(bytes: [u8; 16]) -> Self {
-        NotificationToken(hex16(bytes))
+        NotificationToken(hex::encode(bytes))
     }
 
     /// Wraps a token presented in a notification; see [`ClientSecret::parse`].
@@ -174,25 +174,14 @@ impl SecretHash {
             field: "secret hash",
             reason: "expected 64 hexadecimal digits",
         };
-        if hex.len() != 64 {
-            return Err(malformed);
-        }
         let mut bytes = [0u8; 32];
-        for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
-            let text = std::str::from_utf8(pair).map_err(|_| malformed.clone())?;
-            bytes[i] = u8::from_str_radix(text, 16).map_err(|_| malformed.clone())?;
-        }
+        hex::decode_to_slice(hex, &mut bytes).map_err(|_| malformed)?;
         Ok(SecretHash(bytes))
     }
 
     /// 64 lowercase hex digits.
     pub fn to_hex(&self) -> String {
-        let (a, b) = self.0.split_at(16);
-        let mut first = [0u8; 16];
-        let mut second = [0u8; 16];
-        first.copy_from_slice(a);
-        second.copy_from_slice(b);
-        format!("{}{}", hex16(first), hex16(second))
+        hex::encode(self.0)
     }
 
     /// True when `candidate` hashes to this hash. The comparison takes the same time wherever the
@@ -262,6 +251,15 @@ mod tests {
         );
         assert_eq!(SecretHash::from_hex(&hash.to_hex()), Ok(hash));
         assert!(SecretHash::from_hex("zz").is_err());
+    }
+
+    #[test]
+    fn hex_hashes_are_64_digits_of_either_case() {
+        let hash = SecretHash::of("abc");
+        assert_eq!(SecretHash::from_hex(&hash.to_hex().to_uppercase()), Ok(hash));
+        assert!(SecretHash::from_hex(&hash.to_hex()[..62]).is_err());
+        assert!(SecretHash::from_hex(&format!("{}00", hash.to_hex())).is_err());
+        assert!(SecretHash::from_hex(&format!("{}g", &hash.to_hex()[..63])).is_err());
     }
 
     #[test]
