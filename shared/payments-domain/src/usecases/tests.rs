@@ -51,7 +51,7 @@ pub(super) fn keyed(total: i64, key: &str) -> CreatePayment {
     }
 }
 
-fn token_of(d: &TestDeps) -> String {
+pub(super) fn token_of(d: &TestDeps) -> String {
     let url = d
         .glase
         .calls()
@@ -65,7 +65,7 @@ fn token_of(d: &TestDeps) -> String {
 }
 
 /// How many Glase calls `kind` picks out.
-fn glase_calls(d: &TestDeps, kind: impl Fn(&GlaseCall) -> bool) -> usize {
+pub(super) fn glase_calls(d: &TestDeps, kind: impl Fn(&GlaseCall) -> bool) -> usize {
     d.glase.calls().iter().filter(|c| kind(c)).count()
 }
 
@@ -73,26 +73,26 @@ fn status_calls(d: &TestDeps) -> usize {
     glase_calls(d, |c| matches!(c, GlaseCall::PaymentStatus { .. }))
 }
 
-fn unavailable(reason: &str) -> GlaseError {
+pub(super) fn unavailable(reason: &str) -> GlaseError {
     GlaseError::Unavailable {
         reason: reason.into(),
     }
 }
 
-fn unknown(reason: &str) -> GlaseError {
+pub(super) fn unknown(reason: &str) -> GlaseError {
     GlaseError::OutcomeUnknown {
         reason: reason.into(),
     }
 }
 
-fn rejected(code: i32, description: &str) -> GlaseError {
+pub(super) fn rejected(code: i32, description: &str) -> GlaseError {
     GlaseError::Rejected {
         code,
         description: description.into(),
     }
 }
 
-fn store_down(reason: &str) -> StoreError {
+pub(super) fn store_down(reason: &str) -> StoreError {
     StoreError::Unavailable {
         reason: reason.into(),
     }
@@ -953,7 +953,7 @@ async fn paid(d: &TestDeps, total: i64) -> crate::ids::PaymentId {
     created.payment.id().clone()
 }
 
-fn refund_of(id: &crate::ids::PaymentId, amount: i64) -> RequestRefund {
+pub(super) fn refund_of(id: &crate::ids::PaymentId, amount: i64) -> RequestRefund {
     RequestRefund {
         payment_id: id.clone(),
         amount_minor: amount,
