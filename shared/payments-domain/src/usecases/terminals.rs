@@ -275,6 +275,7 @@ mod tests {
     use crate::order::tests::{order_of, row, sek};
     use crate::pos::{PosDisplay, pos_view};
     use crate::testing::{FakeDeps, GlaseCall};
+    use crate::usecases::tests::{glase_calls, rejected, store_down, unavailable, unknown};
     use crate::usecases::{CreatePayment, UseCaseSettings};
 
     type TestDeps = FakeDeps;
@@ -283,72 +284,63 @@ mod tests {
         crate::testing::fake_deps(UseCaseSettings::default())
     }
 
-    async fn till(d: &TestDeps, external: &str) -> Terminal {
+    async fn register(d: &TestDeps, external: &str, name: &str) -> Result<RegisteredTerminal, UseCaseError> {
         d.register_terminal(
             ExternalTerminalId::parse(external).unwrap(),
-            DisplayName::parse("Till").unwrap(),
+            DisplayName::parse(name).unwrap(),
         )
         .await
-        .unwrap()
-        .terminal
     }
 
-    async fn pos_payment(d: &TestDeps, t: &Terminal, total: i64) -> Payment {
-        d.create_payment(CreatePayment {
+    async fn till(d: &TestDeps, external: &str) -> Terminal {
+        register(d, external, "Till").await.unwrap().terminal
+    }
+
+    /// A request for a payment of one row of `total` öre on the till `t`.
+    fn on_till(t: &Terminal, total: i64) -> CreatePayment {
+        CreatePayment {
             order: order_of(vec![row("Milk", sek(total))], sek(total)).unwrap(),
             terminal: PaymentTerminal::Pos(t.id().clone()),
             idempotency: None,
-        })
-        .await
-        .unwrap()
-        .payment
+        }
     }
 
-    fn calls(d: &TestDeps, f: impl Fn(&GlaseCall) -> bool) -> usize {
-        d.glase.calls().iter().filter(|c| f(c)).count()
+    async fn pos_payment(d: &TestDeps, t: &Terminal, total: i64) -> Payment {
+        d.create_payment(on_till(t, total)).await.unwrap().payment
+    }
+
+    /// The fakes with one registered till, `T1`.
+    async fn one_till() -> (TestDeps, Terminal) {
+        let d = deps();
+        let t = till(&d, "T1").await;
+        (d, t)
+    }
+
+    async fn in_store(d: &TestDeps, id: &PaymentId) -> Payment {
+        d.store.get_payment(id).await.unwrap().unwrap()
     }
 
     #[tokio::test]
     async fn registering_an_external_id_twice_answers_the_first_terminal_and_calls_glase_once() {
         let d = deps();
-        let first = d
-            .register_terminal(
-                ExternalTerminalId::parse("Store 1/Till 4").unwrap(),
-                DisplayName::parse("Till 4").unwrap(),
-            )
-            .await
-            .unwrap();
+        let first = register(&d, "Store 1/Till 4", "Till 4").await.unwrap();
         assert!(first.created);
-        let again = d
-            .register_terminal(
-                ExternalTerminalId::parse("Store 1/Till 4").unwrap(),
-                DisplayName::parse("Another name").unwrap(),
-            )
-            .await
-            .unwrap();
+        let again = register(&d, "Store 1/Till 4", "Another name").await.unwrap();
         assert!(!again.created);
         assert_eq!(again.terminal.id(), first.terminal.id());
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::RegisterTerminal { .. })), 1);
+        assert_eq!(
+            glase_calls(&d, |c| matches!(c, GlaseCall::RegisterTerminal { .. })),
+            1
+        );
         assert_eq!(d.list_terminals().await.unwrap().len(), 1);
     }
 
     #[tokio::test]
     async fn a_refused_registration_stores_nothing() {
         let d = deps();
-        d.glase.fail_next(
-            "registerTerminal",
-            GlaseError::Rejected {
-                code: 20,
-                description: "AUTHENTICATION_FAILED".into(),
-            },
-        );
-        let err = d
-            .register_terminal(
-                ExternalTerminalId::parse("T1").unwrap(),
-                DisplayName::parse("Till").unwrap(),
-            )
-            .await
-            .unwrap_err();
+        d.glase
+            .fail_next("registerTerminal", rejected(20, "AUTHENTICATION_FAILED"));
+        let err = register(&d, "T1", "Till").await.unwrap_err();
         assert!(matches!(err, UseCaseError::GlaseRejected { code: 20, .. }));
         assert!(d.list_terminals().await.unwrap().is_empty());
     }
@@ -357,33 +349,21 @@ mod tests {
     async fn a_store_failure_after_registering_withdraws_the_glase_terminal() {
         let d = deps();
         d.store.pass_next();
-        d.store.fail_next(StoreError::Unavailable {
-            reason: "down".into(),
-        });
-        let err = d
-            .register_terminal(
-                ExternalTerminalId::parse("T1").unwrap(),
-                DisplayName::parse("Till").unwrap(),
-            )
-            .await
-            .unwrap_err();
+        d.store.fail_next(store_down("down"));
+        let err = register(&d, "T1", "Till").await.unwrap_err();
         assert!(matches!(err, UseCaseError::Store(StoreError::Unavailable { .. })));
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::RegisterTerminal { .. })), 1);
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::UnregisterTerminal)), 1);
+        assert_eq!(
+            glase_calls(&d, |c| matches!(c, GlaseCall::RegisterTerminal { .. })),
+            1
+        );
+        assert_eq!(glase_calls(&d, |c| matches!(c, GlaseCall::UnregisterTerminal)), 1);
         assert!(d.list_terminals().await.unwrap().is_empty());
     }
 
     #[tokio::test]
     async fn assigning_a_glase_id_records_it_and_a_refusal_changes_nothing() {
-        let d = deps();
-        let t = till(&d, "T1").await;
-        d.glase.fail_next(
-            "assignSeqrId",
-            GlaseError::Rejected {
-                code: 53,
-                description: "INVALID_SEQR_ID".into(),
-            },
-        );
+        let (d, t) = one_till().await;
+        d.glase.fail_next("assignSeqrId", rejected(53, "INVALID_SEQR_ID"));
         let err = d
             .assign_glase_id(t.id(), SeqrId::parse("42").unwrap())
             .await
@@ -411,20 +391,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_unregistered_terminal_takes_no_payment_and_no_glase_id() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         let gone = d.unregister_terminal(t.id()).await.unwrap();
         assert!(!gone.is_active());
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::UnregisterTerminal)), 1);
+        assert_eq!(glase_calls(&d, |c| matches!(c, GlaseCall::UnregisterTerminal)), 1);
         let before = d.glase.call_count();
-        let err = d
-            .create_payment(CreatePayment {
-                order: order_of(vec![row("Milk", sek(100))], sek(100)).unwrap(),
-                terminal: PaymentTerminal::Pos(t.id().clone()),
-                idempotency: None,
-            })
-            .await
-            .unwrap_err();
+        let err = d.create_payment(on_till(&t, 100)).await.unwrap_err();
         assert_eq!(err, UseCaseError::Conflict(ConflictReason::TerminalUnregistered));
         assert_eq!(
             d.assign_glase_id(t.id(), SeqrId::parse("42").unwrap())
@@ -439,64 +411,52 @@ mod tests {
 
     #[tokio::test]
     async fn unregistering_cancels_the_tills_open_payment_first() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         let p = pos_payment(&d, &t, 500).await;
         d.unregister_terminal(t.id()).await.unwrap();
-        let stored = d.store.get_payment(p.id()).await.unwrap().unwrap();
+        let stored = in_store(&d, p.id()).await;
         assert_eq!(stored.status(), PaymentStatus::Canceled);
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::CancelInvoice { .. })), 1);
+        assert_eq!(
+            glase_calls(&d, |c| matches!(c, GlaseCall::CancelInvoice { .. })),
+            1
+        );
     }
 
     #[tokio::test]
     async fn unregistering_while_the_shopper_pays_is_a_conflict_and_keeps_the_terminal() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         pos_payment(&d, &t, 500).await;
-        d.glase.fail_next(
-            "cancelInvoice",
-            GlaseError::Rejected {
-                code: 51,
-                description: "CANNOT_CANCEL_INVOICE_IN_PROGRESS".into(),
-            },
-        );
+        d.glase
+            .fail_next("cancelInvoice", rejected(51, "CANNOT_CANCEL_INVOICE_IN_PROGRESS"));
         assert_eq!(
             d.unregister_terminal(t.id()).await.unwrap_err(),
             UseCaseError::Conflict(ConflictReason::PaymentInProgress)
         );
         assert!(d.store.get_terminal(t.id()).await.unwrap().unwrap().is_active());
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::UnregisterTerminal)), 0);
+        assert_eq!(glase_calls(&d, |c| matches!(c, GlaseCall::UnregisterTerminal)), 0);
     }
 
     #[tokio::test]
     async fn a_second_payment_on_the_till_cancels_the_first() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         let first = pos_payment(&d, &t, 500).await;
         let second = pos_payment(&d, &t, 700).await;
-        assert_eq!(
-            d.store.get_payment(first.id()).await.unwrap().unwrap().status(),
-            PaymentStatus::Canceled
-        );
-        assert_eq!(
-            d.store.get_payment(second.id()).await.unwrap().unwrap().status(),
-            PaymentStatus::Pending
-        );
+        assert_eq!(in_store(&d, first.id()).await.status(), PaymentStatus::Canceled);
+        assert_eq!(in_store(&d, second.id()).await.status(), PaymentStatus::Pending);
         let stored = d.store.get_terminal(t.id()).await.unwrap().unwrap();
         assert_eq!(stored.open_payment(), Some(second.id()));
     }
 
     #[tokio::test]
     async fn a_previous_invoice_the_shopper_paid_just_before_is_recorded_paid_not_canceled() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         let first = pos_payment(&d, &t, 500).await;
         d.glase.pay(first.invoice_reference());
         pos_payment(&d, &t, 700).await;
-        let stored = d.store.get_payment(first.id()).await.unwrap().unwrap();
+        let stored = in_store(&d, first.id()).await;
         assert_eq!(stored.status(), PaymentStatus::Paid);
         assert!(
-            calls(&d, |c| matches!(
+            glase_calls(&d, |c| matches!(
                 c,
                 GlaseCall::PaymentStatus { invoice_reference, .. } if invoice_reference == first.invoice_reference()
             )) >= 1
@@ -505,32 +465,25 @@ mod tests {
 
     #[tokio::test]
     async fn a_previous_invoice_glase_cannot_be_asked_about_stays_pending_for_the_safety_net() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         let first = pos_payment(&d, &t, 500).await;
-        d.glase.fail_next(
-            "getPaymentStatus",
-            GlaseError::Unavailable {
-                reason: "down".into(),
-            },
-        );
+        d.glase.fail_next("getPaymentStatus", unavailable("down"));
         pos_payment(&d, &t, 700).await;
-        let stored = d.store.get_payment(first.id()).await.unwrap().unwrap();
+        let stored = in_store(&d, first.id()).await;
         assert_eq!(stored.status(), PaymentStatus::Pending);
         d.clock.advance(Duration::from_secs(10));
         d.confirm_due_payments(10).await.unwrap();
-        let stored = d.store.get_payment(first.id()).await.unwrap().unwrap();
+        let stored = in_store(&d, first.id()).await;
         assert_eq!(stored.status(), PaymentStatus::Canceled);
     }
 
     #[tokio::test]
     async fn try_again_restarts_the_window_of_a_pending_till_payment_only() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         let p = pos_payment(&d, &t, 500).await;
         let window = d.settings.pos_window;
         d.clock.advance(Duration::from_secs(31));
-        let stored = d.store.get_payment(p.id()).await.unwrap().unwrap();
+        let stored = in_store(&d, p.id()).await;
         assert_eq!(
             pos_view(&stored, d.clock.now(), window).unwrap().display,
             PosDisplay::WindowEnded
@@ -560,9 +513,8 @@ mod tests {
         );
         let webshop = d
             .create_payment(CreatePayment {
-                order: order_of(vec![row("Milk", sek(100))], sek(100)).unwrap(),
                 terminal: PaymentTerminal::Webshop,
-                idempotency: None,
+                ..on_till(&t, 100)
             })
             .await
             .unwrap()
@@ -573,6 +525,14 @@ mod tests {
                 .unwrap_err(),
             UseCaseError::Conflict(ConflictReason::NotPos)
         );
+    }
+
+    async fn sweep_receipts(d: &TestDeps) -> ReceiptSweepReport {
+        d.submit_due_receipts(10).await.unwrap()
+    }
+
+    fn receipts_sent(d: &TestDeps) -> usize {
+        glase_calls(d, |c| matches!(c, GlaseCall::SubmitReceipt { .. }))
     }
 
     async fn paid_on_till(d: &TestDeps) -> Payment {
@@ -588,91 +548,63 @@ mod tests {
     async fn the_receipt_sweep_sends_a_paid_payments_receipt_once() {
         let d = deps();
         let paid = paid_on_till(&d).await;
-        let report = d.submit_due_receipts(10).await.unwrap();
+        let report = sweep_receipts(&d).await;
         assert_eq!(report.sent, 1);
-        let stored = d.store.get_payment(paid.id()).await.unwrap().unwrap();
+        let stored = in_store(&d, paid.id()).await;
         assert!(matches!(stored.receipt(), ReceiptState::Sent { .. }));
         assert_eq!(stored.status(), PaymentStatus::Paid);
-        assert_eq!(
-            d.submit_due_receipts(10).await.unwrap(),
-            ReceiptSweepReport::default()
-        );
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::SubmitReceipt { .. })), 1);
+        assert_eq!(sweep_receipts(&d).await, ReceiptSweepReport::default());
+        assert_eq!(receipts_sent(&d), 1);
     }
 
     #[tokio::test]
     async fn an_unreachable_glase_leaves_the_receipt_for_the_next_run_and_the_payment_paid() {
         let d = deps();
         let paid = paid_on_till(&d).await;
-        d.glase.fail_next(
-            "submitPaymentReceipt",
-            GlaseError::Unavailable {
-                reason: "down".into(),
-            },
-        );
-        let report = d.submit_due_receipts(10).await.unwrap();
+        d.glase.fail_next("submitPaymentReceipt", unavailable("down"));
+        let report = sweep_receipts(&d).await;
         assert_eq!(report.retrying, 1);
-        let stored = d.store.get_payment(paid.id()).await.unwrap().unwrap();
+        let stored = in_store(&d, paid.id()).await;
         assert!(matches!(
             stored.receipt(),
             ReceiptState::Pending { attempts: 1, .. }
         ));
         assert_eq!(stored.status(), PaymentStatus::Paid);
         // The retry waits its time: a sweep before then neither calls Glase nor counts it.
-        assert_eq!(
-            d.submit_due_receipts(10).await.unwrap(),
-            ReceiptSweepReport::default()
-        );
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::SubmitReceipt { .. })), 1);
+        assert_eq!(sweep_receipts(&d).await, ReceiptSweepReport::default());
+        assert_eq!(receipts_sent(&d), 1);
         d.clock.advance(ReceiptState::FIRST_RETRY_DELAY);
-        assert_eq!(d.submit_due_receipts(10).await.unwrap().sent, 1);
+        assert_eq!(sweep_receipts(&d).await.sent, 1);
     }
 
     #[tokio::test]
     async fn a_refused_receipt_is_given_up_and_never_sent_again() {
         let d = deps();
         let paid = paid_on_till(&d).await;
-        d.glase.fail_next(
-            "submitPaymentReceipt",
-            GlaseError::Rejected {
-                code: 23,
-                description: "INVALID_ERS_REFERENCE".into(),
-            },
-        );
-        assert_eq!(d.submit_due_receipts(10).await.unwrap().given_up, 1);
-        let stored = d.store.get_payment(paid.id()).await.unwrap().unwrap();
+        d.glase
+            .fail_next("submitPaymentReceipt", rejected(23, "INVALID_ERS_REFERENCE"));
+        assert_eq!(sweep_receipts(&d).await.given_up, 1);
+        let stored = in_store(&d, paid.id()).await;
         assert!(matches!(
             stored.receipt(),
             ReceiptState::Failed { code: Some(23), .. }
         ));
         assert_eq!(stored.status(), PaymentStatus::Paid);
-        assert_eq!(
-            d.submit_due_receipts(10).await.unwrap(),
-            ReceiptSweepReport::default()
-        );
+        assert_eq!(sweep_receipts(&d).await, ReceiptSweepReport::default());
     }
 
     #[tokio::test]
     async fn a_status_read_without_a_clear_answer_is_glase_unavailable_never_a_guess() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         let p = pos_payment(&d, &t, 500).await;
         d.glase.pay(p.invoice_reference());
         d.clock.advance(Duration::from_secs(1));
-        d.glase.fail_next(
-            "getPaymentStatus",
-            GlaseError::OutcomeUnknown {
-                reason: "timeout".into(),
-            },
-        );
+        d.glase.fail_next("getPaymentStatus", unknown("timeout"));
         assert!(matches!(
             d.read_payment(p.id(), Caller::Merchant).await,
             Err(UseCaseError::GlaseUnavailable(_))
         ));
-        assert_eq!(
-            d.store.get_payment(p.id()).await.unwrap().unwrap().status(),
-            PaymentStatus::Pending
-        );
+        assert_eq!(in_store(&d, p.id()).await.status(), PaymentStatus::Pending);
         d.clock.advance(Duration::from_secs(1));
         let view = d.read_payment(p.id(), Caller::Merchant).await.unwrap();
         assert_eq!(view.payment.status(), PaymentStatus::Paid);
