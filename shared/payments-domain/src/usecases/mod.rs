@@ -55,8 +55,6 @@ pub mod sweeps;
 pub mod terminals;
 
 #[cfg(test)]
-mod deadline_tests;
-#[cfg(test)]
 mod tests;
 
 pub(crate) use keys::{KeyTaken, key_taken_over};

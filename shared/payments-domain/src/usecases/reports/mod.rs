@@ -793,5 +793,4 @@ impl<P: Ports> Deps<P> {
 }
 
 #[cfg(test)]
-#[path = "reports_tests.rs"]
 mod tests;

@@ -1,4 +1,4 @@
-//! The payment use cases on the in-memory fakes.
+//! The payment use cases on the in-memory fakes; [`deadlines`]: the same inside an invocation's deadline.
 
 use std::time::Duration;
 
@@ -9,6 +9,8 @@ use crate::ports::{Clock, ConnectionId, GlaseError, PaymentStore, PushConnection
 use crate::testing::{FakeDeps, GlaseCall, SequentialIds};
 
 use super::*;
+
+mod deadlines;
 
 type TestDeps = FakeDeps;
 

@@ -9,8 +9,8 @@ use crate::payment::{GlaseInvoiceStatus, PaymentStatus};
 use crate::ports::{Clock, GlaseGateway, GlaseTerminal};
 use crate::testing::{FakeDeps, GlaseCall};
 
-use super::tests::{glase_calls, keyed, request, store_down, token_of};
-use super::*;
+use super::{glase_calls, keyed, request, store_down, token_of};
+use crate::usecases::*;
 
 type TestDeps = FakeDeps;
 
