@@ -22,6 +22,37 @@ use subtle::ConstantTimeEq;
 use crate::ids::PaymentId;
 use crate::text::TextError;
 
+/// Writes the methods a secret text presented to us shares: `parse`, `expose` (documented by the
+/// attributes given), `hash`, and a `Debug` that hides the text.
+macro_rules! presented_secret {
+    ($name:ident, $field:literal, $(#[$expose:meta])*) => {
+        impl $name {
+            #[doc = concat!("Wraps a ", $field, " presented to us. It is only ever hashed and compared, so")]
+            /// any non-empty text of reasonable length is accepted; a wrong one simply does not match.
+            pub fn parse(presented: &str) -> Result<Self, TextError> {
+                check_presented($field, presented)?;
+                Ok($name(presented.to_owned()))
+            }
+
+            $(#[$expose])*
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+
+            /// The hash to store.
+            pub fn hash(&self) -> SecretHash {
+                SecretHash::of(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    };
+}
+
 /// The secret a browser or till uses to read one payment: `cs_` and 32 hex digits (128 bits, derived
 /// from the payment id by [`ClientSecretKey::client_secret`]).
 #[derive(Clone, PartialEq, Eq)]
@@ -32,30 +63,13 @@ impl ClientSecret {
     pub fn from_random(bytes: [u8; 16]) -> Self {
         ClientSecret(format!("cs_{}", hex::encode(bytes)))
     }
+}
 
-    /// Wraps a secret presented by a client. It is only ever hashed and compared, so any non-empty text of
-    /// reasonable length is accepted; a wrong one simply does not match.
-    pub fn parse(presented: &str) -> Result<Self, TextError> {
-        check_presented("client secret", presented)?;
-        Ok(ClientSecret(presented.to_owned()))
-    }
-
+presented_secret!(
+    ClientSecret,
+    "client secret",
     /// The secret itself, for the one answer that hands it out. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The hash to store.
-    pub fn hash(&self) -> SecretHash {
-        SecretHash::of(&self.0)
-    }
-}
-
-impl fmt::Debug for ClientSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ClientSecret(<redacted>)")
-    }
-}
+);
 
 /// The server-side key that payments' client secrets derive from (`CLIENT_SECRET_KEY`): at least
 /// [`ClientSecretKey::MIN_BYTES`] bytes of text. `Debug` hides it.
@@ -110,29 +124,13 @@ impl NotificationToken {
     pub fn from_random(bytes: [u8; 16]) -> Self {
         NotificationToken(hex::encode(bytes))
     }
+}
 
-    /// Wraps a token presented in a notification; see [`ClientSecret::parse`].
-    pub fn parse(presented: &str) -> Result<Self, TextError> {
-        check_presented("notification token", presented)?;
-        Ok(NotificationToken(presented.to_owned()))
-    }
-
+presented_secret!(
+    NotificationToken,
+    "notification token",
     /// The token itself, for building the notificationUrl. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The hash to store.
-    pub fn hash(&self) -> SecretHash {
-        SecretHash::of(&self.0)
-    }
-}
-
-impl fmt::Debug for NotificationToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("NotificationToken(<redacted>)")
-    }
-}
+);
 
 fn check_presented(field: &'static str, presented: &str) -> Result<(), TextError> {
     if presented.is_empty() {
