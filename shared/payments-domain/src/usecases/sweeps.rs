@@ -221,8 +221,9 @@ mod tests {
     use super::*;
     use crate::order::tests::{order_of, row, sek};
     use crate::payment::{GlaseInvoiceStatus, PaymentTerminal};
-    use crate::ports::{GlaseError, IdGenerator};
+    use crate::ports::IdGenerator;
     use crate::testing::{FakeDeps, SequentialIds};
+    use crate::usecases::tests::unavailable;
     use crate::usecases::{CreatePayment, UseCaseSettings};
 
     /// Ids from a counter that counts down: a payment created later has a lower id.
@@ -255,6 +256,21 @@ mod tests {
         .await
         .unwrap()
         .payment
+    }
+
+    /// Two expiry runs that look at two payments each, 5 s apart.
+    async fn two_runs_of_two<I: IdGenerator>(d: &FakeDeps<I>) -> (ExpiryReport, ExpiryReport) {
+        let first = d.expire_payments(2).await.unwrap();
+        d.clock.advance(Duration::from_secs(5));
+        (first, d.expire_payments(2).await.unwrap())
+    }
+
+    /// A payment created a second after the others, left until it and they have expired.
+    async fn abandoned_later<I: IdGenerator>(d: &FakeDeps<I>) -> Payment {
+        d.clock.advance(Duration::from_secs(1));
+        let abandoned = create(d).await;
+        d.clock.advance(Duration::from_secs(121));
+        abandoned
     }
 
     #[tokio::test]
@@ -290,15 +306,11 @@ mod tests {
             );
             paying.push(p);
         }
-        d.clock.advance(Duration::from_secs(1));
-        let abandoned = create(&d).await;
-        d.clock.advance(Duration::from_secs(121));
+        let abandoned = abandoned_later(&d).await;
 
         // Each run looks at two: the first meets two payments being paid, and postpones them.
-        let first = d.expire_payments(2).await.unwrap();
+        let (first, second) = two_runs_of_two(&d).await;
         assert_eq!((first.in_progress, first.canceled.len()), (2, 0));
-        d.clock.advance(Duration::from_secs(5));
-        let second = d.expire_payments(2).await.unwrap();
         assert_eq!(second.canceled, vec![abandoned.id().clone()]);
         assert_eq!(second.in_progress, 1);
         for p in &paying {
@@ -319,21 +331,12 @@ mod tests {
         let d = deps_with(SequentialIds::default());
         for _ in 0..3 {
             create(&d).await;
-            d.glase.fail_next(
-                "cancelInvoice",
-                GlaseError::Unavailable {
-                    reason: "down".into(),
-                },
-            );
+            d.glase.fail_next("cancelInvoice", unavailable("down"));
         }
-        d.clock.advance(Duration::from_secs(1));
-        let abandoned = create(&d).await;
-        d.clock.advance(Duration::from_secs(121));
+        let abandoned = abandoned_later(&d).await;
 
-        let first = d.expire_payments(2).await.unwrap();
+        let (first, second) = two_runs_of_two(&d).await;
         assert_eq!((first.failed, first.canceled.len()), (2, 0));
-        d.clock.advance(Duration::from_secs(5));
-        let second = d.expire_payments(2).await.unwrap();
         assert_eq!(second.canceled, vec![abandoned.id().clone()]);
         assert_eq!(second.failed, 1);
     }
