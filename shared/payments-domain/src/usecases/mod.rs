@@ -34,8 +34,10 @@
 //! Refunds are bounded by the refund worker's own time budget per message; terminal registration and
 //! period reports run without a deadline, their Glase calls ending by the client's own timeout.
 
+use std::future::Future;
 use std::time::Duration;
 
+use futures::stream::{self, StreamExt as _};
 use thiserror::Error;
 
 use crate::idempotency::IdempotencyPolicy;
@@ -125,6 +127,19 @@ impl Reserves {
     pub fn to_create(&self) -> Duration {
         self.after_send().saturating_add(self.send_invoice_min)
     }
+}
+
+/// Runs `step` on every item, at most `at_once` at a time, and answers the outcomes as they finish.
+pub(crate) async fn at_most<T, F: Future>(
+    items: impl IntoIterator<Item = T>,
+    at_once: usize,
+    step: impl FnMut(T) -> F,
+) -> Vec<F::Output> {
+    stream::iter(items)
+        .map(step)
+        .buffer_unordered(at_once)
+        .collect()
+        .await
 }
 
 /// When a step must end: the invocation's deadline less what is kept back for later steps, or `None`

@@ -8,13 +8,11 @@
 
 use std::time::Duration;
 
-use futures::stream::{self, StreamExt as _};
-
 use crate::ids::PaymentId;
 use crate::payment::{Payment, PaymentStatus};
 use crate::ports::{Clock, PaymentStore, Ports, StoreError};
 
-use super::{Caller, ConfirmOutcome, Deps, Race, UseCaseError, retry_on_race};
+use super::{Caller, ConfirmOutcome, Deps, Race, UseCaseError, at_most, retry_on_race};
 
 /// What one sweep did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -97,11 +95,7 @@ impl<P: Ports> Deps<P> {
             examined: due.len(),
             ..SweepReport::default()
         };
-        let checked: Vec<DueCheck> = stream::iter(due)
-            .map(|payment| self.confirm_due(payment))
-            .buffer_unordered(CONFIRM_CONCURRENCY)
-            .collect()
-            .await;
+        let checked = at_most(due, CONFIRM_CONCURRENCY, |payment| self.confirm_due(payment)).await;
         for check in checked {
             report.add(check);
         }
@@ -153,11 +147,7 @@ impl<P: Ports> Deps<P> {
             .store
             .pending_payments_expired(self.clock.now(), limit)
             .await?;
-        let outcomes: Vec<Expired> = stream::iter(expired)
-            .map(|payment| self.expire(payment))
-            .buffer_unordered(EXPIRY_CONCURRENCY)
-            .collect()
-            .await;
+        let outcomes = at_most(expired, EXPIRY_CONCURRENCY, |payment| self.expire(payment)).await;
         let mut report = ExpiryReport::default();
         for outcome in outcomes {
             match outcome {

@@ -5,8 +5,6 @@
 //! is idempotent on the till's external id. Unregistering first settles the till's open payment (a paid
 //! one is acknowledged, an unpaid one cancelled), so no payment is left that nobody can confirm.
 
-use futures::stream::{self, StreamExt as _};
-
 use crate::ids::{PaymentId, SeqrId, TerminalId};
 use crate::order::{DisplayName, ExternalTerminalId};
 use crate::payment::{Payment, PaymentStatus, PaymentTerminal, ReceiptState};
@@ -17,7 +15,7 @@ use crate::pos::receipt_document;
 use crate::terminal::Terminal;
 
 use super::payments::{Caller, PaymentView};
-use super::{ConflictReason, Deps, Race, UseCaseError, retry_on_race};
+use super::{ConflictReason, Deps, Race, UseCaseError, at_most, retry_on_race};
 
 /// How many receipts one sweep sends at once: a slow submitPaymentReceipt (each may take a whole Glase
 /// timeout) holds up only its own receipt.
@@ -205,11 +203,7 @@ impl<P: Ports> Deps<P> {
             .store
             .payments_with_receipt_due(self.clock.now(), limit)
             .await?;
-        let outcomes: Vec<Option<ReceiptState>> = stream::iter(due)
-            .map(|payment| self.submit_receipt(payment))
-            .buffer_unordered(RECEIPT_CONCURRENCY)
-            .collect()
-            .await;
+        let outcomes = at_most(due, RECEIPT_CONCURRENCY, |payment| self.submit_receipt(payment)).await;
         let mut report = ReceiptSweepReport::default();
         for outcome in outcomes {
             match outcome {
