@@ -23,12 +23,12 @@
 //!
 //! # Tests
 //! A module's unit tests are its child module `tests` (`#[cfg(test)] mod tests`), inline at the end
-//! of the module; one too long to sit inline is that child module's own file, where Rust looks for it
-//! (`usecases/tests/mod.rs`, `usecases/reports/tests.rs`), never a `#[path]` or a `*_tests.rs`
-//! sibling. The use case tests share their setup (`usecases::tests`: fakes with a payment in a given
-//! state, the injected errors) with the other use case test modules. `properties` holds the
-//! property tests that span modules. The crate has no `tests/` directory: the function crates test it
-//! through its API.
+//! of the module. One too long to sit inline is that child module's own file, where Rust looks for it
+//! (`usecases/tests.rs`, with its own child `usecases/tests/deadlines.rs`; `usecases/reports/tests.rs`),
+//! never a `#[path]` or a `*_tests.rs` sibling. The use case tests share their setup
+//! (`usecases::tests`: fakes with a payment in a given state, the injected errors) with the other use
+//! case test modules. `properties` holds the property tests that span modules. The crate has no
+//! `tests/` directory: the function crates test it through its API.
 //!
 //! # Invariants
 //! - Money is an `i64` of minor units with a currency; arithmetic is checked; there is no float.

@@ -13,7 +13,7 @@ use crate::testing::{FakeDeps, GlaseCall};
 use crate::usecases::{CreatePayment, UseCaseSettings};
 
 use super::*;
-use crate::usecases::tests::{glase_calls, refund_of, rejected, request, unavailable, unknown};
+use crate::usecases::tests::{from_calls, glase_calls, refund_of, rejected, request, unavailable, unknown};
 
 type TestDeps = FakeDeps;
 
@@ -651,15 +651,10 @@ async fn a_terminal_period_fetches_the_terminal_reports_and_checks_only_that_ter
             glase_terminal_id: terminal.glase_terminal_id().clone(),
         }
     );
-    let reports: Vec<String> = d
-        .glase
-        .calls()
-        .into_iter()
-        .filter_map(|c| match c {
-            GlaseCall::ExecuteReport { report_id } => Some(report_id),
-            _ => None,
-        })
-        .collect();
+    let reports = from_calls(&d, |c| match c {
+        GlaseCall::ExecuteReport { report_id } => Some(report_id),
+        _ => None,
+    });
     assert_eq!(reports, [TERMINAL_SUMMARY_REPORT, TERMINAL_DETAILS_REPORT]);
     let mismatches = &closed.period.reconciliation().unwrap().mismatches;
     assert_eq!(mismatches.len(), 1, "{mismatches:?}");

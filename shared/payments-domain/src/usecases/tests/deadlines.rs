@@ -9,7 +9,7 @@ use crate::payment::{GlaseInvoiceStatus, PaymentStatus};
 use crate::ports::{Clock, GlaseGateway, GlaseTerminal};
 use crate::testing::{FakeDeps, GlaseCall};
 
-use super::{glase_calls, keyed, request, store_down, token_of};
+use super::{from_calls, glase_calls, keyed, request, store_down, token_of};
 use crate::usecases::*;
 
 type TestDeps = FakeDeps;
@@ -116,17 +116,13 @@ async fn a_late_send_invoice_answer_still_leaves_time_to_cancel_when_the_store_w
         .await
         .unwrap_err();
     assert!(matches!(err, UseCaseError::Store(_)), "{err:?}");
-    let reference = d
-        .glase
-        .calls()
-        .into_iter()
-        .find_map(|c| match c {
-            GlaseCall::CancelInvoice { invoice_reference } => Some(invoice_reference),
-            _ => None,
-        })
-        .expect("the invoice is withdrawn");
+    let cancels = from_calls(&d, |c| match c {
+        GlaseCall::CancelInvoice { invoice_reference } => Some(invoice_reference),
+        _ => None,
+    });
+    let reference = cancels.first().expect("the invoice is withdrawn");
     assert!(d.clock.now() <= deadline, "the cancel ended after the deadline");
-    assert_eq!(glase_status(&d, &reference).await, GlaseInvoiceStatus::Canceled);
+    assert_eq!(glase_status(&d, reference).await, GlaseInvoiceStatus::Canceled);
     assert_eq!(
         d.glase.call_bounds()[..2],
         [

@@ -53,17 +53,23 @@ pub(super) fn keyed(total: i64, key: &str) -> CreatePayment {
     }
 }
 
-pub(super) fn token_of(d: &TestDeps) -> String {
-    let url = d
-        .glase
-        .calls()
-        .into_iter()
-        .find_map(|c| match c {
-            GlaseCall::SendInvoice { notification_url, .. } => Some(notification_url),
-            _ => None,
-        })
-        .unwrap();
+/// What `pick` takes from each Glase call it answers for, in the order of the calls.
+pub(super) fn from_calls<T>(d: &TestDeps, pick: impl FnMut(GlaseCall) -> Option<T>) -> Vec<T> {
+    d.glase.calls().into_iter().filter_map(pick).collect()
+}
+
+/// The token of a notification URL.
+fn token_in(url: &str) -> String {
     url.split("token=").nth(1).unwrap().to_owned()
+}
+
+/// The notification token of the first invoice sent.
+pub(super) fn token_of(d: &TestDeps) -> String {
+    let urls = from_calls(d, |c| match c {
+        GlaseCall::SendInvoice { notification_url, .. } => Some(notification_url),
+        _ => None,
+    });
+    token_in(&urls[0])
 }
 
 /// How many Glase calls `kind` picks out.
@@ -615,16 +621,10 @@ async fn update_not_recorded(d: &TestDeps, id: &crate::ids::PaymentId, failure: 
 }
 
 fn update_tokens(d: &TestDeps) -> Vec<String> {
-    d.glase
-        .calls()
-        .into_iter()
-        .filter_map(|c| match c {
-            GlaseCall::UpdateInvoice { notification_url, .. } => {
-                Some(notification_url.split("token=").nth(1).unwrap().to_owned())
-            }
-            _ => None,
-        })
-        .collect()
+    from_calls(d, |c| match c {
+        GlaseCall::UpdateInvoice { notification_url, .. } => Some(token_in(&notification_url)),
+        _ => None,
+    })
 }
 
 #[tokio::test]
