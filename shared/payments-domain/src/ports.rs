@@ -602,6 +602,12 @@ pub trait GlaseGateway: Send + Sync {
     ) -> impl Future<Output = Result<FetchedReport, GlaseError>> + Send;
 }
 
+/// The bound of a gateway bounded by `by` whose bound was `until` (`None`: unbounded): of two bounds the
+/// earlier holds, as [`GlaseGateway::bounded`] asks of every implementation.
+pub fn narrowed_bound(until: Option<Timestamp>, by: Timestamp) -> Timestamp {
+    until.map_or(by, |until| until.min(by))
+}
+
 /// Calls the macro `$then` with every [`GlaseGateway`] call (each method but `bounded`), each written as
 /// `fn name(argument: Type, …) -> Answer;` for an answer of `Result<Answer, GlaseError>`, so that a
 /// gateway which wraps another ([`crate::optional`], `crate::hooked`) writes its forwarding once for

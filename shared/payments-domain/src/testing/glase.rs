@@ -14,6 +14,7 @@ use crate::payment::{GlaseInvoiceStatus, Observation};
 use crate::period::{FetchedReport, PeriodScope, ReportDocument, ReportRow, ReportTransaction};
 use crate::ports::{
     Clock, GlaseError, GlaseGateway, GlaseTerminal, Invoice, ReceiptDocument, RefundInvoice, ReportRequest,
+    narrowed_bound,
 };
 
 /// One call the fake Glase received.
@@ -287,7 +288,7 @@ impl GlaseGateway for FakeGlase {
         Self {
             state: Arc::clone(&self.state),
             clock: self.clock.clone(),
-            until: Some(self.until.map_or(by, |until| until.min(by))),
+            until: Some(narrowed_bound(self.until, by)),
         }
     }
 
