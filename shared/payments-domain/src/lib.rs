@@ -28,7 +28,7 @@
 //! never a `#[path]` or a `*_tests.rs` sibling. The use case tests share their setup
 //! (`usecases::tests`: fakes with a payment in a given state, the injected errors) with the other use
 //! case test modules. `properties` holds the property tests that span modules. The crate has no
-//! `tests/` directory: the function crates test it through its API.
+//! `tests/` directory: what crosses crates is tested by the crates that use it.
 //!
 //! # Invariants
 //! - Money is an `i64` of minor units with a currency; arithmetic is checked; there is no float.
