@@ -269,7 +269,7 @@ mod tests {
     use crate::order::tests::{order_of, row, sek};
     use crate::pos::{PosDisplay, pos_view};
     use crate::testing::{FakeDeps, GlaseCall};
-    use crate::usecases::tests::{glase_calls, rejected, store_down, unavailable, unknown};
+    use crate::usecases::tests::{assert_err, glase_calls, rejected, store_down, unavailable, unknown};
     use crate::usecases::{CreatePayment, UseCaseSettings};
 
     type TestDeps = FakeDeps;
@@ -334,8 +334,10 @@ mod tests {
         let d = deps();
         d.glase
             .fail_next("registerTerminal", rejected(20, "AUTHENTICATION_FAILED"));
-        let err = register(&d, "T1", "Till").await.unwrap_err();
-        assert!(matches!(err, UseCaseError::GlaseRejected { code: 20, .. }));
+        assert_err!(
+            register(&d, "T1", "Till").await,
+            UseCaseError::GlaseRejected { code: 20, .. }
+        );
         assert!(d.list_terminals().await.unwrap().is_empty());
     }
 
@@ -344,8 +346,10 @@ mod tests {
         let d = deps();
         d.store.pass_next();
         d.store.fail_next(store_down("down"));
-        let err = register(&d, "T1", "Till").await.unwrap_err();
-        assert!(matches!(err, UseCaseError::Store(StoreError::Unavailable { .. })));
+        assert_err!(
+            register(&d, "T1", "Till").await,
+            UseCaseError::Store(StoreError::Unavailable { .. })
+        );
         assert_eq!(
             glase_calls(&d, |c| matches!(c, GlaseCall::RegisterTerminal { .. })),
             1
@@ -358,11 +362,10 @@ mod tests {
     async fn assigning_a_glase_id_records_it_and_a_refusal_changes_nothing() {
         let (d, t) = one_till().await;
         d.glase.fail_next("assignSeqrId", rejected(53, "INVALID_SEQR_ID"));
-        let err = d
-            .assign_glase_id(t.id(), SeqrId::parse("42").unwrap())
-            .await
-            .unwrap_err();
-        assert!(matches!(err, UseCaseError::GlaseRejected { code: 53, .. }));
+        assert_err!(
+            d.assign_glase_id(t.id(), SeqrId::parse("42").unwrap()).await,
+            UseCaseError::GlaseRejected { code: 53, .. }
+        );
         assert_eq!(
             d.store.get_terminal(t.id()).await.unwrap().unwrap().seqr_id(),
             None

@@ -10,6 +10,16 @@ use crate::testing::{FakeDeps, GlaseCall, SequentialIds};
 
 use super::*;
 
+/// Asserts that `result` is an error matching `pattern` (shown when it is not), and answers the error.
+macro_rules! assert_err {
+    ($result:expr, $pattern:pat $(if $guard:expr)?) => {{
+        let err = $result.unwrap_err();
+        assert!(matches!(err, $pattern $(if $guard)?), "{err:?}");
+        err
+    }};
+}
+pub(super) use assert_err;
+
 mod deadlines;
 
 type TestDeps = FakeDeps;
@@ -197,8 +207,7 @@ async fn a_glase_rejection_stores_nothing() {
 async fn a_store_failure_after_sending_withdraws_the_invoice() {
     let d = deps();
     d.store.fail_next(store_down("down"));
-    let err = d.create_payment(request(100)).await.unwrap_err();
-    assert!(matches!(err, UseCaseError::Store(_)));
+    assert_err!(d.create_payment(request(100)).await, UseCaseError::Store(_));
     assert!(
         d.glase
             .calls()
@@ -306,21 +315,21 @@ async fn a_record_of_the_earlier_format_replays_the_secret_it_holds() {
 async fn a_replay_under_another_key_is_refused_rather_than_answering_a_wrong_secret() {
     let d = deps();
     d.create_payment(keyed(500, "order-1")).await.unwrap();
-    let err = with_ids(&d, Some("another client secret key, 32+ bytes"))
-        .create_payment(keyed(500, "order-1"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::NotConfigured(_)), "{err:?}");
+    assert_err!(
+        with_ids(&d, Some("another client secret key, 32+ bytes"))
+            .create_payment(keyed(500, "order-1"))
+            .await,
+        UseCaseError::NotConfigured(_)
+    );
 }
 
 #[tokio::test]
 async fn without_a_client_secret_key_nothing_is_sent_and_the_key_stays_free() {
     let d = deps();
-    let err = with_ids(&d, None)
-        .create_payment(keyed(500, "order-1"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::NotConfigured(_)), "{err:?}");
+    assert_err!(
+        with_ids(&d, None).create_payment(keyed(500, "order-1")).await,
+        UseCaseError::NotConfigured(_)
+    );
     assert_eq!(d.glase.call_count(), 0);
     assert!(d.store.payments().is_empty());
     assert!(d.store.idempotency_records().is_empty());
@@ -338,8 +347,7 @@ async fn the_same_idempotency_key_with_another_body_is_a_conflict() {
 #[tokio::test]
 async fn a_key_whose_first_request_never_reached_glase_can_be_used_again() {
     let d = sending_fails(unavailable("refused"));
-    let err = create_under_k(&d).await.unwrap_err();
-    assert!(matches!(err, UseCaseError::GlaseUnavailable(_)), "{err:?}");
+    assert_err!(create_under_k(&d).await, UseCaseError::GlaseUnavailable(_));
     assert!(d.store.idempotency_records().is_empty(), "the key is freed");
     create_under_k(&d).await.unwrap();
 }
@@ -347,10 +355,8 @@ async fn a_key_whose_first_request_never_reached_glase_can_be_used_again() {
 #[tokio::test]
 async fn an_ambiguous_send_is_never_repeated_under_the_same_key() {
     let d = sending_fails(unknown("timeout"));
-    let err = create_under_k(&d).await.unwrap_err();
-    assert!(matches!(err, UseCaseError::OutcomeUnknown(_)), "{err:?}");
-    let err = create_under_k(&d).await.unwrap_err();
-    assert!(matches!(err, UseCaseError::OutcomeUnknown(_)), "{err:?}");
+    assert_err!(create_under_k(&d).await, UseCaseError::OutcomeUnknown(_));
+    assert_err!(create_under_k(&d).await, UseCaseError::OutcomeUnknown(_));
     assert_eq!(d.glase.call_count(), 1);
 }
 
@@ -989,8 +995,10 @@ async fn partial_refunds_up_to_the_paid_amount_are_recorded_and_one_over_is_refu
     let id = paid(&d, 1_000).await;
     d.request_refund(refund_of(&id, 600)).await.unwrap();
     d.request_refund(refund_of(&id, 400)).await.unwrap();
-    let err = d.request_refund(refund_of(&id, 1)).await.unwrap_err();
-    assert!(matches!(err, UseCaseError::Unprocessable(_)), "{err:?}");
+    assert_err!(
+        d.request_refund(refund_of(&id, 1)).await,
+        UseCaseError::Unprocessable(_)
+    );
     assert_eq!(d.queue.sent().len(), 2, "each recorded refund is queued once");
     assert_eq!(d.store.refunds().len(), 2);
 }
@@ -1203,13 +1211,9 @@ async fn a_refund_stored_by_a_write_whose_answer_was_lost_keeps_its_key_and_is_f
     // The second write of the request (after the key's record) is the refund: it is stored, but the
     // connection fails before the answer arrives.
     d.store.fail_after_write(1, store_down("connection reset"));
-    let err = d
-        .request_refund(keyed_refund(&id, 1_000, "refund-2"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, UseCaseError::Store(StoreError::Unavailable { .. })),
-        "{err:?}"
+    assert_err!(
+        d.request_refund(keyed_refund(&id, 1_000, "refund-2")).await,
+        UseCaseError::Store(StoreError::Unavailable { .. })
     );
     assert_eq!(d.store.refunds().len(), 1, "the refund was stored");
     assert_eq!(
@@ -1235,11 +1239,10 @@ async fn a_refusal_frees_the_key_for_a_corrected_retry() {
         .unwrap_err();
     assert_eq!(err, UseCaseError::Store(StoreError::Throttled));
     assert!(d.store.idempotency_records().is_empty(), "nothing was written");
-    let err = d
-        .request_refund(keyed_refund(&id, 2_000, "refund-3"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::Unprocessable(_)), "{err:?}");
+    assert_err!(
+        d.request_refund(keyed_refund(&id, 2_000, "refund-3")).await,
+        UseCaseError::Unprocessable(_)
+    );
     assert!(
         d.store.idempotency_records().is_empty(),
         "a refusal changed nothing and frees the key"

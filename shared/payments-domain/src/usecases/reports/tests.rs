@@ -13,7 +13,9 @@ use crate::testing::{FakeDeps, GlaseCall};
 use crate::usecases::{CreatePayment, UseCaseSettings};
 
 use super::*;
-use crate::usecases::tests::{from_calls, glase_calls, refund_of, rejected, request, unavailable, unknown};
+use crate::usecases::tests::{
+    assert_err, from_calls, glase_calls, refund_of, rejected, request, unavailable, unknown,
+};
 
 type TestDeps = FakeDeps;
 
@@ -393,11 +395,10 @@ async fn a_refund_unknown_just_before_a_mark_is_never_failed_by_a_report_that_ca
     assert_eq!(undecided(&second.period), 1);
     let held = d.store.get_payment(payment.id()).await.unwrap().unwrap();
     assert_eq!(held.refunds().reserved(), sek(1_000), "its amount stays held");
-    let again = d
-        .request_refund(refund_of(payment.id(), 1_000))
-        .await
-        .unwrap_err();
-    assert!(matches!(again, UseCaseError::Unprocessable(_)), "{again:?}");
+    assert_err!(
+        d.request_refund(refund_of(payment.id(), 1_000)).await,
+        UseCaseError::Unprocessable(_)
+    );
 }
 
 /// A refund whose call lies wholly inside the window is settled by that period alone, even when its
@@ -540,16 +541,13 @@ async fn an_unreachable_glase_frees_the_key_and_an_unknown_mark_is_never_repeate
     let (_, wait) = recording_wait(&d);
     let close_now = |key| d.close_period(close(key), deadline(&d), &wait);
     d.glase.fail_next("markTransactionPeriod", unavailable("refused"));
-    let err = close_now("k1").await.unwrap_err();
-    assert!(matches!(err, UseCaseError::GlaseUnavailable(_)));
+    assert_err!(close_now("k1").await, UseCaseError::GlaseUnavailable(_));
     set_reports(&d, Vec::new());
     assert!(close_now("k1").await.unwrap().created);
 
     d.glase.fail_next("markTransactionPeriod", unknown("timeout"));
-    let err = close_now("k2").await.unwrap_err();
-    assert!(matches!(err, UseCaseError::OutcomeUnknown(_)));
-    let err = close_now("k2").await.unwrap_err();
-    assert!(matches!(err, UseCaseError::OutcomeUnknown(_)));
+    assert_err!(close_now("k2").await, UseCaseError::OutcomeUnknown(_));
+    assert_err!(close_now("k2").await, UseCaseError::OutcomeUnknown(_));
     assert_eq!(marks(&d), 3, "refused, then k1, then k2 once");
 }
 

@@ -111,11 +111,10 @@ async fn a_late_send_invoice_answer_still_leaves_time_to_cancel_when_the_store_w
     // the cancel takes all of its 2 s reserve and the store write's unused second.
     let (d, deadline) = slow_glase(Duration::from_millis(6_999), Duration::from_millis(3_000));
     d.store.fail_next(store_down("down"));
-    let err = d
-        .create_payment_within(request(100), Some(deadline))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::Store(_)), "{err:?}");
+    assert_err!(
+        d.create_payment_within(request(100), Some(deadline)).await,
+        UseCaseError::Store(_)
+    );
     let cancels = from_calls(&d, |c| match c {
         GlaseCall::CancelInvoice { invoice_reference } => Some(invoice_reference),
         _ => None,
@@ -136,20 +135,20 @@ async fn a_late_send_invoice_answer_still_leaves_time_to_cancel_when_the_store_w
 async fn a_send_invoice_answer_later_than_its_share_ends_as_outcome_unknown_before_the_deadline() {
     // The answer would come after 9 s: past sendInvoice's share (7 s), before the deadline.
     let (d, deadline) = slow_glase(Duration::from_secs(9), Duration::from_secs(2));
-    let err = d
-        .create_payment_within(keyed(100, "late-answer"), Some(deadline))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::OutcomeUnknown(_)), "{err:?}");
+    assert_err!(
+        d.create_payment_within(keyed(100, "late-answer"), Some(deadline))
+            .await,
+        UseCaseError::OutcomeUnknown(_)
+    );
     // The use case stopped waiting when the share ended, with the kept-back time still ahead.
     assert_eq!(d.clock.now(), deadline.minus(Duration::from_secs(3)));
     assert!(d.store.payments().is_empty());
     // The key remembers the unknown outcome, so the same request is never sent twice.
-    let again = d
-        .create_payment_within(keyed(100, "late-answer"), Some(in_ms(&d, 10_000)))
-        .await
-        .unwrap_err();
-    assert!(matches!(again, UseCaseError::OutcomeUnknown(_)), "{again:?}");
+    assert_err!(
+        d.create_payment_within(keyed(100, "late-answer"), Some(in_ms(&d, 10_000)))
+            .await,
+        UseCaseError::OutcomeUnknown(_)
+    );
     assert_eq!(glase_calls(&d, |c| matches!(c, GlaseCall::SendInvoice { .. })), 1);
 }
 
@@ -173,11 +172,11 @@ async fn a_notification_whose_status_answer_is_later_than_its_share_ends_before_
     d.glase
         .set_clock_latency_of("getPaymentStatus", Duration::from_secs(5));
     let deadline = in_ms(&d, 3_000);
-    let err = d
-        .handle_notification_within(created.payment.id(), &token_of(&d), Some(deadline))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::OutcomeUnknown(_)), "{err:?}");
+    assert_err!(
+        d.handle_notification_within(created.payment.id(), &token_of(&d), Some(deadline))
+            .await,
+        UseCaseError::OutcomeUnknown(_)
+    );
     assert_eq!(d.clock.now(), deadline.minus(Duration::from_secs(1)));
 }
 
