@@ -13,7 +13,7 @@ use crate::payment::{Observation, Payment};
 use crate::period::{FetchedReport, PeriodScope, ReportingPeriod};
 use crate::ports::{
     ConnectionId, GlaseError, GlaseGateway, GlaseTerminal, IdempotencyInsert, Invoice, PaymentStore,
-    PushConnection, ReceiptDocument, RefundInvoice, ReportRequest, StoreError,
+    PushConnection, ReceiptDocument, RefundInvoice, ReportRequest, StoreError, with_glase_calls,
 };
 use crate::refund::{Refund, RefundStatus};
 use crate::terminal::Terminal;
@@ -104,240 +104,68 @@ impl<T, H> Hooked<T, H> {
 
 use StoreCallKind::{Conditional, Idempotency, Insert, Read, Unconditional};
 
+/// Writes each listed store call as: ask the hook with the call's name and kind, then pass it on.
+macro_rules! hooked_store_calls {
+    ($($kind:ident fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $answer:ty;)*) => {$(
+        async fn $name(&self, $($arg: $ty),*) -> Result<$answer, StoreError> {
+            self.store(stringify!($name), $kind)?;
+            self.inner.$name($($arg),*).await
+        }
+    )*};
+}
+
+/// Writes each Glase call ([`with_glase_calls`]) as: ask the hook with the call's name, then pass it on.
+macro_rules! hooked_glase_calls {
+    ($(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $answer:ty;)*) => {$(
+        async fn $name(&self, $($arg: $ty),*) -> Result<$answer, GlaseError> {
+            self.glase(stringify!($name))?;
+            self.inner.$name($($arg),*).await
+        }
+    )*};
+}
+
 impl<S: PaymentStore, H: StoreHook> PaymentStore for Hooked<S, H> {
-    async fn insert_payment(&self, payment: &Payment) -> Result<(), StoreError> {
-        self.store("insert_payment", Insert)?;
-        self.inner.insert_payment(payment).await
-    }
-
-    async fn insert_payment_on_terminal(
-        &self,
-        payment: &Payment,
-        terminal: &Terminal,
-        expected_terminal: Revision,
-    ) -> Result<(), StoreError> {
-        self.store("insert_payment_on_terminal", Conditional)?;
-        self.inner
-            .insert_payment_on_terminal(payment, terminal, expected_terminal)
-            .await
-    }
-
-    async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
-        self.store("get_payment", Read)?;
-        self.inner.get_payment(id).await
-    }
-
-    async fn update_payment(&self, payment: &Payment, expected: Revision) -> Result<(), StoreError> {
-        self.store("update_payment", Conditional)?;
-        self.inner.update_payment(payment, expected).await
-    }
-
-    async fn pending_payments_due(
-        &self,
-        checked_before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Payment>, StoreError> {
-        self.store("pending_payments_due", Read)?;
-        self.inner.pending_payments_due(checked_before, limit).await
-    }
-
-    async fn pending_payments_expired(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Payment>, StoreError> {
-        self.store("pending_payments_expired", Read)?;
-        self.inner.pending_payments_expired(now, limit).await
-    }
-
-    async fn payments_with_receipt_due(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Payment>, StoreError> {
-        self.store("payments_with_receipt_due", Read)?;
-        self.inner.payments_with_receipt_due(now, limit).await
-    }
-
-    async fn find_payment_by_ers_reference(
-        &self,
-        ers_reference: &ErsReference,
-    ) -> Result<Option<Payment>, StoreError> {
-        self.store("find_payment_by_ers_reference", Read)?;
-        self.inner.find_payment_by_ers_reference(ers_reference).await
-    }
-
-    async fn payments_paid_between(
-        &self,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<Payment>, StoreError> {
-        self.store("payments_paid_between", Read)?;
-        self.inner.payments_paid_between(from, to).await
-    }
-
-    async fn create_refund(
-        &self,
-        refund: &Refund,
-        payment: &Payment,
-        expected_payment: Revision,
-    ) -> Result<(), StoreError> {
-        self.store("create_refund", Conditional)?;
-        self.inner.create_refund(refund, payment, expected_payment).await
-    }
-
-    async fn get_refund(
-        &self,
-        payment_id: &PaymentId,
-        refund_id: &RefundId,
-    ) -> Result<Option<Refund>, StoreError> {
-        self.store("get_refund", Read)?;
-        self.inner.get_refund(payment_id, refund_id).await
-    }
-
-    async fn list_refunds(&self, payment_id: &PaymentId) -> Result<Vec<Refund>, StoreError> {
-        self.store("list_refunds", Read)?;
-        self.inner.list_refunds(payment_id).await
-    }
-
-    async fn update_refund(&self, refund: &Refund, expected: Revision) -> Result<(), StoreError> {
-        self.store("update_refund", Conditional)?;
-        self.inner.update_refund(refund, expected).await
-    }
-
-    async fn settle_refund(
-        &self,
-        refund: &Refund,
-        expected_refund: Revision,
-        payment: &Payment,
-        expected_payment: Revision,
-    ) -> Result<(), StoreError> {
-        self.store("settle_refund", Conditional)?;
-        self.inner
-            .settle_refund(refund, expected_refund, payment, expected_payment)
-            .await
-    }
-
-    async fn refunds_in_status(
-        &self,
-        status: RefundStatus,
-        updated_before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Refund>, StoreError> {
-        self.store("refunds_in_status", Read)?;
-        self.inner.refunds_in_status(status, updated_before, limit).await
-    }
-
-    async fn find_refund_by_ers_reference(
-        &self,
-        ers_reference: &ErsReference,
-    ) -> Result<Option<Refund>, StoreError> {
-        self.store("find_refund_by_ers_reference", Read)?;
-        self.inner.find_refund_by_ers_reference(ers_reference).await
-    }
-
-    async fn insert_terminal(&self, terminal: &Terminal) -> Result<(), StoreError> {
-        self.store("insert_terminal", Insert)?;
-        self.inner.insert_terminal(terminal).await
-    }
-
-    async fn get_terminal(&self, id: &TerminalId) -> Result<Option<Terminal>, StoreError> {
-        self.store("get_terminal", Read)?;
-        self.inner.get_terminal(id).await
-    }
-
-    async fn find_terminal_by_external_id(
-        &self,
-        external_id: &ExternalTerminalId,
-    ) -> Result<Option<Terminal>, StoreError> {
-        self.store("find_terminal_by_external_id", Read)?;
-        self.inner.find_terminal_by_external_id(external_id).await
-    }
-
-    async fn list_terminals(&self) -> Result<Vec<Terminal>, StoreError> {
-        self.store("list_terminals", Read)?;
-        self.inner.list_terminals().await
-    }
-
-    async fn update_terminal(&self, terminal: &Terminal, expected: Revision) -> Result<(), StoreError> {
-        self.store("update_terminal", Conditional)?;
-        self.inner.update_terminal(terminal, expected).await
-    }
-
-    async fn insert_period(&self, period: &ReportingPeriod) -> Result<(), StoreError> {
-        self.store("insert_period", Insert)?;
-        self.inner.insert_period(period).await
-    }
-
-    async fn get_period(&self, id: &PeriodId) -> Result<Option<ReportingPeriod>, StoreError> {
-        self.store("get_period", Read)?;
-        self.inner.get_period(id).await
-    }
-
-    async fn latest_period_before(
-        &self,
-        scope: &PeriodScope,
-        before: Timestamp,
-    ) -> Result<Option<ReportingPeriod>, StoreError> {
-        self.store("latest_period_before", Read)?;
-        self.inner.latest_period_before(scope, before).await
-    }
-
-    async fn update_period(&self, period: &ReportingPeriod, expected: Revision) -> Result<(), StoreError> {
-        self.store("update_period", Conditional)?;
-        self.inner.update_period(period, expected).await
-    }
-
-    async fn insert_idempotency_record(
-        &self,
-        record: &IdempotencyRecord,
-    ) -> Result<IdempotencyInsert, StoreError> {
-        self.store("insert_idempotency_record", Idempotency)?;
-        self.inner.insert_idempotency_record(record).await
-    }
-
-    async fn replace_idempotency_record(
-        &self,
-        record: &IdempotencyRecord,
-        expected: Revision,
-    ) -> Result<(), StoreError> {
-        self.store("replace_idempotency_record", Idempotency)?;
-        self.inner.replace_idempotency_record(record, expected).await
-    }
-
-    async fn delete_idempotency_record(
-        &self,
-        operation: Operation,
-        key: &IdempotencyKey,
-        expected: Revision,
-    ) -> Result<(), StoreError> {
-        self.store("delete_idempotency_record", Idempotency)?;
-        self.inner
-            .delete_idempotency_record(operation, key, expected)
-            .await
-    }
-
-    async fn put_connection(&self, connection: &PushConnection) -> Result<(), StoreError> {
-        self.store("put_connection", Unconditional)?;
-        self.inner.put_connection(connection).await
-    }
-
-    async fn delete_connection(&self, connection_id: &ConnectionId) -> Result<(), StoreError> {
-        self.store("delete_connection", Unconditional)?;
-        self.inner.delete_connection(connection_id).await
-    }
-
-    async fn connection(&self, connection_id: &ConnectionId) -> Result<Option<PushConnection>, StoreError> {
-        self.store("connection", Read)?;
-        self.inner.connection(connection_id).await
-    }
-
-    async fn connections_for_payment(
-        &self,
-        payment_id: &PaymentId,
-    ) -> Result<Vec<PushConnection>, StoreError> {
-        self.store("connections_for_payment", Read)?;
-        self.inner.connections_for_payment(payment_id).await
+    hooked_store_calls! {
+        Insert fn insert_payment(payment: &Payment) -> ();
+        Conditional fn insert_payment_on_terminal(
+            payment: &Payment, terminal: &Terminal, expected_terminal: Revision,
+        ) -> ();
+        Read fn get_payment(id: &PaymentId) -> Option<Payment>;
+        Conditional fn update_payment(payment: &Payment, expected: Revision) -> ();
+        Read fn pending_payments_due(checked_before: Timestamp, limit: usize) -> Vec<Payment>;
+        Read fn pending_payments_expired(now: Timestamp, limit: usize) -> Vec<Payment>;
+        Read fn payments_with_receipt_due(now: Timestamp, limit: usize) -> Vec<Payment>;
+        Read fn find_payment_by_ers_reference(ers_reference: &ErsReference) -> Option<Payment>;
+        Read fn payments_paid_between(from: Timestamp, to: Timestamp) -> Vec<Payment>;
+        Conditional fn create_refund(refund: &Refund, payment: &Payment, expected_payment: Revision) -> ();
+        Read fn get_refund(payment_id: &PaymentId, refund_id: &RefundId) -> Option<Refund>;
+        Read fn list_refunds(payment_id: &PaymentId) -> Vec<Refund>;
+        Conditional fn update_refund(refund: &Refund, expected: Revision) -> ();
+        Conditional fn settle_refund(
+            refund: &Refund, expected_refund: Revision, payment: &Payment, expected_payment: Revision,
+        ) -> ();
+        Read fn refunds_in_status(
+            status: RefundStatus, updated_before: Timestamp, limit: usize,
+        ) -> Vec<Refund>;
+        Read fn find_refund_by_ers_reference(ers_reference: &ErsReference) -> Option<Refund>;
+        Insert fn insert_terminal(terminal: &Terminal) -> ();
+        Read fn get_terminal(id: &TerminalId) -> Option<Terminal>;
+        Read fn find_terminal_by_external_id(external_id: &ExternalTerminalId) -> Option<Terminal>;
+        Read fn list_terminals() -> Vec<Terminal>;
+        Conditional fn update_terminal(terminal: &Terminal, expected: Revision) -> ();
+        Insert fn insert_period(period: &ReportingPeriod) -> ();
+        Read fn get_period(id: &PeriodId) -> Option<ReportingPeriod>;
+        Read fn latest_period_before(scope: &PeriodScope, before: Timestamp) -> Option<ReportingPeriod>;
+        Conditional fn update_period(period: &ReportingPeriod, expected: Revision) -> ();
+        Idempotency fn insert_idempotency_record(record: &IdempotencyRecord) -> IdempotencyInsert;
+        Idempotency fn replace_idempotency_record(record: &IdempotencyRecord, expected: Revision) -> ();
+        Idempotency fn delete_idempotency_record(
+            operation: Operation, key: &IdempotencyKey, expected: Revision,
+        ) -> ();
+        Unconditional fn put_connection(connection: &PushConnection) -> ();
+        Unconditional fn delete_connection(connection_id: &ConnectionId) -> ();
+        Read fn connection(connection_id: &ConnectionId) -> Option<PushConnection>;
+        Read fn connections_for_payment(payment_id: &PaymentId) -> Vec<PushConnection>;
     }
 }
 
@@ -350,99 +178,7 @@ impl<G: GlaseGateway, H: GlaseHook + Clone> GlaseGateway for Hooked<G, H> {
         }
     }
 
-    async fn send_invoice(
-        &self,
-        terminal: &GlaseTerminal,
-        invoice: &Invoice,
-    ) -> Result<InvoiceReference, GlaseError> {
-        self.glase("send_invoice")?;
-        self.inner.send_invoice(terminal, invoice).await
-    }
-
-    async fn payment_status(
-        &self,
-        terminal: &GlaseTerminal,
-        invoice_reference: &InvoiceReference,
-        last_seen: StatusVersion,
-    ) -> Result<Observation, GlaseError> {
-        self.glase("payment_status")?;
-        self.inner
-            .payment_status(terminal, invoice_reference, last_seen)
-            .await
-    }
-
-    async fn cancel_invoice(
-        &self,
-        terminal: &GlaseTerminal,
-        invoice_reference: &InvoiceReference,
-    ) -> Result<(), GlaseError> {
-        self.glase("cancel_invoice")?;
-        self.inner.cancel_invoice(terminal, invoice_reference).await
-    }
-
-    async fn update_invoice(
-        &self,
-        terminal: &GlaseTerminal,
-        invoice_reference: &InvoiceReference,
-        invoice: &Invoice,
-    ) -> Result<(), GlaseError> {
-        self.glase("update_invoice")?;
-        self.inner
-            .update_invoice(terminal, invoice_reference, invoice)
-            .await
-    }
-
-    async fn refund_payment(
-        &self,
-        terminal: &GlaseTerminal,
-        payment_reference: &ErsReference,
-        refund: &RefundInvoice,
-    ) -> Result<ErsReference, GlaseError> {
-        self.glase("refund_payment")?;
-        self.inner
-            .refund_payment(terminal, payment_reference, refund)
-            .await
-    }
-
-    async fn register_terminal(
-        &self,
-        terminal_id: &TerminalId,
-        external_id: &ExternalTerminalId,
-        name: &DisplayName,
-    ) -> Result<GlaseTerminalId, GlaseError> {
-        self.glase("register_terminal")?;
-        self.inner.register_terminal(terminal_id, external_id, name).await
-    }
-
-    async fn unregister_terminal(&self, terminal: &GlaseTerminal) -> Result<(), GlaseError> {
-        self.glase("unregister_terminal")?;
-        self.inner.unregister_terminal(terminal).await
-    }
-
-    async fn assign_seqr_id(&self, terminal: &GlaseTerminal, seqr_id: &SeqrId) -> Result<(), GlaseError> {
-        self.glase("assign_seqr_id")?;
-        self.inner.assign_seqr_id(terminal, seqr_id).await
-    }
-
-    async fn submit_receipt(
-        &self,
-        terminal: &GlaseTerminal,
-        ers_reference: &ErsReference,
-        receipt: &ReceiptDocument,
-    ) -> Result<(), GlaseError> {
-        self.glase("submit_receipt")?;
-        self.inner.submit_receipt(terminal, ers_reference, receipt).await
-    }
-
-    async fn mark_period(&self, scope: &PeriodScope) -> Result<TransactionPeriodId, GlaseError> {
-        self.glase("mark_period")?;
-        self.inner.mark_period(scope).await
-    }
-
-    async fn execute_report(&self, request: &ReportRequest) -> Result<FetchedReport, GlaseError> {
-        self.glase("execute_report")?;
-        self.inner.execute_report(request).await
-    }
+    with_glase_calls!(hooked_glase_calls);
 }
 
 #[cfg(test)]

@@ -124,11 +124,7 @@ impl Fingerprint {
 
 impl fmt::Debug for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Fingerprint(")?;
-        for byte in &self.0[..4] {
-            write!(f, "{byte:02x}")?;
-        }
-        write!(f, "…)")
+        write!(f, "Fingerprint({}…)", hex::encode(&self.0[..4]))
     }
 }
 

@@ -6,17 +6,6 @@ use std::time::Duration;
 
 use crate::text::{TextError, token_text};
 
-/// Encodes 16 random bytes as 32 lowercase hexadecimal characters.
-pub(crate) fn hex16(bytes: [u8; 16]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(32);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
-}
-
 /// Checks `<prefix><32 lowercase hex>`.
 fn check_prefixed(field: &'static str, prefix: &str, value: &str) -> Result<(), TextError> {
     let Some(rest) = value.strip_prefix(prefix) else {
@@ -57,7 +46,7 @@ macro_rules! prefixed_id {
 
             /// Builds an id from 16 random bytes (see [`crate::ports::IdGenerator`]).
             pub fn from_random(bytes: [u8; 16]) -> Self {
-                Self(format!("{}{}", $prefix, hex16(bytes)))
+                Self(format!("{}{}", $prefix, hex::encode(bytes)))
             }
 
             /// The id as text.

@@ -21,6 +21,15 @@
 //!   ports that asks a hook before each call, and its hooks that count the calls and inject store faults.
 //! - `testing` (cargo feature `testing`): in-memory fakes of every port.
 //!
+//! # Tests
+//! A module's unit tests are its child module `tests` (`#[cfg(test)] mod tests`), inline at the end
+//! of the module. One too long to sit inline is that child module's own file, where Rust looks for it
+//! (`usecases/tests.rs`, with its own child `usecases/tests/deadlines.rs`; `usecases/reports/tests.rs`),
+//! never a `#[path]` or a `*_tests.rs` sibling. The use case tests share their setup
+//! (`usecases::tests`: fakes with a payment in a given state, the injected errors) with the other use
+//! case test modules. `properties` holds the property tests that span modules. The crate has no
+//! `tests/` directory: what crosses crates is tested by the crates that use it.
+//!
 //! # Invariants
 //! - Money is an `i64` of minor units with a currency; arithmetic is checked; there is no float.
 //! - An order has 1 to 100 rows in one currency that sum exactly to a total above zero.

@@ -219,18 +219,18 @@ impl Money {
 
     /// `self + other`, refusing other currencies and overflow.
     pub fn checked_add(&self, other: &Money) -> Result<Money, MoneyError> {
-        self.same_currency(other)?;
-        let minor = self.minor.checked_add(other.minor).ok_or(MoneyError::Overflow)?;
-        Ok(Money {
-            minor,
-            currency: self.currency,
-        })
+        self.checked(other, i64::checked_add)
     }
 
     /// `self - other`, refusing other currencies and overflow.
     pub fn checked_sub(&self, other: &Money) -> Result<Money, MoneyError> {
+        self.checked(other, i64::checked_sub)
+    }
+
+    /// `op` of the two amounts' minor units, refusing other currencies and overflow.
+    fn checked(&self, other: &Money, op: fn(i64, i64) -> Option<i64>) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let minor = self.minor.checked_sub(other.minor).ok_or(MoneyError::Overflow)?;
+        let minor = op(self.minor, other.minor).ok_or(MoneyError::Overflow)?;
         Ok(Money {
             minor,
             currency: self.currency,

@@ -12,6 +12,7 @@ use crate::payment::Observation;
 use crate::period::{FetchedReport, PeriodScope};
 use crate::ports::{
     GlaseError, GlaseGateway, GlaseTerminal, Invoice, ReceiptDocument, RefundInvoice, ReportRequest,
+    with_glase_calls,
 };
 
 fn absent<T>() -> Result<T, GlaseError> {
@@ -20,120 +21,24 @@ fn absent<T>() -> Result<T, GlaseError> {
     })
 }
 
+/// Writes each Glase call ([`with_glase_calls`]) as: `None` answers [`absent`], `Some` passes it on.
+macro_rules! absent_or_passed_on {
+    ($(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $answer:ty;)*) => {$(
+        async fn $name(&self, $($arg: $ty),*) -> Result<$answer, GlaseError> {
+            match self {
+                Some(g) => g.$name($($arg),*).await,
+                None => absent(),
+            }
+        }
+    )*};
+}
+
 impl<G: GlaseGateway> GlaseGateway for Option<G> {
     fn bounded(&self, by: Timestamp) -> Self {
         self.as_ref().map(|g| g.bounded(by))
     }
 
-    async fn send_invoice(
-        &self,
-        terminal: &GlaseTerminal,
-        invoice: &Invoice,
-    ) -> Result<InvoiceReference, GlaseError> {
-        match self {
-            Some(g) => g.send_invoice(terminal, invoice).await,
-            None => absent(),
-        }
-    }
-
-    async fn payment_status(
-        &self,
-        terminal: &GlaseTerminal,
-        invoice_reference: &InvoiceReference,
-        last_seen: StatusVersion,
-    ) -> Result<Observation, GlaseError> {
-        match self {
-            Some(g) => g.payment_status(terminal, invoice_reference, last_seen).await,
-            None => absent(),
-        }
-    }
-
-    async fn cancel_invoice(
-        &self,
-        terminal: &GlaseTerminal,
-        invoice_reference: &InvoiceReference,
-    ) -> Result<(), GlaseError> {
-        match self {
-            Some(g) => g.cancel_invoice(terminal, invoice_reference).await,
-            None => absent(),
-        }
-    }
-
-    async fn update_invoice(
-        &self,
-        terminal: &GlaseTerminal,
-        invoice_reference: &InvoiceReference,
-        invoice: &Invoice,
-    ) -> Result<(), GlaseError> {
-        match self {
-            Some(g) => g.update_invoice(terminal, invoice_reference, invoice).await,
-            None => absent(),
-        }
-    }
-
-    async fn refund_payment(
-        &self,
-        terminal: &GlaseTerminal,
-        payment_reference: &ErsReference,
-        refund: &RefundInvoice,
-    ) -> Result<ErsReference, GlaseError> {
-        match self {
-            Some(g) => g.refund_payment(terminal, payment_reference, refund).await,
-            None => absent(),
-        }
-    }
-
-    async fn register_terminal(
-        &self,
-        terminal_id: &TerminalId,
-        external_id: &ExternalTerminalId,
-        name: &DisplayName,
-    ) -> Result<GlaseTerminalId, GlaseError> {
-        match self {
-            Some(g) => g.register_terminal(terminal_id, external_id, name).await,
-            None => absent(),
-        }
-    }
-
-    async fn unregister_terminal(&self, terminal: &GlaseTerminal) -> Result<(), GlaseError> {
-        match self {
-            Some(g) => g.unregister_terminal(terminal).await,
-            None => absent(),
-        }
-    }
-
-    async fn assign_seqr_id(&self, terminal: &GlaseTerminal, seqr_id: &SeqrId) -> Result<(), GlaseError> {
-        match self {
-            Some(g) => g.assign_seqr_id(terminal, seqr_id).await,
-            None => absent(),
-        }
-    }
-
-    async fn submit_receipt(
-        &self,
-        terminal: &GlaseTerminal,
-        ers_reference: &ErsReference,
-        receipt: &ReceiptDocument,
-    ) -> Result<(), GlaseError> {
-        match self {
-            Some(g) => g.submit_receipt(terminal, ers_reference, receipt).await,
-            None => absent(),
-        }
-    }
-
-    async fn mark_period(&self, scope: &PeriodScope) -> Result<TransactionPeriodId, GlaseError> {
-        match self {
-            Some(g) => g.mark_period(scope).await,
-            None => absent(),
-        }
-    }
-
-    async fn execute_report(&self, request: &ReportRequest) -> Result<FetchedReport, GlaseError> {
-        match self {
-            Some(g) => g.execute_report(request).await,
-            None => absent(),
-        }
-    }
+    with_glase_calls!(absent_or_passed_on);
 }
 
 #[cfg(test)]

@@ -602,6 +602,45 @@ pub trait GlaseGateway: Send + Sync {
     ) -> impl Future<Output = Result<FetchedReport, GlaseError>> + Send;
 }
 
+/// The bound of a gateway bounded by `by` whose bound was `until` (`None`: unbounded): of two bounds the
+/// earlier holds, as [`GlaseGateway::bounded`] asks of every implementation.
+pub fn narrowed_bound(until: Option<Timestamp>, by: Timestamp) -> Timestamp {
+    until.map_or(by, |until| until.min(by))
+}
+
+/// Calls the macro `$then` with every [`GlaseGateway`] call (each method but `bounded`), each written as
+/// `fn name(argument: Type, …) -> Answer;` for an answer of `Result<Answer, GlaseError>`, so that a
+/// gateway which wraps another ([`crate::optional`], `crate::hooked`) writes its forwarding once for
+/// all of them. The types are named as this module names them; the caller imports them.
+macro_rules! with_glase_calls {
+    ($then:ident) => {
+        $then! {
+            fn send_invoice(terminal: &GlaseTerminal, invoice: &Invoice) -> InvoiceReference;
+            fn payment_status(
+                terminal: &GlaseTerminal, invoice_reference: &InvoiceReference, last_seen: StatusVersion,
+            ) -> Observation;
+            fn cancel_invoice(terminal: &GlaseTerminal, invoice_reference: &InvoiceReference) -> ();
+            fn update_invoice(
+                terminal: &GlaseTerminal, invoice_reference: &InvoiceReference, invoice: &Invoice,
+            ) -> ();
+            fn refund_payment(
+                terminal: &GlaseTerminal, payment_reference: &ErsReference, refund: &RefundInvoice,
+            ) -> ErsReference;
+            fn register_terminal(
+                terminal_id: &TerminalId, external_id: &ExternalTerminalId, name: &DisplayName,
+            ) -> GlaseTerminalId;
+            fn unregister_terminal(terminal: &GlaseTerminal) -> ();
+            fn assign_seqr_id(terminal: &GlaseTerminal, seqr_id: &SeqrId) -> ();
+            fn submit_receipt(
+                terminal: &GlaseTerminal, ers_reference: &ErsReference, receipt: &ReceiptDocument,
+            ) -> ();
+            fn mark_period(scope: &PeriodScope) -> TransactionPeriodId;
+            fn execute_report(request: &ReportRequest) -> FetchedReport;
+        }
+    };
+}
+pub(crate) use with_glase_calls;
+
 // ---------------------------------------------------------------------------------------------------------
 // Queue, push, clock, ids
 // ---------------------------------------------------------------------------------------------------------

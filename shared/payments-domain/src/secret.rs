@@ -19,8 +19,39 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::ids::{PaymentId, hex16};
+use crate::ids::PaymentId;
 use crate::text::TextError;
+
+/// Writes the methods a secret text presented to us shares: `parse`, `expose` (documented by the
+/// attributes given), `hash`, and a `Debug` that hides the text.
+macro_rules! presented_secret {
+    ($name:ident, $field:literal, $(#[$expose:meta])*) => {
+        impl $name {
+            #[doc = concat!("Wraps a ", $field, " presented to us. It is only ever hashed and compared, so")]
+            /// any non-empty text of reasonable length is accepted; a wrong one simply does not match.
+            pub fn parse(presented: &str) -> Result<Self, TextError> {
+                check_presented($field, presented)?;
+                Ok($name(presented.to_owned()))
+            }
+
+            $(#[$expose])*
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+
+            /// The hash to store.
+            pub fn hash(&self) -> SecretHash {
+                SecretHash::of(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    };
+}
 
 /// The secret a browser or till uses to read one payment: `cs_` and 32 hex digits (128 bits, derived
 /// from the payment id by [`ClientSecretKey::client_secret`]).
@@ -30,32 +61,15 @@ pub struct ClientSecret(String);
 impl ClientSecret {
     /// Builds a secret from 16 bytes (random or derived).
     pub fn from_random(bytes: [u8; 16]) -> Self {
-        ClientSecret(format!("cs_{}", hex16(bytes)))
+        ClientSecret(format!("cs_{}", hex::encode(bytes)))
     }
+}
 
-    /// Wraps a secret presented by a client. It is only ever hashed and compared, so any non-empty text of
-    /// reasonable length is accepted; a wrong one simply does not match.
-    pub fn parse(presented: &str) -> Result<Self, TextError> {
-        check_presented("client secret", presented)?;
-        Ok(ClientSecret(presented.to_owned()))
-    }
-
+presented_secret!(
+    ClientSecret,
+    "client secret",
     /// The secret itself, for the one answer that hands it out. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The hash to store.
-    pub fn hash(&self) -> SecretHash {
-        SecretHash::of(&self.0)
-    }
-}
-
-impl fmt::Debug for ClientSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ClientSecret(<redacted>)")
-    }
-}
+);
 
 /// The server-side key that payments' client secrets derive from (`CLIENT_SECRET_KEY`): at least
 /// [`ClientSecretKey::MIN_BYTES`] bytes of text. `Debug` hides it.
@@ -108,31 +122,15 @@ pub struct NotificationToken(String);
 impl NotificationToken {
     /// Builds a token from 16 random bytes.
     pub fn from_random(bytes: [u8; 16]) -> Self {
-        NotificationToken(hex16(bytes))
+        NotificationToken(hex::encode(bytes))
     }
+}
 
-    /// Wraps a token presented in a notification; see [`ClientSecret::parse`].
-    pub fn parse(presented: &str) -> Result<Self, TextError> {
-        check_presented("notification token", presented)?;
-        Ok(NotificationToken(presented.to_owned()))
-    }
-
+presented_secret!(
+    NotificationToken,
+    "notification token",
     /// The token itself, for building the notificationUrl. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The hash to store.
-    pub fn hash(&self) -> SecretHash {
-        SecretHash::of(&self.0)
-    }
-}
-
-impl fmt::Debug for NotificationToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("NotificationToken(<redacted>)")
-    }
-}
+);
 
 fn check_presented(field: &'static str, presented: &str) -> Result<(), TextError> {
     if presented.is_empty() {
@@ -174,25 +172,14 @@ impl SecretHash {
             field: "secret hash",
             reason: "expected 64 hexadecimal digits",
         };
-        if hex.len() != 64 {
-            return Err(malformed);
-        }
         let mut bytes = [0u8; 32];
-        for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
-            let text = std::str::from_utf8(pair).map_err(|_| malformed.clone())?;
-            bytes[i] = u8::from_str_radix(text, 16).map_err(|_| malformed.clone())?;
-        }
+        hex::decode_to_slice(hex, &mut bytes).map_err(|_| malformed)?;
         Ok(SecretHash(bytes))
     }
 
     /// 64 lowercase hex digits.
     pub fn to_hex(&self) -> String {
-        let (a, b) = self.0.split_at(16);
-        let mut first = [0u8; 16];
-        let mut second = [0u8; 16];
-        first.copy_from_slice(a);
-        second.copy_from_slice(b);
-        format!("{}{}", hex16(first), hex16(second))
+        hex::encode(self.0)
     }
 
     /// True when `candidate` hashes to this hash. The comparison takes the same time wherever the
@@ -262,6 +249,15 @@ mod tests {
         );
         assert_eq!(SecretHash::from_hex(&hash.to_hex()), Ok(hash));
         assert!(SecretHash::from_hex("zz").is_err());
+    }
+
+    #[test]
+    fn hex_hashes_are_64_digits_of_either_case() {
+        let hash = SecretHash::of("abc");
+        assert_eq!(SecretHash::from_hex(&hash.to_hex().to_uppercase()), Ok(hash));
+        assert!(SecretHash::from_hex(&hash.to_hex()[..62]).is_err());
+        assert!(SecretHash::from_hex(&format!("{}00", hash.to_hex())).is_err());
+        assert!(SecretHash::from_hex(&format!("{}g", &hash.to_hex()[..63])).is_err());
     }
 
     #[test]

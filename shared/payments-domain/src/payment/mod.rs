@@ -714,6 +714,14 @@ pub(crate) mod tests {
         }
     }
 
+    /// What deciding on the observation `status`, `version` leaves unchanged; a change fails the test.
+    fn no_change(payment: &Payment, status: &str, version: u32) -> NoChange {
+        match decide(payment, &observation(status, version)) {
+            Decision::NoChange(unchanged) => unchanged,
+            change => panic!("expected no change, got {change:?}"),
+        }
+    }
+
     pub(crate) fn paid_payment(total: i64) -> Payment {
         pending_payment(total).observe(&observation("PAID", 2)).1.unwrap()
     }
@@ -769,39 +777,30 @@ pub(crate) mod tests {
             .unwrap();
         assert_eq!(next.status(), PaymentStatus::Pending);
         assert_eq!(next.glase_version(), StatusVersion::new(1));
-        assert_eq!(
-            decide(&next, &observation("ISSUED", 1)),
-            Decision::NoChange(NoChange::NothingNew)
-        );
+        assert_eq!(no_change(&next, "ISSUED", 1), NoChange::NothingNew);
     }
 
     #[test]
     fn an_older_version_is_stale_and_changes_nothing() {
         let p = pending_payment(100).observe(&observation("ISSUED", 3)).1.unwrap();
-        assert_eq!(
-            decide(&p, &observation("CANCELED", 2)),
-            Decision::NoChange(NoChange::Stale)
-        );
+        assert_eq!(no_change(&p, "CANCELED", 2), NoChange::Stale);
     }
 
     #[test]
     fn a_duplicate_paid_observation_changes_nothing() {
         let paid = paid_payment(100);
-        assert_eq!(
-            decide(&paid, &observation("PAID", 2)),
-            Decision::NoChange(NoChange::AlreadyFinal)
-        );
+        assert_eq!(no_change(&paid, "PAID", 2), NoChange::AlreadyFinal);
     }
 
     #[test]
     fn a_reversal_reported_after_paid_is_flagged_but_never_applied() {
         let paid = paid_payment(100);
         assert_eq!(
-            decide(&paid, &observation("CANCELED", 3)),
-            Decision::NoChange(NoChange::FinalDisagrees {
+            no_change(&paid, "CANCELED", 3),
+            NoChange::FinalDisagrees {
                 ours: PaymentStatus::Paid,
                 glase: GlaseInvoiceStatus::Canceled
-            })
+            }
         );
     }
 

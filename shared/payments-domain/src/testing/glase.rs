@@ -14,6 +14,7 @@ use crate::payment::{GlaseInvoiceStatus, Observation};
 use crate::period::{FetchedReport, PeriodScope, ReportDocument, ReportRow, ReportTransaction};
 use crate::ports::{
     Clock, GlaseError, GlaseGateway, GlaseTerminal, Invoice, ReceiptDocument, RefundInvoice, ReportRequest,
+    narrowed_bound,
 };
 
 /// One call the fake Glase received.
@@ -240,6 +241,19 @@ impl FakeGlase {
         outcome
     }
 
+    /// A [`FakeGlase::call`] that changes nothing at Glase and answers `Ok(())`.
+    async fn acknowledge(&self, operation: &'static str, call: GlaseCall) -> Result<(), GlaseError> {
+        self.call(operation, call).await?.deliver(Ok(()))
+    }
+
+    /// The next of the references the fake hands out, written and parsed by `make`; one that does not
+    /// parse is Glase's SYSTEM_ERROR.
+    fn next_reference<T, E>(&self, make: impl FnOnce(u64) -> Result<T, E>) -> Result<T, GlaseError> {
+        let mut s = lock(&self.state);
+        s.next_reference += 1;
+        make(s.next_reference).map_err(|_| rejected(90, "SYSTEM_ERROR"))
+    }
+
     fn begin(&self, operation: &'static str, call: GlaseCall) -> Result<Answer, GlaseError> {
         let mut s = lock(&self.state);
         s.calls.push(call);
@@ -274,7 +288,7 @@ impl GlaseGateway for FakeGlase {
         Self {
             state: Arc::clone(&self.state),
             clock: self.clock.clone(),
-            until: Some(self.until.map_or(by, |until| until.min(by))),
+            until: Some(narrowed_bound(self.until, by)),
         }
     }
 
@@ -388,17 +402,12 @@ impl GlaseGateway for FakeGlase {
         reference: &InvoiceReference,
         invoice: &Invoice,
     ) -> Result<(), GlaseError> {
-        let answer = self
-            .call(
-                "updateInvoice",
-                GlaseCall::UpdateInvoice {
-                    invoice_reference: reference.clone(),
-                    total_minor: invoice.order.total().minor_units(),
-                    notification_url: invoice.notification_url.expose().to_owned(),
-                },
-            )
-            .await?;
-        answer.deliver(Ok(()))
+        let call = GlaseCall::UpdateInvoice {
+            invoice_reference: reference.clone(),
+            total_minor: invoice.order.total().minor_units(),
+            notification_url: invoice.notification_url.expose().to_owned(),
+        };
+        self.acknowledge("updateInvoice", call).await
     }
 
     async fn refund_payment(
@@ -416,12 +425,7 @@ impl GlaseGateway for FakeGlase {
                 },
             )
             .await?;
-        let mut s = lock(&self.state);
-        s.next_reference += 1;
-        answer.deliver(
-            ErsReference::parse(&format!("2026112299999999999{:06}", s.next_reference))
-                .map_err(|_| rejected(90, "SYSTEM_ERROR")),
-        )
+        answer.deliver(self.next_reference(|n| ErsReference::parse(&format!("2026112299999999999{n:06}"))))
     }
 
     async fn register_terminal(
@@ -438,31 +442,18 @@ impl GlaseGateway for FakeGlase {
                 },
             )
             .await?;
-        let mut s = lock(&self.state);
-        s.next_reference += 1;
-        answer.deliver(
-            GlaseTerminalId::parse(&format!("glase{:027}", s.next_reference))
-                .map_err(|_| rejected(90, "SYSTEM_ERROR")),
-        )
+        answer.deliver(self.next_reference(|n| GlaseTerminalId::parse(&format!("glase{n:027}"))))
     }
 
     async fn unregister_terminal(&self, _terminal: &GlaseTerminal) -> Result<(), GlaseError> {
-        let answer = self
-            .call("unregisterTerminal", GlaseCall::UnregisterTerminal)
-            .await?;
-        answer.deliver(Ok(()))
+        self.acknowledge("unregisterTerminal", GlaseCall::UnregisterTerminal)
+            .await
     }
 
     async fn assign_seqr_id(&self, _terminal: &GlaseTerminal, seqr_id: &SeqrId) -> Result<(), GlaseError> {
-        let answer = self
-            .call(
-                "assignSeqrId",
-                GlaseCall::AssignSeqrId {
-                    seqr_id: seqr_id.clone(),
-                },
-            )
-            .await?;
-        answer.deliver(Ok(()))
+        let seqr_id = seqr_id.clone();
+        self.acknowledge("assignSeqrId", GlaseCall::AssignSeqrId { seqr_id })
+            .await
     }
 
     async fn submit_receipt(
@@ -471,24 +462,15 @@ impl GlaseGateway for FakeGlase {
         ers_reference: &ErsReference,
         _receipt: &ReceiptDocument,
     ) -> Result<(), GlaseError> {
-        let answer = self
-            .call(
-                "submitPaymentReceipt",
-                GlaseCall::SubmitReceipt {
-                    ers_reference: ers_reference.clone(),
-                },
-            )
-            .await?;
-        answer.deliver(Ok(()))
+        let ers_reference = ers_reference.clone();
+        self.acknowledge("submitPaymentReceipt", GlaseCall::SubmitReceipt { ers_reference })
+            .await
     }
 
     async fn mark_period(&self, _scope: &PeriodScope) -> Result<TransactionPeriodId, GlaseError> {
         let answer = self.call("markTransactionPeriod", GlaseCall::MarkPeriod).await?;
-        let mut s = lock(&self.state);
-        s.next_reference += 1;
         answer.deliver(
-            TransactionPeriodId::parse(&format!("2026112288888888888{:06}", s.next_reference))
-                .map_err(|_| rejected(90, "SYSTEM_ERROR")),
+            self.next_reference(|n| TransactionPeriodId::parse(&format!("2026112288888888888{n:06}"))),
         )
     }
 

@@ -130,6 +130,25 @@ impl InMemoryStore {
         lock(&self.state).writes
     }
 
+    /// The items of one of the state's maps that `keep` picks out, in key order (a call like any other).
+    fn select<K, V: Clone>(
+        &self,
+        items: fn(&StoreState) -> &BTreeMap<K, V>,
+        keep: impl Fn(&V) -> bool,
+    ) -> Result<Vec<V>, StoreError> {
+        let s = self.enter()?;
+        Ok(items(&s).values().filter(|v| keep(v)).cloned().collect())
+    }
+
+    /// The first of [`InMemoryStore::select`].
+    fn find<K, V: Clone>(
+        &self,
+        items: fn(&StoreState) -> &BTreeMap<K, V>,
+        keep: impl Fn(&V) -> bool,
+    ) -> Result<Option<V>, StoreError> {
+        Ok(self.select(items, keep)?.into_iter().next())
+    }
+
     fn enter(&self) -> Result<MutexGuard<'_, StoreState>, StoreError> {
         let mut s = lock(&self.state);
         match s.fail_next.pop_front() {
@@ -141,6 +160,42 @@ impl InMemoryStore {
             },
         }
     }
+}
+
+impl StoreState {
+    fn put_payment(&mut self, payment: &Payment) {
+        self.payments
+            .insert(payment.id().as_str().to_owned(), payment.clone());
+    }
+
+    fn put_terminal(&mut self, terminal: &Terminal) {
+        self.terminals
+            .insert(terminal.id().as_str().to_owned(), terminal.clone());
+    }
+}
+
+/// The key of a refund: its payment and its id.
+fn refund_key(payment: &PaymentId, refund: &RefundId) -> (String, String) {
+    (payment.as_str().to_owned(), refund.as_str().to_owned())
+}
+
+/// The key of an idempotency record: its operation and the client's key.
+fn record_key(operation: Operation, key: &IdempotencyKey) -> (String, String) {
+    (operation.as_str().to_owned(), key.as_str().to_owned())
+}
+
+/// The insert-if-absent condition: no item with the key `id` yet.
+fn absent<V>(items: &BTreeMap<String, V>, id: &str) -> Result<(), StoreError> {
+    if items.contains_key(id) {
+        return Err(StoreError::ConditionFailed);
+    }
+    Ok(())
+}
+
+/// Payments by when they are due, then their id, at most `limit`: the order of a due index.
+fn earliest_first(mut due: Vec<(Timestamp, Payment)>, limit: usize) -> Vec<Payment> {
+    due.sort_by(|(a, p), (b, q)| a.cmp(b).then_with(|| p.id().as_str().cmp(q.id().as_str())));
+    due.into_iter().take(limit).map(|(_, p)| p).collect()
 }
 
 fn check_revision(stored: Option<Revision>, expected: Revision) -> Result<(), StoreError> {
@@ -181,11 +236,8 @@ fn check_terminal(stored: Option<&Terminal>, next: &Terminal, expected: Revision
 impl PaymentStore for InMemoryStore {
     async fn insert_payment(&self, payment: &Payment) -> Result<(), StoreError> {
         let mut s = self.enter()?;
-        if s.payments.contains_key(payment.id().as_str()) {
-            return Err(StoreError::ConditionFailed);
-        }
-        s.payments
-            .insert(payment.id().as_str().to_owned(), payment.clone());
+        absent(&s.payments, payment.id().as_str())?;
+        s.put_payment(payment);
         s.written()
     }
 
@@ -196,18 +248,14 @@ impl PaymentStore for InMemoryStore {
         expected_terminal: Revision,
     ) -> Result<(), StoreError> {
         let mut s = self.enter()?;
-        if s.payments.contains_key(payment.id().as_str()) {
-            return Err(StoreError::ConditionFailed);
-        }
+        absent(&s.payments, payment.id().as_str())?;
         check_terminal(
             s.terminals.get(terminal.id().as_str()),
             terminal,
             expected_terminal,
         )?;
-        s.payments
-            .insert(payment.id().as_str().to_owned(), payment.clone());
-        s.terminals
-            .insert(terminal.id().as_str().to_owned(), terminal.clone());
+        s.put_payment(payment);
+        s.put_terminal(terminal);
         s.written()
     }
 
@@ -218,8 +266,7 @@ impl PaymentStore for InMemoryStore {
     async fn update_payment(&self, payment: &Payment, expected: Revision) -> Result<(), StoreError> {
         let mut s = self.enter()?;
         check_payment(s.payments.get(payment.id().as_str()), payment, expected)?;
-        s.payments
-            .insert(payment.id().as_str().to_owned(), payment.clone());
+        s.put_payment(payment);
         s.written()
     }
 
@@ -232,14 +279,13 @@ impl PaymentStore for InMemoryStore {
         // the id, and bounded, so only due payments take the `limit`.
         let s = self.enter()?;
         let due_since = |p: &Payment| p.last_checked_at().unwrap_or(p.created_at());
-        let mut due: Vec<(Timestamp, Payment)> = s
+        let due: Vec<(Timestamp, Payment)> = s
             .payments
             .values()
             .filter(|p| p.status() == PaymentStatus::Pending && due_since(p) < checked_before)
             .map(|p| (due_since(p), p.clone()))
             .collect();
-        due.sort_by(|(a, p), (b, q)| a.cmp(b).then_with(|| p.id().as_str().cmp(q.id().as_str())));
-        Ok(due.into_iter().take(limit).map(|(_, p)| p).collect())
+        Ok(earliest_first(due, limit))
     }
 
     async fn pending_payments_expired(
@@ -247,13 +293,10 @@ impl PaymentStore for InMemoryStore {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<Payment>, StoreError> {
-        let s = self.enter()?;
-        let mut expired: Vec<Payment> = s
-            .payments
-            .values()
-            .filter(|p| p.status() == PaymentStatus::Pending && p.expires_at() <= now)
-            .cloned()
-            .collect();
+        let mut expired = self.select(
+            |s| &s.payments,
+            |p| p.status() == PaymentStatus::Pending && p.expires_at() <= now,
+        )?;
         expired.sort_by(|p, q| (p.expires_at(), p.id().as_str()).cmp(&(q.expires_at(), q.id().as_str())));
         expired.truncate(limit);
         Ok(expired)
@@ -267,23 +310,17 @@ impl PaymentStore for InMemoryStore {
         // Like the `RECEIPT_DUE` partition: ordered by when the receipt is next due, then the id, and
         // bounded by `now`, so a retry still waiting takes no place.
         let s = self.enter()?;
-        let mut due: Vec<(Timestamp, Payment)> = s
+        let due: Vec<(Timestamp, Payment)> = s
             .payments
             .values()
             .filter_map(|p| p.receipt().due_at().map(|at| (at, p.clone())))
             .filter(|(at, _)| *at <= now)
             .collect();
-        due.sort_by(|(a, p), (b, q)| a.cmp(b).then_with(|| p.id().as_str().cmp(q.id().as_str())));
-        Ok(due.into_iter().take(limit).map(|(_, p)| p).collect())
+        Ok(earliest_first(due, limit))
     }
 
     async fn find_payment_by_ers_reference(&self, ers: &ErsReference) -> Result<Option<Payment>, StoreError> {
-        Ok(self
-            .enter()?
-            .payments
-            .values()
-            .find(|p| p.ers_reference() == Some(ers))
-            .cloned())
+        self.find(|s| &s.payments, |p| p.ers_reference() == Some(ers))
     }
 
     async fn payments_paid_between(
@@ -292,13 +329,10 @@ impl PaymentStore for InMemoryStore {
         to: Timestamp,
     ) -> Result<Vec<Payment>, StoreError> {
         // Like the `timeline` index: in the order they were paid.
-        let mut paid: Vec<Payment> = self
-            .enter()?
-            .payments
-            .values()
-            .filter(|p| p.paid_at().is_some_and(|t| from <= t && t < to))
-            .cloned()
-            .collect();
+        let mut paid = self.select(
+            |s| &s.payments,
+            |p| p.paid_at().is_some_and(|t| from <= t && t < to),
+        )?;
         paid.sort_by_key(|p| (p.paid_at(), p.id().as_str().to_owned()));
         Ok(paid)
     }
@@ -310,10 +344,7 @@ impl PaymentStore for InMemoryStore {
         expected_payment: Revision,
     ) -> Result<(), StoreError> {
         let mut s = self.enter()?;
-        let key = (
-            refund.payment_id().as_str().to_owned(),
-            refund.id().as_str().to_owned(),
-        );
+        let key = refund_key(refund.payment_id(), refund.id());
         if let Some(existing) = s.refunds.get(&key) {
             // The same transaction repeated (a retry after a lost answer) succeeds without applying a
             // second time, as the real store's request token makes it; anything else is refused.
@@ -326,8 +357,7 @@ impl PaymentStore for InMemoryStore {
         }
         check_payment(s.payments.get(payment.id().as_str()), payment, expected_payment)?;
         s.refunds.insert(key, refund.clone());
-        s.payments
-            .insert(payment.id().as_str().to_owned(), payment.clone());
+        s.put_payment(payment);
         s.written()
     }
 
@@ -336,28 +366,19 @@ impl PaymentStore for InMemoryStore {
         payment_id: &PaymentId,
         refund_id: &RefundId,
     ) -> Result<Option<Refund>, StoreError> {
-        let key = (payment_id.as_str().to_owned(), refund_id.as_str().to_owned());
+        let key = refund_key(payment_id, refund_id);
         Ok(self.enter()?.refunds.get(&key).cloned())
     }
 
     async fn list_refunds(&self, payment_id: &PaymentId) -> Result<Vec<Refund>, StoreError> {
-        let mut refunds: Vec<Refund> = self
-            .enter()?
-            .refunds
-            .values()
-            .filter(|r| r.payment_id() == payment_id)
-            .cloned()
-            .collect();
+        let mut refunds = self.select(|s| &s.refunds, |r| r.payment_id() == payment_id)?;
         refunds.sort_by_key(Refund::created_at);
         Ok(refunds)
     }
 
     async fn update_refund(&self, refund: &Refund, expected: Revision) -> Result<(), StoreError> {
         let mut s = self.enter()?;
-        let key = (
-            refund.payment_id().as_str().to_owned(),
-            refund.id().as_str().to_owned(),
-        );
+        let key = refund_key(refund.payment_id(), refund.id());
         check_refund(s.refunds.get(&key), refund, expected)?;
         s.refunds.insert(key, refund.clone());
         s.written()
@@ -371,15 +392,11 @@ impl PaymentStore for InMemoryStore {
         expected_payment: Revision,
     ) -> Result<(), StoreError> {
         let mut s = self.enter()?;
-        let key = (
-            refund.payment_id().as_str().to_owned(),
-            refund.id().as_str().to_owned(),
-        );
+        let key = refund_key(refund.payment_id(), refund.id());
         check_refund(s.refunds.get(&key), refund, expected_refund)?;
         check_payment(s.payments.get(payment.id().as_str()), payment, expected_payment)?;
         s.refunds.insert(key, refund.clone());
-        s.payments
-            .insert(payment.id().as_str().to_owned(), payment.clone());
+        s.put_payment(payment);
         s.written()
     }
 
@@ -389,25 +406,17 @@ impl PaymentStore for InMemoryStore {
         updated_before: Timestamp,
         limit: usize,
     ) -> Result<Vec<Refund>, StoreError> {
-        let mut found: Vec<Refund> = self
-            .enter()?
-            .refunds
-            .values()
-            .filter(|r| r.status() == status && r.updated_at() < updated_before)
-            .cloned()
-            .collect();
+        let mut found = self.select(
+            |s| &s.refunds,
+            |r| r.status() == status && r.updated_at() < updated_before,
+        )?;
         found.sort_by_key(Refund::updated_at);
         found.truncate(limit);
         Ok(found)
     }
 
     async fn find_refund_by_ers_reference(&self, ers: &ErsReference) -> Result<Option<Refund>, StoreError> {
-        Ok(self
-            .enter()?
-            .refunds
-            .values()
-            .find(|r| r.ers_reference() == Some(ers))
-            .cloned())
+        self.find(|s| &s.refunds, |r| r.ers_reference() == Some(ers))
     }
 
     async fn insert_terminal(&self, terminal: &Terminal) -> Result<(), StoreError> {
@@ -419,8 +428,7 @@ impl PaymentStore for InMemoryStore {
         if taken {
             return Err(StoreError::ConditionFailed);
         }
-        s.terminals
-            .insert(terminal.id().as_str().to_owned(), terminal.clone());
+        s.put_terminal(terminal);
         s.written()
     }
 
@@ -432,16 +440,11 @@ impl PaymentStore for InMemoryStore {
         &self,
         external: &ExternalTerminalId,
     ) -> Result<Option<Terminal>, StoreError> {
-        Ok(self
-            .enter()?
-            .terminals
-            .values()
-            .find(|t| t.external_id() == external)
-            .cloned())
+        self.find(|s| &s.terminals, |t| t.external_id() == external)
     }
 
     async fn list_terminals(&self) -> Result<Vec<Terminal>, StoreError> {
-        let mut all: Vec<Terminal> = self.enter()?.terminals.values().cloned().collect();
+        let mut all = self.select(|s| &s.terminals, |_| true)?;
         all.sort_by_key(|t| t.to_record().created_at);
         Ok(all)
     }
@@ -449,16 +452,13 @@ impl PaymentStore for InMemoryStore {
     async fn update_terminal(&self, terminal: &Terminal, expected: Revision) -> Result<(), StoreError> {
         let mut s = self.enter()?;
         check_terminal(s.terminals.get(terminal.id().as_str()), terminal, expected)?;
-        s.terminals
-            .insert(terminal.id().as_str().to_owned(), terminal.clone());
+        s.put_terminal(terminal);
         s.written()
     }
 
     async fn insert_period(&self, period: &ReportingPeriod) -> Result<(), StoreError> {
         let mut s = self.enter()?;
-        if s.periods.contains_key(period.id().as_str()) {
-            return Err(StoreError::ConditionFailed);
-        }
+        absent(&s.periods, period.id().as_str())?;
         s.periods.insert(period.id().as_str().to_owned(), period.clone());
         s.written()
     }
@@ -496,10 +496,7 @@ impl PaymentStore for InMemoryStore {
         record: &IdempotencyRecord,
     ) -> Result<IdempotencyInsert, StoreError> {
         let mut s = self.enter()?;
-        let key = (
-            record.operation.as_str().to_owned(),
-            record.key.as_str().to_owned(),
-        );
+        let key = record_key(record.operation, &record.key);
         if let Some(existing) = s.idempotency.get(&key) {
             return Ok(IdempotencyInsert::Existing(existing.clone()));
         }
@@ -514,10 +511,7 @@ impl PaymentStore for InMemoryStore {
         expected: Revision,
     ) -> Result<(), StoreError> {
         let mut s = self.enter()?;
-        let key = (
-            record.operation.as_str().to_owned(),
-            record.key.as_str().to_owned(),
-        );
+        let key = record_key(record.operation, &record.key);
         check_revision(s.idempotency.get(&key).map(|r| r.revision), expected)?;
         s.idempotency.insert(key, record.clone());
         s.written()
@@ -530,7 +524,7 @@ impl PaymentStore for InMemoryStore {
         expected: Revision,
     ) -> Result<(), StoreError> {
         let mut s = self.enter()?;
-        let k = (operation.as_str().to_owned(), key.as_str().to_owned());
+        let k = record_key(operation, key);
         check_revision(s.idempotency.get(&k).map(|r| r.revision), expected)?;
         s.idempotency.remove(&k);
         s.written()

@@ -10,6 +10,8 @@
 //! - [`connections`]: WebSocket connections listening to a payment.
 //! - [`terminals`]: POS terminals (register, list, assign a Glase ID, unregister), the till's "try
 //!   again", and the receipt sweep.
+//! - `race` and `keys`: the two steps the use cases share: the loop around a conditional write that
+//!   retries a lost race (`MAX_RACES` times at most), and taking a request's idempotency key.
 //!
 //! # Deadlines
 //! A use case run inside a function invocation gets the invocation's deadline as a [`Timestamp`] (the
@@ -32,8 +34,10 @@
 //! Refunds are bounded by the refund worker's own time budget per message; terminal registration and
 //! period reports run without a deadline, their Glase calls ending by the client's own timeout.
 
+use std::future::Future;
 use std::time::Duration;
 
+use futures::stream::{self, StreamExt as _};
 use thiserror::Error;
 
 use crate::idempotency::IdempotencyPolicy;
@@ -44,16 +48,19 @@ use crate::refund::Refund;
 use crate::terminal::Terminal;
 
 pub mod connections;
+mod keys;
 pub mod payments;
+mod race;
 pub mod refunds;
 pub mod reports;
 pub mod sweeps;
 pub mod terminals;
 
 #[cfg(test)]
-mod deadline_tests;
-#[cfg(test)]
 mod tests;
+
+pub(crate) use keys::{KeyTaken, key_taken_over};
+pub(crate) use race::{MAX_RACES, Race, retry_on_race, retry_up_to};
 
 pub use payments::{Caller, Cancellation, ConfirmOutcome, CreatePayment, CreatedPayment, PaymentView};
 pub use refunds::{RefundProcessing, RefundSweepReport, RequestRefund};
@@ -122,9 +129,18 @@ impl Reserves {
     }
 }
 
-/// How many times a use case retries a conditional write that lost a race (re-reading the item
-/// between tries) before it answers [`StoreError::ConditionFailed`].
-pub(crate) const MAX_RACES: usize = 5;
+/// Runs `step` on every item, at most `at_once` at a time, and answers the outcomes as they finish.
+pub(crate) async fn at_most<T, F: Future>(
+    items: impl IntoIterator<Item = T>,
+    at_once: usize,
+    step: impl FnMut(T) -> F,
+) -> Vec<F::Output> {
+    stream::iter(items)
+        .map(step)
+        .buffer_unordered(at_once)
+        .collect()
+        .await
+}
 
 /// When a step must end: the invocation's deadline less what is kept back for later steps, or `None`
 /// when the use case runs without a deadline.
@@ -184,6 +200,20 @@ impl<P: PortTypes<Store: PaymentStore>> Deps<P> {
             .get_payment(id)
             .await?
             .ok_or(UseCaseError::NotFound("payment"))
+    }
+
+    /// One try of [`retry_on_race`] that writes `next` over `current`: done with `next`, or after a lost
+    /// race the payment read again.
+    pub(crate) async fn write_payment(
+        &self,
+        next: Payment,
+        current: &Payment,
+    ) -> Result<Race<Payment, Payment>, UseCaseError> {
+        match self.store.update_payment(&next, current.revision()).await {
+            Ok(()) => Ok(Race::Done(next)),
+            Err(StoreError::ConditionFailed) => Ok(Race::Retry(self.stored_payment(current.id()).await?)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The stored terminal `id`, or [`UseCaseError::NotFound`].

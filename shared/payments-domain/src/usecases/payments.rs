@@ -5,22 +5,23 @@
 //! too (at most once a second per payment, claimed through a conditional write so concurrent readers do
 //! not multiply the calls); and every path that learns a new status pushes it to the browser.
 
-use crate::idempotency::{
-    Begin, Fingerprint, IdempotencyKey, IdempotencyRecord, Operation, SideEffect, StoredOutcome, evaluate,
-};
+use crate::idempotency::{Fingerprint, IdempotencyKey, Operation, SideEffect, StoredOutcome};
 use crate::ids::{InvoiceReference, PaymentId, Timestamp};
 use crate::order::Order;
 use crate::payment::{
     Decision, GlaseInvoiceStatus, NewPayment, NoChange, Payment, PaymentStatus, PaymentTerminal,
 };
 use crate::ports::{
-    Clock, GlaseError, GlaseGateway, GlaseTerminal, IdGenerator, IdempotencyInsert, Invoice, NotificationUrl,
-    PaymentStore, Ports, StatusPush, StatusUpdate, StoreError, result_codes,
+    Clock, GlaseError, GlaseGateway, GlaseTerminal, IdGenerator, Invoice, NotificationUrl, PaymentStore,
+    Ports, StatusPush, StatusUpdate, StoreError, result_codes,
 };
 use crate::refund::Refund;
 use crate::secret::{ClientSecret, NotificationToken};
 
-use super::{ConflictReason, Deps, MAX_RACES, UseCaseError, less};
+use super::{
+    ConflictReason, Deps, KeyTaken, MAX_RACES, Race, UseCaseError, key_taken_over, less, retry_on_race,
+    retry_up_to,
+};
 
 /// How many times a write that must not be lost (the record of a change Glase already took) is retried
 /// after the store failed.
@@ -140,46 +141,18 @@ impl<P: Ports> Deps<P> {
         let Some((key, fingerprint)) = request.idempotency.clone() else {
             return self.send_and_store(&request, deadline).await;
         };
-        let now = self.clock.now();
-        let fresh = IdempotencyRecord::start(
-            Operation::CreatePayment,
-            key.clone(),
-            fingerprint,
-            now,
-            self.settings.idempotency,
+        let taken = self.take_key(
+            self.key_record(Operation::CreatePayment, &key, fingerprint),
+            SideEffect::NotRepeatable,
+            "an earlier request with this idempotency key did not finish",
+            |e| match e {
+                StoreError::ConditionFailed => key_taken_over(),
+                e => e.into(),
+            },
         );
-        let owned = match self.store.insert_idempotency_record(&fresh).await? {
-            IdempotencyInsert::Inserted => fresh,
-            IdempotencyInsert::Existing(existing) => {
-                match evaluate(&existing, &fingerprint, now, SideEffect::NotRepeatable) {
-                    Begin::TakeOver { expected } => {
-                        let mine = fresh.restarted_over(&existing);
-                        match self.store.replace_idempotency_record(&mine, expected).await {
-                            Ok(()) => mine,
-                            Err(StoreError::ConditionFailed) => {
-                                return Err(UseCaseError::Conflict(ConflictReason::IdempotencyInProgress {
-                                    retry_after: std::time::Duration::from_secs(1),
-                                }));
-                            }
-                            Err(e) => return Err(e.into()),
-                        }
-                    }
-                    Begin::Replay(outcome) => return self.replay_create(outcome).await,
-                    Begin::Conflict => {
-                        return Err(UseCaseError::Conflict(ConflictReason::IdempotencyKeyReused));
-                    }
-                    Begin::RetryLater { retry_after } => {
-                        return Err(UseCaseError::Conflict(ConflictReason::IdempotencyInProgress {
-                            retry_after,
-                        }));
-                    }
-                    Begin::OutcomeUnknown => {
-                        return Err(UseCaseError::OutcomeUnknown(
-                            "an earlier request with this idempotency key did not finish".to_owned(),
-                        ));
-                    }
-                }
-            }
+        let owned = match taken.await? {
+            KeyTaken::Owned(owned) => owned,
+            KeyTaken::Replay(outcome) => return self.replay_create(outcome).await,
         };
 
         let result = self.send_and_store(&request, deadline).await;
@@ -433,26 +406,26 @@ impl<P: Ports> Deps<P> {
             .payment_status(&terminal, payment.invoice_reference(), payment.glase_version())
             .await?;
         let before = payment.status();
-        let mut current = payment;
-        for _ in 0..MAX_RACES {
-            let (decision, next) = current.observe(&observation);
+        let observation = &observation;
+        let confirmed = retry_on_race(payment, |current, _| async move {
+            let (decision, next) = current.observe(observation);
             let disagreement = match &decision {
                 Decision::NoChange(NoChange::FinalDisagrees { glase, .. }) => Some(glase.clone()),
                 _ => None,
             };
             let Some(next) = next else {
                 let after = current.status();
-                return Ok((
+                return Ok(Race::Done((
                     current,
                     ConfirmOutcome {
                         before,
                         after,
                         disagreement,
                     },
-                ));
+                )));
             };
-            match self.store.update_payment(&next, current.revision()).await {
-                Ok(()) => {
+            match self.write_payment(next, &current).await? {
+                Race::Done(next) => {
                     let outcome = ConfirmOutcome {
                         before,
                         after: next.status(),
@@ -461,15 +434,12 @@ impl<P: Ports> Deps<P> {
                     if outcome.changed() {
                         self.push_status(&next).await;
                     }
-                    return Ok((next, outcome));
+                    Ok(Race::Done((next, outcome)))
                 }
-                Err(StoreError::ConditionFailed) => {
-                    current = self.stored_payment(current.id()).await?;
-                }
-                Err(e) => return Err(e.into()),
+                Race::Retry(read) => Ok(Race::Retry(read)),
             }
-        }
-        Err(UseCaseError::Store(StoreError::ConditionFailed))
+        });
+        Ok(confirmed.await?.won()?)
     }
 
     /// Pushes the payment's status to every connection listening to it. A gone connection is forgotten; a
@@ -520,15 +490,16 @@ impl<P: Ports> Deps<P> {
         token: &str,
         deadline: Option<Timestamp>,
     ) -> Result<(Payment, Option<ConfirmOutcome>), UseCaseError> {
-        let mut payment = self.stored_payment(id).await?;
+        let payment = self.stored_payment(id).await?;
         if !payment.notification_token_matches(token) {
             return Err(UseCaseError::NotFound("payment"));
         }
-        for _ in 0..MAX_RACES {
+        // Done with `Err(payment)`: the claim could not be written.
+        let claimed = retry_on_race(payment, |payment, _| async move {
             let now = self.clock.now();
             if !payment.notification_due(now, self.settings.status_check_interval) {
                 // Final, or another notification asked Glase within the interval.
-                return Ok((payment, None));
+                return Ok(Race::Done(Ok((payment, None))));
             }
             let claim = payment.notified_at(now);
             match self.store.update_payment(&claim, payment.revision()).await {
@@ -540,14 +511,16 @@ impl<P: Ports> Deps<P> {
                         let _ = self.store.update_payment(&release, expected).await;
                     }
                     let (payment, outcome) = confirmed?;
-                    return Ok((payment, Some(outcome)));
+                    Ok(Race::Done(Ok((payment, Some(outcome)))))
                 }
-                Err(StoreError::ConditionFailed) => {
-                    payment = self.stored_payment(id).await?;
-                }
-                Err(_) => break,
+                Err(StoreError::ConditionFailed) => Ok(Race::Retry(self.stored_payment(id).await?)),
+                Err(_) => Ok(Race::Done(Err(payment))),
             }
-        }
+        });
+        let payment = match claimed.await? {
+            Race::Done(Ok(answer)) => return Ok(answer),
+            Race::Done(Err(payment)) | Race::Retry(payment) => payment,
+        };
         // The claim could not be written: ask Glase unclaimed rather than risk the 20-second window.
         if payment.status().is_final() {
             return Ok((payment, None));
@@ -706,31 +679,26 @@ impl<P: Ports> Deps<P> {
             }
             Err(e) => return Err(e.into()),
         }
-        let mut current = payment;
-        for _ in 0..MAX_RACES {
+        let canceled = retry_on_race(payment, |current, _| async move {
             if current.status() != PaymentStatus::Pending {
                 return match current.status() {
-                    PaymentStatus::Canceled => Ok(already(current)),
+                    PaymentStatus::Canceled => Ok(Race::Done(already(current))),
                     PaymentStatus::Paid => Err(UseCaseError::Conflict(ConflictReason::AlreadyPaid)),
                     _ => Err(UseCaseError::Conflict(ConflictReason::NotPending)),
                 };
             }
             let next = current.canceled_by_us(self.clock.now())?;
-            match self.store.update_payment(&next, current.revision()).await {
-                Ok(()) => {
-                    self.push_status(&next).await;
-                    return Ok(Cancellation {
-                        payment: next,
-                        canceled_now: true,
-                    });
-                }
-                Err(StoreError::ConditionFailed) => {
-                    current = self.stored_payment(id).await?;
-                }
-                Err(e) => return Err(e.into()),
-            }
+            let written = self.write_payment(next, &current).await?;
+            Ok(written.map(|payment| Cancellation {
+                payment,
+                canceled_now: true,
+            }))
+        });
+        let next = canceled.await?.won()?;
+        if next.canceled_now {
+            self.push_status(&next.payment).await;
         }
-        Err(UseCaseError::Store(StoreError::ConditionFailed))
+        Ok(next)
     }
 
     /// Replaces the rows and total of a pending payment (updateInvoice). The invoice gets a fresh
@@ -792,35 +760,40 @@ impl<P: Ports> Deps<P> {
                 "Glase holds the updated invoice, but the payment could not be updated ({e})"
             ))
         };
-        let mut current = payment;
-        let mut failures = 0;
-        for _ in 0..MAX_RACES + MAX_STORE_RETRIES {
-            let next = current.with_updated_invoice(order.clone(), token.hash())?;
-            match self.store.update_payment(&next, current.revision()).await {
-                Ok(()) => return Ok(next),
-                Err(StoreError::ConditionFailed) => {}
-                Err(e @ StoreError::Malformed { .. }) => return Err(not_recorded(e)),
-                Err(e) => {
-                    failures += 1;
-                    if failures > MAX_STORE_RETRIES {
-                        return Err(not_recorded(e));
+        let (order, token, not_recorded) = (&order, &token, &not_recorded);
+        // The state of a try: the payment as last read, and how many store calls failed so far.
+        let updated = retry_up_to(
+            MAX_RACES + MAX_STORE_RETRIES,
+            (payment, 0),
+            |(current, mut failures), _| async move {
+                let next = current.with_updated_invoice(order.clone(), token.hash())?;
+                match self.store.update_payment(&next, current.revision()).await {
+                    Ok(()) => return Ok(Race::Done(next)),
+                    Err(StoreError::ConditionFailed) => {}
+                    Err(e @ StoreError::Malformed { .. }) => return Err(not_recorded(e)),
+                    Err(e) => {
+                        failures += 1;
+                        if failures > MAX_STORE_RETRIES {
+                            return Err(not_recorded(e));
+                        }
                     }
                 }
-            }
-            // Lost a race or the write failed: re-read (the write may have been taken) and decide again.
-            match self.store.get_payment(id).await {
-                Ok(Some(read)) if read == next => return Ok(read),
-                Ok(Some(read)) => current = read,
-                Ok(None) => return Err(UseCaseError::NotFound("payment")),
-                Err(e) => {
-                    failures += 1;
-                    if failures > MAX_STORE_RETRIES {
-                        return Err(not_recorded(e));
+                // Lost a race or the write failed: re-read (the write may have been taken) and decide again.
+                match self.store.get_payment(id).await {
+                    Ok(Some(read)) if read == next => Ok(Race::Done(read)),
+                    Ok(Some(read)) => Ok(Race::Retry((read, failures))),
+                    Ok(None) => Err(UseCaseError::NotFound("payment")),
+                    Err(e) => {
+                        failures += 1;
+                        if failures > MAX_STORE_RETRIES {
+                            return Err(not_recorded(e));
+                        }
+                        Ok(Race::Retry((current, failures)))
                     }
                 }
-            }
-        }
-        Err(not_recorded(StoreError::ConditionFailed))
+            },
+        );
+        updated.await?.won().map_err(not_recorded)
     }
 
     /// Stores `token`'s hash as the payment's next notification token, re-reading after a lost race.
@@ -829,21 +802,14 @@ impl<P: Ports> Deps<P> {
         payment: Payment,
         token: &NotificationToken,
     ) -> Result<Payment, UseCaseError> {
-        let mut current = payment;
-        for _ in 0..MAX_RACES {
+        let stored = retry_on_race(payment, |current, _| async move {
             if current.status() == PaymentStatus::Paid {
                 return Err(UseCaseError::Conflict(ConflictReason::AlreadyPaid));
             }
             let next = current.with_next_notification_token(token.hash())?;
-            match self.store.update_payment(&next, current.revision()).await {
-                Ok(()) => return Ok(next),
-                Err(StoreError::ConditionFailed) => {
-                    current = self.stored_payment(current.id()).await?;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(UseCaseError::Store(StoreError::ConditionFailed))
+            self.write_payment(next, &current).await
+        });
+        Ok(stored.await?.won()?)
     }
 
     /// The invoice reference of a payment the caller may read (for the QR code route).

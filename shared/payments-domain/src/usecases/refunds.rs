@@ -22,20 +22,21 @@
 use std::time::Duration;
 
 use crate::idempotency::{
-    Begin, Fingerprint, FingerprintBuilder, IdempotencyKey, IdempotencyRecord, Operation, SideEffect,
-    StoredOutcome, evaluate,
+    Fingerprint, FingerprintBuilder, IdempotencyKey, Operation, SideEffect, StoredOutcome,
 };
 use crate::ids::{PaymentId, RefundId};
 use crate::money::Money;
 use crate::order::{CashierId, RefundReason};
 use crate::payment::PaymentError;
 use crate::ports::{
-    Clock, GlaseError, GlaseGateway, IdGenerator, IdempotencyInsert, PaymentStore, Ports, RefundInvoice,
-    RefundMessage, RefundQueue, StoreError, result_codes,
+    Clock, GlaseError, GlaseGateway, IdGenerator, PaymentStore, Ports, RefundInvoice, RefundMessage,
+    RefundQueue, StoreError, result_codes,
 };
 use crate::refund::{NewRefund, Refund, RefundFailure, RefundStatus};
 
-use super::{Caller, ConflictReason, Deps, MAX_RACES, UseCaseError};
+use super::{
+    Caller, ConflictReason, Deps, KeyTaken, MAX_RACES, Race, UseCaseError, key_taken_over, retry_on_race,
+};
 
 /// A refund request.
 #[derive(Clone, Debug)]
@@ -103,55 +104,25 @@ impl<P: Ports> Deps<P> {
         let Some((key, fingerprint)) = request.idempotency.clone() else {
             return self.record_refund(&request).await;
         };
-        let now = self.clock.now();
-        let fresh = IdempotencyRecord::start(
-            Operation::RequestRefund,
-            key.clone(),
-            fingerprint,
-            now,
-            self.settings.idempotency,
+        let taken = self.take_key(
+            self.key_record(Operation::RequestRefund, &key, fingerprint),
+            SideEffect::Repeatable,
+            "an earlier request with this key did not finish",
+            |_| key_taken_over(),
         );
-        let owned = match self.store.insert_idempotency_record(&fresh).await? {
-            IdempotencyInsert::Inserted => fresh,
-            IdempotencyInsert::Existing(existing) => {
-                match evaluate(&existing, &fingerprint, now, SideEffect::Repeatable) {
-                    Begin::TakeOver { expected } => {
-                        let mine = fresh.restarted_over(&existing);
-                        self.store
-                            .replace_idempotency_record(&mine, expected)
-                            .await
-                            .map_err(|_| {
-                                UseCaseError::Conflict(ConflictReason::IdempotencyInProgress {
-                                    retry_after: Duration::from_secs(1),
-                                })
-                            })?;
-                        mine
-                    }
-                    Begin::Replay(StoredOutcome::RefundRequested {
-                        payment_id,
-                        refund_id,
-                    }) if payment_id == request.payment_id => {
-                        return self
-                            .store
-                            .get_refund(&payment_id, &refund_id)
-                            .await?
-                            .ok_or(UseCaseError::NotFound("refund"));
-                    }
-                    Begin::Replay(_) | Begin::Conflict => {
-                        return Err(UseCaseError::Conflict(ConflictReason::IdempotencyKeyReused));
-                    }
-                    Begin::RetryLater { retry_after } => {
-                        return Err(UseCaseError::Conflict(ConflictReason::IdempotencyInProgress {
-                            retry_after,
-                        }));
-                    }
-                    Begin::OutcomeUnknown => {
-                        return Err(UseCaseError::OutcomeUnknown(
-                            "an earlier request with this key did not finish".into(),
-                        ));
-                    }
-                }
+        let owned = match taken.await? {
+            KeyTaken::Owned(owned) => owned,
+            KeyTaken::Replay(StoredOutcome::RefundRequested {
+                payment_id,
+                refund_id,
+            }) if payment_id == request.payment_id => {
+                return self
+                    .store
+                    .get_refund(&payment_id, &refund_id)
+                    .await?
+                    .ok_or(UseCaseError::NotFound("refund"));
             }
+            KeyTaken::Replay(_) => return Err(UseCaseError::Conflict(ConflictReason::IdempotencyKeyReused)),
         };
         let result = self.record_refund(&request).await;
         match &result {
@@ -199,7 +170,7 @@ impl<P: Ports> Deps<P> {
     }
 
     async fn record_refund(&self, request: &RequestRefund) -> Result<Refund, UseCaseError> {
-        let mut payment = self.load_for(&request.payment_id, Caller::Merchant).await?;
+        let payment = self.load_for(&request.payment_id, Caller::Merchant).await?;
         let keyed = request.idempotency.is_some();
         let refund_id = match &request.idempotency {
             Some((key, _)) => keyed_refund_id(&request.payment_id, key),
@@ -210,7 +181,8 @@ impl<P: Ports> Deps<P> {
         if keyed && let Some(existing) = self.stored_under_key(request, &refund_id).await? {
             return Ok(existing);
         }
-        for _ in 0..MAX_RACES {
+        let refund_id = &refund_id;
+        let recorded = retry_on_race(payment, |payment, _| async move {
             let amount = Money::new(request.amount_minor, payment.amount().currency());
             let next = payment.reserve_refund(amount).map_err(|e| match e {
                 PaymentError::WrongStatus { .. } => UseCaseError::Conflict(ConflictReason::NotPaid),
@@ -235,18 +207,18 @@ impl<P: Ports> Deps<P> {
                             refund_id: refund_id.clone(),
                         })
                         .await;
-                    return Ok(refund);
+                    Ok(Race::Done(refund))
                 }
                 Err(StoreError::ConditionFailed) => {
-                    if keyed && let Some(existing) = self.stored_under_key(request, &refund_id).await? {
-                        return Ok(existing);
+                    if keyed && let Some(existing) = self.stored_under_key(request, refund_id).await? {
+                        return Ok(Race::Done(existing));
                     }
-                    payment = self.stored_payment(&request.payment_id).await?;
+                    Ok(Race::Retry(self.stored_payment(&request.payment_id).await?))
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => Err(e.into()),
             }
-        }
-        Err(UseCaseError::Store(StoreError::ConditionFailed))
+        });
+        Ok(recorded.await?.won()?)
     }
 
     /// Reads a refund of a payment.
@@ -335,23 +307,24 @@ impl<P: Ports> Deps<P> {
         match settle {
             None => self.store.update_refund(&next, sending.revision()).await?,
             Some(succeeded) => {
-                let mut current = payment;
-                for attempt in 0..MAX_RACES {
+                let (next, sending, refund) = (&next, &sending, &refund);
+                let settled = retry_on_race(payment, |current, attempt| async move {
                     let ledger = current
                         .settle_refund(refund.amount(), succeeded)
                         .map_err(|e| UseCaseError::Invalid(e.to_string()))?;
                     match self
                         .store
-                        .settle_refund(&next, sending.revision(), &ledger, current.revision())
+                        .settle_refund(next, sending.revision(), &ledger, current.revision())
                         .await
                     {
-                        Ok(()) => break,
+                        Ok(()) => Ok(Race::Done(())),
                         Err(StoreError::ConditionFailed) if attempt + 1 < MAX_RACES => {
-                            current = self.stored_payment(&message.payment_id).await?;
+                            Ok(Race::Retry(self.stored_payment(&message.payment_id).await?))
                         }
-                        Err(e) => return Err(e.into()),
+                        Err(e) => Err(e.into()),
                     }
-                }
+                });
+                settled.await?.won()?;
             }
         }
         Ok(outcome)

@@ -33,8 +33,8 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt as _};
 
 use crate::idempotency::{
-    Begin, FingerprintBuilder, IdempotencyKey, IdempotencyPolicy, IdempotencyRecord, Operation, SideEffect,
-    StoredOutcome, evaluate,
+    FingerprintBuilder, IdempotencyKey, IdempotencyPolicy, IdempotencyRecord, Operation, SideEffect,
+    StoredOutcome,
 };
 use crate::ids::{ErsReference, PeriodId, TerminalId, Timestamp};
 use crate::money::{Currency, Money};
@@ -44,12 +44,12 @@ use crate::period::{
     ReportingPeriod,
 };
 use crate::ports::{
-    Clock, GlaseError, GlaseGateway, IdGenerator, IdempotencyInsert, PaymentStore, Ports, ReportRequest,
-    StoreError, result_codes,
+    Clock, GlaseError, GlaseGateway, IdGenerator, PaymentStore, Ports, ReportRequest, StoreError,
+    result_codes,
 };
 use crate::refund::{Refund, RefundFailure, RefundStatus};
 
-use super::{ConflictReason, Deps, MAX_RACES, UseCaseError};
+use super::{ConflictReason, Deps, KeyTaken, MAX_RACES, Race, UseCaseError, key_taken_over, retry_on_race};
 
 /// How long a period key is remembered: a key used again within this time answers the same period.
 pub const PERIOD_KEY_LIFETIME: Duration = Duration::from_secs(400 * 24 * 60 * 60);
@@ -73,17 +73,32 @@ pub const THROTTLED_WRITE_WAITS: [Duration; 5] = [
     Duration::from_millis(1_600),
 ];
 
+/// How the period use cases wait between tries: any `Fn(Duration) -> impl Future<Output = ()>`, such
+/// as `tokio::time::sleep` in a function, or a test's step of its clock.
+pub trait Wait: Send + Sync {
+    /// Waits `pause`.
+    fn wait(&self, pause: Duration) -> impl Future<Output = ()> + Send;
+}
+
+impl<W, F> Wait for W
+where
+    W: Fn(Duration) -> F + Send + Sync,
+    F: Future<Output = ()> + Send,
+{
+    fn wait(&self, pause: Duration) -> impl Future<Output = ()> + Send {
+        self(pause)
+    }
+}
+
 /// Runs `write` (or a read), and again after each of [`THROTTLED_WRITE_WAITS`] while the store throttles
 /// it (a throttled request wrote nothing, so repeating it is safe).
-async fn retry_throttled<W, F, T, Fut>(wait: &W, write: impl Fn() -> Fut) -> Result<T, StoreError>
+async fn retry_throttled<T, Fut>(wait: &impl Wait, write: impl Fn() -> Fut) -> Result<T, StoreError>
 where
-    W: Fn(Duration) -> F,
-    F: Future<Output = ()>,
     Fut: Future<Output = Result<T, StoreError>>,
 {
     for pause in THROTTLED_WRITE_WAITS {
         match write().await {
-            Err(StoreError::Throttled) => wait(pause).await,
+            Err(StoreError::Throttled) => wait.wait(pause).await,
             other => return other,
         }
     }
@@ -397,16 +412,12 @@ fn in_scope(payment: &Payment, scope: &PeriodScope) -> bool {
 impl<P: Ports> Deps<P> {
     /// Closes a period (or answers the one its key closed before, resuming its reports), fetches the
     /// reports until `deadline`, waiting with `wait` between "not ready" answers, and reconciles.
-    pub async fn close_period<W, F>(
+    pub async fn close_period<W: Wait>(
         &self,
         request: ClosePeriod,
         deadline: Timestamp,
         wait: W,
-    ) -> Result<ClosedPeriod, UseCaseError>
-    where
-        W: Fn(Duration) -> F + Send + Sync,
-        F: Future<Output = ()> + Send,
-    {
+    ) -> Result<ClosedPeriod, UseCaseError> {
         let period_key = match &request.period_key {
             Some(key) => {
                 check_period_key(key)?;
@@ -442,50 +453,26 @@ impl<P: Ports> Deps<P> {
             ..self.settings.idempotency
         };
         let fresh = IdempotencyRecord::start(Operation::ClosePeriod, key.clone(), fingerprint, now, policy);
-        let owned = match self.store.insert_idempotency_record(&fresh).await? {
-            IdempotencyInsert::Inserted => fresh,
-            IdempotencyInsert::Existing(existing) => {
-                match evaluate(&existing, &fingerprint, now, SideEffect::NotRepeatable) {
-                    Begin::TakeOver { expected } => {
-                        let mine = fresh.restarted_over(&existing);
-                        self.store
-                            .replace_idempotency_record(&mine, expected)
-                            .await
-                            .map_err(|_| {
-                                UseCaseError::Conflict(ConflictReason::IdempotencyInProgress {
-                                    retry_after: Duration::from_secs(1),
-                                })
-                            })?;
-                        mine
-                    }
-                    Begin::Replay(StoredOutcome::PeriodClosed { period_id }) => {
-                        let period = self.get_period(&period_id).await?;
-                        let (period, reconciled_now) =
-                            self.complete_or_current(period, deadline, &wait).await?;
-                        return Ok(ClosedPeriod {
-                            period,
-                            created: false,
-                            reconciled_now,
-                        });
-                    }
-                    Begin::Replay(StoredOutcome::GlaseRejected { code, description }) => {
-                        return Err(UseCaseError::GlaseRejected { code, description });
-                    }
-                    Begin::Replay(StoredOutcome::OutcomeUnknown) | Begin::OutcomeUnknown => {
-                        return Err(UseCaseError::OutcomeUnknown(
-                            "an earlier close of this period did not finish; its mark is not repeated".into(),
-                        ));
-                    }
-                    Begin::Replay(_) | Begin::Conflict => {
-                        return Err(UseCaseError::Conflict(ConflictReason::IdempotencyKeyReused));
-                    }
-                    Begin::RetryLater { retry_after } => {
-                        return Err(UseCaseError::Conflict(ConflictReason::IdempotencyInProgress {
-                            retry_after,
-                        }));
-                    }
-                }
+        const UNKNOWN: &str = "an earlier close of this period did not finish; its mark is not repeated";
+        let taken = self.take_key(fresh, SideEffect::NotRepeatable, UNKNOWN, |_| key_taken_over());
+        let owned = match taken.await? {
+            KeyTaken::Owned(owned) => owned,
+            KeyTaken::Replay(StoredOutcome::PeriodClosed { period_id }) => {
+                let period = self.get_period(&period_id).await?;
+                let (period, reconciled_now) = self.complete_or_current(period, deadline, &wait).await?;
+                return Ok(ClosedPeriod {
+                    period,
+                    created: false,
+                    reconciled_now,
+                });
             }
+            KeyTaken::Replay(StoredOutcome::GlaseRejected { code, description }) => {
+                return Err(UseCaseError::GlaseRejected { code, description });
+            }
+            KeyTaken::Replay(StoredOutcome::OutcomeUnknown) => {
+                return Err(UseCaseError::OutcomeUnknown(UNKNOWN.into()));
+            }
+            KeyTaken::Replay(_) => return Err(UseCaseError::Conflict(ConflictReason::IdempotencyKeyReused)),
         };
         let transaction_period_id = match self.glase.mark_period(&scope).await {
             Ok(id) => id,
@@ -558,16 +545,12 @@ impl<P: Ports> Deps<P> {
 
     /// [`Self::complete_period`]; when another request with the same key moved the period on meanwhile
     /// (its revision changed), that request owns the work and the period is answered as it is now.
-    async fn complete_or_current<W, F>(
+    async fn complete_or_current<W: Wait>(
         &self,
         period: ReportingPeriod,
         deadline: Timestamp,
         wait: &W,
-    ) -> Result<(ReportingPeriod, bool), UseCaseError>
-    where
-        W: Fn(Duration) -> F + Send + Sync,
-        F: Future<Output = ()> + Send,
-    {
+    ) -> Result<(ReportingPeriod, bool), UseCaseError> {
         let id = period.id().clone();
         match self.complete_period(period, deadline, wait).await {
             Err(UseCaseError::Store(StoreError::ConditionFailed)) => Ok((self.get_period(&id).await?, false)),
@@ -576,16 +559,12 @@ impl<P: Ports> Deps<P> {
     }
 
     /// Fetches what is missing and reconciles; returns the period and whether it was reconciled now.
-    async fn complete_period<W, F>(
+    async fn complete_period<W: Wait>(
         &self,
         period: ReportingPeriod,
         deadline: Timestamp,
         wait: &W,
-    ) -> Result<(ReportingPeriod, bool), UseCaseError>
-    where
-        W: Fn(Duration) -> F + Send + Sync,
-        F: Future<Output = ()> + Send,
-    {
+    ) -> Result<(ReportingPeriod, bool), UseCaseError> {
         if period.reconciliation().is_some() {
             return Ok((period, false));
         }
@@ -617,17 +596,13 @@ impl<P: Ports> Deps<P> {
 
     /// executeReport, retried while Glase answers "not ready" or "busy" and the deadline allows another
     /// wait; `None` when the deadline came first.
-    async fn fetch_report<W, F>(
+    async fn fetch_report<W: Wait>(
         &self,
         period: &ReportingPeriod,
         report_id: &str,
         deadline: Timestamp,
         wait: &W,
-    ) -> Result<Option<FetchedReport>, UseCaseError>
-    where
-        W: Fn(Duration) -> F + Send + Sync,
-        F: Future<Output = ()> + Send,
-    {
+    ) -> Result<Option<FetchedReport>, UseCaseError> {
         let request = ReportRequest {
             report_id: report_id.to_owned(),
             transaction_period_id: period.transaction_period_id().clone(),
@@ -647,7 +622,7 @@ impl<P: Ports> Deps<P> {
                         return Ok(None);
                     }
                     waited += pause;
-                    wait(pause).await;
+                    wait.wait(pause).await;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -657,16 +632,12 @@ impl<P: Ports> Deps<P> {
     /// Every read here is one of hundreds for a large period: a throttled one is tried again (see
     /// [`THROTTLED_WRITE_WAITS`]) rather than failing the whole reconciliation, which would then fail
     /// again on its next try with the same odds (found by the soak).
-    async fn reconcile_period<W, F>(
+    async fn reconcile_period<W: Wait>(
         &self,
         period: &ReportingPeriod,
         details: &FetchedReport,
         wait: &W,
-    ) -> Result<ReconcileOutcome, UseCaseError>
-    where
-        W: Fn(Duration) -> F + Send + Sync,
-        F: Future<Output = ()> + Send,
-    {
+    ) -> Result<ReconcileOutcome, UseCaseError> {
         let marked = period.marked_at();
         let previous_mark = retry_throttled(wait, || self.store.latest_period_before(period.scope(), marked))
             .await?
@@ -760,11 +731,7 @@ impl<P: Ports> Deps<P> {
     }
 
     /// Our payment or refund of one report row, by its reference; a throttled read is tried again.
-    async fn look_up_row<W, F>(&self, row: &ReportRow, wait: &W) -> Result<Found, StoreError>
-    where
-        W: Fn(Duration) -> F + Send + Sync,
-        F: Future<Output = ()> + Send,
-    {
+    async fn look_up_row<W: Wait>(&self, row: &ReportRow, wait: &W) -> Result<Found, StoreError> {
         let reference = &row.ers_reference;
         if row.is_refund() {
             retry_throttled(wait, || self.store.find_refund_by_ers_reference(reference))
@@ -779,24 +746,21 @@ impl<P: Ports> Deps<P> {
 
     /// Settles one refund and its payment's ledger in one transaction, re-reading after a race; a
     /// throttled read or write is tried again.
-    async fn settle<W, F>(&self, settlement: &RefundSettlement, wait: &W) -> Result<(), UseCaseError>
-    where
-        W: Fn(Duration) -> F + Send + Sync,
-        F: Future<Output = ()> + Send,
-    {
-        let (mut refund, found) = match settlement {
+    async fn settle<W: Wait>(&self, settlement: &RefundSettlement, wait: &W) -> Result<(), UseCaseError> {
+        let (refund, found) = match settlement {
             RefundSettlement::FoundInReport {
                 refund,
                 ers_reference,
             } => (refund.clone(), Some(ers_reference.clone())),
             RefundSettlement::AbsentFromReport { refund } => (refund.clone(), None),
         };
-        for attempt in 0..MAX_RACES {
+        let found = &found;
+        let settled = retry_on_race(refund, |refund, attempt| async move {
             if refund.status() != RefundStatus::NeedsReconciliation {
-                return Ok(());
+                return Ok(Race::Done(()));
             }
             let now = self.clock.now();
-            let next = match &found {
+            let next = match found {
                 Some(ers) => refund.succeed(ers.clone(), now),
                 None => refund.fail(RefundFailure::AbsentFromReport, now),
             }
@@ -813,20 +777,20 @@ impl<P: Ports> Deps<P> {
             })
             .await
             {
-                Ok(()) => return Ok(()),
-                Err(StoreError::ConditionFailed) if attempt + 1 < MAX_RACES => {
-                    refund =
-                        retry_throttled(wait, || self.store.get_refund(refund.payment_id(), refund.id()))
-                            .await?
-                            .ok_or(UseCaseError::NotFound("refund"))?;
-                }
-                Err(e) => return Err(e.into()),
+                Ok(()) => Ok(Race::Done(())),
+                Err(StoreError::ConditionFailed) if attempt + 1 < MAX_RACES => Ok(Race::Retry(
+                    retry_throttled(wait, || self.store.get_refund(refund.payment_id(), refund.id()))
+                        .await?
+                        .ok_or(UseCaseError::NotFound("refund"))?,
+                )),
+                Err(e) => Err(e.into()),
             }
-        }
+        });
+        // The last try answers its lost race as an error, so every race lost cannot come back here.
+        settled.await?;
         Ok(())
     }
 }
 
 #[cfg(test)]
-#[path = "reports_tests.rs"]
 mod tests;

@@ -8,13 +8,11 @@
 
 use std::time::Duration;
 
-use futures::stream::{self, StreamExt as _};
-
 use crate::ids::PaymentId;
 use crate::payment::{Payment, PaymentStatus};
 use crate::ports::{Clock, PaymentStore, Ports, StoreError};
 
-use super::{Caller, ConfirmOutcome, Deps, MAX_RACES, UseCaseError};
+use super::{Caller, ConfirmOutcome, Deps, Race, UseCaseError, at_most, retry_on_race};
 
 /// What one sweep did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -97,11 +95,7 @@ impl<P: Ports> Deps<P> {
             examined: due.len(),
             ..SweepReport::default()
         };
-        let checked: Vec<DueCheck> = stream::iter(due)
-            .map(|payment| self.confirm_due(payment))
-            .buffer_unordered(CONFIRM_CONCURRENCY)
-            .collect()
-            .await;
+        let checked = at_most(due, CONFIRM_CONCURRENCY, |payment| self.confirm_due(payment)).await;
         for check in checked {
             report.add(check);
         }
@@ -153,11 +147,7 @@ impl<P: Ports> Deps<P> {
             .store
             .pending_payments_expired(self.clock.now(), limit)
             .await?;
-        let outcomes: Vec<Expired> = stream::iter(expired)
-            .map(|payment| self.expire(payment))
-            .buffer_unordered(EXPIRY_CONCURRENCY)
-            .collect()
-            .await;
+        let outcomes = at_most(expired, EXPIRY_CONCURRENCY, |payment| self.expire(payment)).await;
         let mut report = ExpiryReport::default();
         for outcome in outcomes {
             match outcome {
@@ -187,20 +177,21 @@ impl<P: Ports> Deps<P> {
     /// lost race (a status check claims the payment meanwhile, say). A payment that became final is
     /// left as it is; a write that fails leaves the expiry where it was, for the next run.
     async fn postpone_expiry(&self, payment: Payment) {
-        let mut current = payment;
-        for _ in 0..MAX_RACES {
+        let postponed = retry_on_race(payment, |current, _| async move {
             let retry_at = self.clock.now().plus(EXPIRY_RETRY_DELAY);
             let Ok(next) = current.expiry_postponed(retry_at) else {
-                return;
+                return Ok(Race::Done(()));
             };
-            match self.store.update_payment(&next, current.revision()).await {
+            Ok(match self.store.update_payment(&next, current.revision()).await {
                 Err(StoreError::ConditionFailed) => match self.store.get_payment(current.id()).await {
-                    Ok(Some(fresh)) => current = fresh,
-                    _ => return,
+                    Ok(Some(fresh)) => Race::Retry(fresh),
+                    _ => Race::Done(()),
                 },
-                _ => return,
-            }
-        }
+                _ => Race::Done(()),
+            })
+        });
+        // Whatever the write came to, the expiry is where the next run finds it.
+        let _ = postponed.await;
     }
 }
 
@@ -220,8 +211,9 @@ mod tests {
     use super::*;
     use crate::order::tests::{order_of, row, sek};
     use crate::payment::{GlaseInvoiceStatus, PaymentTerminal};
-    use crate::ports::{GlaseError, IdGenerator};
+    use crate::ports::IdGenerator;
     use crate::testing::{FakeDeps, SequentialIds};
+    use crate::usecases::tests::unavailable;
     use crate::usecases::{CreatePayment, UseCaseSettings};
 
     /// Ids from a counter that counts down: a payment created later has a lower id.
@@ -254,6 +246,21 @@ mod tests {
         .await
         .unwrap()
         .payment
+    }
+
+    /// Two expiry runs that look at two payments each, 5 s apart.
+    async fn two_runs_of_two<I: IdGenerator>(d: &FakeDeps<I>) -> (ExpiryReport, ExpiryReport) {
+        let first = d.expire_payments(2).await.unwrap();
+        d.clock.advance(Duration::from_secs(5));
+        (first, d.expire_payments(2).await.unwrap())
+    }
+
+    /// A payment created a second after the others, left until it and they have expired.
+    async fn abandoned_later<I: IdGenerator>(d: &FakeDeps<I>) -> Payment {
+        d.clock.advance(Duration::from_secs(1));
+        let abandoned = create(d).await;
+        d.clock.advance(Duration::from_secs(121));
+        abandoned
     }
 
     #[tokio::test]
@@ -289,15 +296,11 @@ mod tests {
             );
             paying.push(p);
         }
-        d.clock.advance(Duration::from_secs(1));
-        let abandoned = create(&d).await;
-        d.clock.advance(Duration::from_secs(121));
+        let abandoned = abandoned_later(&d).await;
 
         // Each run looks at two: the first meets two payments being paid, and postpones them.
-        let first = d.expire_payments(2).await.unwrap();
+        let (first, second) = two_runs_of_two(&d).await;
         assert_eq!((first.in_progress, first.canceled.len()), (2, 0));
-        d.clock.advance(Duration::from_secs(5));
-        let second = d.expire_payments(2).await.unwrap();
         assert_eq!(second.canceled, vec![abandoned.id().clone()]);
         assert_eq!(second.in_progress, 1);
         for p in &paying {
@@ -318,21 +321,12 @@ mod tests {
         let d = deps_with(SequentialIds::default());
         for _ in 0..3 {
             create(&d).await;
-            d.glase.fail_next(
-                "cancelInvoice",
-                GlaseError::Unavailable {
-                    reason: "down".into(),
-                },
-            );
+            d.glase.fail_next("cancelInvoice", unavailable("down"));
         }
-        d.clock.advance(Duration::from_secs(1));
-        let abandoned = create(&d).await;
-        d.clock.advance(Duration::from_secs(121));
+        let abandoned = abandoned_later(&d).await;
 
-        let first = d.expire_payments(2).await.unwrap();
+        let (first, second) = two_runs_of_two(&d).await;
         assert_eq!((first.failed, first.canceled.len()), (2, 0));
-        d.clock.advance(Duration::from_secs(5));
-        let second = d.expire_payments(2).await.unwrap();
         assert_eq!(second.canceled, vec![abandoned.id().clone()]);
         assert_eq!(second.failed, 1);
     }

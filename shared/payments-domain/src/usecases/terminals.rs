@@ -5,8 +5,6 @@
 //! is idempotent on the till's external id. Unregistering first settles the till's open payment (a paid
 //! one is acknowledged, an unpaid one cancelled), so no payment is left that nobody can confirm.
 
-use futures::stream::{self, StreamExt as _};
-
 use crate::ids::{PaymentId, SeqrId, TerminalId};
 use crate::order::{DisplayName, ExternalTerminalId};
 use crate::payment::{Payment, PaymentStatus, PaymentTerminal, ReceiptState};
@@ -17,7 +15,7 @@ use crate::pos::receipt_document;
 use crate::terminal::Terminal;
 
 use super::payments::{Caller, PaymentView};
-use super::{ConflictReason, Deps, MAX_RACES, UseCaseError};
+use super::{ConflictReason, Deps, Race, UseCaseError, at_most, retry_on_race};
 
 /// How many receipts one sweep sends at once: a slow submitPaymentReceipt (each may take a whole Glase
 /// timeout) holds up only its own receipt.
@@ -106,21 +104,22 @@ impl<P: Ports> Deps<P> {
     /// Links the sticker's Glase ID to an active terminal (assignSeqrId) and records it. Glase's 53
     /// (invalid, or assigned to another terminal) comes back as a rejection and changes nothing.
     pub async fn assign_glase_id(&self, id: &TerminalId, seqr_id: SeqrId) -> Result<Terminal, UseCaseError> {
-        let mut current = self.active_terminal(id).await?;
+        let terminal = self.active_terminal(id).await?;
         self.glase
-            .assign_seqr_id(&pos_terminal(&current), &seqr_id)
+            .assign_seqr_id(&pos_terminal(&terminal), &seqr_id)
             .await?;
-        for _ in 0..MAX_RACES {
+        let seqr_id = &seqr_id;
+        let assigned = retry_on_race(terminal, |current, _| async move {
             let next = current
                 .with_seqr_id(seqr_id.clone())
                 .map_err(|_| UseCaseError::Conflict(ConflictReason::TerminalUnregistered))?;
             match self.store.update_terminal(&next, current.revision()).await {
-                Ok(()) => return Ok(next),
-                Err(StoreError::ConditionFailed) => current = self.active_terminal(id).await?,
-                Err(e) => return Err(e.into()),
+                Ok(()) => Ok(Race::Done(next)),
+                Err(StoreError::ConditionFailed) => Ok(Race::Retry(self.active_terminal(id).await?)),
+                Err(e) => Err(e.into()),
             }
-        }
-        Err(UseCaseError::Store(StoreError::ConditionFailed))
+        });
+        Ok(assigned.await?.won()?)
     }
 
     /// Unregisters a terminal (unregisterTerminal) and records it; it takes no payments afterwards. The
@@ -136,20 +135,17 @@ impl<P: Ports> Deps<P> {
             self.settle_open_payment(open).await?;
         }
         self.glase.unregister_terminal(&pos_terminal(&terminal)).await?;
-        let mut current = terminal;
-        for _ in 0..MAX_RACES {
+        let unregistered = retry_on_race(terminal, |current, _| async move {
             let Ok(next) = current.unregistered(self.clock.now()) else {
-                return Ok(current);
+                return Ok(Race::Done(current));
             };
             match self.store.update_terminal(&next, current.revision()).await {
-                Ok(()) => return Ok(next),
-                Err(StoreError::ConditionFailed) => {
-                    current = self.stored_terminal(id).await?;
-                }
-                Err(e) => return Err(e.into()),
+                Ok(()) => Ok(Race::Done(next)),
+                Err(StoreError::ConditionFailed) => Ok(Race::Retry(self.stored_terminal(id).await?)),
+                Err(e) => Err(e.into()),
             }
-        }
-        Err(UseCaseError::Store(StoreError::ConditionFailed))
+        });
+        Ok(unregistered.await?.won()?)
     }
 
     async fn settle_open_payment(&self, open: &PaymentId) -> Result<(), UseCaseError> {
@@ -175,8 +171,8 @@ impl<P: Ports> Deps<P> {
         id: &PaymentId,
         caller: Caller<'_>,
     ) -> Result<PaymentView, UseCaseError> {
-        let mut current = self.load_for(id, caller).await?;
-        for _ in 0..MAX_RACES {
+        let payment = self.load_for(id, caller).await?;
+        let restarted = retry_on_race(payment, |current, _| async move {
             if current.terminal() == &PaymentTerminal::Webshop {
                 return Err(UseCaseError::Conflict(ConflictReason::NotPos));
             }
@@ -186,22 +182,15 @@ impl<P: Ports> Deps<P> {
                 _ => return Err(UseCaseError::Conflict(ConflictReason::NotPending)),
             }
             let next = current.with_new_pos_window(self.clock.now(), self.settings.pos_window)?;
-            match self.store.update_payment(&next, current.revision()).await {
-                Ok(()) => {
-                    let refunds = self.refunds_of(&next).await?;
-                    return Ok(PaymentView {
-                        payment: next,
-                        refunds,
-                        confirmation: None,
-                    });
-                }
-                Err(StoreError::ConditionFailed) => {
-                    current = self.stored_payment(id).await?;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(UseCaseError::Store(StoreError::ConditionFailed))
+            self.write_payment(next, &current).await
+        });
+        let payment = restarted.await?.won()?;
+        let refunds = self.refunds_of(&payment).await?;
+        Ok(PaymentView {
+            payment,
+            refunds,
+            confirmation: None,
+        })
     }
 
     /// Sends the receipts of paid payments that are due (submitPaymentReceipt), at most `limit`, the
@@ -214,11 +203,7 @@ impl<P: Ports> Deps<P> {
             .store
             .payments_with_receipt_due(self.clock.now(), limit)
             .await?;
-        let outcomes: Vec<Option<ReceiptState>> = stream::iter(due)
-            .map(|payment| self.submit_receipt(payment))
-            .buffer_unordered(RECEIPT_CONCURRENCY)
-            .collect()
-            .await;
+        let outcomes = at_most(due, RECEIPT_CONCURRENCY, |payment| self.submit_receipt(payment)).await;
         let mut report = ReceiptSweepReport::default();
         for outcome in outcomes {
             match outcome {
@@ -253,26 +238,26 @@ impl<P: Ports> Deps<P> {
     /// Writes a receipt attempt's outcome (`refused`: `None` sent, `Some(code)` failed) with a conditional
     /// write, re-reading after a lost race; answers the stored receipt state.
     async fn record_receipt(&self, payment: Payment, refused: Option<Option<i32>>) -> Option<ReceiptState> {
-        let mut current = payment;
-        for _ in 0..MAX_RACES {
+        let recorded = retry_on_race(payment, |current, _| async move {
             let now = self.clock.now();
             let next = match refused {
                 None => current.receipt_sent(now),
                 Some(code) => current.receipt_attempt_failed(now, code),
             };
             let Ok(next) = next else {
-                return Some(current.receipt());
+                return Ok(Race::Done(Some(current.receipt())));
             };
-            match self.store.update_payment(&next, current.revision()).await {
-                Ok(()) => return Some(next.receipt()),
+            Ok(match self.store.update_payment(&next, current.revision()).await {
+                Ok(()) => Race::Done(Some(next.receipt())),
                 Err(StoreError::ConditionFailed) => match self.store.get_payment(current.id()).await {
-                    Ok(Some(fresh)) => current = fresh,
-                    _ => return None,
+                    Ok(Some(fresh)) => Race::Retry(fresh),
+                    _ => Race::Done(None),
                 },
-                Err(_) => return None,
-            }
-        }
-        None
+                Err(_) => Race::Done(None),
+            })
+        });
+        // Every race lost: the outcome is not recorded.
+        recorded.await.ok()?.won().ok().flatten()
     }
 }
 
@@ -284,6 +269,7 @@ mod tests {
     use crate::order::tests::{order_of, row, sek};
     use crate::pos::{PosDisplay, pos_view};
     use crate::testing::{FakeDeps, GlaseCall};
+    use crate::usecases::tests::{assert_err, glase_calls, rejected, store_down, unavailable, unknown};
     use crate::usecases::{CreatePayment, UseCaseSettings};
 
     type TestDeps = FakeDeps;
@@ -292,73 +278,66 @@ mod tests {
         crate::testing::fake_deps(UseCaseSettings::default())
     }
 
-    async fn till(d: &TestDeps, external: &str) -> Terminal {
+    async fn register(d: &TestDeps, external: &str, name: &str) -> Result<RegisteredTerminal, UseCaseError> {
         d.register_terminal(
             ExternalTerminalId::parse(external).unwrap(),
-            DisplayName::parse("Till").unwrap(),
+            DisplayName::parse(name).unwrap(),
         )
         .await
-        .unwrap()
-        .terminal
     }
 
-    async fn pos_payment(d: &TestDeps, t: &Terminal, total: i64) -> Payment {
-        d.create_payment(CreatePayment {
+    async fn till(d: &TestDeps, external: &str) -> Terminal {
+        register(d, external, "Till").await.unwrap().terminal
+    }
+
+    /// A request for a payment of one row of `total` öre on the till `t`.
+    fn on_till(t: &Terminal, total: i64) -> CreatePayment {
+        CreatePayment {
             order: order_of(vec![row("Milk", sek(total))], sek(total)).unwrap(),
             terminal: PaymentTerminal::Pos(t.id().clone()),
             idempotency: None,
-        })
-        .await
-        .unwrap()
-        .payment
+        }
     }
 
-    fn calls(d: &TestDeps, f: impl Fn(&GlaseCall) -> bool) -> usize {
-        d.glase.calls().iter().filter(|c| f(c)).count()
+    async fn pos_payment(d: &TestDeps, t: &Terminal, total: i64) -> Payment {
+        d.create_payment(on_till(t, total)).await.unwrap().payment
+    }
+
+    /// The fakes with one registered till, `T1`.
+    async fn one_till() -> (TestDeps, Terminal) {
+        let d = deps();
+        let t = till(&d, "T1").await;
+        (d, t)
+    }
+
+    async fn in_store(d: &TestDeps, id: &PaymentId) -> Payment {
+        d.store.get_payment(id).await.unwrap().unwrap()
     }
 
     #[tokio::test]
     async fn registering_an_external_id_twice_answers_the_first_terminal_and_calls_glase_once() {
         let d = deps();
-        let first = d
-            .register_terminal(
-                ExternalTerminalId::parse("Store 1/Till 4").unwrap(),
-                DisplayName::parse("Till 4").unwrap(),
-            )
-            .await
-            .unwrap();
+        let first = register(&d, "Store 1/Till 4", "Till 4").await.unwrap();
         assert!(first.created);
-        let again = d
-            .register_terminal(
-                ExternalTerminalId::parse("Store 1/Till 4").unwrap(),
-                DisplayName::parse("Another name").unwrap(),
-            )
-            .await
-            .unwrap();
+        let again = register(&d, "Store 1/Till 4", "Another name").await.unwrap();
         assert!(!again.created);
         assert_eq!(again.terminal.id(), first.terminal.id());
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::RegisterTerminal { .. })), 1);
+        assert_eq!(
+            glase_calls(&d, |c| matches!(c, GlaseCall::RegisterTerminal { .. })),
+            1
+        );
         assert_eq!(d.list_terminals().await.unwrap().len(), 1);
     }
 
     #[tokio::test]
     async fn a_refused_registration_stores_nothing() {
         let d = deps();
-        d.glase.fail_next(
-            "registerTerminal",
-            GlaseError::Rejected {
-                code: 20,
-                description: "AUTHENTICATION_FAILED".into(),
-            },
+        d.glase
+            .fail_next("registerTerminal", rejected(20, "AUTHENTICATION_FAILED"));
+        assert_err!(
+            register(&d, "T1", "Till").await,
+            UseCaseError::GlaseRejected { code: 20, .. }
         );
-        let err = d
-            .register_terminal(
-                ExternalTerminalId::parse("T1").unwrap(),
-                DisplayName::parse("Till").unwrap(),
-            )
-            .await
-            .unwrap_err();
-        assert!(matches!(err, UseCaseError::GlaseRejected { code: 20, .. }));
         assert!(d.list_terminals().await.unwrap().is_empty());
     }
 
@@ -366,38 +345,27 @@ mod tests {
     async fn a_store_failure_after_registering_withdraws_the_glase_terminal() {
         let d = deps();
         d.store.pass_next();
-        d.store.fail_next(StoreError::Unavailable {
-            reason: "down".into(),
-        });
-        let err = d
-            .register_terminal(
-                ExternalTerminalId::parse("T1").unwrap(),
-                DisplayName::parse("Till").unwrap(),
-            )
-            .await
-            .unwrap_err();
-        assert!(matches!(err, UseCaseError::Store(StoreError::Unavailable { .. })));
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::RegisterTerminal { .. })), 1);
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::UnregisterTerminal)), 1);
+        d.store.fail_next(store_down("down"));
+        assert_err!(
+            register(&d, "T1", "Till").await,
+            UseCaseError::Store(StoreError::Unavailable { .. })
+        );
+        assert_eq!(
+            glase_calls(&d, |c| matches!(c, GlaseCall::RegisterTerminal { .. })),
+            1
+        );
+        assert_eq!(glase_calls(&d, |c| matches!(c, GlaseCall::UnregisterTerminal)), 1);
         assert!(d.list_terminals().await.unwrap().is_empty());
     }
 
     #[tokio::test]
     async fn assigning_a_glase_id_records_it_and_a_refusal_changes_nothing() {
-        let d = deps();
-        let t = till(&d, "T1").await;
-        d.glase.fail_next(
-            "assignSeqrId",
-            GlaseError::Rejected {
-                code: 53,
-                description: "INVALID_SEQR_ID".into(),
-            },
+        let (d, t) = one_till().await;
+        d.glase.fail_next("assignSeqrId", rejected(53, "INVALID_SEQR_ID"));
+        assert_err!(
+            d.assign_glase_id(t.id(), SeqrId::parse("42").unwrap()).await,
+            UseCaseError::GlaseRejected { code: 53, .. }
         );
-        let err = d
-            .assign_glase_id(t.id(), SeqrId::parse("42").unwrap())
-            .await
-            .unwrap_err();
-        assert!(matches!(err, UseCaseError::GlaseRejected { code: 53, .. }));
         assert_eq!(
             d.store.get_terminal(t.id()).await.unwrap().unwrap().seqr_id(),
             None
@@ -420,20 +388,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_unregistered_terminal_takes_no_payment_and_no_glase_id() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         let gone = d.unregister_terminal(t.id()).await.unwrap();
         assert!(!gone.is_active());
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::UnregisterTerminal)), 1);
+        assert_eq!(glase_calls(&d, |c| matches!(c, GlaseCall::UnregisterTerminal)), 1);
         let before = d.glase.call_count();
-        let err = d
-            .create_payment(CreatePayment {
-                order: order_of(vec![row("Milk", sek(100))], sek(100)).unwrap(),
-                terminal: PaymentTerminal::Pos(t.id().clone()),
-                idempotency: None,
-            })
-            .await
-            .unwrap_err();
+        let err = d.create_payment(on_till(&t, 100)).await.unwrap_err();
         assert_eq!(err, UseCaseError::Conflict(ConflictReason::TerminalUnregistered));
         assert_eq!(
             d.assign_glase_id(t.id(), SeqrId::parse("42").unwrap())
@@ -448,64 +408,52 @@ mod tests {
 
     #[tokio::test]
     async fn unregistering_cancels_the_tills_open_payment_first() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         let p = pos_payment(&d, &t, 500).await;
         d.unregister_terminal(t.id()).await.unwrap();
-        let stored = d.store.get_payment(p.id()).await.unwrap().unwrap();
+        let stored = in_store(&d, p.id()).await;
         assert_eq!(stored.status(), PaymentStatus::Canceled);
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::CancelInvoice { .. })), 1);
+        assert_eq!(
+            glase_calls(&d, |c| matches!(c, GlaseCall::CancelInvoice { .. })),
+            1
+        );
     }
 
     #[tokio::test]
     async fn unregistering_while_the_shopper_pays_is_a_conflict_and_keeps_the_terminal() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         pos_payment(&d, &t, 500).await;
-        d.glase.fail_next(
-            "cancelInvoice",
-            GlaseError::Rejected {
-                code: 51,
-                description: "CANNOT_CANCEL_INVOICE_IN_PROGRESS".into(),
-            },
-        );
+        d.glase
+            .fail_next("cancelInvoice", rejected(51, "CANNOT_CANCEL_INVOICE_IN_PROGRESS"));
         assert_eq!(
             d.unregister_terminal(t.id()).await.unwrap_err(),
             UseCaseError::Conflict(ConflictReason::PaymentInProgress)
         );
         assert!(d.store.get_terminal(t.id()).await.unwrap().unwrap().is_active());
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::UnregisterTerminal)), 0);
+        assert_eq!(glase_calls(&d, |c| matches!(c, GlaseCall::UnregisterTerminal)), 0);
     }
 
     #[tokio::test]
     async fn a_second_payment_on_the_till_cancels_the_first() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         let first = pos_payment(&d, &t, 500).await;
         let second = pos_payment(&d, &t, 700).await;
-        assert_eq!(
-            d.store.get_payment(first.id()).await.unwrap().unwrap().status(),
-            PaymentStatus::Canceled
-        );
-        assert_eq!(
-            d.store.get_payment(second.id()).await.unwrap().unwrap().status(),
-            PaymentStatus::Pending
-        );
+        assert_eq!(in_store(&d, first.id()).await.status(), PaymentStatus::Canceled);
+        assert_eq!(in_store(&d, second.id()).await.status(), PaymentStatus::Pending);
         let stored = d.store.get_terminal(t.id()).await.unwrap().unwrap();
         assert_eq!(stored.open_payment(), Some(second.id()));
     }
 
     #[tokio::test]
     async fn a_previous_invoice_the_shopper_paid_just_before_is_recorded_paid_not_canceled() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         let first = pos_payment(&d, &t, 500).await;
         d.glase.pay(first.invoice_reference());
         pos_payment(&d, &t, 700).await;
-        let stored = d.store.get_payment(first.id()).await.unwrap().unwrap();
+        let stored = in_store(&d, first.id()).await;
         assert_eq!(stored.status(), PaymentStatus::Paid);
         assert!(
-            calls(&d, |c| matches!(
+            glase_calls(&d, |c| matches!(
                 c,
                 GlaseCall::PaymentStatus { invoice_reference, .. } if invoice_reference == first.invoice_reference()
             )) >= 1
@@ -514,32 +462,25 @@ mod tests {
 
     #[tokio::test]
     async fn a_previous_invoice_glase_cannot_be_asked_about_stays_pending_for_the_safety_net() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         let first = pos_payment(&d, &t, 500).await;
-        d.glase.fail_next(
-            "getPaymentStatus",
-            GlaseError::Unavailable {
-                reason: "down".into(),
-            },
-        );
+        d.glase.fail_next("getPaymentStatus", unavailable("down"));
         pos_payment(&d, &t, 700).await;
-        let stored = d.store.get_payment(first.id()).await.unwrap().unwrap();
+        let stored = in_store(&d, first.id()).await;
         assert_eq!(stored.status(), PaymentStatus::Pending);
         d.clock.advance(Duration::from_secs(10));
         d.confirm_due_payments(10).await.unwrap();
-        let stored = d.store.get_payment(first.id()).await.unwrap().unwrap();
+        let stored = in_store(&d, first.id()).await;
         assert_eq!(stored.status(), PaymentStatus::Canceled);
     }
 
     #[tokio::test]
     async fn try_again_restarts_the_window_of_a_pending_till_payment_only() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         let p = pos_payment(&d, &t, 500).await;
         let window = d.settings.pos_window;
         d.clock.advance(Duration::from_secs(31));
-        let stored = d.store.get_payment(p.id()).await.unwrap().unwrap();
+        let stored = in_store(&d, p.id()).await;
         assert_eq!(
             pos_view(&stored, d.clock.now(), window).unwrap().display,
             PosDisplay::WindowEnded
@@ -569,9 +510,8 @@ mod tests {
         );
         let webshop = d
             .create_payment(CreatePayment {
-                order: order_of(vec![row("Milk", sek(100))], sek(100)).unwrap(),
                 terminal: PaymentTerminal::Webshop,
-                idempotency: None,
+                ..on_till(&t, 100)
             })
             .await
             .unwrap()
@@ -582,6 +522,14 @@ mod tests {
                 .unwrap_err(),
             UseCaseError::Conflict(ConflictReason::NotPos)
         );
+    }
+
+    async fn sweep_receipts(d: &TestDeps) -> ReceiptSweepReport {
+        d.submit_due_receipts(10).await.unwrap()
+    }
+
+    fn receipts_sent(d: &TestDeps) -> usize {
+        glase_calls(d, |c| matches!(c, GlaseCall::SubmitReceipt { .. }))
     }
 
     async fn paid_on_till(d: &TestDeps) -> Payment {
@@ -597,91 +545,63 @@ mod tests {
     async fn the_receipt_sweep_sends_a_paid_payments_receipt_once() {
         let d = deps();
         let paid = paid_on_till(&d).await;
-        let report = d.submit_due_receipts(10).await.unwrap();
+        let report = sweep_receipts(&d).await;
         assert_eq!(report.sent, 1);
-        let stored = d.store.get_payment(paid.id()).await.unwrap().unwrap();
+        let stored = in_store(&d, paid.id()).await;
         assert!(matches!(stored.receipt(), ReceiptState::Sent { .. }));
         assert_eq!(stored.status(), PaymentStatus::Paid);
-        assert_eq!(
-            d.submit_due_receipts(10).await.unwrap(),
-            ReceiptSweepReport::default()
-        );
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::SubmitReceipt { .. })), 1);
+        assert_eq!(sweep_receipts(&d).await, ReceiptSweepReport::default());
+        assert_eq!(receipts_sent(&d), 1);
     }
 
     #[tokio::test]
     async fn an_unreachable_glase_leaves_the_receipt_for_the_next_run_and_the_payment_paid() {
         let d = deps();
         let paid = paid_on_till(&d).await;
-        d.glase.fail_next(
-            "submitPaymentReceipt",
-            GlaseError::Unavailable {
-                reason: "down".into(),
-            },
-        );
-        let report = d.submit_due_receipts(10).await.unwrap();
+        d.glase.fail_next("submitPaymentReceipt", unavailable("down"));
+        let report = sweep_receipts(&d).await;
         assert_eq!(report.retrying, 1);
-        let stored = d.store.get_payment(paid.id()).await.unwrap().unwrap();
+        let stored = in_store(&d, paid.id()).await;
         assert!(matches!(
             stored.receipt(),
             ReceiptState::Pending { attempts: 1, .. }
         ));
         assert_eq!(stored.status(), PaymentStatus::Paid);
         // The retry waits its time: a sweep before then neither calls Glase nor counts it.
-        assert_eq!(
-            d.submit_due_receipts(10).await.unwrap(),
-            ReceiptSweepReport::default()
-        );
-        assert_eq!(calls(&d, |c| matches!(c, GlaseCall::SubmitReceipt { .. })), 1);
+        assert_eq!(sweep_receipts(&d).await, ReceiptSweepReport::default());
+        assert_eq!(receipts_sent(&d), 1);
         d.clock.advance(ReceiptState::FIRST_RETRY_DELAY);
-        assert_eq!(d.submit_due_receipts(10).await.unwrap().sent, 1);
+        assert_eq!(sweep_receipts(&d).await.sent, 1);
     }
 
     #[tokio::test]
     async fn a_refused_receipt_is_given_up_and_never_sent_again() {
         let d = deps();
         let paid = paid_on_till(&d).await;
-        d.glase.fail_next(
-            "submitPaymentReceipt",
-            GlaseError::Rejected {
-                code: 23,
-                description: "INVALID_ERS_REFERENCE".into(),
-            },
-        );
-        assert_eq!(d.submit_due_receipts(10).await.unwrap().given_up, 1);
-        let stored = d.store.get_payment(paid.id()).await.unwrap().unwrap();
+        d.glase
+            .fail_next("submitPaymentReceipt", rejected(23, "INVALID_ERS_REFERENCE"));
+        assert_eq!(sweep_receipts(&d).await.given_up, 1);
+        let stored = in_store(&d, paid.id()).await;
         assert!(matches!(
             stored.receipt(),
             ReceiptState::Failed { code: Some(23), .. }
         ));
         assert_eq!(stored.status(), PaymentStatus::Paid);
-        assert_eq!(
-            d.submit_due_receipts(10).await.unwrap(),
-            ReceiptSweepReport::default()
-        );
+        assert_eq!(sweep_receipts(&d).await, ReceiptSweepReport::default());
     }
 
     #[tokio::test]
     async fn a_status_read_without_a_clear_answer_is_glase_unavailable_never_a_guess() {
-        let d = deps();
-        let t = till(&d, "T1").await;
+        let (d, t) = one_till().await;
         let p = pos_payment(&d, &t, 500).await;
         d.glase.pay(p.invoice_reference());
         d.clock.advance(Duration::from_secs(1));
-        d.glase.fail_next(
-            "getPaymentStatus",
-            GlaseError::OutcomeUnknown {
-                reason: "timeout".into(),
-            },
-        );
+        d.glase.fail_next("getPaymentStatus", unknown("timeout"));
         assert!(matches!(
             d.read_payment(p.id(), Caller::Merchant).await,
             Err(UseCaseError::GlaseUnavailable(_))
         ));
-        assert_eq!(
-            d.store.get_payment(p.id()).await.unwrap().unwrap().status(),
-            PaymentStatus::Pending
-        );
+        assert_eq!(in_store(&d, p.id()).await.status(), PaymentStatus::Pending);
         d.clock.advance(Duration::from_secs(1));
         let view = d.read_payment(p.id(), Caller::Merchant).await.unwrap();
         assert_eq!(view.payment.status(), PaymentStatus::Paid);

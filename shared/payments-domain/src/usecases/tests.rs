@@ -1,4 +1,4 @@
-//! The payment use cases on the in-memory fakes.
+//! The payment use cases on the in-memory fakes; [`deadlines`]: the same inside an invocation's deadline.
 
 use std::time::Duration;
 
@@ -10,6 +10,18 @@ use crate::testing::{FakeDeps, GlaseCall, SequentialIds};
 
 use super::*;
 
+/// Asserts that `result` is an error matching `pattern` (shown when it is not), and answers the error.
+macro_rules! assert_err {
+    ($result:expr, $pattern:pat $(if $guard:expr)?) => {{
+        let err = $result.unwrap_err();
+        assert!(matches!(err, $pattern $(if $guard)?), "{err:?}");
+        err
+    }};
+}
+pub(super) use assert_err;
+
+mod deadlines;
+
 type TestDeps = FakeDeps;
 
 fn deps() -> TestDeps {
@@ -17,6 +29,18 @@ fn deps() -> TestDeps {
         public_base_url: "https://pay.example".into(),
         ..UseCaseSettings::default()
     })
+}
+
+/// Creates [`keyed`]`(500, "k")`.
+async fn create_under_k(d: &TestDeps) -> Result<CreatedPayment, UseCaseError> {
+    d.create_payment(keyed(500, "k")).await
+}
+
+/// The fakes whose next sendInvoice fails with `error`.
+fn sending_fails(error: GlaseError) -> TestDeps {
+    let d = deps();
+    d.glase.fail_next("sendInvoice", error);
+    d
 }
 
 /// A webshop payment of one row of `total` öre.
@@ -39,25 +63,100 @@ pub(super) fn keyed(total: i64, key: &str) -> CreatePayment {
     }
 }
 
-fn token_of(d: &TestDeps) -> String {
-    let url = d
-        .glase
-        .calls()
-        .into_iter()
-        .find_map(|c| match c {
-            GlaseCall::SendInvoice { notification_url, .. } => Some(notification_url),
-            _ => None,
-        })
-        .unwrap();
+/// What `pick` takes from each Glase call it answers for, in the order of the calls.
+pub(super) fn from_calls<T>(d: &TestDeps, pick: impl FnMut(GlaseCall) -> Option<T>) -> Vec<T> {
+    d.glase.calls().into_iter().filter_map(pick).collect()
+}
+
+/// The token of a notification URL.
+fn token_in(url: &str) -> String {
     url.split("token=").nth(1).unwrap().to_owned()
 }
 
+/// The notification token of the first invoice sent.
+pub(super) fn token_of(d: &TestDeps) -> String {
+    let urls = from_calls(d, |c| match c {
+        GlaseCall::SendInvoice { notification_url, .. } => Some(notification_url),
+        _ => None,
+    });
+    token_in(&urls[0])
+}
+
+/// How many Glase calls `kind` picks out.
+pub(super) fn glase_calls(d: &TestDeps, kind: impl Fn(&GlaseCall) -> bool) -> usize {
+    d.glase.calls().iter().filter(|c| kind(c)).count()
+}
+
 fn status_calls(d: &TestDeps) -> usize {
-    d.glase
-        .calls()
-        .iter()
-        .filter(|c| matches!(c, GlaseCall::PaymentStatus { .. }))
-        .count()
+    glase_calls(d, |c| matches!(c, GlaseCall::PaymentStatus { .. }))
+}
+
+pub(super) fn unavailable(reason: &str) -> GlaseError {
+    GlaseError::Unavailable {
+        reason: reason.into(),
+    }
+}
+
+pub(super) fn unknown(reason: &str) -> GlaseError {
+    GlaseError::OutcomeUnknown {
+        reason: reason.into(),
+    }
+}
+
+pub(super) fn rejected(code: i32, description: &str) -> GlaseError {
+    GlaseError::Rejected {
+        code,
+        description: description.into(),
+    }
+}
+
+pub(super) fn store_down(reason: &str) -> StoreError {
+    StoreError::Unavailable {
+        reason: reason.into(),
+    }
+}
+
+/// An order of one row of `total` öre.
+fn coffee(total: i64) -> crate::order::Order {
+    order_of(vec![row("Coffee", sek(total))], sek(total)).unwrap()
+}
+
+/// Lets the next `calls` store calls pass before a failure set up after this.
+fn pass(d: &TestDeps, calls: usize) {
+    for _ in 0..calls {
+        d.store.pass_next();
+    }
+}
+
+/// Lets the next `calls` store calls pass and throttles the one after.
+fn throttle_after(d: &TestDeps, calls: usize) {
+    pass(d, calls);
+    d.store.fail_next(StoreError::Throttled);
+}
+
+fn payment_of(d: &TestDeps, id: &crate::ids::PaymentId) -> crate::payment::Payment {
+    d.store.payments().into_iter().find(|p| p.id() == id).unwrap()
+}
+
+/// The fakes with one pending webshop payment of 1 000 öre.
+async fn one_pending() -> (TestDeps, CreatedPayment) {
+    let d = deps();
+    let created = d.create_payment(request(1_000)).await.unwrap();
+    (d, created)
+}
+
+/// [`one_pending`], paid at Glase (we have not asked Glase yet).
+async fn one_paid_at_glase() -> (TestDeps, CreatedPayment) {
+    let (d, created) = one_pending().await;
+    d.glase.pay(created.payment.invoice_reference());
+    (d, created)
+}
+
+/// [`one_paid_at_glase`], 9 s later: due for the safety net.
+async fn one_due_at_glase() -> (TestDeps, CreatedPayment) {
+    let (d, created) = one_paid_at_glase().await;
+    d.clock.advance(Duration::from_secs(9));
+    (d, created)
 }
 
 #[tokio::test]
@@ -91,13 +190,8 @@ async fn creating_a_payment_sends_the_invoice_and_stores_it_pending() {
 #[tokio::test]
 async fn a_glase_rejection_stores_nothing() {
     let d = deps();
-    d.glase.fail_next(
-        "sendInvoice",
-        GlaseError::Rejected {
-            code: 49,
-            description: "INVALID_INVOICE_DATA".into(),
-        },
-    );
+    d.glase
+        .fail_next("sendInvoice", rejected(49, "INVALID_INVOICE_DATA"));
     let err = d.create_payment(request(100)).await.unwrap_err();
     assert_eq!(
         err,
@@ -112,11 +206,8 @@ async fn a_glase_rejection_stores_nothing() {
 #[tokio::test]
 async fn a_store_failure_after_sending_withdraws_the_invoice() {
     let d = deps();
-    d.store.fail_next(StoreError::Unavailable {
-        reason: "down".into(),
-    });
-    let err = d.create_payment(request(100)).await.unwrap_err();
-    assert!(matches!(err, UseCaseError::Store(_)));
+    d.store.fail_next(store_down("down"));
+    assert_err!(d.create_payment(request(100)).await, UseCaseError::Store(_));
     assert!(
         d.glase
             .calls()
@@ -224,21 +315,21 @@ async fn a_record_of_the_earlier_format_replays_the_secret_it_holds() {
 async fn a_replay_under_another_key_is_refused_rather_than_answering_a_wrong_secret() {
     let d = deps();
     d.create_payment(keyed(500, "order-1")).await.unwrap();
-    let err = with_ids(&d, Some("another client secret key, 32+ bytes"))
-        .create_payment(keyed(500, "order-1"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::NotConfigured(_)), "{err:?}");
+    assert_err!(
+        with_ids(&d, Some("another client secret key, 32+ bytes"))
+            .create_payment(keyed(500, "order-1"))
+            .await,
+        UseCaseError::NotConfigured(_)
+    );
 }
 
 #[tokio::test]
 async fn without_a_client_secret_key_nothing_is_sent_and_the_key_stays_free() {
     let d = deps();
-    let err = with_ids(&d, None)
-        .create_payment(keyed(500, "order-1"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::NotConfigured(_)), "{err:?}");
+    assert_err!(
+        with_ids(&d, None).create_payment(keyed(500, "order-1")).await,
+        UseCaseError::NotConfigured(_)
+    );
     assert_eq!(d.glase.call_count(), 0);
     assert!(d.store.payments().is_empty());
     assert!(d.store.idempotency_records().is_empty());
@@ -255,46 +346,23 @@ async fn the_same_idempotency_key_with_another_body_is_a_conflict() {
 
 #[tokio::test]
 async fn a_key_whose_first_request_never_reached_glase_can_be_used_again() {
-    let d = deps();
-    d.glase.fail_next(
-        "sendInvoice",
-        GlaseError::Unavailable {
-            reason: "refused".into(),
-        },
-    );
-    assert!(matches!(
-        d.create_payment(keyed(500, "k")).await,
-        Err(UseCaseError::GlaseUnavailable(_))
-    ));
+    let d = sending_fails(unavailable("refused"));
+    assert_err!(create_under_k(&d).await, UseCaseError::GlaseUnavailable(_));
     assert!(d.store.idempotency_records().is_empty(), "the key is freed");
-    d.create_payment(keyed(500, "k")).await.unwrap();
+    create_under_k(&d).await.unwrap();
 }
 
 #[tokio::test]
 async fn an_ambiguous_send_is_never_repeated_under_the_same_key() {
-    let d = deps();
-    d.glase.fail_next(
-        "sendInvoice",
-        GlaseError::OutcomeUnknown {
-            reason: "timeout".into(),
-        },
-    );
-    assert!(matches!(
-        d.create_payment(keyed(500, "k")).await,
-        Err(UseCaseError::OutcomeUnknown(_))
-    ));
-    assert!(matches!(
-        d.create_payment(keyed(500, "k")).await,
-        Err(UseCaseError::OutcomeUnknown(_))
-    ));
+    let d = sending_fails(unknown("timeout"));
+    assert_err!(create_under_k(&d).await, UseCaseError::OutcomeUnknown(_));
+    assert_err!(create_under_k(&d).await, UseCaseError::OutcomeUnknown(_));
     assert_eq!(d.glase.call_count(), 1);
 }
 
 #[tokio::test]
 async fn a_notification_confirms_with_glase_and_records_the_payment_as_paid() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
-    d.glase.pay(created.payment.invoice_reference());
+    let (d, created) = one_paid_at_glase().await;
     let (payment, outcome) = d
         .handle_notification(created.payment.id(), &token_of(&d))
         .await
@@ -307,8 +375,7 @@ async fn a_notification_confirms_with_glase_and_records_the_payment_as_paid() {
 
 #[tokio::test]
 async fn a_wrong_token_or_unknown_payment_is_not_found_and_glase_is_not_asked() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     let calls = d.glase.call_count();
     let err = d
         .handle_notification(created.payment.id(), "00000000000000000000000000000000")
@@ -325,9 +392,7 @@ async fn a_wrong_token_or_unknown_payment_is_not_found_and_glase_is_not_asked() 
 
 #[tokio::test]
 async fn a_duplicate_notification_changes_nothing_and_asks_glase_once() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
-    d.glase.pay(created.payment.invoice_reference());
+    let (d, created) = one_paid_at_glase().await;
     let token = token_of(&d);
     d.handle_notification(created.payment.id(), &token).await.unwrap();
     let writes = d.store.writes();
@@ -340,8 +405,7 @@ async fn a_duplicate_notification_changes_nothing_and_asks_glase_once() {
 
 #[tokio::test]
 async fn notifications_of_one_payment_ask_glase_at_most_once_a_second() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     let id = created.payment.id().clone();
     let token = token_of(&d);
     // The first notification asks at once, even right after the invoice was sent.
@@ -365,8 +429,7 @@ async fn notifications_of_one_payment_ask_glase_at_most_once_a_second() {
 
 #[tokio::test]
 async fn a_status_read_just_before_does_not_delay_the_first_notification() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     let id = created.payment.id().clone();
     d.clock.advance(Duration::from_millis(1_000));
     d.read_payment(&id, Caller::Merchant).await.unwrap();
@@ -379,16 +442,11 @@ async fn a_status_read_just_before_does_not_delay_the_first_notification() {
 
 #[tokio::test]
 async fn a_notification_whose_glase_call_failed_lets_the_next_one_ask_at_once() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     let id = created.payment.id().clone();
     let token = token_of(&d);
-    d.glase.fail_next(
-        "getPaymentStatus",
-        GlaseError::Unavailable {
-            reason: "connection refused".into(),
-        },
-    );
+    d.glase
+        .fail_next("getPaymentStatus", unavailable("connection refused"));
     assert!(d.handle_notification(&id, &token).await.is_err());
     d.glase.pay(created.payment.invoice_reference());
     let (paid, _) = d.handle_notification(&id, &token).await.unwrap();
@@ -397,8 +455,7 @@ async fn a_notification_whose_glase_call_failed_lets_the_next_one_ask_at_once() 
 
 #[tokio::test]
 async fn a_notification_asks_glase_even_when_its_claim_cannot_be_stored() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     let id = created.payment.id().clone();
     let token = token_of(&d);
     d.glase.pay(created.payment.invoice_reference());
@@ -412,8 +469,7 @@ async fn a_notification_asks_glase_even_when_its_claim_cannot_be_stored() {
 
 #[tokio::test]
 async fn reading_a_pending_payment_asks_glase_at_most_once_a_second() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     let id = created.payment.id().clone();
     let secret = created.client_secret.expose().to_owned();
     d.read_payment(&id, Caller::ClientSecret(&secret)).await.unwrap();
@@ -442,8 +498,7 @@ async fn reading_a_pending_payment_asks_glase_at_most_once_a_second() {
 
 #[tokio::test]
 async fn a_wrong_client_secret_reads_nothing() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     let err = d
         .read_payment(created.payment.id(), Caller::ClientSecret("nope"))
         .await
@@ -454,8 +509,7 @@ async fn a_wrong_client_secret_reads_nothing() {
 
 #[tokio::test]
 async fn a_status_change_is_pushed_and_gone_connections_are_forgotten() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     let id = created.payment.id().clone();
     for c in ["live-1", "gone-1"] {
         d.store
@@ -479,20 +533,13 @@ async fn a_status_change_is_pushed_and_gone_connections_are_forgotten() {
 
 #[tokio::test]
 async fn cancelling_a_pending_payment_cancels_the_invoice() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
-    let payment = d
-        .cancel_payment(created.payment.id(), Caller::Merchant)
-        .await
-        .unwrap();
+    let (d, created) = one_pending().await;
+    let payment = cancel(&d, &created).await.unwrap();
     assert_eq!(payment.status(), PaymentStatus::Canceled);
     // Cancelling again answers the canceled payment without a Glase call.
     let calls = d.glase.call_count();
     assert_eq!(
-        d.cancel_payment(created.payment.id(), Caller::Merchant)
-            .await
-            .unwrap()
-            .status(),
+        cancel(&d, &created).await.unwrap().status(),
         PaymentStatus::Canceled
     );
     assert_eq!(d.glase.call_count(), calls);
@@ -500,13 +547,8 @@ async fn cancelling_a_pending_payment_cancels_the_invoice() {
 
 #[tokio::test]
 async fn cancelling_a_payment_glase_holds_as_paid_records_it_paid_and_conflicts() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
-    d.glase.pay(created.payment.invoice_reference());
-    let err = d
-        .cancel_payment(created.payment.id(), Caller::Merchant)
-        .await
-        .unwrap_err();
+    let (d, created) = one_paid_at_glase().await;
+    let err = cancel(&d, &created).await.unwrap_err();
     assert_eq!(err, UseCaseError::Conflict(ConflictReason::AlreadyPaid));
     assert_eq!(
         d.store.payments()[0].status(),
@@ -517,42 +559,27 @@ async fn cancelling_a_payment_glase_holds_as_paid_records_it_paid_and_conflicts(
 
 #[tokio::test]
 async fn cancelling_while_the_shopper_pays_is_a_conflict() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
-    d.glase.fail_next(
-        "cancelInvoice",
-        GlaseError::Rejected {
-            code: 51,
-            description: "IN_PROGRESS".into(),
-        },
-    );
-    let err = d
-        .cancel_payment(created.payment.id(), Caller::Merchant)
-        .await
-        .unwrap_err();
+    let (d, created) = one_pending().await;
+    d.glase.fail_next("cancelInvoice", rejected(51, "IN_PROGRESS"));
+    let err = cancel(&d, &created).await.unwrap_err();
     assert_eq!(err, UseCaseError::Conflict(ConflictReason::PaymentInProgress));
     assert_eq!(d.store.payments()[0].status(), PaymentStatus::Pending);
 }
 
 #[tokio::test]
 async fn an_already_cancelled_invoice_counts_as_cancelled() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     d.glase
         .set_status(created.payment.invoice_reference(), GlaseInvoiceStatus::Canceled);
-    let payment = d
-        .cancel_payment(created.payment.id(), Caller::Merchant)
-        .await
-        .unwrap();
+    let payment = cancel(&d, &created).await.unwrap();
     assert_eq!(payment.status(), PaymentStatus::Canceled);
 }
 
 #[tokio::test]
 async fn updating_a_pending_payment_replaces_its_order_and_token() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     let old_token = token_of(&d);
-    let order = order_of(vec![row("Coffee", sek(1_500))], sek(1_500)).unwrap();
+    let order = coffee(1_500);
     let updated = d.update_payment(created.payment.id(), order).await.unwrap();
     assert_eq!(updated.amount(), sek(1_500));
     assert!(
@@ -568,32 +595,50 @@ async fn updating_a_pending_payment_replaces_its_order_and_token() {
     )));
 }
 
+async fn cancel(d: &TestDeps, created: &CreatedPayment) -> Result<crate::payment::Payment, UseCaseError> {
+    d.cancel_payment(created.payment.id(), Caller::Merchant).await
+}
+
+/// Connects `conn` to the payment with its client secret, for a minute.
+async fn connect(d: &TestDeps, created: &CreatedPayment, conn: &ConnectionId) -> crate::ports::StatusUpdate {
+    d.connect(
+        created.payment.id(),
+        created.client_secret.expose(),
+        conn,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap()
+}
+
+/// How many connections the store lists for the payment `id`.
+async fn listeners(d: &TestDeps, id: &crate::ids::PaymentId) -> usize {
+    d.store.connections_for_payment(id).await.unwrap().len()
+}
+
+/// Updates the payment `id` to [`coffee`]`(1_500)` while the payment's read and the next token's write
+/// pass and every store call after updateInvoice fails with `failure`; the store recovers after.
+async fn update_not_recorded(d: &TestDeps, id: &crate::ids::PaymentId, failure: StoreError) -> UseCaseError {
+    pass(d, 2);
+    d.store.go_down(failure);
+    let err = d.update_payment(id, coffee(1_500)).await.unwrap_err();
+    d.store.recover();
+    err
+}
+
 fn update_tokens(d: &TestDeps) -> Vec<String> {
-    d.glase
-        .calls()
-        .into_iter()
-        .filter_map(|c| match c {
-            GlaseCall::UpdateInvoice { notification_url, .. } => {
-                Some(notification_url.split("token=").nth(1).unwrap().to_owned())
-            }
-            _ => None,
-        })
-        .collect()
+    from_calls(d, |c| match c {
+        GlaseCall::UpdateInvoice { notification_url, .. } => Some(token_in(&notification_url)),
+        _ => None,
+    })
 }
 
 #[tokio::test]
 async fn an_update_glase_took_but_the_store_did_not_is_not_reported_as_nothing_changed() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     let id = created.payment.id().clone();
-    let order = order_of(vec![row("Coffee", sek(1_500))], sek(1_500)).unwrap();
-    // The payment's read and the next token's write pass; every write after updateInvoice fails.
-    d.store.pass_next();
-    d.store.pass_next();
-    d.store.go_down(StoreError::Throttled);
-    let err = d.update_payment(&id, order.clone()).await.unwrap_err();
+    let err = update_not_recorded(&d, &id, StoreError::Throttled).await;
     assert!(matches!(err, UseCaseError::NotRecorded(_)), "{err:?}");
-    d.store.recover();
     assert_eq!(update_tokens(&d).len(), 1, "updateInvoice took effect at Glase");
     assert_eq!(d.store.payments()[0].amount(), sek(1_000));
 
@@ -609,21 +654,13 @@ async fn an_update_glase_took_but_the_store_did_not_is_not_reported_as_nothing_c
 
 #[tokio::test]
 async fn the_same_update_sent_again_after_it_was_not_recorded_brings_the_record_in_line() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     let id = created.payment.id().clone();
-    let order = order_of(vec![row("Coffee", sek(1_500))], sek(1_500)).unwrap();
-    d.store.pass_next();
-    d.store.pass_next();
-    d.store.go_down(StoreError::Unavailable {
-        reason: "connection reset".into(),
-    });
     assert!(matches!(
-        d.update_payment(&id, order.clone()).await.unwrap_err(),
+        update_not_recorded(&d, &id, store_down("connection reset")).await,
         UseCaseError::NotRecorded(_)
     ));
-    d.store.recover();
-    let updated = d.update_payment(&id, order).await.unwrap();
+    let updated = d.update_payment(&id, coffee(1_500)).await.unwrap();
     assert_eq!(updated.amount(), sek(1_500));
     assert_eq!(d.store.payments()[0].amount(), sek(1_500));
     let tokens = update_tokens(&d);
@@ -637,12 +674,9 @@ async fn the_same_update_sent_again_after_it_was_not_recorded_brings_the_record_
 
 #[tokio::test]
 async fn a_store_failure_that_heals_after_update_invoice_is_retried_and_recorded() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
-    let order = order_of(vec![row("Coffee", sek(1_500))], sek(1_500)).unwrap();
-    d.store.pass_next();
-    d.store.pass_next();
-    d.store.fail_next(StoreError::Throttled);
+    let (d, created) = one_pending().await;
+    let order = coffee(1_500);
+    throttle_after(&d, 2);
     let updated = d.update_payment(created.payment.id(), order).await.unwrap();
     assert_eq!(updated.amount(), sek(1_500));
     assert_eq!(d.store.payments()[0], updated);
@@ -650,22 +684,18 @@ async fn a_store_failure_that_heals_after_update_invoice_is_retried_and_recorded
 
 #[tokio::test]
 async fn a_paid_payment_cannot_be_updated() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
-    d.glase.pay(created.payment.invoice_reference());
+    let (d, created) = one_paid_at_glase().await;
     d.handle_notification(created.payment.id(), &token_of(&d))
         .await
         .unwrap();
-    let order = order_of(vec![row("Coffee", sek(1_500))], sek(1_500)).unwrap();
+    let order = coffee(1_500);
     let err = d.update_payment(created.payment.id(), order).await.unwrap_err();
     assert_eq!(err, UseCaseError::Conflict(ConflictReason::AlreadyPaid));
 }
 
 #[tokio::test]
 async fn a_reversal_glase_reports_after_we_recorded_paid_is_reported_as_a_disagreement() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
-    d.glase.pay(created.payment.invoice_reference());
+    let (d, created) = one_paid_at_glase().await;
     let (paid, _) = d.confirm(created.payment.clone()).await.unwrap();
     d.glase
         .set_status(created.payment.invoice_reference(), GlaseInvoiceStatus::Canceled);
@@ -680,9 +710,7 @@ async fn a_reversal_glase_reports_after_we_recorded_paid_is_reported_as_a_disagr
 
 #[tokio::test]
 async fn the_safety_net_confirms_a_paid_payment_nobody_asked_about() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
-    d.glase.pay(created.payment.invoice_reference());
+    let (d, _) = one_paid_at_glase().await;
     d.clock.advance(Duration::from_secs(2));
     assert_eq!(
         d.confirm_due_payments(10).await.unwrap().confirmed,
@@ -728,16 +756,8 @@ async fn the_safety_net_confirms_due_payments_concurrently_but_bounded() {
 
 #[tokio::test]
 async fn a_failed_safety_net_check_is_tried_again_on_the_next_pass() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
-    d.glase.pay(created.payment.invoice_reference());
-    d.clock.advance(Duration::from_secs(9));
-    d.glase.fail_next(
-        "getPaymentStatus",
-        GlaseError::Unavailable {
-            reason: "busy".into(),
-        },
-    );
+    let (d, _) = one_due_at_glase().await;
+    d.glase.fail_next("getPaymentStatus", unavailable("busy"));
     let report = d.confirm_due_payments(10).await.unwrap();
     assert_eq!((report.confirmed, report.failed), (1, 1), "{report:?}");
     assert_eq!(
@@ -757,14 +777,9 @@ async fn a_failed_safety_net_check_is_tried_again_on_the_next_pass() {
 
 #[tokio::test]
 async fn a_check_whose_outcome_cannot_be_stored_is_given_back_too() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
-    d.glase.pay(created.payment.invoice_reference());
-    d.clock.advance(Duration::from_secs(9));
+    let (d, _) = one_due_at_glase().await;
     // The due query and the claim pass; the write of the paid outcome is throttled.
-    d.store.pass_next();
-    d.store.pass_next();
-    d.store.fail_next(StoreError::Throttled);
+    throttle_after(&d, 2);
     let report = d.confirm_due_payments(10).await.unwrap();
     assert_eq!(report.failed, 1, "{report:?}");
     let stored = d.store.payments()[0].clone();
@@ -776,21 +791,11 @@ async fn a_check_whose_outcome_cannot_be_stored_is_given_back_too() {
 
 #[tokio::test]
 async fn a_release_that_fails_leaves_the_claim_for_one_interval() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
-    d.glase.pay(created.payment.invoice_reference());
-    d.clock.advance(Duration::from_secs(9));
+    let (d, _) = one_due_at_glase().await;
     let claimed_at = d.clock.now();
-    d.glase.fail_next(
-        "getPaymentStatus",
-        GlaseError::Unavailable {
-            reason: "busy".into(),
-        },
-    );
+    d.glase.fail_next("getPaymentStatus", unavailable("busy"));
     // The due query and the claim pass; the release is throttled.
-    d.store.pass_next();
-    d.store.pass_next();
-    d.store.fail_next(StoreError::Throttled);
+    throttle_after(&d, 2);
     assert_eq!(d.confirm_due_payments(10).await.unwrap().failed, 1);
     assert_eq!(d.store.payments()[0].last_checked_at(), Some(claimed_at));
     d.clock.advance(Duration::from_secs(1));
@@ -801,16 +806,9 @@ async fn a_release_that_fails_leaves_the_claim_for_one_interval() {
 
 #[tokio::test]
 async fn a_reader_whose_check_failed_does_not_hold_the_claim() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
-    d.glase.pay(created.payment.invoice_reference());
+    let (d, created) = one_paid_at_glase().await;
     d.clock.advance(Duration::from_secs(2));
-    d.glase.fail_next(
-        "getPaymentStatus",
-        GlaseError::OutcomeUnknown {
-            reason: "timeout".into(),
-        },
-    );
+    d.glase.fail_next("getPaymentStatus", unknown("timeout"));
     let read = d.read_payment(created.payment.id(), Caller::Merchant).await;
     assert!(matches!(read, Err(UseCaseError::GlaseUnavailable(_))), "{read:?}");
     assert_eq!(d.store.payments()[0].last_checked_at(), None);
@@ -850,13 +848,7 @@ async fn expiry_cancels_old_unpaid_invoices_but_not_one_being_paid() {
     let busy = d.create_payment(request(2_000)).await.unwrap();
     d.clock.advance(Duration::from_secs(121));
     let young = d.create_payment(request(3_000)).await.unwrap();
-    d.glase.fail_next(
-        "cancelInvoice",
-        GlaseError::Rejected {
-            code: 51,
-            description: "IN_PROGRESS".into(),
-        },
-    );
+    d.glase.fail_next("cancelInvoice", rejected(51, "IN_PROGRESS"));
     let report = d.expire_payments(10).await.unwrap();
     assert_eq!(report.in_progress, 1);
     assert_eq!(report.canceled.len(), 1);
@@ -876,21 +868,14 @@ async fn expiry_cancels_old_unpaid_invoices_but_not_one_being_paid() {
 
 #[tokio::test]
 async fn a_connection_needs_the_client_secret_and_hears_the_current_status() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     let conn = ConnectionId::parse("conn-1").unwrap();
     let wrong = d
         .connect(created.payment.id(), "nope", &conn, Duration::from_secs(60))
         .await
         .unwrap_err();
     assert_eq!(wrong, UseCaseError::NotFound("payment"));
-    assert!(
-        d.store
-            .connections_for_payment(created.payment.id())
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(listeners(&d, created.payment.id()).await == 0);
 
     let update = d
         .connect(
@@ -902,22 +887,9 @@ async fn a_connection_needs_the_client_secret_and_hears_the_current_status() {
         .await
         .unwrap();
     assert_eq!(update.status, PaymentStatus::Pending);
-    assert_eq!(
-        d.store
-            .connections_for_payment(created.payment.id())
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(listeners(&d, created.payment.id()).await, 1);
     d.disconnect(&conn).await.unwrap();
-    assert!(
-        d.store
-            .connections_for_payment(created.payment.id())
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(listeners(&d, created.payment.id()).await == 0);
 }
 
 #[tokio::test]
@@ -926,14 +898,7 @@ async fn sync_answers_only_the_payment_the_connection_was_accepted_for() {
     let mine = d.create_payment(request(1_000)).await.unwrap();
     let other = d.create_payment(request(2_000)).await.unwrap();
     let conn = ConnectionId::parse("conn-sync").unwrap();
-    d.connect(
-        mine.payment.id(),
-        mine.client_secret.expose(),
-        &conn,
-        Duration::from_secs(60),
-    )
-    .await
-    .unwrap();
+    connect(&d, &mine, &conn).await;
 
     let update = d.sync(&conn, mine.payment.id()).await.unwrap();
     assert_eq!(update.payment_id, *mine.payment.id());
@@ -959,24 +924,12 @@ async fn sync_answers_only_the_payment_the_connection_was_accepted_for() {
 
 #[tokio::test]
 async fn sync_right_after_connecting_is_answered_while_the_index_lags() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     d.store.index_lags();
     let conn = ConnectionId::parse("conn-fresh").unwrap();
-    d.connect(
-        created.payment.id(),
-        created.client_secret.expose(),
-        &conn,
-        Duration::from_secs(60),
-    )
-    .await
-    .unwrap();
+    connect(&d, &created, &conn).await;
     assert!(
-        d.store
-            .connections_for_payment(created.payment.id())
-            .await
-            .unwrap()
-            .is_empty(),
+        listeners(&d, created.payment.id()).await == 0,
         "the index does not show the connection yet"
     );
 
@@ -987,17 +940,9 @@ async fn sync_right_after_connecting_is_answered_while_the_index_lags() {
 
 #[tokio::test]
 async fn sync_from_an_expired_connection_is_not_found() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     let conn = ConnectionId::parse("conn-old").unwrap();
-    d.connect(
-        created.payment.id(),
-        created.client_secret.expose(),
-        &conn,
-        Duration::from_secs(60),
-    )
-    .await
-    .unwrap();
+    connect(&d, &created, &conn).await;
     d.clock.advance(Duration::from_secs(61));
     assert_eq!(
         d.sync(&conn, created.payment.id()).await.unwrap_err(),
@@ -1016,7 +961,7 @@ async fn paid(d: &TestDeps, total: i64) -> crate::ids::PaymentId {
     created.payment.id().clone()
 }
 
-fn refund_of(id: &crate::ids::PaymentId, amount: i64) -> RequestRefund {
+pub(super) fn refund_of(id: &crate::ids::PaymentId, amount: i64) -> RequestRefund {
     RequestRefund {
         payment_id: id.clone(),
         amount_minor: amount,
@@ -1026,12 +971,22 @@ fn refund_of(id: &crate::ids::PaymentId, amount: i64) -> RequestRefund {
     }
 }
 
+async fn process(d: &TestDeps, message: &crate::ports::RefundMessage) -> RefundProcessing {
+    d.process_refund(message).await.unwrap()
+}
+
 fn refund_calls(d: &TestDeps) -> usize {
-    d.glase
-        .calls()
-        .iter()
-        .filter(|c| matches!(c, GlaseCall::RefundPayment { .. }))
-        .count()
+    glase_calls(d, |c| matches!(c, GlaseCall::RefundPayment { .. }))
+}
+
+/// The fakes with a paid payment of 1 000 öre and one refund of `amount` recorded: the payment's id
+/// and the refund's queued message.
+async fn one_refund_queued(amount: i64) -> (TestDeps, crate::ids::PaymentId, crate::ports::RefundMessage) {
+    let d = deps();
+    let id = paid(&d, 1_000).await;
+    d.request_refund(refund_of(&id, amount)).await.unwrap();
+    let message = d.queue.sent()[0].clone();
+    (d, id, message)
 }
 
 #[tokio::test]
@@ -1040,16 +995,17 @@ async fn partial_refunds_up_to_the_paid_amount_are_recorded_and_one_over_is_refu
     let id = paid(&d, 1_000).await;
     d.request_refund(refund_of(&id, 600)).await.unwrap();
     d.request_refund(refund_of(&id, 400)).await.unwrap();
-    let err = d.request_refund(refund_of(&id, 1)).await.unwrap_err();
-    assert!(matches!(err, UseCaseError::Unprocessable(_)), "{err:?}");
+    assert_err!(
+        d.request_refund(refund_of(&id, 1)).await,
+        UseCaseError::Unprocessable(_)
+    );
     assert_eq!(d.queue.sent().len(), 2, "each recorded refund is queued once");
     assert_eq!(d.store.refunds().len(), 2);
 }
 
 #[tokio::test]
 async fn an_unpaid_payment_cannot_be_refunded() {
-    let d = deps();
-    let created = d.create_payment(request(1_000)).await.unwrap();
+    let (d, created) = one_pending().await;
     let err = d
         .request_refund(refund_of(created.payment.id(), 100))
         .await
@@ -1060,18 +1016,9 @@ async fn an_unpaid_payment_cannot_be_refunded() {
 
 #[tokio::test]
 async fn the_worker_refunds_once_even_when_the_message_comes_twice() {
-    let d = deps();
-    let id = paid(&d, 1_000).await;
-    d.request_refund(refund_of(&id, 300)).await.unwrap();
-    let message = d.queue.sent()[0].clone();
-    assert_eq!(
-        d.process_refund(&message).await.unwrap(),
-        RefundProcessing::Succeeded
-    );
-    assert_eq!(
-        d.process_refund(&message).await.unwrap(),
-        RefundProcessing::AlreadyHandled
-    );
+    let (d, id, message) = one_refund_queued(300).await;
+    assert_eq!(process(&d, &message).await, RefundProcessing::Succeeded);
+    assert_eq!(process(&d, &message).await, RefundProcessing::AlreadyHandled);
     assert_eq!(refund_calls(&d), 1);
     let refund = d
         .get_refund(&message.payment_id, &message.refund_id)
@@ -1079,7 +1026,7 @@ async fn the_worker_refunds_once_even_when_the_message_comes_twice() {
         .unwrap();
     assert_eq!(refund.status(), crate::refund::RefundStatus::Succeeded);
     assert!(refund.ers_reference().is_some());
-    let payment = d.store.payments().into_iter().find(|p| p.id() == &id).unwrap();
+    let payment = payment_of(&d, &id);
     assert_eq!(payment.refunds().refunded().minor_units(), 300);
     assert_eq!(payment.refunds().reserved().minor_units(), 0);
 }
@@ -1089,38 +1036,20 @@ async fn a_refused_refund_fails_and_gives_its_amount_back() {
     let d = deps();
     let id = paid(&d, 1_000).await;
     d.request_refund(refund_of(&id, 1_000)).await.unwrap();
-    d.glase.fail_next(
-        "refundPayment",
-        GlaseError::Rejected {
-            code: 99,
-            description: "NO_REFUNDS".into(),
-        },
-    );
+    d.glase.fail_next("refundPayment", rejected(99, "NO_REFUNDS"));
     assert_eq!(
-        d.process_refund(&d.queue.sent()[0]).await.unwrap(),
+        process(&d, &d.queue.sent()[0]).await,
         RefundProcessing::Failed(99)
     );
-    let payment = d.store.payments().into_iter().find(|p| p.id() == &id).unwrap();
+    let payment = payment_of(&d, &id);
     assert_eq!(payment.refundable().minor_units(), 1_000);
 }
 
 #[tokio::test]
 async fn an_unreachable_glase_puts_the_refund_back_in_line_and_the_retry_refunds_it() {
-    let d = deps();
-    let id = paid(&d, 1_000).await;
-    d.request_refund(refund_of(&id, 500)).await.unwrap();
-    let message = d.queue.sent()[0].clone();
-    d.glase.fail_next(
-        "refundPayment",
-        GlaseError::Rejected {
-            code: 93,
-            description: "SYSTEM_BUSY".into(),
-        },
-    );
-    assert!(matches!(
-        d.process_refund(&message).await.unwrap(),
-        RefundProcessing::Retry(_)
-    ));
+    let (d, _, message) = one_refund_queued(500).await;
+    d.glase.fail_next("refundPayment", rejected(93, "SYSTEM_BUSY"));
+    assert!(matches!(process(&d, &message).await, RefundProcessing::Retry(_)));
     assert_eq!(
         d.get_refund(&message.payment_id, &message.refund_id)
             .await
@@ -1128,38 +1057,19 @@ async fn an_unreachable_glase_puts_the_refund_back_in_line_and_the_retry_refunds
             .status(),
         crate::refund::RefundStatus::Queued
     );
-    assert_eq!(
-        d.process_refund(&message).await.unwrap(),
-        RefundProcessing::Succeeded
-    );
+    assert_eq!(process(&d, &message).await, RefundProcessing::Succeeded);
 }
 
 #[tokio::test]
 async fn an_ambiguous_refund_is_never_sent_again() {
-    let d = deps();
-    let id = paid(&d, 1_000).await;
-    d.request_refund(refund_of(&id, 500)).await.unwrap();
-    let message = d.queue.sent()[0].clone();
-    d.glase.fail_next(
-        "refundPayment",
-        GlaseError::OutcomeUnknown {
-            reason: "timeout".into(),
-        },
-    );
-    assert_eq!(
-        d.process_refund(&message).await.unwrap(),
-        RefundProcessing::NeedsReconciliation
-    );
-    assert_eq!(
-        d.process_refund(&message).await.unwrap(),
-        RefundProcessing::AlreadyHandled
-    );
+    let (d, id, message) = one_refund_queued(500).await;
+    d.glase.fail_next("refundPayment", unknown("timeout"));
+    assert_eq!(process(&d, &message).await, RefundProcessing::NeedsReconciliation);
+    assert_eq!(process(&d, &message).await, RefundProcessing::AlreadyHandled);
     d.clock.advance(Duration::from_secs(3600));
-    d.sweep_refunds(Duration::from_secs(60), Duration::from_secs(300), 10)
-        .await
-        .unwrap();
+    sweep(&d).await;
     assert_eq!(refund_calls(&d), 1, "one call, never repeated");
-    let payment = d.store.payments().into_iter().find(|p| p.id() == &id).unwrap();
+    let payment = payment_of(&d, &id);
     assert_eq!(
         payment.refunds().reserved().minor_units(),
         500,
@@ -1176,10 +1086,7 @@ async fn the_outbox_sweep_queues_a_refund_whose_message_was_lost() {
     assert!(d.queue.sent().is_empty());
     d.queue.set_failing(false);
     d.clock.advance(Duration::from_secs(61));
-    let report = d
-        .sweep_refunds(Duration::from_secs(60), Duration::from_secs(300), 10)
-        .await
-        .unwrap();
+    let report = sweep(&d).await;
     assert_eq!(report.requeued, 1);
     assert_eq!(d.queue.sent()[0].refund_id, *refund.id());
 }
@@ -1192,13 +1099,10 @@ async fn a_worker_that_vanished_mid_call_leaves_the_refund_for_reconciliation() 
     let claimed = refund.start_sending(d.clock.now()).unwrap();
     d.store.update_refund(&claimed, refund.revision()).await.unwrap();
     d.clock.advance(Duration::from_secs(301));
-    let report = d
-        .sweep_refunds(Duration::from_secs(60), Duration::from_secs(300), 10)
-        .await
-        .unwrap();
+    let report = sweep(&d).await;
     assert_eq!(report.abandoned, 1);
     assert_eq!(
-        d.process_refund(&d.queue.sent()[0]).await.unwrap(),
+        process(&d, &d.queue.sent()[0]).await,
         RefundProcessing::AlreadyHandled
     );
     assert_eq!(refund_calls(&d), 0);
@@ -1238,8 +1142,30 @@ fn keyed_refund(id: &crate::ids::PaymentId, amount: i64, key: &str) -> RequestRe
     }
 }
 
+/// A retry under a key whose record is left in progress: refused until the lease ends, then answered.
+async fn answered_after_the_lease(d: &TestDeps, request: impl Fn() -> RequestRefund) -> Refund {
+    let early = d.request_refund(request()).await.unwrap_err();
+    assert!(
+        matches!(
+            early,
+            UseCaseError::Conflict(ConflictReason::IdempotencyInProgress { .. })
+        ),
+        "{early:?}"
+    );
+    d.clock
+        .advance(d.settings.idempotency.lease + Duration::from_secs(1));
+    d.request_refund(request()).await.unwrap()
+}
+
+/// The outbox sweep: queued for a minute, abandoned after five.
+async fn sweep(d: &TestDeps) -> RefundSweepReport {
+    d.sweep_refunds(Duration::from_secs(60), Duration::from_secs(300), 10)
+        .await
+        .unwrap()
+}
+
 fn reserved(d: &TestDeps, id: &crate::ids::PaymentId) -> i64 {
-    let payment = d.store.payments().into_iter().find(|p| p.id() == id).unwrap();
+    let payment = payment_of(d, id);
     payment.refunds().reserved().minor_units()
 }
 
@@ -1271,23 +1197,7 @@ async fn a_keyed_refund_whose_completion_was_lost_answers_the_stored_refund_afte
         .await
         .unwrap();
 
-    let early = d
-        .request_refund(keyed_refund(&id, 400, "refund-1"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            early,
-            UseCaseError::Conflict(ConflictReason::IdempotencyInProgress { .. })
-        ),
-        "{early:?}"
-    );
-    d.clock
-        .advance(d.settings.idempotency.lease + Duration::from_secs(1));
-    let retry = d
-        .request_refund(keyed_refund(&id, 400, "refund-1"))
-        .await
-        .unwrap();
+    let retry = answered_after_the_lease(&d, || keyed_refund(&id, 400, "refund-1")).await;
     assert_eq!(retry.id(), first.id(), "the retry answers the stored refund");
     assert_eq!(d.store.refunds().len(), 1, "one refund");
     assert_eq!(reserved(&d, &id), 400, "its amount is reserved once");
@@ -1300,19 +1210,10 @@ async fn a_refund_stored_by_a_write_whose_answer_was_lost_keeps_its_key_and_is_f
     let id = paid(&d, 1_000).await;
     // The second write of the request (after the key's record) is the refund: it is stored, but the
     // connection fails before the answer arrives.
-    d.store.fail_after_write(
-        1,
-        StoreError::Unavailable {
-            reason: "connection reset".into(),
-        },
-    );
-    let err = d
-        .request_refund(keyed_refund(&id, 1_000, "refund-2"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, UseCaseError::Store(StoreError::Unavailable { .. })),
-        "{err:?}"
+    d.store.fail_after_write(1, store_down("connection reset"));
+    assert_err!(
+        d.request_refund(keyed_refund(&id, 1_000, "refund-2")).await,
+        UseCaseError::Store(StoreError::Unavailable { .. })
     );
     assert_eq!(d.store.refunds().len(), 1, "the refund was stored");
     assert_eq!(
@@ -1321,23 +1222,7 @@ async fn a_refund_stored_by_a_write_whose_answer_was_lost_keeps_its_key_and_is_f
         "an ambiguous store error does not free the key"
     );
 
-    let early = d
-        .request_refund(keyed_refund(&id, 1_000, "refund-2"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            early,
-            UseCaseError::Conflict(ConflictReason::IdempotencyInProgress { .. })
-        ),
-        "{early:?}"
-    );
-    d.clock
-        .advance(d.settings.idempotency.lease + Duration::from_secs(1));
-    let retry = d
-        .request_refund(keyed_refund(&id, 1_000, "refund-2"))
-        .await
-        .unwrap();
+    let retry = answered_after_the_lease(&d, || keyed_refund(&id, 1_000, "refund-2")).await;
     assert_eq!(d.store.refunds().len(), 1, "one refund");
     assert_eq!(d.store.refunds()[0].id(), retry.id());
     assert_eq!(reserved(&d, &id), 1_000, "its amount is reserved once");
@@ -1354,11 +1239,10 @@ async fn a_refusal_frees_the_key_for_a_corrected_retry() {
         .unwrap_err();
     assert_eq!(err, UseCaseError::Store(StoreError::Throttled));
     assert!(d.store.idempotency_records().is_empty(), "nothing was written");
-    let err = d
-        .request_refund(keyed_refund(&id, 2_000, "refund-3"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::Unprocessable(_)), "{err:?}");
+    assert_err!(
+        d.request_refund(keyed_refund(&id, 2_000, "refund-3")).await,
+        UseCaseError::Unprocessable(_)
+    );
     assert!(
         d.store.idempotency_records().is_empty(),
         "a refusal changed nothing and frees the key"

@@ -6,11 +6,11 @@ use std::time::Duration;
 use crate::ids::{StatusVersion, Timestamp};
 use crate::order::tests::{order_of, row, sek};
 use crate::payment::{GlaseInvoiceStatus, PaymentStatus};
-use crate::ports::{Clock, GlaseGateway, GlaseTerminal, StoreError};
+use crate::ports::{Clock, GlaseGateway, GlaseTerminal};
 use crate::testing::{FakeDeps, GlaseCall};
 
-use super::tests::{keyed, request};
-use super::*;
+use super::{from_calls, glase_calls, keyed, request, store_down, token_of};
+use crate::usecases::*;
 
 type TestDeps = FakeDeps;
 
@@ -32,19 +32,29 @@ fn in_ms(d: &TestDeps, ms: u64) -> Timestamp {
     d.clock.now().plus(Duration::from_millis(ms))
 }
 
-fn token_of(d: &TestDeps) -> String {
-    d.glase
-        .calls()
-        .into_iter()
-        .find_map(|c| match c {
-            GlaseCall::SendInvoice { notification_url, .. } => Some(notification_url),
-            _ => None,
-        })
-        .unwrap()
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .to_owned()
+/// The fakes with one pending webshop payment of 100 öre.
+async fn one_pending() -> (TestDeps, CreatedPayment) {
+    let d = deps();
+    let created = d.create_payment(request(100)).await.unwrap();
+    (d, created)
+}
+
+/// The fakes whose sendInvoice and cancelInvoice take `send` and `cancel` of the clock's time, and a
+/// deadline 10 s ahead.
+fn slow_glase(send: Duration, cancel: Duration) -> (TestDeps, Timestamp) {
+    let d = deps();
+    let deadline = in_ms(&d, 10_000);
+    d.glase.set_clock_latency_of("sendInvoice", send);
+    d.glase.set_clock_latency_of("cancelInvoice", cancel);
+    (d, deadline)
+}
+
+/// The last Glase call was `call`, bounded to end one store write (1 s) before `deadline`.
+fn assert_last_call_ends_a_write_before(d: &TestDeps, call: &str, deadline: Timestamp) {
+    assert_eq!(
+        d.glase.call_bounds().last(),
+        Some(&(call, Some(deadline.minus(Duration::from_secs(1)))))
+    );
 }
 
 async fn glase_status(d: &TestDeps, reference: &crate::ids::InvoiceReference) -> GlaseInvoiceStatus {
@@ -97,33 +107,21 @@ async fn send_invoice_must_answer_by_the_deadline_less_a_store_write_and_a_cance
 
 #[tokio::test]
 async fn a_late_send_invoice_answer_still_leaves_time_to_cancel_when_the_store_write_fails() {
-    let d = deps();
-    let deadline = in_ms(&d, 10_000);
     // sendInvoice answers at the very end of its share (7 s of the 10), the store write fails, and
     // the cancel takes all of its 2 s reserve and the store write's unused second.
-    d.glase
-        .set_clock_latency_of("sendInvoice", Duration::from_millis(6_999));
-    d.glase
-        .set_clock_latency_of("cancelInvoice", Duration::from_millis(3_000));
-    d.store.fail_next(StoreError::Unavailable {
-        reason: "down".into(),
+    let (d, deadline) = slow_glase(Duration::from_millis(6_999), Duration::from_millis(3_000));
+    d.store.fail_next(store_down("down"));
+    assert_err!(
+        d.create_payment_within(request(100), Some(deadline)).await,
+        UseCaseError::Store(_)
+    );
+    let cancels = from_calls(&d, |c| match c {
+        GlaseCall::CancelInvoice { invoice_reference } => Some(invoice_reference),
+        _ => None,
     });
-    let err = d
-        .create_payment_within(request(100), Some(deadline))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::Store(_)), "{err:?}");
-    let reference = d
-        .glase
-        .calls()
-        .into_iter()
-        .find_map(|c| match c {
-            GlaseCall::CancelInvoice { invoice_reference } => Some(invoice_reference),
-            _ => None,
-        })
-        .expect("the invoice is withdrawn");
+    let reference = cancels.first().expect("the invoice is withdrawn");
     assert!(d.clock.now() <= deadline, "the cancel ended after the deadline");
-    assert_eq!(glase_status(&d, &reference).await, GlaseInvoiceStatus::Canceled);
+    assert_eq!(glase_status(&d, reference).await, GlaseInvoiceStatus::Canceled);
     assert_eq!(
         d.glase.call_bounds()[..2],
         [
@@ -135,41 +133,28 @@ async fn a_late_send_invoice_answer_still_leaves_time_to_cancel_when_the_store_w
 
 #[tokio::test]
 async fn a_send_invoice_answer_later_than_its_share_ends_as_outcome_unknown_before_the_deadline() {
-    let d = deps();
-    let deadline = in_ms(&d, 10_000);
     // The answer would come after 9 s: past sendInvoice's share (7 s), before the deadline.
-    d.glase
-        .set_clock_latency_of("sendInvoice", Duration::from_secs(9));
-    d.glase
-        .set_clock_latency_of("cancelInvoice", Duration::from_secs(2));
-    let err = d
-        .create_payment_within(keyed(100, "late-answer"), Some(deadline))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::OutcomeUnknown(_)), "{err:?}");
+    let (d, deadline) = slow_glase(Duration::from_secs(9), Duration::from_secs(2));
+    assert_err!(
+        d.create_payment_within(keyed(100, "late-answer"), Some(deadline))
+            .await,
+        UseCaseError::OutcomeUnknown(_)
+    );
     // The use case stopped waiting when the share ended, with the kept-back time still ahead.
     assert_eq!(d.clock.now(), deadline.minus(Duration::from_secs(3)));
     assert!(d.store.payments().is_empty());
     // The key remembers the unknown outcome, so the same request is never sent twice.
-    let again = d
-        .create_payment_within(keyed(100, "late-answer"), Some(in_ms(&d, 10_000)))
-        .await
-        .unwrap_err();
-    assert!(matches!(again, UseCaseError::OutcomeUnknown(_)), "{again:?}");
-    assert_eq!(
-        d.glase
-            .calls()
-            .iter()
-            .filter(|c| matches!(c, GlaseCall::SendInvoice { .. }))
-            .count(),
-        1
+    assert_err!(
+        d.create_payment_within(keyed(100, "late-answer"), Some(in_ms(&d, 10_000)))
+            .await,
+        UseCaseError::OutcomeUnknown(_)
     );
+    assert_eq!(glase_calls(&d, |c| matches!(c, GlaseCall::SendInvoice { .. })), 1);
 }
 
 #[tokio::test]
 async fn a_notification_gives_get_payment_status_what_is_left_less_the_write_of_its_outcome() {
-    let d = deps();
-    let created = d.create_payment(request(100)).await.unwrap();
+    let (d, created) = one_pending().await;
     d.glase.pay(created.payment.invoice_reference());
     let deadline = in_ms(&d, 5_000);
     let (paid, _) = d
@@ -177,32 +162,27 @@ async fn a_notification_gives_get_payment_status_what_is_left_less_the_write_of_
         .await
         .unwrap();
     assert_eq!(paid.status(), PaymentStatus::Paid);
-    assert_eq!(
-        d.glase.call_bounds().last(),
-        Some(&("getPaymentStatus", Some(deadline.minus(Duration::from_secs(1)))))
-    );
+    assert_last_call_ends_a_write_before(&d, "getPaymentStatus", deadline);
 }
 
 #[tokio::test]
 async fn a_notification_whose_status_answer_is_later_than_its_share_ends_before_the_outcome_write() {
-    let d = deps();
-    let created = d.create_payment(request(100)).await.unwrap();
+    let (d, created) = one_pending().await;
     d.glase.pay(created.payment.invoice_reference());
     d.glase
         .set_clock_latency_of("getPaymentStatus", Duration::from_secs(5));
     let deadline = in_ms(&d, 3_000);
-    let err = d
-        .handle_notification_within(created.payment.id(), &token_of(&d), Some(deadline))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::OutcomeUnknown(_)), "{err:?}");
+    assert_err!(
+        d.handle_notification_within(created.payment.id(), &token_of(&d), Some(deadline))
+            .await,
+        UseCaseError::OutcomeUnknown(_)
+    );
     assert_eq!(d.clock.now(), deadline.minus(Duration::from_secs(1)));
 }
 
 #[tokio::test]
 async fn a_status_read_gives_get_payment_status_what_is_left_less_the_write_of_its_outcome() {
-    let d = deps();
-    let created = d.create_payment(request(100)).await.unwrap();
+    let (d, created) = one_pending().await;
     d.clock.advance(Duration::from_secs(2));
     let deadline = in_ms(&d, 6_000);
     let view = d
@@ -210,16 +190,12 @@ async fn a_status_read_gives_get_payment_status_what_is_left_less_the_write_of_i
         .await
         .unwrap();
     assert!(view.confirmation.is_some());
-    assert_eq!(
-        d.glase.call_bounds().last(),
-        Some(&("getPaymentStatus", Some(deadline.minus(Duration::from_secs(1)))))
-    );
+    assert_last_call_ends_a_write_before(&d, "getPaymentStatus", deadline);
 }
 
 #[tokio::test]
 async fn a_cancel_gives_cancel_invoice_what_is_left_less_the_write_of_its_outcome() {
-    let d = deps();
-    let created = d.create_payment(request(100)).await.unwrap();
+    let (d, created) = one_pending().await;
     let deadline = in_ms(&d, 5_000);
     let canceled = d
         .cancel_payment_within(created.payment.id(), Caller::Merchant, Some(deadline))
@@ -227,16 +203,12 @@ async fn a_cancel_gives_cancel_invoice_what_is_left_less_the_write_of_its_outcom
         .unwrap();
     assert_eq!(canceled.payment.status(), PaymentStatus::Canceled);
     assert!(canceled.canceled_now);
-    assert_eq!(
-        d.glase.call_bounds().last(),
-        Some(&("cancelInvoice", Some(deadline.minus(Duration::from_secs(1)))))
-    );
+    assert_last_call_ends_a_write_before(&d, "cancelInvoice", deadline);
 }
 
 #[tokio::test]
 async fn an_update_gives_update_invoice_what_is_left_less_the_write_of_its_outcome() {
-    let d = deps();
-    let created = d.create_payment(request(100)).await.unwrap();
+    let (d, created) = one_pending().await;
     let deadline = in_ms(&d, 5_000);
     let order = order_of(vec![row("Tea", sek(250))], sek(250)).unwrap();
     let updated = d
@@ -244,16 +216,12 @@ async fn an_update_gives_update_invoice_what_is_left_less_the_write_of_its_outco
         .await
         .unwrap();
     assert_eq!(updated.order().total(), sek(250));
-    assert_eq!(
-        d.glase.call_bounds().last(),
-        Some(&("updateInvoice", Some(deadline.minus(Duration::from_secs(1)))))
-    );
+    assert_last_call_ends_a_write_before(&d, "updateInvoice", deadline);
 }
 
 #[tokio::test]
 async fn a_cancel_or_update_without_time_for_the_call_and_the_write_asks_and_changes_nothing() {
-    let d = deps();
-    let created = d.create_payment(request(100)).await.unwrap();
+    let (d, created) = one_pending().await;
     let calls = d.glase.call_count();
     let before = d.store.payments();
     // A store write (1 s) and the least worth giving a Glase call (1 s): 2 s are needed.

@@ -7,12 +7,15 @@ use crate::order::RefundReason;
 use crate::order::tests::{order_of, row, sek};
 use crate::payment::PaymentStatus;
 use crate::period::{PeriodStatus, SHOP_DETAILS_REPORT, SHOP_SUMMARY_REPORT};
-use crate::ports::{GlaseError, StoreError};
+use crate::ports::StoreError;
 use crate::refund::RefundState;
 use crate::testing::{FakeDeps, GlaseCall};
-use crate::usecases::{CreatePayment, RequestRefund, UseCaseSettings};
+use crate::usecases::{CreatePayment, UseCaseSettings};
 
 use super::*;
+use crate::usecases::tests::{
+    assert_err, from_calls, glase_calls, refund_of, rejected, request, unavailable, unknown,
+};
 
 type TestDeps = FakeDeps;
 
@@ -20,38 +23,30 @@ fn deps() -> TestDeps {
     crate::testing::fake_deps(UseCaseSettings::default())
 }
 
+/// A webshop payment of `total` öre, paid and confirmed.
 async fn paid(d: &TestDeps, total: i64) -> Payment {
-    let created = d
-        .create_payment(CreatePayment {
-            order: order_of(vec![row("Coffee", sek(total))], sek(total)).unwrap(),
-            terminal: PaymentTerminal::Webshop,
-            idempotency: None,
-        })
-        .await
-        .unwrap();
+    paid_as_asked(d, request(total)).await
+}
+
+/// The payment `request` asks for, paid and confirmed, as stored.
+async fn paid_as_asked(d: &TestDeps, request: CreatePayment) -> Payment {
+    let created = d.create_payment(request).await.unwrap();
     d.glase.pay(created.payment.invoice_reference());
     d.confirm(created.payment.clone()).await.unwrap();
     d.store.get_payment(created.payment.id()).await.unwrap().unwrap()
 }
 
+/// The fakes with one webshop payment of 1 000 öre, paid and confirmed.
+async fn one_paid() -> (TestDeps, Payment) {
+    let d = deps();
+    let payment = paid(&d, 1_000).await;
+    (d, payment)
+}
+
 /// A refund whose refundPayment call timed out: `needs_reconciliation`.
 async fn unsettled_refund(d: &TestDeps, payment: &Payment, amount: i64) -> Refund {
-    let refund = d
-        .request_refund(RequestRefund {
-            payment_id: payment.id().clone(),
-            amount_minor: amount,
-            reason: RefundReason::parse("Returned").unwrap(),
-            cashier_id: None,
-            idempotency: None,
-        })
-        .await
-        .unwrap();
-    d.glase.fail_next(
-        "refundPayment",
-        GlaseError::OutcomeUnknown {
-            reason: "timeout".into(),
-        },
-    );
+    let refund = d.request_refund(refund_of(payment.id(), amount)).await.unwrap();
+    d.glase.fail_next("refundPayment", unknown("timeout"));
     let message = crate::ports::RefundMessage {
         payment_id: payment.id().clone(),
         refund_id: refund.id().clone(),
@@ -60,6 +55,16 @@ async fn unsettled_refund(d: &TestDeps, payment: &Payment, amount: i64) -> Refun
     let refund = stored_refund(d, payment.id(), refund.id()).await;
     assert_eq!(refund.status(), RefundStatus::NeedsReconciliation);
     refund
+}
+
+/// [`one_paid`] with an [`unsettled_refund`] of `amount`, 10 s before the period's reports (which list
+/// only the payment) are ready.
+async fn refund_unknown_just_before_the_mark(amount: i64) -> (TestDeps, Payment, Refund) {
+    let (d, payment) = one_paid().await;
+    let refund = unsettled_refund(&d, &payment, amount).await;
+    d.clock.advance(Duration::from_secs(10));
+    set_reports(&d, vec![tx(&ers(&payment), 1_000)]);
+    (d, payment, refund)
 }
 
 fn tx(ers: &str, minor: i64) -> ReportTransaction {
@@ -118,11 +123,7 @@ fn set_reports(d: &TestDeps, transactions: Vec<ReportTransaction>) {
 }
 
 fn marks(d: &TestDeps) -> usize {
-    d.glase
-        .calls()
-        .iter()
-        .filter(|c| matches!(c, GlaseCall::MarkPeriod))
-        .count()
+    glase_calls(d, |c| matches!(c, GlaseCall::MarkPeriod))
 }
 
 /// The stored refund `refund` of `payment`, which must exist.
@@ -132,6 +133,12 @@ async fn stored_refund(
     refund: &crate::ids::RefundId,
 ) -> Refund {
     d.store.get_refund(payment, refund).await.unwrap().unwrap()
+}
+
+/// Closes the period `key` of the shop, its waits moving the clock; the close must succeed.
+async fn close_at_once(d: &TestDeps, key: &str) -> ClosedPeriod {
+    let (_, wait) = recording_wait(d);
+    d.close_period(close(key), deadline(d), &wait).await.unwrap()
 }
 
 fn deadline(d: &TestDeps) -> Timestamp {
@@ -214,18 +221,8 @@ async fn reconciliation_lists_every_kind_of_mismatch_and_settles_unknown_refunds
 
 #[tokio::test]
 async fn a_known_refund_matches_by_its_reference_and_amount() {
-    let d = deps();
-    let payment = paid(&d, 1_000).await;
-    let refund = d
-        .request_refund(RequestRefund {
-            payment_id: payment.id().clone(),
-            amount_minor: 400,
-            reason: RefundReason::parse("Returned").unwrap(),
-            cashier_id: None,
-            idempotency: None,
-        })
-        .await
-        .unwrap();
+    let (d, payment) = one_paid().await;
+    let refund = d.request_refund(refund_of(payment.id(), 400)).await.unwrap();
     let message = d.queue.sent()[0].clone();
     d.process_refund(&message).await.unwrap();
     let refund = stored_refund(&d, payment.id(), refund.id()).await;
@@ -251,8 +248,7 @@ async fn a_known_refund_matches_by_its_reference_and_amount() {
 
 #[tokio::test]
 async fn the_same_period_key_twice_marks_once_and_answers_the_same_period() {
-    let d = deps();
-    let payment = paid(&d, 1_000).await;
+    let (d, payment) = one_paid().await;
     d.clock.advance(Duration::from_secs(1));
     set_reports(&d, vec![tx(&ers(&payment), 1_000)]);
     let (_, wait) = recording_wait(&d);
@@ -299,13 +295,8 @@ async fn report_not_ready_is_retried_with_growing_waits() {
     let d = deps();
     set_reports(&d, Vec::new());
     for _ in 0..2 {
-        d.glase.fail_next(
-            "executeReport",
-            GlaseError::Rejected {
-                code: 2,
-                description: "REPORT_NOT_READY".into(),
-            },
-        );
+        d.glase
+            .fail_next("executeReport", rejected(2, "REPORT_NOT_READY"));
     }
     let (waited, wait) = recording_wait(&d);
     let closed = d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
@@ -342,8 +333,7 @@ async fn reports_not_ready_by_the_deadline_leave_the_period_pending_and_the_same
 
 #[tokio::test]
 async fn unknown_refunds_are_settled_by_the_report() {
-    let d = deps();
-    let payment = paid(&d, 1_000).await;
+    let (d, payment) = one_paid().await;
     let found = unsettled_refund(&d, &payment, 300).await;
     let absent = unsettled_refund(&d, &payment, 200).await;
     d.clock.advance(Duration::from_secs(600));
@@ -351,8 +341,7 @@ async fn unknown_refunds_are_settled_by_the_report() {
         &d,
         vec![tx(&ers(&payment), 1_000), tx("29990000000000000000009", -300)],
     );
-    let (_, wait) = recording_wait(&d);
-    let closed = d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+    let closed = close_at_once(&d, "k1").await;
     assert_eq!(closed.period.status(), PeriodStatus::Reconciled);
     let found = stored_refund(&d, payment.id(), found.id()).await;
     assert_eq!(found.status(), RefundStatus::Succeeded);
@@ -373,13 +362,8 @@ async fn unknown_refunds_are_settled_by_the_report() {
 
 #[tokio::test]
 async fn a_refund_unknown_only_moments_before_the_mark_waits_for_the_next_period() {
-    let d = deps();
-    let payment = paid(&d, 1_000).await;
-    let recent = unsettled_refund(&d, &payment, 300).await;
-    d.clock.advance(Duration::from_secs(10));
-    set_reports(&d, vec![tx(&ers(&payment), 1_000)]);
-    let (_, wait) = recording_wait(&d);
-    d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+    let (d, payment, recent) = refund_unknown_just_before_the_mark(300).await;
+    close_at_once(&d, "k1").await;
     let recent = stored_refund(&d, payment.id(), recent.id()).await;
     assert_eq!(recent.status(), RefundStatus::NeedsReconciliation);
 }
@@ -388,11 +372,7 @@ async fn a_refund_unknown_only_moments_before_the_mark_waits_for_the_next_period
 /// on either side of it: neither period's report alone shows that it never happened.
 #[tokio::test]
 async fn a_refund_unknown_just_before_a_mark_is_never_failed_by_a_report_that_cannot_list_it() {
-    let d = deps();
-    let payment = paid(&d, 1_000).await;
-    let refund = unsettled_refund(&d, &payment, 1_000).await;
-    d.clock.advance(Duration::from_secs(10));
-    set_reports(&d, vec![tx(&ers(&payment), 1_000)]);
+    let (d, payment, refund) = refund_unknown_just_before_the_mark(1_000).await;
     let (_, wait) = recording_wait(&d);
     let undecided = |period: &ReportingPeriod| {
         period
@@ -415,17 +395,10 @@ async fn a_refund_unknown_just_before_a_mark_is_never_failed_by_a_report_that_ca
     assert_eq!(undecided(&second.period), 1);
     let held = d.store.get_payment(payment.id()).await.unwrap().unwrap();
     assert_eq!(held.refunds().reserved(), sek(1_000), "its amount stays held");
-    let again = d
-        .request_refund(RequestRefund {
-            payment_id: payment.id().clone(),
-            amount_minor: 1_000,
-            reason: RefundReason::parse("Returned").unwrap(),
-            cashier_id: None,
-            idempotency: None,
-        })
-        .await
-        .unwrap_err();
-    assert!(matches!(again, UseCaseError::Unprocessable(_)), "{again:?}");
+    assert_err!(
+        d.request_refund(refund_of(payment.id(), 1_000)).await,
+        UseCaseError::Unprocessable(_)
+    );
 }
 
 /// A refund whose call lies wholly inside the window is settled by that period alone, even when its
@@ -557,8 +530,7 @@ async fn a_shorter_settle_margin_settles_a_refund_unknown_that_long_before_the_m
         &d,
         vec![tx(&ers(&payment), 1_000), tx("29990000000000000000009", -300)],
     );
-    let (_, wait) = recording_wait(&d);
-    d.close_period(close("k1"), deadline(&d), &wait).await.unwrap();
+    close_at_once(&d, "k1").await;
     let refund = stored_refund(&d, payment.id(), refund.id()).await;
     assert_eq!(refund.status(), RefundStatus::Succeeded);
 }
@@ -567,41 +539,15 @@ async fn a_shorter_settle_margin_settles_a_refund_unknown_that_long_before_the_m
 async fn an_unreachable_glase_frees_the_key_and_an_unknown_mark_is_never_repeated() {
     let d = deps();
     let (_, wait) = recording_wait(&d);
-    d.glase.fail_next(
-        "markTransactionPeriod",
-        GlaseError::Unavailable {
-            reason: "refused".into(),
-        },
-    );
-    let err = d
-        .close_period(close("k1"), deadline(&d), &wait)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::GlaseUnavailable(_)));
+    let close_now = |key| d.close_period(close(key), deadline(&d), &wait);
+    d.glase.fail_next("markTransactionPeriod", unavailable("refused"));
+    assert_err!(close_now("k1").await, UseCaseError::GlaseUnavailable(_));
     set_reports(&d, Vec::new());
-    assert!(
-        d.close_period(close("k1"), deadline(&d), &wait)
-            .await
-            .unwrap()
-            .created
-    );
+    assert!(close_now("k1").await.unwrap().created);
 
-    d.glase.fail_next(
-        "markTransactionPeriod",
-        GlaseError::OutcomeUnknown {
-            reason: "timeout".into(),
-        },
-    );
-    let err = d
-        .close_period(close("k2"), deadline(&d), &wait)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::OutcomeUnknown(_)));
-    let err = d
-        .close_period(close("k2"), deadline(&d), &wait)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, UseCaseError::OutcomeUnknown(_)));
+    d.glase.fail_next("markTransactionPeriod", unknown("timeout"));
+    assert_err!(close_now("k2").await, UseCaseError::OutcomeUnknown(_));
+    assert_err!(close_now("k2").await, UseCaseError::OutcomeUnknown(_));
     assert_eq!(marks(&d), 3, "refused, then k1, then k2 once");
 }
 
@@ -634,15 +580,14 @@ async fn our_payments_are_checked_from_the_previous_mark_so_none_counts_twice() 
     let earlier = paid(&d, 1_000).await;
     d.clock.advance(Duration::from_secs(1));
     set_reports(&d, vec![tx(&ers(&earlier), 1_000)]);
-    let (_, wait) = recording_wait(&d);
-    let first = d.close_period(close("day-1"), deadline(&d), &wait).await.unwrap();
+    let first = close_at_once(&d, "day-1").await;
     assert_eq!(first.period.status(), PeriodStatus::Reconciled);
     // The next period, hours later: the payment of the first one is not ours-only in it.
     d.clock.advance(Duration::from_secs(3_600));
     let later = paid(&d, 2_000).await;
     d.clock.advance(Duration::from_secs(1));
     set_reports(&d, Vec::new());
-    let second = d.close_period(close("day-2"), deadline(&d), &wait).await.unwrap();
+    let second = close_at_once(&d, "day-2").await;
     let mismatches = &second.period.reconciliation().unwrap().mismatches;
     assert_eq!(mismatches.len(), 1, "{mismatches:?}");
     assert_eq!(mismatches[0].kind, MismatchKind::PaidWithUsOnly);
@@ -704,15 +649,10 @@ async fn a_terminal_period_fetches_the_terminal_reports_and_checks_only_that_ter
             glase_terminal_id: terminal.glase_terminal_id().clone(),
         }
     );
-    let reports: Vec<String> = d
-        .glase
-        .calls()
-        .into_iter()
-        .filter_map(|c| match c {
-            GlaseCall::ExecuteReport { report_id } => Some(report_id),
-            _ => None,
-        })
-        .collect();
+    let reports = from_calls(&d, |c| match c {
+        GlaseCall::ExecuteReport { report_id } => Some(report_id),
+        _ => None,
+    });
     assert_eq!(reports, [TERMINAL_SUMMARY_REPORT, TERMINAL_DETAILS_REPORT]);
     let mismatches = &closed.period.reconciliation().unwrap().mismatches;
     assert_eq!(mismatches.len(), 1, "{mismatches:?}");
@@ -727,8 +667,7 @@ async fn a_terminal_period_fetches_the_terminal_reports_and_checks_only_that_ter
 
 #[tokio::test]
 async fn a_second_request_that_resumes_the_period_meanwhile_leaves_the_first_one_a_clean_answer() {
-    let d = deps();
-    let payment = paid(&d, 1_000).await;
+    let (d, payment) = one_paid().await;
     d.clock.advance(Duration::from_secs(1));
     // The reports are not ready at first; while the first request waits, a retry with the same key
     // arrives, finds them ready and reconciles the period.
