@@ -2,21 +2,11 @@
 //! reproduced here with the same name and field) and the request's method and path, but not its query.
 
 use payments_api::app::request;
-use payments_api::telemetry::{CapturedLines, LogFormat, LogSettings};
 use tracing::Instrument;
 
 #[tokio::test]
 async fn log_lines_carry_the_request_id_and_the_path_but_not_the_query() {
-    let logs = CapturedLines::default();
-    let sink = logs.clone();
-    payments_api::telemetry::install(
-        &LogSettings {
-            format: LogFormat::Json,
-            filter: "info".into(),
-        },
-        move || sink.clone(),
-    )
-    .expect("the only subscriber of this test binary");
+    let logs = payments_api::testing::captured_logs("info");
 
     let app = payments_api::testing::fake_app("sk_test_log_context");
     let body =

@@ -7,61 +7,22 @@
 use std::time::Duration;
 
 use http::Method;
-use payments_api::app::{App, request};
-use payments_api::testing::app_over;
-use payments_domain::counting::{CallCounts, Counting};
+use payments_api::testing::{CountedApp, counted_app};
+use payments_domain::counting::CallCounts;
 use payments_domain::ids::{InvoiceReference, PaymentId};
 use payments_domain::payment::PaymentStatus;
 use payments_domain::ports::PaymentStore;
-use payments_domain::testing::{
-    FakeGlase, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
-};
-use payments_domain::usecases::{Deps, UseCaseSettings};
 use serde_json::Value;
 
 const KEY: &str = "sk_test_calls_key";
 
-type CountedApp = App<(
-    Counting<InMemoryStore>,
-    Counting<FakeGlase>,
-    RecordingQueue,
-    RecordingPush,
-    ManualClock,
-    SequentialIds,
-)>;
-
 fn app() -> CountedApp {
-    let clock = ManualClock::default();
-    app_over(
-        Deps {
-            store: Counting::new(InMemoryStore::new()),
-            glase: Counting::new(FakeGlase::new(clock.clone())),
-            queue: RecordingQueue::default(),
-            push: RecordingPush::default(),
-            clock,
-            ids: SequentialIds::default(),
-            settings: UseCaseSettings::default(),
-        },
-        KEY,
-        std::io::sink(),
-    )
+    counted_app(KEY)
 }
 
 async fn call(app: &CountedApp, method: Method, uri: &str, body: &str) -> (u16, Value) {
     let auth = format!("Bearer {KEY}");
-    let response = app
-        .handle(request(
-            method,
-            uri,
-            &[("authorization", &auth), ("content-type", "application/json")],
-            body.to_owned(),
-        ))
-        .await;
-    let status = response.status().as_u16();
-    (
-        status,
-        serde_json::from_str(response.body()).unwrap_or(Value::Null),
-    )
+    payments_api::testing::call(app, method, uri, &[("authorization", &auth)], body.to_owned()).await
 }
 
 /// Creates a payment; answers its id, client secret and invoice reference.
