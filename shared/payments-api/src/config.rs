@@ -185,14 +185,8 @@ impl<'a> EnvReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::env_map as env;
     use secrecy::ExposeSecret;
-
-    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn every_missing_variable_is_named_in_one_error() {
