@@ -27,27 +27,20 @@ pub struct RowBody {
     /// The item text.
     pub description: String,
     /// How many; defaults to 1; at most three decimals.
-    #[serde(default)]
     pub quantity: Option<serde_json::Number>,
     /// The unit price in minor units.
-    #[serde(default)]
     pub unit_price: Option<i64>,
     /// The row total in minor units.
     pub total: i64,
     /// VAT percent, at most two decimals.
-    #[serde(default)]
     pub tax_rate: Option<serde_json::Number>,
     /// Stock keeping unit.
-    #[serde(default)]
     pub sku: Option<String>,
     /// EAN.
-    #[serde(default)]
     pub ean: Option<String>,
     /// Unit of the quantity.
-    #[serde(default)]
     pub unit: Option<String>,
     /// Discount in minor units.
-    #[serde(default)]
     pub discount: Option<i64>,
 }
 
@@ -58,23 +51,18 @@ pub struct CreatePaymentBody {
     /// The merchant's order id.
     pub order_id: String,
     /// The title shown on the phone; defaults to the order id.
-    #[serde(default)]
     pub title: Option<String>,
     /// ISO 4217.
     pub currency: String,
     /// The total in minor units.
     pub total: i64,
     /// The rows; without them one row carries the whole total.
-    #[serde(default)]
     pub rows: Option<Vec<RowBody>>,
     /// The cashier.
-    #[serde(default)]
     pub cashier_id: Option<String>,
     /// Where the app returns a shopper who paid from the same phone.
-    #[serde(default)]
     pub back_url: Option<String>,
     /// A POS terminal; without it the webshop terminal.
-    #[serde(default)]
     pub terminal_id: Option<String>,
 }
 
@@ -83,12 +71,10 @@ pub struct CreatePaymentBody {
 #[serde(deny_unknown_fields)]
 pub struct UpdatePaymentBody {
     /// A new title.
-    #[serde(default)]
     pub title: Option<String>,
     /// The new total in minor units.
     pub total: i64,
     /// The new rows.
-    #[serde(default)]
     pub rows: Option<Vec<RowBody>>,
 }
 
@@ -231,10 +217,8 @@ pub struct CreateRefundBody {
     /// The amount in the payment's minor units.
     pub amount: i64,
     /// Why; the refund invoice's title (default "Refund").
-    #[serde(default)]
     pub reason: Option<String>,
     /// The cashier.
-    #[serde(default)]
     pub cashier_id: Option<String>,
 }
 
