@@ -108,6 +108,15 @@ fn field<T, E: std::fmt::Display>(name: &str, r: Result<T, E>) -> Result<T, ApiE
     r.map_err(|e| ApiError::invalid_field(name, e.to_string()))
 }
 
+/// `raw` parsed with `parse` when present; a failure is a 400 naming the field `name`.
+fn optional_field<T, E: std::fmt::Display>(
+    name: &str,
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<T>, ApiError> {
+    field(name, raw.map(parse).transpose())
+}
+
 /// Reads a JSON number's decimal text as an integer of `10^-scale` units; refuses more decimals.
 fn scaled(name: &str, n: &serde_json::Number, scale: u32) -> Result<i64, ApiError> {
     let text = n.to_string();
@@ -166,24 +175,9 @@ fn row(i: usize, body: &RowBody, currency: Currency) -> Result<OrderRow, ApiErro
         unit_price: body.unit_price.map(|m| Money::new(m, currency)),
         total: Money::new(body.total, currency),
         tax_rate,
-        sku: body
-            .sku
-            .as_deref()
-            .map(Sku::parse)
-            .transpose()
-            .map_err(|e| ApiError::invalid_field(f("sku"), e.to_string()))?,
-        ean: body
-            .ean
-            .as_deref()
-            .map(Ean::parse)
-            .transpose()
-            .map_err(|e| ApiError::invalid_field(f("ean"), e.to_string()))?,
-        unit: body
-            .unit
-            .as_deref()
-            .map(Unit::parse)
-            .transpose()
-            .map_err(|e| ApiError::invalid_field(f("unit"), e.to_string()))?,
+        sku: optional_field(&f("sku"), body.sku.as_deref(), Sku::parse)?,
+        ean: optional_field(&f("ean"), body.ean.as_deref(), Ean::parse)?,
+        unit: optional_field(&f("unit"), body.unit.as_deref(), Unit::parse)?,
         discount: body.discount.map(|m| Money::new(m, currency)),
     })
 }
@@ -247,12 +241,7 @@ impl CreateRefundBody {
             "reason",
             RefundReason::parse(self.reason.as_deref().unwrap_or("Refund")),
         )?;
-        let cashier = self
-            .cashier_id
-            .as_deref()
-            .map(CashierId::parse)
-            .transpose()
-            .map_err(|e| ApiError::invalid_field("cashier_id", e.to_string()))?;
+        let cashier = optional_field("cashier_id", self.cashier_id.as_deref(), CashierId::parse)?;
         Ok((self.amount, reason, cashier, fingerprint))
     }
 }
@@ -287,25 +276,10 @@ impl CreatePaymentBody {
             title,
             rows,
             total,
-            cashier_id: self
-                .cashier_id
-                .as_deref()
-                .map(CashierId::parse)
-                .transpose()
-                .map_err(|e| ApiError::invalid_field("cashier_id", e.to_string()))?,
-            back_url: self
-                .back_url
-                .as_deref()
-                .map(BackUrl::parse)
-                .transpose()
-                .map_err(|e| ApiError::invalid_field("back_url", e.to_string()))?,
+            cashier_id: optional_field("cashier_id", self.cashier_id.as_deref(), CashierId::parse)?,
+            back_url: optional_field("back_url", self.back_url.as_deref(), BackUrl::parse)?,
         })?;
-        let terminal = self
-            .terminal_id
-            .as_deref()
-            .map(TerminalId::parse)
-            .transpose()
-            .map_err(|e| ApiError::invalid_field("terminal_id", e.to_string()))?;
+        let terminal = optional_field("terminal_id", self.terminal_id.as_deref(), TerminalId::parse)?;
         Ok(CreateRequest {
             order,
             terminal,

@@ -215,6 +215,11 @@ impl<P: Ports> LiveStack<P> {
             .collect()
     }
 
+    /// What `pick` takes from the sandbox's events so far, in order.
+    pub fn picked<T>(&self, pick: impl FnMut(EventKind) -> Option<T>) -> Vec<T> {
+        self.events().into_iter().filter_map(pick).collect()
+    }
+
     /// How many of the sandbox's events so far are `kind`.
     pub fn count(&self, kind: impl Fn(&EventKind) -> bool) -> usize {
         self.events().iter().filter(|e| kind(e)).count()

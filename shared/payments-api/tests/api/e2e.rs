@@ -36,6 +36,13 @@ async fn stack() -> Stack {
     stack_from(live_stack(KEY)).await
 }
 
+/// A stack with a payment of 100.00 SEK paid; answers the stack and the payment's id.
+async fn stack_with_paid_payment() -> (Stack, String) {
+    let s = stack().await;
+    let id = s.paid_payment(10_000).await;
+    (s, id)
+}
+
 /// A stack as `builder` makes it (the client's timeouts, the use-case settings).
 async fn stack_from(builder: StackBuilder<SystemClock>) -> Stack {
     Stack {
@@ -399,8 +406,7 @@ async fn bad_input_is_refused_and_nothing_is_sent_or_stored() {
 
 #[tokio::test]
 async fn partial_refunds_reach_glase_once_each_and_one_over_the_payment_is_refused() {
-    let s = stack().await;
-    let id = s.paid_payment(10_000).await;
+    let (s, id) = stack_with_paid_payment().await;
     let (a, first) = s.refund(&id, 6_000).await;
     let (b, _) = s.refund(&id, 4_000).await;
     assert_eq!((a, b), (202, 202));
@@ -444,8 +450,7 @@ async fn a_refund_whose_answer_is_lost_is_never_sent_again() {
 
 #[tokio::test]
 async fn a_mixed_batch_refunds_the_good_message_and_fails_only_the_poison_one() {
-    let s = stack().await;
-    let id = s.paid_payment(10_000).await;
+    let (s, id) = stack_with_paid_payment().await;
     s.queue.send_body("not a refund message".to_owned());
     let (status, _) = s.refund(&id, 2_500).await;
     assert_eq!(status, 202);
@@ -458,8 +463,7 @@ async fn a_mixed_batch_refunds_the_good_message_and_fails_only_the_poison_one() 
 #[tokio::test]
 async fn a_worker_that_crashed_mid_call_leaves_the_refund_to_reconciliation_and_never_resends() {
     use payments_domain::ports::Clock;
-    let s = stack().await;
-    let id = s.paid_payment(10_000).await;
+    let (s, id) = stack_with_paid_payment().await;
     let (_, refund) = s.refund(&id, 1_000).await;
     let payment_id = PaymentId::parse(&id).unwrap();
     let refund_id = RefundId::parse(refund["id"].as_str().unwrap()).unwrap();

@@ -214,14 +214,10 @@ async fn a_period_with_payments_refunds_and_a_glase_only_payment_shows_the_expec
     let _ = kept;
 
     // REPORT_NOT_READY was answered and retried until the report came.
-    let requested: Vec<bool> = s
-        .events()
-        .into_iter()
-        .filter_map(|e| match e {
-            EventKind::ReportRequested { delivered, .. } => Some(delivered),
-            _ => None,
-        })
-        .collect();
+    let requested: Vec<bool> = s.picked(|e| match e {
+        EventKind::ReportRequested { delivered, .. } => Some(delivered),
+        _ => None,
+    });
     assert!(
         requested.contains(&false),
         "the report was not ready at first: {requested:?}"

@@ -80,6 +80,23 @@ pub async fn create_payment(app: &TestApp, order_id: &str, total: i64) -> Create
     }
 }
 
+/// Pays `created` at Glase and delivers its notification, which confirms it.
+pub async fn pay_and_notify(app: &TestApp, created: &Created) {
+    let reference = app
+        .deps
+        .store
+        .inner()
+        .payments()
+        .into_iter()
+        .find(|p| p.id().as_str() == created.id)
+        .unwrap()
+        .invoice_reference()
+        .clone();
+    app.deps.glase.inner().pay(&reference);
+    let notified = send(app, Method::POST, &created.notification, &[], "").await;
+    assert_eq!(notified.json["status"], "paid", "{}", notified.text);
+}
+
 /// Everything a request could have changed.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Snapshot {
