@@ -47,6 +47,16 @@ async fn create(app: &CountedApp) -> (String, String, InvoiceReference) {
     )
 }
 
+/// A payment created, paid at Glase and confirmed by its notification; answers its id and the path of
+/// its notification.
+async fn paid_by_notification(app: &CountedApp) -> (String, String) {
+    let (id, _, reference) = create(app).await;
+    app.deps.glase.inner().pay(&reference);
+    let path = notification_path(app);
+    call(app, Method::POST, &path, "").await;
+    (id, path)
+}
+
 fn notification_path(app: &CountedApp) -> String {
     payments_api::testing::notification_path(app.deps.glase.inner().calls())
 }
@@ -89,10 +99,7 @@ async fn a_webshop_payment_confirmed_by_its_notification_costs_one_send_and_one_
 #[tokio::test]
 async fn a_duplicate_notification_of_a_paid_payment_costs_one_read_and_no_glase_call() {
     let app = app();
-    let (_, _, reference) = create(&app).await;
-    app.deps.glase.inner().pay(&reference);
-    let path = notification_path(&app);
-    call(&app, Method::POST, &path, "").await;
+    let (_, path) = paid_by_notification(&app).await;
     app.deps.store.reset();
     app.deps.glase.reset();
 
@@ -141,9 +148,7 @@ async fn a_browser_polling_once_a_second_costs_one_status_call_per_second_while_
 #[tokio::test]
 async fn a_refund_costs_one_refund_call() {
     let app = app();
-    let (id, _, reference) = create(&app).await;
-    app.deps.glase.inner().pay(&reference);
-    call(&app, Method::POST, &notification_path(&app), "").await;
+    let (id, _) = paid_by_notification(&app).await;
     app.deps.store.reset();
     app.deps.glase.reset();
 

@@ -84,6 +84,15 @@ impl Stack {
         answer(req, "GET", "/v1/payments/{payment_id}").await
     }
 
+    /// Reads the payment `created` with its client secret.
+    async fn read(&self, created: &Value) -> (u16, Value) {
+        let (id, secret) = (
+            created["id"].as_str().unwrap(),
+            created["client_secret"].as_str().unwrap(),
+        );
+        self.get(id, secret).await
+    }
+
     /// Creates a payment, pays it in the sandbox and reads it until it is paid; answers its id.
     async fn paid_payment(&self, total: i64) -> String {
         let (_, created) = self.create(&order(total), None).await;
@@ -91,13 +100,9 @@ impl Stack {
             .sandbox()
             .pay_invoice(created["invoice_reference"].as_str().unwrap())
             .unwrap();
-        let (id, secret) = (
-            created["id"].as_str().unwrap(),
-            created["client_secret"].as_str().unwrap(),
-        );
         for _ in 0..40 {
-            if self.get(id, secret).await.1["status"] == "paid" {
-                return id.to_owned();
+            if self.read(&created).await.1["status"] == "paid" {
+                return created["id"].as_str().unwrap().to_owned();
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -188,12 +193,7 @@ async fn a_paid_payment_is_confirmed_by_its_notification() {
         "the notification made us acknowledge the payment"
     );
 
-    let (_, read) = s
-        .get(
-            created["id"].as_str().unwrap(),
-            created["client_secret"].as_str().unwrap(),
-        )
-        .await;
+    let (_, read) = s.read(&created).await;
     assert_eq!(read["status"], "paid");
     let ers = read["ers_reference"].as_str().unwrap();
     let view = s.sandbox.sandbox().invoice(reference).unwrap();
@@ -206,10 +206,6 @@ async fn without_notifications_a_polling_reader_still_confirms_in_time() {
     let s = stack().await;
     s.set_faults(json!({"rules": [{"target": "notification", "action": "drop"}]}));
     let (_, created) = s.create(&order(5_000), None).await;
-    let (id, secret) = (
-        created["id"].as_str().unwrap(),
-        created["client_secret"].as_str().unwrap(),
-    );
     s.sandbox
         .sandbox()
         .pay_invoice(created["invoice_reference"].as_str().unwrap())
@@ -217,7 +213,7 @@ async fn without_notifications_a_polling_reader_still_confirms_in_time() {
 
     let mut paid = false;
     for _ in 0..30 {
-        let (_, read) = s.get(id, secret).await;
+        let (_, read) = s.read(&created).await;
         if read["status"] == "paid" {
             paid = true;
             break;
@@ -309,12 +305,7 @@ async fn duplicate_notifications_change_nothing_twice() {
     assert!(second.is_some(), "the duplicate was delivered");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(s.status_calls(), 1, "only the first notification asked Glase");
-    let (_, read) = s
-        .get(
-            created["id"].as_str().unwrap(),
-            created["client_secret"].as_str().unwrap(),
-        )
-        .await;
+    let (_, read) = s.read(&created).await;
     assert_eq!(read["status"], "paid");
     s.finish().await;
 }

@@ -70,6 +70,14 @@ async fn create(app: &TestApp, order_id: &str) -> (Payment, String) {
     (payment, notification)
 }
 
+/// A webshop payment created through the API, paid at Glase and confirmed by its notification.
+async fn paid_by_notification(app: &TestApp, order_id: &str) -> Payment {
+    let (payment, notification) = create(app, order_id).await;
+    app.deps.glase.pay(payment.invoice_reference());
+    notify(app, &notification).await;
+    payment
+}
+
 async fn status_of(app: &TestApp, payment: &Payment) -> PaymentStatus {
     app.deps
         .store
@@ -119,9 +127,7 @@ async fn a_payment_canceled_without_a_notification_is_no_reversal() {
 #[tokio::test]
 async fn a_notification_of_a_paid_payment_is_no_reversal() {
     let (app, lines) = app();
-    let (payment, notification) = create(&app, "order-paid").await;
-    app.deps.glase.pay(payment.invoice_reference());
-    notify(&app, &notification).await;
+    let payment = paid_by_notification(&app, "order-paid").await;
     assert_eq!(status_of(&app, &payment).await, PaymentStatus::Paid);
     assert!(values(&lines, "PaymentsReversed").is_empty());
     assert_eq!(values(&lines, "PaymentsPaid").len(), 1);
@@ -179,9 +185,7 @@ async fn a_cancel_counts_the_payment_canceled_once_however_often_it_is_asked() {
 #[tokio::test]
 async fn a_refund_the_outbox_sweep_hands_to_reconciliation_is_counted() {
     let (app, lines) = app();
-    let (payment, notification) = create(&app, "order-abandoned-refund").await;
-    app.deps.glase.pay(payment.invoice_reference());
-    notify(&app, &notification).await;
+    let payment = paid_by_notification(&app, "order-abandoned-refund").await;
     let body = r#"{"amount":1000,"reason":"Returned"}"#;
     let refund = about(&app, Method::POST, &payment, "/refunds", body).await;
     assert_eq!(refund.status(), 202, "{}", refund.body());

@@ -120,6 +120,20 @@ impl Stack {
             .await
     }
 
+    /// A request with the merchant's API key about `payment` (its path and `suffix`).
+    async fn about(
+        &self,
+        method: Method,
+        payment: &Value,
+        suffix: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let id = payment["id"].as_str().unwrap();
+        let template = format!("/v1/payments/{{payment_id}}{suffix}");
+        self.merchant(method, &template, &format!("/v1/payments/{id}{suffix}"), body)
+            .await
+    }
+
     async fn register(&self, external_id: &str) -> (u16, Value) {
         self.merchant(
             Method::POST,
@@ -309,15 +323,8 @@ async fn the_pos_certification_sequence_runs_through_our_api() {
     assert_eq!(s.poll(&refunded).await.1["status"], "pending");
     s.sandbox.sandbox().pay_sticker("4711").unwrap();
     assert_eq!(s.poll(&refunded).await.1["status"], "paid");
-    let id = refunded["id"].as_str().unwrap();
-    let (status, r) = s
-        .merchant(
-            Method::POST,
-            "/v1/payments/{payment_id}/refunds",
-            &format!("/v1/payments/{id}/refunds"),
-            Some(&json!({ "amount": 3_000, "reason": "Returned" })),
-        )
-        .await;
+    let refund = json!({ "amount": 3_000, "reason": "Returned" });
+    let (status, r) = s.about(Method::POST, &refunded, "/refunds", Some(&refund)).await;
     assert_eq!(status, 202, "{r}");
     s.work().await;
     assert!(s.events().iter().any(|e| matches!(
@@ -385,15 +392,7 @@ async fn an_invoice_paid_just_before_the_next_one_is_recorded_paid_and_never_rev
     let (status, _) = s.invoice(&terminal, 2_000).await;
     assert_eq!(status, 201);
     assert_eq!(s.glase_status(&first), "PAID");
-    let id = first["id"].as_str().unwrap();
-    let (_, stored) = s
-        .merchant(
-            Method::GET,
-            "/v1/payments/{payment_id}",
-            &format!("/v1/payments/{id}"),
-            None,
-        )
-        .await;
+    let (_, stored) = s.about(Method::GET, &first, "", None).await;
     assert_eq!(stored["status"], "paid", "{stored}");
     s.sandbox.sandbox().advance_clock(Duration::from_secs(25));
     s.finish().await;
