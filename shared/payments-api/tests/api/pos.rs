@@ -47,6 +47,15 @@ impl Deref for Stack {
     }
 }
 
+/// The route template and the path of `payment`'s route `suffix` (`""`, `"/refunds"`, `"/cancel"`...).
+fn payment_route(payment: &Value, suffix: &str) -> (String, String) {
+    let id = payment["id"].as_str().unwrap();
+    (
+        format!("/v1/payments/{{payment_id}}{suffix}"),
+        format!("/v1/payments/{id}{suffix}"),
+    )
+}
+
 /// A stack with a till registered as `external_id` with the Glase ID `glase_id`, and an invoice of
 /// 10.00 SEK on it; answers the stack, the till's id and the invoice.
 async fn stack_with_invoice(external_id: &str, glase_id: &str) -> (Stack, String, Value) {
@@ -120,20 +129,6 @@ impl Stack {
             .await
     }
 
-    /// A request with the merchant's API key about `payment` (its path and `suffix`).
-    async fn about(
-        &self,
-        method: Method,
-        payment: &Value,
-        suffix: &str,
-        body: Option<&Value>,
-    ) -> (u16, Value) {
-        let id = payment["id"].as_str().unwrap();
-        let template = format!("/v1/payments/{{payment_id}}{suffix}");
-        self.merchant(method, &template, &format!("/v1/payments/{id}{suffix}"), body)
-            .await
-    }
-
     async fn register(&self, external_id: &str) -> (u16, Value) {
         self.merchant(
             Method::POST,
@@ -203,29 +198,19 @@ impl Stack {
     /// The till's poll: one second later, with the client secret.
     async fn poll(&self, payment: &Value) -> (u16, Value) {
         self.clock.advance(Duration::from_secs(1));
-        let id = payment["id"].as_str().unwrap();
-        let secret = payment["client_secret"].as_str().unwrap();
-        self.call(
-            Method::GET,
-            "/v1/payments/{payment_id}",
-            &format!("/v1/payments/{id}"),
-            &[("x-client-secret", secret)],
-            None,
-        )
-        .await
+        self.as_till(Method::GET, payment, "").await
     }
 
     async fn till_action(&self, payment: &Value, action: &str) -> (u16, Value) {
-        let id = payment["id"].as_str().unwrap();
+        self.as_till(Method::POST, payment, &format!("/{action}")).await
+    }
+
+    /// A request with `payment`'s client secret, as the till makes it.
+    async fn as_till(&self, method: Method, payment: &Value, suffix: &str) -> (u16, Value) {
+        let (template, path) = payment_route(payment, suffix);
         let secret = payment["client_secret"].as_str().unwrap();
-        self.call(
-            Method::POST,
-            &format!("/v1/payments/{{payment_id}}/{action}"),
-            &format!("/v1/payments/{id}/{action}"),
-            &[("x-client-secret", secret)],
-            None,
-        )
-        .await
+        self.call(method, &template, &path, &[("x-client-secret", secret)], None)
+            .await
     }
 
     fn glase_status(&self, payment: &Value) -> String {
@@ -324,7 +309,8 @@ async fn the_pos_certification_sequence_runs_through_our_api() {
     s.sandbox.sandbox().pay_sticker("4711").unwrap();
     assert_eq!(s.poll(&refunded).await.1["status"], "paid");
     let refund = json!({ "amount": 3_000, "reason": "Returned" });
-    let (status, r) = s.about(Method::POST, &refunded, "/refunds", Some(&refund)).await;
+    let (template, path) = payment_route(&refunded, "/refunds");
+    let (status, r) = s.merchant(Method::POST, &template, &path, Some(&refund)).await;
     assert_eq!(status, 202, "{r}");
     s.work().await;
     assert!(s.events().iter().any(|e| matches!(
@@ -392,7 +378,8 @@ async fn an_invoice_paid_just_before_the_next_one_is_recorded_paid_and_never_rev
     let (status, _) = s.invoice(&terminal, 2_000).await;
     assert_eq!(status, 201);
     assert_eq!(s.glase_status(&first), "PAID");
-    let (_, stored) = s.about(Method::GET, &first, "", None).await;
+    let (template, path) = payment_route(&first, "");
+    let (_, stored) = s.merchant(Method::GET, &template, &path, None).await;
     assert_eq!(stored["status"], "paid", "{stored}");
     s.sandbox.sandbox().advance_clock(Duration::from_secs(25));
     s.finish().await;
