@@ -72,6 +72,12 @@ async fn status_of(app: &CountedApp, id: &str) -> PaymentStatus {
         .status()
 }
 
+/// Counts from zero again, in the store and at Glase.
+fn reset_counts(app: &CountedApp) {
+    app.deps.store.reset();
+    app.deps.glase.reset();
+}
+
 fn show(scenario: &str, store: &CallCounts, glase: &CallCounts) {
     println!("{scenario}\n  store: {store:?}\n  glase: {glase:?}");
 }
@@ -100,8 +106,7 @@ async fn a_webshop_payment_confirmed_by_its_notification_costs_one_send_and_one_
 async fn a_duplicate_notification_of_a_paid_payment_costs_one_read_and_no_glase_call() {
     let app = app();
     let (_, path) = paid_by_notification(&app).await;
-    app.deps.store.reset();
-    app.deps.glase.reset();
+    reset_counts(&app);
 
     let (status, _) = call(&app, Method::POST, &path, "").await;
     assert_eq!(status, 200);
@@ -149,8 +154,7 @@ async fn a_browser_polling_once_a_second_costs_one_status_call_per_second_while_
 async fn a_refund_costs_one_refund_call() {
     let app = app();
     let (id, _) = paid_by_notification(&app).await;
-    app.deps.store.reset();
-    app.deps.glase.reset();
+    reset_counts(&app);
 
     let (status, refund) = call(
         &app,
@@ -176,8 +180,7 @@ async fn a_browser_on_the_websocket_costs_three_socket_events_and_one_push() {
     use payments_api::websocket::{WsEvent, handle};
     let app = app();
     let (id, secret, reference) = create(&app).await;
-    app.deps.store.reset();
-    app.deps.glase.reset();
+    reset_counts(&app);
 
     let event = |route: &str, query: Vec<(String, String)>, body: Option<String>| WsEvent {
         route_key: route.to_owned(),

@@ -84,6 +84,14 @@ impl Stack {
         answer(req, "GET", "/v1/payments/{payment_id}").await
     }
 
+    /// The shopper pays the payment `created` in the sandbox.
+    fn pay(&self, created: &Value) {
+        self.sandbox
+            .sandbox()
+            .pay_invoice(created["invoice_reference"].as_str().unwrap())
+            .unwrap();
+    }
+
     /// Reads the payment `created` with its client secret.
     async fn read(&self, created: &Value) -> (u16, Value) {
         let (id, secret) = (
@@ -96,10 +104,7 @@ impl Stack {
     /// Creates a payment, pays it in the sandbox and reads it until it is paid; answers its id.
     async fn paid_payment(&self, total: i64) -> String {
         let (_, created) = self.create(&order(total), None).await;
-        self.sandbox
-            .sandbox()
-            .pay_invoice(created["invoice_reference"].as_str().unwrap())
-            .unwrap();
+        self.pay(&created);
         for _ in 0..40 {
             if self.read(&created).await.1["status"] == "paid" {
                 return created["id"].as_str().unwrap().to_owned();
@@ -206,10 +211,7 @@ async fn without_notifications_a_polling_reader_still_confirms_in_time() {
     let s = stack().await;
     s.set_faults(json!({"rules": [{"target": "notification", "action": "drop"}]}));
     let (_, created) = s.create(&order(5_000), None).await;
-    s.sandbox
-        .sandbox()
-        .pay_invoice(created["invoice_reference"].as_str().unwrap())
-        .unwrap();
+    s.pay(&created);
 
     let mut paid = false;
     for _ in 0..30 {
@@ -291,10 +293,7 @@ async fn duplicate_notifications_change_nothing_twice() {
     let s = stack().await;
     s.set_faults(json!({"rules": [{"target": "notification", "action": "duplicate"}]}));
     let (_, created) = s.create(&order(5_000), None).await;
-    s.sandbox
-        .sandbox()
-        .pay_invoice(created["invoice_reference"].as_str().unwrap())
-        .unwrap();
+    s.pay(&created);
     let second = s
         .sandbox
         .sandbox()
@@ -342,10 +341,7 @@ async fn cancelling_a_paid_payment_is_a_conflict() {
     let s = stack().await;
     let (_, created) = s.create(&order(5_000), None).await;
     let id = created["id"].as_str().unwrap();
-    s.sandbox
-        .sandbox()
-        .pay_invoice(created["invoice_reference"].as_str().unwrap())
-        .unwrap();
+    s.pay(&created);
     let r = s.cancel(id).await;
     assert_eq!(r.status().as_u16(), 409);
     s.finish().await;
