@@ -13,6 +13,10 @@
 //!
 //! Every figure is written as JSON under `target/bench/`; nothing here asserts a timing.
 
+// The futures of a request through the counted live stack nest deeper than the default limit of 128
+// lets the compiler lay them out.
+#![recursion_limit = "256"]
+
 pub mod prices;
 pub mod report;
 pub mod results;

@@ -1,29 +1,24 @@
-//! The application with its real adapters in one process, counted: DynamoDB on dynoxide behind the
-//! counting decorator (and the store's own capacity meter), Glase on the sandbox (spawned on loopback)
-//! behind the counting decorator with an observer that notes when each call leaves, and the handlers
-//! behind an HTTP server on loopback, where the sandbox sends its notifications. Every request the server
-//! answers is reported with the instants it arrived and was answered.
+//! The application with its real adapters in one process, counted: the live stack of
+//! `payments_api::testing::stack` (DynamoDB on dynoxide, Glase on the sandbox spawned on loopback, the
+//! handlers behind an HTTP server on loopback, where the sandbox sends its notifications), with the store
+//! behind the counting decorator (and the store's own capacity meter) and Glase behind the counting
+//! decorator with an observer that notes when each call leaves. Every request the server answers is
+//! reported with the instants it arrived and was answered.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use bytes::Bytes;
-use glase_protocol::{GlaseClient, GlaseClientConfig};
-use glase_sandbox::{SandboxConfig, SandboxHandle};
+use axum::Router;
+use glase_sandbox::SandboxHandle;
 use http::Method;
-use payments_api::app::{ApiRequest, App, request};
-use payments_api::auth::{ApiKeys, hash_api_key};
-use payments_api::metrics::Metrics;
-use payments_api::wiring::{AnyPush, AnyQueue, OsRandom};
+use payments_api::app::{ApiRequest, App};
+use payments_api::testing::stack::{LiveStack, StackPorts, live_stack};
 use payments_domain::counting::Counting;
 use payments_domain::ports::Clock;
-use payments_domain::usecases::{Deps, UseCaseSettings};
 use payments_dynamodb::DynamoStore;
-use payments_dynamodb::testing::{Backend, TestTable};
-use payments_glase::{GlaseSettings, ProtocolGateway};
+use payments_dynamodb::testing::TestTable;
+use payments_glase::ProtocolGateway;
 use payments_sqs::InMemoryQueue;
-use payments_sqs::queue::REFUND_QUEUE;
-use secrecy::SecretString;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -31,14 +26,7 @@ use tokio::sync::mpsc;
 pub const API_KEY: &str = "sk_bench_key";
 
 /// The application of the stack.
-pub type BenchApp<C> = App<(
-    Counting<DynamoStore>,
-    Counting<ProtocolGateway<C>>,
-    AnyQueue,
-    AnyPush,
-    C,
-    OsRandom,
-)>;
+pub type BenchApp<C> = App<StackPorts<Counting<DynamoStore>, Counting<ProtocolGateway<C>>, C>>;
 
 /// A request the stack's HTTP server answered.
 #[derive(Clone, Debug)]
@@ -76,77 +64,30 @@ pub struct Stack<C: Clock> {
 impl<C: Clock + Clone + Send + Sync + 'static> Stack<C> {
     /// Starts the sandbox, a fresh dynoxide table and the HTTP server; the application uses `clock`.
     pub async fn start(clock: C) -> Stack<C> {
-        let sandbox = glase_sandbox::spawn(SandboxConfig::default(), ([127, 0, 0, 1], 0).into())
-            .await
-            .expect("the sandbox starts");
-        let table = TestTable::new(Backend::Dynoxide).await;
-        let queue = InMemoryQueue::new(REFUND_QUEUE);
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("a loopback port");
-        let base = format!("http://{}", listener.local_addr().expect("bound"));
-        let accounts = sandbox.sandbox().config().clone();
-        let webshop = &accounts.webshop_terminals[0];
         let glase_calls: GlaseCallLog = Arc::default();
         let log = Arc::clone(&glase_calls);
-        let gateway = ProtocolGateway::new(
-            GlaseClient::new(GlaseClientConfig::new(sandbox.soap_endpoint_url())).expect("a client"),
-            GlaseSettings::new(
-                webshop.terminal_id.clone(),
-                SecretString::from(webshop.password.clone()),
-                accounts.reseller.id.clone(),
-                accounts.reseller.user_id.clone(),
-                SecretString::from(accounts.reseller.password.clone()),
-                SecretString::from("bench master secret"),
-            ),
-            clock.clone(),
-        );
-        let app = Arc::new(App {
-            deps: Deps {
-                store: Counting::new(DynamoStore::new(table.client.clone(), table.table_name.clone())),
-                glase: Counting::observed(
-                    gateway,
-                    Arc::new(move |op| {
+        let (tx, served) = mpsc::unbounded_channel();
+        let LiveStack {
+            app,
+            sandbox,
+            queue,
+            base,
+            table,
+        } = live_stack(API_KEY)
+            .clock(clock)
+            .master_secret("bench master secret")
+            .start_with(
+                |store, gateway| {
+                    let observer = Arc::new(move |op| {
                         if let Ok(mut calls) = log.lock() {
                             calls.push((op, Instant::now()));
                         }
-                    }),
-                ),
-                queue: AnyQueue::Memory(queue.clone()),
-                push: AnyPush::None,
-                clock,
-                ids: OsRandom::with_process_key(),
-                settings: UseCaseSettings {
-                    public_base_url: base.clone(),
-                    ..UseCaseSettings::default()
+                    });
+                    (Counting::new(store), Counting::observed(gateway, observer))
                 },
-            },
-            api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(API_KEY))).expect("a key hash"),
-            metrics: Metrics::to_writer("bench", Box::new(std::io::sink())),
-            function: None,
-        });
-        let (tx, served) = mpsc::unbounded_channel();
-        let routed = Arc::clone(&app);
-        let router = payments_api::serve::router(move |request: ApiRequest| {
-            let app = Arc::clone(&routed);
-            let tx = tx.clone();
-            async move {
-                let arrived = Instant::now();
-                let path = request.uri().path().to_owned();
-                let response = app.handle(request).await;
-                let answered = Instant::now();
-                let _ = tx.send(Served {
-                    path,
-                    status: response.status().as_u16(),
-                    arrived,
-                    answered,
-                });
-                response
-            }
-        });
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
+                |app| observed_router(app, tx),
+            )
+            .await;
         Stack {
             app,
             sandbox,
@@ -166,15 +107,8 @@ impl<C: Clock + Clone + Send + Sync + 'static> Stack<C> {
         auth: &[(&str, &str)],
         body: Option<&Value>,
     ) -> (u16, Value) {
-        let mut headers = vec![("content-type", "application/json")];
-        headers.extend_from_slice(auth);
-        let bytes = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
-        let response = self.app.handle(request(method, path, &headers, bytes)).await;
-        let status = response.status().as_u16();
-        (
-            status,
-            serde_json::from_str(response.body()).unwrap_or(Value::Null),
-        )
+        let body = body.map(Value::to_string).unwrap_or_default();
+        payments_api::testing::call(&self.app, method, path, auth, body).await
     }
 
     /// A request with the merchant's API key.
@@ -213,6 +147,30 @@ impl<C: Clock + Clone + Send + Sync + 'static> Stack<C> {
             .map(|mut calls| std::mem::take(&mut *calls))
             .unwrap_or_default()
     }
+}
+
+/// A router answering with `app` that reports every request it answered to `tx`.
+fn observed_router<C: Clock + Clone + 'static>(
+    app: Arc<BenchApp<C>>,
+    tx: mpsc::UnboundedSender<Served>,
+) -> Router {
+    payments_api::serve::router(move |request: ApiRequest| {
+        let app = Arc::clone(&app);
+        let tx = tx.clone();
+        async move {
+            let arrived = Instant::now();
+            let path = request.uri().path().to_owned();
+            let response = app.handle(request).await;
+            let answered = Instant::now();
+            let _ = tx.send(Served {
+                path,
+                status: response.status().as_u16(),
+                arrived,
+                answered,
+            });
+            response
+        }
+    })
 }
 
 /// A webshop order of `total` minor units (SEK) with one row.

@@ -35,6 +35,26 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub type ApiRequest = Request<Bytes>;
 /// A response.
 pub type ApiResponse = Response<String>;
+/// What a handler answers: the response, or the error that becomes one.
+pub(crate) type Handled = Result<ApiResponse, ApiError>;
+
+/// Who asks about a payment: the merchant (API key) or a browser/till (the payment's client secret).
+pub(crate) enum Asker {
+    /// The merchant's API key was presented and accepted.
+    Merchant,
+    /// A client secret, still to be compared with the payment's.
+    ClientSecret(String),
+}
+
+impl Asker {
+    /// The caller as the use cases take it.
+    pub(crate) fn caller(&self) -> Caller<'_> {
+        match self {
+            Asker::Merchant => Caller::Merchant,
+            Asker::ClientSecret(secret) => Caller::ClientSecret(secret),
+        }
+    }
+}
 
 /// The application: the use cases' dependencies, the API keys, metrics, and which routes it serves.
 pub struct App<P: PortTypes> {
@@ -187,12 +207,7 @@ impl<P: Ports> App<P> {
         }
     }
 
-    async fn dispatch(
-        &self,
-        route: Route,
-        request: &ApiRequest,
-        deadline: Option<Timestamp>,
-    ) -> Result<ApiResponse, ApiError> {
+    async fn dispatch(&self, route: Route, request: &ApiRequest, deadline: Option<Timestamp>) -> Handled {
         match route {
             Route::OpenApi => {
                 let mut r = Response::new(crate::openapi::OPENAPI_JSON.to_owned());
@@ -244,22 +259,43 @@ impl<P: Ports> App<P> {
         }
     }
 
-    /// The merchant (API key) or a browser/till (the payment's client secret).
-    pub(crate) fn caller<'a>(
+    /// Requires the merchant API key and reads the JSON body.
+    pub(crate) fn merchant_body<T: DeserializeOwned>(&self, request: &ApiRequest) -> Result<T, ApiError> {
+        self.merchant(request)?;
+        parse_body(request)
+    }
+
+    /// The payment `id` and who asks about it: the merchant (API key) or a browser/till (the payment's
+    /// client secret, from the `client_secret` query parameter or the `X-Client-Secret` header). A
+    /// request without credentials is refused before its id is read.
+    pub(crate) fn payment_asker(
         &self,
-        request: &'a ApiRequest,
-        secret: &'a Option<String>,
-    ) -> Result<Caller<'a>, ApiError> {
-        if header_str(request.headers(), "authorization").is_some() {
-            return self.merchant(request).map(|()| Caller::Merchant);
-        }
-        match secret
-            .as_deref()
-            .or_else(|| header_str(request.headers(), "x-client-secret"))
-        {
-            Some(s) if !s.is_empty() => Ok(Caller::ClientSecret(s)),
-            _ => Err(ApiError::unauthorized()),
-        }
+        request: &ApiRequest,
+        id: &str,
+    ) -> Result<(PaymentId, Asker), ApiError> {
+        let asker = if header_str(request.headers(), "authorization").is_some() {
+            self.merchant(request).map(|()| Asker::Merchant)?
+        } else {
+            match query_value(request, "client_secret")
+                .or_else(|| header_str(request.headers(), "x-client-secret").map(str::to_owned))
+            {
+                Some(s) if !s.is_empty() => Asker::ClientSecret(s),
+                _ => return Err(ApiError::unauthorized()),
+            }
+        };
+        Ok((payment_id(id)?, asker))
+    }
+
+    /// Awaits `call`, recording a Glase failure of `operation` in the metrics. The call's future is
+    /// boxed: a use case's future is large, and held inline it would be copied into this one's.
+    pub(crate) async fn recorded<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, UseCaseError>>,
+    ) -> Result<T, UseCaseError> {
+        Box::pin(call)
+            .await
+            .inspect_err(|e| self.record_glase_failure(operation, e))
     }
 
     pub(crate) fn record_glase_failure(&self, operation: &'static str, error: &UseCaseError) {

@@ -33,25 +33,7 @@ pub enum ApiKeysError {
 
 /// The configuration entry for `key`: `sha256:` and the hex digest.
 pub fn hash_api_key(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256:");
-    for byte in digest {
-        out.push_str(&format!("{byte:02x}"));
-    }
-    out
-}
-
-fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
-    if hex.len() != 64 || !hex.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, chunk) in hex.as_bytes().chunks(2).enumerate() {
-        let s = std::str::from_utf8(chunk).ok()?;
-        out[i] = u8::from_str_radix(s, 16).ok()?;
-    }
-    Some(out)
+    format!("sha256:{}", hex::encode(Sha256::digest(key.as_bytes())))
 }
 
 impl ApiKeys {
@@ -65,12 +47,12 @@ impl ApiKeys {
             .filter(|e| !e.is_empty())
             .enumerate()
         {
-            let hex = entry
+            let digits = entry
                 .strip_prefix("sha256:")
                 .ok_or(ApiKeysError::Malformed { index: i + 1 })?;
-            hashes.push(
-                parse_hex32(&hex.to_ascii_lowercase()).ok_or(ApiKeysError::Malformed { index: i + 1 })?,
-            );
+            let mut hash = [0u8; 32];
+            hex::decode_to_slice(digits, &mut hash).map_err(|_| ApiKeysError::Malformed { index: i + 1 })?;
+            hashes.push(hash);
         }
         if hashes.is_empty() {
             return Err(ApiKeysError::Empty);

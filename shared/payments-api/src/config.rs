@@ -110,6 +110,20 @@ impl<'a> EnvReader<'a> {
         SecretString::from(self.required(name))
     }
 
+    /// [`Self::required`] when `needed`; otherwise empty, and not read.
+    pub fn required_if(&mut self, needed: bool, name: &'static str) -> String {
+        if needed {
+            self.required(name)
+        } else {
+            String::new()
+        }
+    }
+
+    /// [`Self::required_secret`] when `needed`; otherwise empty, and not read.
+    pub fn required_secret_if(&mut self, needed: bool, name: &'static str) -> SecretString {
+        SecretString::from(self.required_if(needed, name))
+    }
+
     /// An optional value parsed with `parse`, or `default` when unset.
     pub fn parsed_or<T>(
         &mut self,
@@ -185,14 +199,8 @@ impl<'a> EnvReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::env_map as env;
     use secrecy::ExposeSecret;
-
-    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn every_missing_variable_is_named_in_one_error() {

@@ -27,27 +27,20 @@ pub struct RowBody {
     /// The item text.
     pub description: String,
     /// How many; defaults to 1; at most three decimals.
-    #[serde(default)]
     pub quantity: Option<serde_json::Number>,
     /// The unit price in minor units.
-    #[serde(default)]
     pub unit_price: Option<i64>,
     /// The row total in minor units.
     pub total: i64,
     /// VAT percent, at most two decimals.
-    #[serde(default)]
     pub tax_rate: Option<serde_json::Number>,
     /// Stock keeping unit.
-    #[serde(default)]
     pub sku: Option<String>,
     /// EAN.
-    #[serde(default)]
     pub ean: Option<String>,
     /// Unit of the quantity.
-    #[serde(default)]
     pub unit: Option<String>,
     /// Discount in minor units.
-    #[serde(default)]
     pub discount: Option<i64>,
 }
 
@@ -58,23 +51,18 @@ pub struct CreatePaymentBody {
     /// The merchant's order id.
     pub order_id: String,
     /// The title shown on the phone; defaults to the order id.
-    #[serde(default)]
     pub title: Option<String>,
     /// ISO 4217.
     pub currency: String,
     /// The total in minor units.
     pub total: i64,
     /// The rows; without them one row carries the whole total.
-    #[serde(default)]
     pub rows: Option<Vec<RowBody>>,
     /// The cashier.
-    #[serde(default)]
     pub cashier_id: Option<String>,
     /// Where the app returns a shopper who paid from the same phone.
-    #[serde(default)]
     pub back_url: Option<String>,
     /// A POS terminal; without it the webshop terminal.
-    #[serde(default)]
     pub terminal_id: Option<String>,
 }
 
@@ -83,12 +71,10 @@ pub struct CreatePaymentBody {
 #[serde(deny_unknown_fields)]
 pub struct UpdatePaymentBody {
     /// A new title.
-    #[serde(default)]
     pub title: Option<String>,
     /// The new total in minor units.
     pub total: i64,
     /// The new rows.
-    #[serde(default)]
     pub rows: Option<Vec<RowBody>>,
 }
 
@@ -120,6 +106,15 @@ fn new_order(parts: OrderParts) -> Result<Order, ApiError> {
 
 fn field<T, E: std::fmt::Display>(name: &str, r: Result<T, E>) -> Result<T, ApiError> {
     r.map_err(|e| ApiError::invalid_field(name, e.to_string()))
+}
+
+/// `raw` parsed with `parse` when present; a failure is a 400 naming the field `name`.
+fn optional_field<T, E: std::fmt::Display>(
+    name: &str,
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<T>, ApiError> {
+    field(name, raw.map(parse).transpose())
 }
 
 /// Reads a JSON number's decimal text as an integer of `10^-scale` units; refuses more decimals.
@@ -180,24 +175,9 @@ fn row(i: usize, body: &RowBody, currency: Currency) -> Result<OrderRow, ApiErro
         unit_price: body.unit_price.map(|m| Money::new(m, currency)),
         total: Money::new(body.total, currency),
         tax_rate,
-        sku: body
-            .sku
-            .as_deref()
-            .map(Sku::parse)
-            .transpose()
-            .map_err(|e| ApiError::invalid_field(f("sku"), e.to_string()))?,
-        ean: body
-            .ean
-            .as_deref()
-            .map(Ean::parse)
-            .transpose()
-            .map_err(|e| ApiError::invalid_field(f("ean"), e.to_string()))?,
-        unit: body
-            .unit
-            .as_deref()
-            .map(Unit::parse)
-            .transpose()
-            .map_err(|e| ApiError::invalid_field(f("unit"), e.to_string()))?,
+        sku: optional_field(&f("sku"), body.sku.as_deref(), Sku::parse)?,
+        ean: optional_field(&f("ean"), body.ean.as_deref(), Ean::parse)?,
+        unit: optional_field(&f("unit"), body.unit.as_deref(), Unit::parse)?,
         discount: body.discount.map(|m| Money::new(m, currency)),
     })
 }
@@ -231,10 +211,8 @@ pub struct CreateRefundBody {
     /// The amount in the payment's minor units.
     pub amount: i64,
     /// Why; the refund invoice's title (default "Refund").
-    #[serde(default)]
     pub reason: Option<String>,
     /// The cashier.
-    #[serde(default)]
     pub cashier_id: Option<String>,
 }
 
@@ -263,12 +241,7 @@ impl CreateRefundBody {
             "reason",
             RefundReason::parse(self.reason.as_deref().unwrap_or("Refund")),
         )?;
-        let cashier = self
-            .cashier_id
-            .as_deref()
-            .map(CashierId::parse)
-            .transpose()
-            .map_err(|e| ApiError::invalid_field("cashier_id", e.to_string()))?;
+        let cashier = optional_field("cashier_id", self.cashier_id.as_deref(), CashierId::parse)?;
         Ok((self.amount, reason, cashier, fingerprint))
     }
 }
@@ -303,25 +276,10 @@ impl CreatePaymentBody {
             title,
             rows,
             total,
-            cashier_id: self
-                .cashier_id
-                .as_deref()
-                .map(CashierId::parse)
-                .transpose()
-                .map_err(|e| ApiError::invalid_field("cashier_id", e.to_string()))?,
-            back_url: self
-                .back_url
-                .as_deref()
-                .map(BackUrl::parse)
-                .transpose()
-                .map_err(|e| ApiError::invalid_field("back_url", e.to_string()))?,
+            cashier_id: optional_field("cashier_id", self.cashier_id.as_deref(), CashierId::parse)?,
+            back_url: optional_field("back_url", self.back_url.as_deref(), BackUrl::parse)?,
         })?;
-        let terminal = self
-            .terminal_id
-            .as_deref()
-            .map(TerminalId::parse)
-            .transpose()
-            .map_err(|e| ApiError::invalid_field("terminal_id", e.to_string()))?;
+        let terminal = optional_field("terminal_id", self.terminal_id.as_deref(), TerminalId::parse)?;
         Ok(CreateRequest {
             order,
             terminal,

@@ -358,6 +358,25 @@ mod tests {
         app.deps.store.get_payment(&id).await.unwrap().unwrap()
     }
 
+    /// Glase's getPaymentStatus takes `latency` from now on.
+    fn status_latency(app: &FakeApp, latency: Duration) {
+        app.deps.glase.set_latency("getPaymentStatus", latency);
+    }
+
+    /// Runs the safety net for `run_for`, with the app's clock following tokio's, and `meanwhile` beside
+    /// it; answers the run's summary and what `meanwhile` answered.
+    async fn run_beside<T>(
+        app: &FakeApp,
+        run_for: Duration,
+        meanwhile: impl Future<Output = T>,
+    ) -> (SafetyNetSummary, T) {
+        let driver = clock_follows_tokio(app);
+        let plan = SafetyNetPlan::default();
+        let both = tokio::join!(app.run_safety_net(&plan, run_for), meanwhile);
+        driver.abort();
+        both
+    }
+
     fn status_calls(app: &FakeApp) -> usize {
         app.deps
             .glase
@@ -479,23 +498,15 @@ mod tests {
         app.deps.clock.advance(Duration::from_secs(9));
         // The first sweep's getPaymentStatus takes 15 s; a payment made meanwhile is still confirmed
         // about nine seconds after it was made.
-        app.deps
-            .glase
-            .set_latency("getPaymentStatus", Duration::from_secs(15));
-        let driver = clock_follows_tokio(&app);
-        let plan = SafetyNetPlan::default();
-        let run = app.run_safety_net(&plan, Duration::from_secs(25));
+        status_latency(&app, Duration::from_secs(15));
         let later = async {
             tokio::time::sleep(Duration::from_millis(500)).await;
-            app.deps
-                .glase
-                .set_latency("getPaymentStatus", Duration::from_millis(200));
+            status_latency(&app, Duration::from_millis(200));
             let p = create(&app, "later").await;
             app.deps.glase.pay(p.invoice_reference());
             p
         };
-        let (summary, later) = tokio::join!(run, later);
-        driver.abort();
+        let (summary, later) = run_beside(&app, Duration::from_secs(25), later).await;
         let stored = app.deps.store.get_payment(later.id()).await.unwrap().unwrap();
         assert_eq!(stored.status(), PaymentStatus::Paid, "{summary:?}");
         let confirmed_after = stored.last_checked_at().unwrap().since(later.created_at());
@@ -514,24 +525,16 @@ mod tests {
             app.deps.clock.advance(Duration::from_secs(1));
         }
         app.deps.clock.advance(Duration::from_secs(4));
-        app.deps
-            .glase
-            .set_latency("getPaymentStatus", Duration::from_secs(20));
-        let driver = clock_follows_tokio(&app);
-        let plan = SafetyNetPlan::default();
-        let run = app.run_safety_net(&plan, Duration::from_secs(25));
+        status_latency(&app, Duration::from_secs(20));
         let later = async {
             tokio::time::sleep(Duration::from_millis(500)).await;
             let p = create(&app, "later").await;
             app.deps.glase.pay(p.invoice_reference());
             tokio::time::sleep(Duration::from_secs(3)).await;
-            app.deps
-                .glase
-                .set_latency("getPaymentStatus", Duration::from_millis(200));
+            status_latency(&app, Duration::from_millis(200));
             p
         };
-        let (summary, later) = tokio::join!(run, later);
-        driver.abort();
+        let (summary, later) = run_beside(&app, Duration::from_secs(25), later).await;
         let stored = app.deps.store.get_payment(later.id()).await.unwrap().unwrap();
         assert_eq!(stored.status(), PaymentStatus::Paid, "{summary:?}");
         let confirmed_after = stored.last_checked_at().unwrap().since(later.created_at());
@@ -556,9 +559,7 @@ mod tests {
             lost.push(p);
         }
         app.deps.clock.advance(Duration::from_secs(9));
-        app.deps
-            .glase
-            .set_latency("getPaymentStatus", Duration::from_millis(100));
+        status_latency(&app, Duration::from_millis(100));
         let driver = clock_follows_tokio(&app);
         let summary = app
             .run_safety_net(&SafetyNetPlan::default(), Duration::from_secs(2))

@@ -30,7 +30,9 @@
 //! - [`websocket`]: the WebSocket API's `$connect`, `sync` and `$disconnect` routes.
 //! - [`jobs`]: scheduled work without a request: the safety net's confirmation pipeline, receipts and
 //!   expiry.
-//! - `testing` (feature `testing`): test apps over the in-memory doubles.
+//! - `testing` (feature `testing`): test apps over the in-memory doubles, one request through an app,
+//!   captured log lines; `testing::stack` (feature `live-stack`): the sandbox, a dynoxide table and the
+//!   app served on loopback, for end-to-end tests and benchmarks.
 //! - `serve` (feature `axum`): the axum adapter serving the app over HTTP (a body too large answers 413).
 //! - [`cors`]: the CORS rules of the API (the local stack's layer and the template's configuration).
 //! - [`widget`]: the checkout widget script the API serves.

@@ -264,22 +264,11 @@ mod tests {
 
     #[test]
     fn recorded_metrics_are_written_one_per_line() {
-        #[derive(Clone, Default)]
-        struct Shared(Arc<Mutex<Vec<u8>>>);
-        impl Write for Shared {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let buffer = Shared::default();
+        let buffer = crate::telemetry::CapturedLines::default();
         let metrics = Metrics::to_writer("create", Box::new(buffer.clone()));
         metrics.record(&Metric::PaymentCreated);
         metrics.record(&Metric::PaymentPaid);
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let text = buffer.text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
         assert!(lines[0].contains("\"PaymentsCreated\":1"));

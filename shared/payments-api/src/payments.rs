@@ -11,7 +11,7 @@ use payments_domain::payment::{PaymentStatus, PaymentTerminal};
 use payments_domain::ports::{PaymentStore, Ports};
 use payments_domain::usecases::{ConfirmOutcome, CreatePayment, UseCaseError};
 
-use crate::app::{ApiRequest, ApiResponse, App, idempotency_key, json, parse_body, payment_id, query_value};
+use crate::app::{ApiRequest, App, Handled, idempotency_key, json, payment_id, query_value};
 use crate::dto::{CreatePaymentBody, UpdatePaymentBody};
 use crate::error::ApiError;
 use crate::metrics::Metric;
@@ -27,13 +27,8 @@ impl<P: Ports> App<P> {
         }
     }
 
-    pub(crate) async fn create_payment(
-        &self,
-        request: &ApiRequest,
-        deadline: Option<Timestamp>,
-    ) -> Result<ApiResponse, ApiError> {
-        self.merchant(request)?;
-        let body: CreatePaymentBody = parse_body(request)?;
+    pub(crate) async fn create_payment(&self, request: &ApiRequest, deadline: Option<Timestamp>) -> Handled {
+        let body: CreatePaymentBody = self.merchant_body(request)?;
         let parsed = body.into_domain()?;
         let key = idempotency_key(request)?;
         let command = CreatePayment {
@@ -43,12 +38,8 @@ impl<P: Ports> App<P> {
                 .map_or(PaymentTerminal::Webshop, PaymentTerminal::Pos),
             idempotency: key.map(|k| (k, parsed.fingerprint)),
         };
-        let created = self
-            .deps
-            .create_payment_within(command, deadline)
-            .await
-            .inspect_err(|e| self.record_glase_failure("sendInvoice", e));
-        let created = created?;
+        let creating = self.deps.create_payment_within(command, deadline);
+        let created = self.recorded("sendInvoice", creating).await?;
         if !created.replayed {
             self.metrics.record(&Metric::PaymentCreated);
             tracing::info!(payment_id = created.payment.id().as_str(), "payment created");
@@ -63,15 +54,10 @@ impl<P: Ports> App<P> {
         request: &ApiRequest,
         id: &str,
         deadline: Option<Timestamp>,
-    ) -> Result<ApiResponse, ApiError> {
-        let secret = query_value(request, "client_secret");
-        let caller = self.caller(request, &secret)?;
-        let id = payment_id(id)?;
-        let view = self
-            .deps
-            .read_payment_within(&id, caller, deadline)
-            .await
-            .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))?;
+    ) -> Handled {
+        let (id, asker) = self.payment_asker(request, id)?;
+        let reading = self.deps.read_payment_within(&id, asker.caller(), deadline);
+        let view = self.recorded("getPaymentStatus", reading).await?;
         if let Some(outcome) = &view.confirmation {
             self.record_confirmation(outcome);
         }
@@ -81,11 +67,9 @@ impl<P: Ports> App<P> {
         ))
     }
 
-    pub(crate) async fn payment_qr(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
-        let secret = query_value(request, "client_secret");
-        let caller = self.caller(request, &secret)?;
-        let id = payment_id(id)?;
-        let reference = self.deps.invoice_reference(&id, caller).await?;
+    pub(crate) async fn payment_qr(&self, request: &ApiRequest, id: &str) -> Handled {
+        let (id, asker) = self.payment_asker(request, id)?;
+        let reference = self.deps.invoice_reference(&id, asker.caller()).await?;
         let svg = crate::qr::svg(&reference.qr_code_url(), 220).map_err(|_| ApiError::internal())?;
         let mut r = Response::new(svg);
         r.headers_mut()
@@ -102,21 +86,15 @@ impl<P: Ports> App<P> {
         request: &ApiRequest,
         id: &str,
         deadline: Option<Timestamp>,
-    ) -> Result<ApiResponse, ApiError> {
-        let secret = query_value(request, "client_secret");
-        let caller = self.caller(request, &secret)?;
-        let id = payment_id(id)?;
-        let canceled = self
-            .deps
-            .cancel_payment_within(&id, caller, deadline)
-            .await
-            .inspect_err(|e| self.record_glase_failure("cancelInvoice", e))?;
+    ) -> Handled {
+        let (id, asker) = self.payment_asker(request, id)?;
+        let canceling = self.deps.cancel_payment_within(&id, asker.caller(), deadline);
+        let canceled = self.recorded("cancelInvoice", canceling).await?;
         if canceled.canceled_now {
             self.metrics.record(&Metric::PaymentCanceled);
         }
-        let payment = canceled.payment;
-        let refunds = self.deps.refunds_of(&payment).await.unwrap_or_default();
-        Ok(json(StatusCode::OK, &self.payment_dto(&payment, &refunds)))
+        // A canceled payment has no refunds (only a paid one can).
+        Ok(json(StatusCode::OK, &self.payment_dto(&canceled.payment, &[])))
     }
 
     pub(crate) async fn update_payment(
@@ -124,9 +102,8 @@ impl<P: Ports> App<P> {
         request: &ApiRequest,
         id: &str,
         deadline: Option<Timestamp>,
-    ) -> Result<ApiResponse, ApiError> {
-        self.merchant(request)?;
-        let body: UpdatePaymentBody = parse_body(request)?;
+    ) -> Handled {
+        let body: UpdatePaymentBody = self.merchant_body(request)?;
         let id = payment_id(id)?;
         let current = self
             .deps
@@ -136,13 +113,10 @@ impl<P: Ports> App<P> {
             .map_err(UseCaseError::from)?
             .ok_or_else(|| ApiError::not_found("payment"))?;
         let order = body.into_order(current.order())?;
-        let payment = self
-            .deps
-            .update_payment_within(&id, order, deadline)
-            .await
-            .inspect_err(|e| self.record_glase_failure("updateInvoice", e))?;
-        let refunds = self.deps.refunds_of(&payment).await.unwrap_or_default();
-        Ok(json(StatusCode::OK, &self.payment_dto(&payment, &refunds)))
+        let updating = self.deps.update_payment_within(&id, order, deadline);
+        let payment = self.recorded("updateInvoice", updating).await?;
+        // An updated payment is pending, so it has no refunds (only a paid one can).
+        Ok(json(StatusCode::OK, &self.payment_dto(&payment, &[])))
     }
 
     pub(crate) async fn notify(
@@ -150,16 +124,13 @@ impl<P: Ports> App<P> {
         request: &ApiRequest,
         id: &str,
         deadline: Option<Timestamp>,
-    ) -> Result<ApiResponse, ApiError> {
+    ) -> Handled {
         let started = Instant::now();
         // The body is never read: the token in the URL identifies the payment, Glase's answer decides.
         let token = query_value(request, "token").unwrap_or_default();
         let id = payment_id(id)?;
-        let (payment, outcome) = self
-            .deps
-            .handle_notification_within(&id, &token, deadline)
-            .await
-            .inspect_err(|e| self.record_glase_failure("getPaymentStatus", e))?;
+        let handling = self.deps.handle_notification_within(&id, &token, deadline);
+        let (payment, outcome) = self.recorded("getPaymentStatus", handling).await?;
         if let Some(outcome) = &outcome {
             self.record_notified_confirmation(outcome);
             let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -6,18 +6,13 @@ use payments_domain::ids::RefundId;
 use payments_domain::ports::Ports;
 use payments_domain::usecases::RequestRefund;
 
-use crate::app::{ApiRequest, ApiResponse, App, idempotency_key, json, parse_body, payment_id};
+use crate::app::{ApiRequest, App, Handled, idempotency_key, json, payment_id};
 use crate::dto::{CreateRefundBody, RefundDto};
 use crate::error::ApiError;
 
 impl<P: Ports> App<P> {
-    pub(crate) async fn create_refund(
-        &self,
-        request: &ApiRequest,
-        id: &str,
-    ) -> Result<ApiResponse, ApiError> {
-        self.merchant(request)?;
-        let body: CreateRefundBody = parse_body(request)?;
+    pub(crate) async fn create_refund(&self, request: &ApiRequest, id: &str) -> Handled {
+        let body: CreateRefundBody = self.merchant_body(request)?;
         let payment = payment_id(id)?;
         let (amount_minor, reason, cashier_id, fingerprint) = body.into_parts(&payment)?;
         let key = idempotency_key(request)?;
@@ -35,12 +30,7 @@ impl<P: Ports> App<P> {
         Ok(json(StatusCode::ACCEPTED, &RefundDto::from(&refund)))
     }
 
-    pub(crate) async fn get_refund(
-        &self,
-        request: &ApiRequest,
-        id: &str,
-        refund_id: &str,
-    ) -> Result<ApiResponse, ApiError> {
+    pub(crate) async fn get_refund(&self, request: &ApiRequest, id: &str, refund_id: &str) -> Handled {
         self.merchant(request)?;
         let refund_id = RefundId::parse(refund_id).map_err(|_| ApiError::not_found("refund"))?;
         let refund = self.deps.get_refund(&payment_id(id)?, &refund_id).await?;

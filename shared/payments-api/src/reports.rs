@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
-use crate::app::{ApiRequest, ApiResponse, App, json, parse_body};
+use crate::app::{ApiRequest, App, Handled, json, parse_body};
 use crate::dto::rfc3339;
 use crate::error::ApiError;
 use crate::metrics::Metric;
@@ -191,11 +191,8 @@ impl From<&ReportingPeriod> for ReportDto {
 impl<P: Ports> App<P> {
     async fn close(&self, request: ClosePeriod) -> Result<ClosedPeriod, ApiError> {
         let deadline = self.deps.clock.now().plus(REPORTS_BUDGET);
-        let closed = self
-            .deps
-            .close_period(request, deadline, tokio::time::sleep)
-            .await
-            .inspect_err(|e| self.record_glase_failure("markTransactionPeriod", e))?;
+        let closing = self.deps.close_period(request, deadline, tokio::time::sleep);
+        let closed = self.recorded("markTransactionPeriod", closing).await?;
         let period = &closed.period;
         if let Some(r) = period.reconciliation().filter(|_| closed.reconciled_now) {
             let count = u64::try_from(r.mismatches.len()).unwrap_or(u64::MAX);
@@ -217,7 +214,7 @@ impl<P: Ports> App<P> {
     }
 
     /// `POST /v1/reports`.
-    pub(crate) async fn close_period(&self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    pub(crate) async fn close_period(&self, request: &ApiRequest) -> Handled {
         self.merchant(request)?;
         let body: ClosePeriodBody = if request.body().iter().all(u8::is_ascii_whitespace) {
             ClosePeriodBody::default()
@@ -251,7 +248,7 @@ impl<P: Ports> App<P> {
     }
 
     /// `GET /v1/reports/{id}`.
-    pub(crate) async fn get_report(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
+    pub(crate) async fn get_report(&self, request: &ApiRequest, id: &str) -> Handled {
         self.merchant(request)?;
         let id = PeriodId::parse(id).map_err(|_| ApiError::not_found("report"))?;
         let period = self.deps.get_period(&id).await?;

@@ -2,12 +2,16 @@
 //! [`MAX_BODY_BYTES`] is answered 413 without reaching the app), and an [`ApiResponse`] becomes an axum
 //! response. The local stack, the benchmarks and the tests serve the app through it.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 
-use crate::app::{ApiRequest, ApiResponse, MAX_BODY_BYTES, error_response};
+use payments_domain::ports::Ports;
+
+use crate::app::{ApiRequest, ApiResponse, App, MAX_BODY_BYTES, error_response};
 use crate::error::ApiError;
 
 /// The request with its body read, or the 413 answer when the body is over [`MAX_BODY_BYTES`].
@@ -38,5 +42,13 @@ where
                 Err(refused) => refused,
             }
         }
+    })
+}
+
+/// A router answering every request with `app` (see [`router`]).
+pub fn app_router<P: Ports + 'static>(app: Arc<App<P>>) -> Router {
+    router(move |request| {
+        let app = Arc::clone(&app);
+        async move { app.handle(request).await }
     })
 }

@@ -408,40 +408,20 @@ impl Settings {
     fn load_needs(function: Function, needs: &[Need], source: &dyn EnvSource) -> Result<Self, ConfigError> {
         let has = |n: Need| needs.contains(&n);
         let mut r = EnvReader::new(source);
-        let empty = || SecretString::from(String::new());
 
         let table_name = has(Need::Store).then(|| r.required(env::TABLE_NAME));
         let glase = has(Need::Glase).then(|| GlaseConfig {
             endpoint: r.required_url(env::GLASE_ENDPOINT),
             request_timeout: r.millis_or(env::GLASE_TIMEOUT_MS, DEFAULT_GLASE_TIMEOUT),
-            terminal_id: if has(Need::WebshopTerminal) {
-                r.required(env::GLASE_TERMINAL_ID)
-            } else {
-                String::new()
-            },
-            terminal_password: if has(Need::WebshopTerminal) {
-                r.required_secret(env::GLASE_TERMINAL_PASSWORD)
-            } else {
-                empty()
-            },
-            reseller_id: if has(Need::Reseller) {
-                r.required(env::GLASE_RESELLER_ID)
-            } else {
-                String::new()
-            },
+            terminal_id: r.required_if(has(Need::WebshopTerminal), env::GLASE_TERMINAL_ID),
+            terminal_password: r.required_secret_if(has(Need::WebshopTerminal), env::GLASE_TERMINAL_PASSWORD),
+            reseller_id: r.required_if(has(Need::Reseller), env::GLASE_RESELLER_ID),
             reseller_user_id: r
                 .optional(env::GLASE_RESELLER_USER_ID)
                 .unwrap_or_else(|| "9900".to_owned()),
-            reseller_password: if has(Need::Reseller) {
-                r.required_secret(env::GLASE_RESELLER_PASSWORD)
-            } else {
-                empty()
-            },
-            terminal_password_secret: if has(Need::TerminalSecret) {
-                r.required_secret(env::TERMINAL_PASSWORD_SECRET)
-            } else {
-                empty()
-            },
+            reseller_password: r.required_secret_if(has(Need::Reseller), env::GLASE_RESELLER_PASSWORD),
+            terminal_password_secret: r
+                .required_secret_if(has(Need::TerminalSecret), env::TERMINAL_PASSWORD_SECRET),
         });
         let refund_queue_url = has(Need::RefundQueue).then(|| r.required_url(env::REFUND_QUEUE_URL));
         let public_base_url = has(Need::PublicBaseUrl).then(|| r.required_url(env::PUBLIC_BASE_URL));

@@ -181,14 +181,7 @@ impl std::io::Write for CapturedLines {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
-
-    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::testing::env_map as env;
 
     #[test]
     fn lambda_log_controls_win_over_rust_log() {

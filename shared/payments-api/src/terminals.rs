@@ -12,7 +12,7 @@ use payments_domain::terminal::{Terminal, TerminalState};
 use payments_domain::usecases::UseCaseError;
 use serde::{Deserialize, Serialize};
 
-use crate::app::{ApiRequest, ApiResponse, App, json, parse_body, payment_id, query_value};
+use crate::app::{ApiRequest, App, Handled, json};
 use crate::dto::rfc3339;
 use crate::error::ApiError;
 
@@ -84,18 +84,14 @@ fn terminal_id(raw: &str) -> Result<TerminalId, ApiError> {
 }
 
 impl<P: Ports> App<P> {
-    pub(crate) async fn register_terminal(&self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
-        self.merchant(request)?;
-        let body: RegisterTerminalBody = parse_body(request)?;
+    pub(crate) async fn register_terminal(&self, request: &ApiRequest) -> Handled {
+        let body: RegisterTerminalBody = self.merchant_body(request)?;
         let external_id = ExternalTerminalId::parse(&body.external_id)
             .map_err(|e| ApiError::invalid_field("external_id", e.to_string()))?;
         let name =
             DisplayName::parse(&body.name).map_err(|e| ApiError::invalid_field("name", e.to_string()))?;
-        let registered = self
-            .deps
-            .register_terminal(external_id, name)
-            .await
-            .inspect_err(|e| self.record_glase_failure("registerTerminal", e))?;
+        let registering = self.deps.register_terminal(external_id, name);
+        let registered = self.recorded("registerTerminal", registering).await?;
         let status = if registered.created {
             tracing::info!(
                 terminal_id = registered.terminal.id().as_str(),
@@ -108,7 +104,7 @@ impl<P: Ports> App<P> {
         Ok(json(status, &TerminalDto::from(&registered.terminal)))
     }
 
-    pub(crate) async fn list_terminals(&self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    pub(crate) async fn list_terminals(&self, request: &ApiRequest) -> Handled {
         self.merchant(request)?;
         let terminals = self.deps.list_terminals().await?;
         Ok(json(
@@ -119,21 +115,15 @@ impl<P: Ports> App<P> {
         ))
     }
 
-    pub(crate) async fn assign_glase_id(
-        &self,
-        request: &ApiRequest,
-        id: &str,
-    ) -> Result<ApiResponse, ApiError> {
-        self.merchant(request)?;
-        let body: AssignGlaseIdBody = parse_body(request)?;
+    pub(crate) async fn assign_glase_id(&self, request: &ApiRequest, id: &str) -> Handled {
+        let body: AssignGlaseIdBody = self.merchant_body(request)?;
         let id = terminal_id(id)?;
         let seqr_id =
             SeqrId::parse(&body.glase_id).map_err(|e| ApiError::invalid_field("glase_id", e.to_string()))?;
+        let assigning = self.deps.assign_glase_id(&id, seqr_id);
         let terminal = self
-            .deps
-            .assign_glase_id(&id, seqr_id)
+            .recorded("assignSeqrId", assigning)
             .await
-            .inspect_err(|e| self.record_glase_failure("assignSeqrId", e))
             .map_err(|e| match e {
                 UseCaseError::GlaseRejected { code: 53, .. } => ApiError::glase_rejected(
                     53,
@@ -145,27 +135,18 @@ impl<P: Ports> App<P> {
         Ok(json(StatusCode::OK, &TerminalDto::from(&terminal)))
     }
 
-    pub(crate) async fn unregister_terminal(
-        &self,
-        request: &ApiRequest,
-        id: &str,
-    ) -> Result<ApiResponse, ApiError> {
+    pub(crate) async fn unregister_terminal(&self, request: &ApiRequest, id: &str) -> Handled {
         self.merchant(request)?;
         let id = terminal_id(id)?;
-        let terminal = self
-            .deps
-            .unregister_terminal(&id)
-            .await
-            .inspect_err(|e| self.record_glase_failure("unregisterTerminal", e))?;
+        let unregistering = self.deps.unregister_terminal(&id);
+        let terminal = self.recorded("unregisterTerminal", unregistering).await?;
         tracing::info!(terminal_id = id.as_str(), "terminal unregistered");
         Ok(json(StatusCode::OK, &TerminalDto::from(&terminal)))
     }
 
-    pub(crate) async fn try_again(&self, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
-        let secret = query_value(request, "client_secret");
-        let caller = self.caller(request, &secret)?;
-        let id = payment_id(id)?;
-        let view = self.deps.restart_pos_window(&id, caller).await?;
+    pub(crate) async fn try_again(&self, request: &ApiRequest, id: &str) -> Handled {
+        let (id, asker) = self.payment_asker(request, id)?;
+        let view = self.deps.restart_pos_window(&id, asker.caller()).await?;
         Ok(json(
             StatusCode::OK,
             &self.payment_dto(&view.payment, &view.refunds),

@@ -27,8 +27,7 @@ pub fn etag() -> &'static str {
     static ETAG: OnceLock<String> = OnceLock::new();
     ETAG.get_or_init(|| {
         let digest = Sha256::digest(WIDGET_JS.as_bytes());
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        format!("\"{hex}\"")
+        format!("\"{}\"", hex::encode(&digest[..16]))
     })
 }
 

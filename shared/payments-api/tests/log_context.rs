@@ -1,41 +1,27 @@
 //! A log line written while answering a request carries the Lambda request id (from the runtime's span,
 //! reproduced here with the same name and field) and the request's method and path, but not its query.
 
-use payments_api::app::request;
-use payments_api::telemetry::{CapturedLines, LogFormat, LogSettings};
 use tracing::Instrument;
 
 #[tokio::test]
 async fn log_lines_carry_the_request_id_and_the_path_but_not_the_query() {
-    let logs = CapturedLines::default();
-    let sink = logs.clone();
-    payments_api::telemetry::install(
-        &LogSettings {
-            format: LogFormat::Json,
-            filter: "info".into(),
-        },
-        move || sink.clone(),
-    )
-    .expect("the only subscriber of this test binary");
+    let logs = payments_api::testing::captured_logs("info");
 
     let app = payments_api::testing::fake_app("sk_test_log_context");
     let body =
         r#"{"order_id":"A-1","currency":"SEK","total":100,"rows":[{"description":"Tea","total":100}]}"#;
     // The span lambda_runtime opens around every invocation.
     let invocation = tracing::info_span!("Lambda runtime invoke", requestId = "8476a536-e9f4-11e8-9739");
-    let response = app
-        .handle(request(
-            http::Method::POST,
-            "/v1/payments?trace=1",
-            &[
-                ("authorization", "Bearer sk_test_log_context"),
-                ("content-type", "application/json"),
-            ],
-            body,
-        ))
-        .instrument(invocation)
-        .await;
-    assert_eq!(response.status(), 201, "{}", response.body());
+    let (status, answer) = payments_api::testing::call(
+        &app,
+        http::Method::POST,
+        "/v1/payments?trace=1",
+        &[("authorization", "Bearer sk_test_log_context")],
+        body,
+    )
+    .instrument(invocation)
+    .await;
+    assert_eq!(status, 201, "{answer}");
 
     let text = logs.text();
     let created = text

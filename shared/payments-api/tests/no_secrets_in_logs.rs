@@ -4,75 +4,41 @@
 
 use std::time::Duration;
 
-use glase_protocol::{GlaseClient, GlaseClientConfig};
-use glase_sandbox::{EventKind, SandboxConfig};
-use payments_api::app::{App, request};
-use payments_api::auth::{ApiKeys, hash_api_key};
-use payments_api::metrics::Metrics;
-use payments_api::telemetry::{CapturedLines, LogFormat, LogSettings};
-use payments_api::wiring::{AnyPush, AnyQueue, OsRandom, SystemClock};
-use payments_domain::usecases::{Deps, UseCaseSettings};
-use payments_dynamodb::DynamoStore;
-use payments_dynamodb::testing::{Backend, TestTable};
-use payments_glase::{GlaseSettings, ProtocolGateway};
-use secrecy::SecretString;
+use glase_sandbox::EventKind;
+use http::Method;
+use payments_api::app::{ApiResponse, App, request};
+use payments_api::telemetry::CapturedLines;
+use payments_api::testing::stack::live_stack;
+use payments_domain::ports::Ports;
 
 const API_KEY: &str = "sk_test_never_logged_0123456789";
 const TERMINAL_PASSWORD: &str = "12345678";
 const MASTER_SECRET: &str = "master-secret-never-logged";
 
+/// One request without a body through `App::handle`.
+async fn send<P: Ports>(app: &App<P>, method: Method, uri: &str, headers: &[(&str, &str)]) -> ApiResponse {
+    app.handle(request(method, uri, headers, "")).await
+}
+
 #[tokio::test]
 async fn a_full_payment_logs_no_secret() {
-    let logs = CapturedLines::default();
-    let sink = logs.clone();
-    payments_api::telemetry::install(
-        &LogSettings {
-            format: LogFormat::Json,
-            filter: "trace".into(),
-        },
-        move || sink.clone(),
-    )
-    .expect("the only subscriber of this test binary");
+    let logs = payments_api::testing::captured_logs("trace");
     let metrics_out = CapturedLines::default();
-
-    let sandbox = glase_sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let table = TestTable::new(Backend::Dynoxide).await;
-    let accounts = sandbox.sandbox().config().clone();
-    assert_eq!(accounts.webshop_terminals[0].password, TERMINAL_PASSWORD);
-    let app: App<(_, _, _, _, _, _)> = App {
-        deps: Deps {
-            store: DynamoStore::new(table.client.clone(), table.table_name.clone()),
-            glase: ProtocolGateway::new(
-                GlaseClient::new(GlaseClientConfig::new(sandbox.soap_endpoint_url())).unwrap(),
-                GlaseSettings::new(
-                    accounts.webshop_terminals[0].terminal_id.clone(),
-                    SecretString::from(TERMINAL_PASSWORD),
-                    accounts.reseller.id.clone(),
-                    accounts.reseller.user_id.clone(),
-                    SecretString::from(accounts.reseller.password.clone()),
-                    SecretString::from(MASTER_SECRET),
-                ),
-                SystemClock,
-            ),
-            queue: AnyQueue::None,
-            push: AnyPush::None,
-            clock: SystemClock,
-            ids: OsRandom::with_process_key(),
-            settings: UseCaseSettings {
-                public_base_url: "http://127.0.0.1:9".into(),
-                ..UseCaseSettings::default()
-            },
-        },
-        api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(API_KEY))).unwrap(),
-        metrics: Metrics::to_writer("test", Box::new(metrics_out.clone())),
-        function: None,
-    };
+    let stack = live_stack(API_KEY)
+        .master_secret(MASTER_SECRET)
+        .metrics(metrics_out.clone())
+        .without_notifications()
+        .start()
+        .await;
+    let (app, sandbox) = (&stack.app, &stack.sandbox);
+    assert_eq!(
+        sandbox.sandbox().config().webshop_terminals[0].password,
+        TERMINAL_PASSWORD
+    );
     let auth = format!("Bearer {API_KEY}");
     let created = app
         .handle(request(
-            http::Method::POST,
+            Method::POST,
             "/v1/payments",
             &[
                 ("authorization", auth.as_str()),
@@ -90,34 +56,33 @@ async fn a_full_payment_logs_no_secret() {
     sandbox.sandbox().pay_invoice(&reference).unwrap();
     // Our notification URL points nowhere (port 9), so confirm through a polling read, as a browser would.
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let read = app
-        .handle(request(
-            http::Method::GET,
-            &format!("/v1/payments/{id}?client_secret={secret}"),
-            &[],
-            "",
-        ))
-        .await;
+    let read = send(
+        app,
+        Method::GET,
+        &format!("/v1/payments/{id}?client_secret={secret}"),
+        &[],
+    )
+    .await;
     assert_eq!(read.status(), 200);
     assert!(read.body().contains("\"paid\""));
-    let wrong = app
-        .handle(request(
-            http::Method::GET,
-            &format!("/v1/payments/{id}"),
-            &[("authorization", "Bearer sk_wrong")],
-            "",
-        ))
-        .await;
-    assert_eq!(wrong.status(), 401);
-    let notified = app
-        .handle(request(
-            http::Method::POST,
-            &format!("/v1/notifications/{id}?token=not-the-token"),
-            &[],
-            "",
-        ))
-        .await;
-    assert_eq!(notified.status(), 404);
+    // A wrong API key, a wrong notification token.
+    for (method, uri, authorization, status) in [
+        (
+            Method::GET,
+            format!("/v1/payments/{id}"),
+            Some("Bearer sk_wrong"),
+            401,
+        ),
+        (
+            Method::POST,
+            format!("/v1/notifications/{id}?token=not-the-token"),
+            None,
+            404,
+        ),
+    ] {
+        let headers: Vec<(&str, &str)> = authorization.map(|a| ("authorization", a)).into_iter().collect();
+        assert_eq!(send(app, method, &uri, &headers).await.status(), status);
+    }
     assert!(
         sandbox
             .sandbox()
@@ -144,5 +109,5 @@ async fn a_full_payment_logs_no_secret() {
         !text.contains("token="),
         "no notification URL with its token reached the logs"
     );
-    sandbox.shutdown().await;
+    stack.shutdown().await;
 }

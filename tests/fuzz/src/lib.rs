@@ -9,19 +9,9 @@ use bytes::Bytes;
 use glase_protocol::Operation;
 use glase_protocol::soap::{decode_request, decode_response, encode_request};
 use http::Method;
-use payments_api::app::{App, request};
-use payments_api::auth::{ApiKeys, hash_api_key};
-use payments_api::metrics::Metrics;
+use payments_api::app::request;
 use payments_api::routes::Route;
-use payments_domain::counting::Counting;
-use payments_domain::period::{
-    SHOP_DETAILS_REPORT, SHOP_SUMMARY_REPORT, TERMINAL_DETAILS_REPORT, TERMINAL_SUMMARY_REPORT,
-};
-use payments_domain::testing::{
-    FakeGlase, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
-};
-use payments_domain::usecases::{Deps, UseCaseSettings};
-use secrecy::SecretString;
+use payments_api::testing::{CountedApp, counted_app};
 
 /// The SOAP decoder and the report parser on arbitrary bytes. The first byte picks the operation whose
 /// answer the rest is read as; the rest is also read as a request (the sandbox's side) and, when it is
@@ -51,40 +41,10 @@ pub fn soap_decode(data: &[u8]) {
 /// The merchant's API key of the app under fuzzing.
 pub const KEY: &str = "sk_fuzz_key";
 
-type FuzzApp = App<(
-    Counting<InMemoryStore>,
-    Counting<FakeGlase>,
-    RecordingQueue,
-    RecordingPush,
-    ManualClock,
-    SequentialIds,
-)>;
+type FuzzApp = CountedApp;
 
 fn app() -> FuzzApp {
-    let clock = ManualClock::default();
-    let glase = FakeGlase::new(clock.clone());
-    for (id, content) in [
-        (SHOP_SUMMARY_REPORT, "<ResellerTransactionSummary/>"),
-        (SHOP_DETAILS_REPORT, "<TransactionDetails/>"),
-        (TERMINAL_SUMMARY_REPORT, "<TerminalTransactionSummary/>"),
-        (TERMINAL_DETAILS_REPORT, "<TransactionDetails/>"),
-    ] {
-        glase.set_report(id, content, Vec::new());
-    }
-    App {
-        deps: Deps {
-            store: Counting::new(InMemoryStore::new()),
-            glase: Counting::new(glase),
-            queue: RecordingQueue::default(),
-            push: RecordingPush::default(),
-            clock,
-            ids: SequentialIds::default(),
-            settings: UseCaseSettings::default(),
-        },
-        api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(KEY))).unwrap_or_else(|_| ApiKeys::none()),
-        metrics: Metrics::to_writer("fuzz", Box::new(std::io::sink())),
-        function: None,
-    }
+    counted_app(KEY)
 }
 
 /// What a request could change: every stored item, the write count, queued messages and pushes.

@@ -10,7 +10,9 @@ use crate::support;
 
 use http::Method;
 use serde_json::Value;
-use support::{Answer, Created, KEY, TestApp, changes_nothing, create_payment, merchant, send};
+use support::{
+    Answer, Created, KEY, TestApp, changes_nothing, create_payment, merchant, pay_and_notify, send,
+};
 
 /// Operations anyone may call, and why.
 const PUBLIC: &[(&str, &str, &str)] = &[
@@ -101,16 +103,7 @@ async fn world(app: &TestApp) -> World {
     let pending = create_payment(app, "A-1", 1000).await;
     let other = create_payment(app, "B-1", 2000).await;
     let paid = create_payment(app, "C-1", 3000).await;
-    let payment = app.deps.store.inner().payments();
-    let reference = payment
-        .iter()
-        .find(|p| p.id().as_str() == paid.id)
-        .unwrap()
-        .invoice_reference()
-        .clone();
-    app.deps.glase.inner().pay(&reference);
-    let notified = send(app, Method::POST, &paid.notification, &[], "").await;
-    assert_eq!(notified.json["status"], "paid", "{}", notified.text);
+    pay_and_notify(app, &paid).await;
     let refund = merchant(
         app,
         Method::POST,

@@ -7,61 +7,22 @@
 use std::time::Duration;
 
 use http::Method;
-use payments_api::app::{App, request};
-use payments_api::testing::app_over;
-use payments_domain::counting::{CallCounts, Counting};
+use payments_api::testing::{CountedApp, counted_app};
+use payments_domain::counting::CallCounts;
 use payments_domain::ids::{InvoiceReference, PaymentId};
 use payments_domain::payment::PaymentStatus;
 use payments_domain::ports::PaymentStore;
-use payments_domain::testing::{
-    FakeGlase, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
-};
-use payments_domain::usecases::{Deps, UseCaseSettings};
 use serde_json::Value;
 
 const KEY: &str = "sk_test_calls_key";
 
-type CountedApp = App<(
-    Counting<InMemoryStore>,
-    Counting<FakeGlase>,
-    RecordingQueue,
-    RecordingPush,
-    ManualClock,
-    SequentialIds,
-)>;
-
 fn app() -> CountedApp {
-    let clock = ManualClock::default();
-    app_over(
-        Deps {
-            store: Counting::new(InMemoryStore::new()),
-            glase: Counting::new(FakeGlase::new(clock.clone())),
-            queue: RecordingQueue::default(),
-            push: RecordingPush::default(),
-            clock,
-            ids: SequentialIds::default(),
-            settings: UseCaseSettings::default(),
-        },
-        KEY,
-        std::io::sink(),
-    )
+    counted_app(KEY)
 }
 
 async fn call(app: &CountedApp, method: Method, uri: &str, body: &str) -> (u16, Value) {
     let auth = format!("Bearer {KEY}");
-    let response = app
-        .handle(request(
-            method,
-            uri,
-            &[("authorization", &auth), ("content-type", "application/json")],
-            body.to_owned(),
-        ))
-        .await;
-    let status = response.status().as_u16();
-    (
-        status,
-        serde_json::from_str(response.body()).unwrap_or(Value::Null),
-    )
+    payments_api::testing::call(app, method, uri, &[("authorization", &auth)], body.to_owned()).await
 }
 
 /// Creates a payment; answers its id, client secret and invoice reference.
@@ -86,6 +47,16 @@ async fn create(app: &CountedApp) -> (String, String, InvoiceReference) {
     )
 }
 
+/// A payment created, paid at Glase and confirmed by its notification; answers its id and the path of
+/// its notification.
+async fn paid_by_notification(app: &CountedApp) -> (String, String) {
+    let (id, _, reference) = create(app).await;
+    app.deps.glase.inner().pay(&reference);
+    let path = notification_path(app);
+    call(app, Method::POST, &path, "").await;
+    (id, path)
+}
+
 fn notification_path(app: &CountedApp) -> String {
     payments_api::testing::notification_path(app.deps.glase.inner().calls())
 }
@@ -99,6 +70,12 @@ async fn status_of(app: &CountedApp, id: &str) -> PaymentStatus {
         .unwrap()
         .unwrap()
         .status()
+}
+
+/// Counts from zero again, in the store and at Glase.
+fn reset_counts(app: &CountedApp) {
+    app.deps.store.reset();
+    app.deps.glase.reset();
 }
 
 fn show(scenario: &str, store: &CallCounts, glase: &CallCounts) {
@@ -128,12 +105,8 @@ async fn a_webshop_payment_confirmed_by_its_notification_costs_one_send_and_one_
 #[tokio::test]
 async fn a_duplicate_notification_of_a_paid_payment_costs_one_read_and_no_glase_call() {
     let app = app();
-    let (_, _, reference) = create(&app).await;
-    app.deps.glase.inner().pay(&reference);
-    let path = notification_path(&app);
-    call(&app, Method::POST, &path, "").await;
-    app.deps.store.reset();
-    app.deps.glase.reset();
+    let (_, path) = paid_by_notification(&app).await;
+    reset_counts(&app);
 
     let (status, _) = call(&app, Method::POST, &path, "").await;
     assert_eq!(status, 200);
@@ -180,11 +153,8 @@ async fn a_browser_polling_once_a_second_costs_one_status_call_per_second_while_
 #[tokio::test]
 async fn a_refund_costs_one_refund_call() {
     let app = app();
-    let (id, _, reference) = create(&app).await;
-    app.deps.glase.inner().pay(&reference);
-    call(&app, Method::POST, &notification_path(&app), "").await;
-    app.deps.store.reset();
-    app.deps.glase.reset();
+    let (id, _) = paid_by_notification(&app).await;
+    reset_counts(&app);
 
     let (status, refund) = call(
         &app,
@@ -210,8 +180,7 @@ async fn a_browser_on_the_websocket_costs_three_socket_events_and_one_push() {
     use payments_api::websocket::{WsEvent, handle};
     let app = app();
     let (id, secret, reference) = create(&app).await;
-    app.deps.store.reset();
-    app.deps.glase.reset();
+    reset_counts(&app);
 
     let event = |route: &str, query: Vec<(String, String)>, body: Option<String>| WsEvent {
         route_key: route.to_owned(),

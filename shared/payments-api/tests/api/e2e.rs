@@ -2,167 +2,112 @@
 //! dynoxide, Glase on the sandbox (which POSTs its notifications to that server). After every test the
 //! sandbox's event log must show no reversal: our side was up the whole time.
 
-use std::sync::Arc;
+use std::ops::Deref;
 use std::time::Duration;
 
-use glase_protocol::{GlaseClient, GlaseClientConfig};
-use glase_sandbox::{EventKind, FaultRules, SandboxConfig, SandboxHandle};
-use payments_api::app::{App, QueuedMessage};
-use payments_api::auth::{ApiKeys, hash_api_key};
+use glase_sandbox::EventKind;
 use payments_api::jobs::SafetyNetPlan;
-use payments_api::metrics::Metrics;
-use payments_api::wiring::{AnyPush, AnyQueue, OsRandom, SystemClock};
-use payments_domain::ids::PaymentId;
+use payments_api::testing::stack::{LiveStack, StackBuilder, StackPorts, live_stack};
+use payments_api::wiring::SystemClock;
+use payments_domain::ids::{PaymentId, RefundId};
 use payments_domain::payment::PaymentStatus;
-use payments_domain::ports::PaymentStore;
-use payments_domain::usecases::{Deps, UseCaseSettings};
+use payments_domain::ports::{PaymentStore, RefundMessage};
 use payments_dynamodb::DynamoStore;
-use payments_dynamodb::testing::{Backend, TestTable};
-use payments_glase::{GlaseSettings, ProtocolGateway};
-use payments_sqs::InMemoryQueue;
-use payments_sqs::queue::REFUND_QUEUE;
-use secrecy::SecretString;
+use payments_glase::ProtocolGateway;
 use serde_json::{Value, json};
 
 const KEY: &str = "sk_test_e2e_key";
 
-type LiveApp = App<(
-    DynamoStore,
-    ProtocolGateway<SystemClock>,
-    AnyQueue,
-    AnyPush,
-    SystemClock,
-    OsRandom,
-)>;
-
+/// The live stack and an HTTP client for its served app.
 struct Stack {
-    base: String,
-    queue: InMemoryQueue,
-    app: Arc<LiveApp>,
-    sandbox: SandboxHandle,
+    live: LiveStack<StackPorts<DynamoStore, ProtocolGateway<SystemClock>, SystemClock>>,
     http: reqwest::Client,
-    _table: TestTable,
+}
+
+impl Deref for Stack {
+    type Target = LiveStack<StackPorts<DynamoStore, ProtocolGateway<SystemClock>, SystemClock>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.live
+    }
 }
 
 async fn stack() -> Stack {
-    stack_with(GlaseClientConfig::new(String::new())).await
+    stack_from(live_stack(KEY)).await
 }
 
-/// A stack whose Glase client uses `client_config` (its endpoint is replaced by the sandbox's).
-async fn stack_with(client_config: GlaseClientConfig) -> Stack {
-    stack_configured(client_config, |_| {}).await
+/// A stack with a payment of 100.00 SEK paid; answers the stack and the payment's id.
+async fn stack_with_paid_payment() -> (Stack, String) {
+    let s = stack().await;
+    let id = s.paid_payment(10_000).await;
+    (s, id)
 }
 
-/// A stack as [`stack_with`], with the use-case settings changed by `configure`.
-async fn stack_configured(
-    mut client_config: GlaseClientConfig,
-    configure: impl FnOnce(&mut UseCaseSettings),
-) -> Stack {
-    let sandbox = glase_sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    client_config.endpoint = sandbox.soap_endpoint_url();
-    let queue = InMemoryQueue::new(REFUND_QUEUE);
-    let table = TestTable::new(Backend::Dynoxide).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-
-    let accounts = sandbox.sandbox().config().clone();
-    let webshop = &accounts.webshop_terminals[0];
-    let gateway = ProtocolGateway::new(
-        GlaseClient::new(client_config).unwrap(),
-        GlaseSettings::new(
-            webshop.terminal_id.clone(),
-            SecretString::from(webshop.password.clone()),
-            accounts.reseller.id.clone(),
-            accounts.reseller.user_id.clone(),
-            SecretString::from(accounts.reseller.password.clone()),
-            SecretString::from("e2e master secret"),
-        ),
-        SystemClock,
-    );
-    let mut settings = UseCaseSettings {
-        public_base_url: base.clone(),
-        ..UseCaseSettings::default()
-    };
-    configure(&mut settings);
-    let app: Arc<LiveApp> = Arc::new(App {
-        deps: Deps {
-            store: DynamoStore::new(table.client.clone(), table.table_name.clone()),
-            glase: gateway,
-            queue: AnyQueue::Memory(queue.clone()),
-            push: AnyPush::None,
-            clock: SystemClock,
-            ids: OsRandom::with_process_key(),
-            settings,
-        },
-        api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(KEY))).unwrap(),
-        metrics: Metrics::to_writer("e2e", Box::new(std::io::sink())),
-        function: None,
-    });
-    let routed = app.clone();
-    let router = payments_api::serve::router(move |request| {
-        let app = routed.clone();
-        async move { app.handle(request).await }
-    });
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
+/// A stack as `builder` makes it (the client's timeouts, the use-case settings).
+async fn stack_from(builder: StackBuilder<SystemClock>) -> Stack {
     Stack {
-        base,
-        queue,
-        app,
-        sandbox,
+        live: builder.master_secret("e2e master secret").start().await,
         http: reqwest::Client::builder().no_proxy().build().unwrap(),
-        _table: table,
     }
+}
+
+/// The status and JSON body of the answer to `request`, checked against the OpenAPI document.
+async fn answer(request: reqwest::RequestBuilder, method: &str, template: &str) -> (u16, Value) {
+    let r = request.send().await.unwrap();
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    payments_api::openapi::validate_response(method, template, status, &body).unwrap();
+    (status, body)
 }
 
 impl Stack {
-    async fn create(&self, body: &Value, key: Option<&str>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .post(format!("{}/v1/payments", self.base))
+    /// A request with the merchant's API key.
+    fn merchant(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
             .bearer_auth(KEY)
-            .json(body);
+    }
+
+    async fn create(&self, body: &Value, key: Option<&str>) -> (u16, Value) {
+        let mut req = self.merchant(reqwest::Method::POST, "/v1/payments").json(body);
         if let Some(k) = key {
             req = req.header("Idempotency-Key", k);
         }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
-        payments_api::openapi::validate_response("POST", "/v1/payments", status, &body).unwrap();
-        (status, body)
+        answer(req, "POST", "/v1/payments").await
     }
 
     async fn get(&self, id: &str, secret: &str) -> (u16, Value) {
-        let r = self
+        let req = self
             .http
             .get(format!("{}/v1/payments/{id}", self.base))
-            .header("X-Client-Secret", secret)
-            .send()
-            .await
+            .header("X-Client-Secret", secret);
+        answer(req, "GET", "/v1/payments/{payment_id}").await
+    }
+
+    /// The shopper pays the payment `created` in the sandbox.
+    fn pay(&self, created: &Value) {
+        self.sandbox
+            .sandbox()
+            .pay_invoice(created["invoice_reference"].as_str().unwrap())
             .unwrap();
-        let status = r.status().as_u16();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
-        payments_api::openapi::validate_response("GET", "/v1/payments/{payment_id}", status, &body).unwrap();
-        (status, body)
+    }
+
+    /// Reads the payment `created` with its client secret.
+    async fn read(&self, created: &Value) -> (u16, Value) {
+        let (id, secret) = (
+            created["id"].as_str().unwrap(),
+            created["client_secret"].as_str().unwrap(),
+        );
+        self.get(id, secret).await
     }
 
     /// Creates a payment, pays it in the sandbox and reads it until it is paid; answers its id.
     async fn paid_payment(&self, total: i64) -> String {
         let (_, created) = self.create(&order(total), None).await;
-        self.sandbox
-            .sandbox()
-            .pay_invoice(created["invoice_reference"].as_str().unwrap())
-            .unwrap();
-        let (id, secret) = (
-            created["id"].as_str().unwrap(),
-            created["client_secret"].as_str().unwrap(),
-        );
+        self.pay(&created);
         for _ in 0..40 {
-            if self.get(id, secret).await.1["status"] == "paid" {
-                return id.to_owned();
+            if self.read(&created).await.1["status"] == "paid" {
+                return created["id"].as_str().unwrap().to_owned();
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -170,39 +115,35 @@ impl Stack {
     }
 
     async fn refund(&self, id: &str, amount: i64) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}/v1/payments/{id}/refunds", self.base))
-            .bearer_auth(KEY)
-            .json(&json!({ "amount": amount, "reason": "Returned" }))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
-        payments_api::openapi::validate_response("POST", "/v1/payments/{payment_id}/refunds", status, &body)
-            .unwrap();
-        (status, body)
+        let req = self
+            .merchant(reqwest::Method::POST, &format!("/v1/payments/{id}/refunds"))
+            .json(&json!({ "amount": amount, "reason": "Returned" }));
+        answer(req, "POST", "/v1/payments/{payment_id}/refunds").await
     }
 
-    /// Runs the worker over every queued message (deleting the handled ones); answers the failed ids.
-    async fn work(&self) -> Vec<String> {
-        let deliveries = self.queue.receive(10);
-        let messages: Vec<QueuedMessage> = deliveries.iter().map(QueuedMessage::from).collect();
-        let failed = self.app.process_refund_messages(&messages).await.failed;
-        for d in &deliveries {
-            if !failed.contains(&d.message_id) {
-                self.queue.delete(&d.receipt_handle).unwrap();
-            }
-        }
-        failed
+    /// Queues the refund's message again, as a redelivery would.
+    fn redeliver(&self, id: &str, refund: &Value) {
+        let message = payments_sqs::encode_refund(&RefundMessage {
+            payment_id: PaymentId::parse(id).unwrap(),
+            refund_id: RefundId::parse(refund["id"].as_str().unwrap()).unwrap(),
+        });
+        self.queue.send_body(message);
+    }
+
+    /// Cancels the payment `id`.
+    async fn cancel(&self, id: &str) -> reqwest::Response {
+        self.merchant(reqwest::Method::POST, &format!("/v1/payments/{id}/cancel"))
+            .send()
+            .await
+            .unwrap()
     }
 
     async fn refund_status(&self, id: &str, refund_id: &str) -> Value {
         let r = self
-            .http
-            .get(format!("{}/v1/payments/{id}/refunds/{refund_id}", self.base))
-            .bearer_auth(KEY)
+            .merchant(
+                reqwest::Method::GET,
+                &format!("/v1/payments/{id}/refunds/{refund_id}"),
+            )
             .send()
             .await
             .unwrap();
@@ -210,41 +151,15 @@ impl Stack {
     }
 
     fn refunds_at_glase(&self) -> usize {
-        self.sandbox
-            .sandbox()
-            .events(None)
-            .iter()
-            .filter(|e| matches!(e.kind, EventKind::RefundIssued { .. }))
-            .count()
-    }
-
-    fn reversals(&self) -> usize {
-        self.sandbox
-            .sandbox()
-            .events(None)
-            .iter()
-            .filter(|e| matches!(e.kind, EventKind::PaymentReversed { .. }))
-            .count()
+        self.count(|e| matches!(e, EventKind::RefundIssued { .. }))
     }
 
     fn status_calls(&self) -> usize {
-        self.sandbox
-            .sandbox()
-            .events(None)
-            .iter()
-            .filter(
-                |e| matches!(&e.kind, EventKind::Call { operation, .. } if operation == "getPaymentStatus"),
-            )
-            .count()
+        self.count(|e| matches!(e, EventKind::Call { operation, .. } if operation == "getPaymentStatus"))
     }
 
     async fn finish(self) {
-        assert_eq!(
-            self.reversals(),
-            0,
-            "no payment may be reversed while our side is up"
-        );
-        self.sandbox.shutdown().await;
+        self.live.finish().await;
     }
 }
 
@@ -283,12 +198,7 @@ async fn a_paid_payment_is_confirmed_by_its_notification() {
         "the notification made us acknowledge the payment"
     );
 
-    let (_, read) = s
-        .get(
-            created["id"].as_str().unwrap(),
-            created["client_secret"].as_str().unwrap(),
-        )
-        .await;
+    let (_, read) = s.read(&created).await;
     assert_eq!(read["status"], "paid");
     let ers = read["ers_reference"].as_str().unwrap();
     let view = s.sandbox.sandbox().invoice(reference).unwrap();
@@ -299,22 +209,13 @@ async fn a_paid_payment_is_confirmed_by_its_notification() {
 #[tokio::test]
 async fn without_notifications_a_polling_reader_still_confirms_in_time() {
     let s = stack().await;
-    let rules: FaultRules =
-        serde_json::from_value(json!({"rules": [{"target": "notification", "action": "drop"}]})).unwrap();
-    s.sandbox.sandbox().set_faults(&rules).unwrap();
+    s.set_faults(json!({"rules": [{"target": "notification", "action": "drop"}]}));
     let (_, created) = s.create(&order(5_000), None).await;
-    let (id, secret) = (
-        created["id"].as_str().unwrap(),
-        created["client_secret"].as_str().unwrap(),
-    );
-    s.sandbox
-        .sandbox()
-        .pay_invoice(created["invoice_reference"].as_str().unwrap())
-        .unwrap();
+    s.pay(&created);
 
     let mut paid = false;
     for _ in 0..30 {
-        let (_, read) = s.get(id, secret).await;
+        let (_, read) = s.read(&created).await;
         if read["status"] == "paid" {
             paid = true;
             break;
@@ -330,13 +231,11 @@ async fn without_notifications_a_polling_reader_still_confirms_in_time() {
 async fn with_every_notification_lost_and_nobody_polling_the_safety_net_confirms_and_expiry_cancels() {
     // Expiry after 9 s (instead of 120) so that it runs inside the same minute-long run of the
     // safety-net function; the safety net itself keeps its production interval of 8 s.
-    let s = stack_configured(GlaseClientConfig::new(String::new()), |u| {
+    let s = stack_from(live_stack(KEY).settings(|u| {
         u.payment_expiry = Duration::from_secs(9);
-    })
+    }))
     .await;
-    let rules: FaultRules =
-        serde_json::from_value(json!({"rules": [{"target": "notification", "action": "drop"}]})).unwrap();
-    s.sandbox.sandbox().set_faults(&rules).unwrap();
+    s.set_faults(json!({"rules": [{"target": "notification", "action": "drop"}]}));
     let mut paid = Vec::new();
     for total in [1_000, 2_000, 3_000] {
         let (_, created) = s.create(&order(total), None).await;
@@ -392,15 +291,9 @@ async fn with_every_notification_lost_and_nobody_polling_the_safety_net_confirms
 #[tokio::test]
 async fn duplicate_notifications_change_nothing_twice() {
     let s = stack().await;
-    let rules: FaultRules =
-        serde_json::from_value(json!({"rules": [{"target": "notification", "action": "duplicate"}]}))
-            .unwrap();
-    s.sandbox.sandbox().set_faults(&rules).unwrap();
+    s.set_faults(json!({"rules": [{"target": "notification", "action": "duplicate"}]}));
     let (_, created) = s.create(&order(5_000), None).await;
-    s.sandbox
-        .sandbox()
-        .pay_invoice(created["invoice_reference"].as_str().unwrap())
-        .unwrap();
+    s.pay(&created);
     let second = s
         .sandbox
         .sandbox()
@@ -411,12 +304,7 @@ async fn duplicate_notifications_change_nothing_twice() {
     assert!(second.is_some(), "the duplicate was delivered");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(s.status_calls(), 1, "only the first notification asked Glase");
-    let (_, read) = s
-        .get(
-            created["id"].as_str().unwrap(),
-            created["client_secret"].as_str().unwrap(),
-        )
-        .await;
+    let (_, read) = s.read(&created).await;
     assert_eq!(read["status"], "paid");
     s.finish().await;
 }
@@ -429,9 +317,7 @@ async fn a_pending_payment_is_cancelled_and_updated_at_glase() {
     let reference = created["invoice_reference"].as_str().unwrap();
 
     let r = s
-        .http
-        .patch(format!("{}/v1/payments/{id}", s.base))
-        .bearer_auth(KEY)
+        .merchant(reqwest::Method::PATCH, &format!("/v1/payments/{id}"))
         .json(&json!({"total": 7000, "rows": [{"description": "Bigger mug", "total": 7000}]}))
         .send()
         .await
@@ -442,13 +328,7 @@ async fn a_pending_payment_is_cancelled_and_updated_at_glase() {
         7_000
     );
 
-    let r = s
-        .http
-        .post(format!("{}/v1/payments/{id}/cancel", s.base))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    let r = s.cancel(id).await;
     assert_eq!(r.status().as_u16(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], "canceled");
@@ -461,17 +341,8 @@ async fn cancelling_a_paid_payment_is_a_conflict() {
     let s = stack().await;
     let (_, created) = s.create(&order(5_000), None).await;
     let id = created["id"].as_str().unwrap();
-    s.sandbox
-        .sandbox()
-        .pay_invoice(created["invoice_reference"].as_str().unwrap())
-        .unwrap();
-    let r = s
-        .http
-        .post(format!("{}/v1/payments/{id}/cancel", s.base))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    s.pay(&created);
+    let r = s.cancel(id).await;
     assert_eq!(r.status().as_u16(), 409);
     s.finish().await;
 }
@@ -522,8 +393,7 @@ async fn bad_input_is_refused_and_nothing_is_sent_or_stored() {
 
 #[tokio::test]
 async fn partial_refunds_reach_glase_once_each_and_one_over_the_payment_is_refused() {
-    let s = stack().await;
-    let id = s.paid_payment(10_000).await;
+    let (s, id) = stack_with_paid_payment().await;
     let (a, first) = s.refund(&id, 6_000).await;
     let (b, _) = s.refund(&id, 4_000).await;
     assert_eq!((a, b), (202, 202));
@@ -536,11 +406,7 @@ async fn partial_refunds_reach_glase_once_each_and_one_over_the_payment_is_refus
     assert_eq!(done["status"], "succeeded");
     assert!(done["ers_reference"].as_str().is_some());
     // A redelivered message pays nothing back a second time.
-    let message = payments_sqs::encode_refund(&payments_domain::ports::RefundMessage {
-        payment_id: payments_domain::ids::PaymentId::parse(&id).unwrap(),
-        refund_id: payments_domain::ids::RefundId::parse(first["id"].as_str().unwrap()).unwrap(),
-    });
-    s.queue.send_body(message);
+    s.redeliver(&id, &first);
     assert!(s.work().await.is_empty());
     assert_eq!(s.refunds_at_glase(), 2);
     s.finish().await;
@@ -548,15 +414,11 @@ async fn partial_refunds_reach_glase_once_each_and_one_over_the_payment_is_refus
 
 #[tokio::test]
 async fn a_refund_whose_answer_is_lost_is_never_sent_again() {
-    let mut config = GlaseClientConfig::new(String::new());
-    config.request_timeout = Duration::from_millis(500);
-    let s = stack_with(config).await;
+    let s = stack_from(live_stack(KEY).client(|c| c.request_timeout = Duration::from_millis(500))).await;
     let id = s.paid_payment(10_000).await;
-    let rules: FaultRules = serde_json::from_value(
+    s.set_faults(
         json!({"rules": [{"target": "refundPayment", "action": "latency", "delay_ms": 1500, "count": 1}]}),
-    )
-    .unwrap();
-    s.sandbox.sandbox().set_faults(&rules).unwrap();
+    );
     let (_, refund) = s.refund(&id, 3_000).await;
     assert!(
         s.work().await.is_empty(),
@@ -567,11 +429,7 @@ async fn a_refund_whose_answer_is_lost_is_never_sent_again() {
     let state = s.refund_status(&id, refund["id"].as_str().unwrap()).await;
     assert_eq!(state["status"], "needs_reconciliation");
     // Even if the message comes again, nothing is sent.
-    let message = payments_sqs::encode_refund(&payments_domain::ports::RefundMessage {
-        payment_id: payments_domain::ids::PaymentId::parse(&id).unwrap(),
-        refund_id: payments_domain::ids::RefundId::parse(refund["id"].as_str().unwrap()).unwrap(),
-    });
-    s.queue.send_body(message);
+    s.redeliver(&id, &refund);
     s.work().await;
     assert_eq!(s.refunds_at_glase(), 1);
     s.finish().await;
@@ -579,8 +437,7 @@ async fn a_refund_whose_answer_is_lost_is_never_sent_again() {
 
 #[tokio::test]
 async fn a_mixed_batch_refunds_the_good_message_and_fails_only_the_poison_one() {
-    let s = stack().await;
-    let id = s.paid_payment(10_000).await;
+    let (s, id) = stack_with_paid_payment().await;
     s.queue.send_body("not a refund message".to_owned());
     let (status, _) = s.refund(&id, 2_500).await;
     assert_eq!(status, 202);
@@ -592,12 +449,11 @@ async fn a_mixed_batch_refunds_the_good_message_and_fails_only_the_poison_one() 
 
 #[tokio::test]
 async fn a_worker_that_crashed_mid_call_leaves_the_refund_to_reconciliation_and_never_resends() {
-    use payments_domain::ports::{Clock, PaymentStore};
-    let s = stack().await;
-    let id = s.paid_payment(10_000).await;
+    use payments_domain::ports::Clock;
+    let (s, id) = stack_with_paid_payment().await;
     let (_, refund) = s.refund(&id, 1_000).await;
-    let payment_id = payments_domain::ids::PaymentId::parse(&id).unwrap();
-    let refund_id = payments_domain::ids::RefundId::parse(refund["id"].as_str().unwrap()).unwrap();
+    let payment_id = PaymentId::parse(&id).unwrap();
+    let refund_id = RefundId::parse(refund["id"].as_str().unwrap()).unwrap();
     // A worker claimed the refund and died before Glase answered: the refund is `sending`.
     let store = &s.app.deps.store;
     let queued = store.get_refund(&payment_id, &refund_id).await.unwrap().unwrap();

@@ -35,6 +35,20 @@ async fn refused(
     answer
 }
 
+/// Sends `body` to `POST /v1/payments` and checks the refusal as [`refused`] does, with status 400.
+async fn refused_create(app: &TestApp, body: &str, field: Option<&str>) -> Answer {
+    refused(
+        app,
+        Method::POST,
+        "/v1/payments",
+        "/v1/payments",
+        body,
+        400,
+        field,
+    )
+    .await
+}
+
 fn create_body(extra: &str) -> String {
     format!(r#"{{"order_id":"L-1","currency":"SEK","total":1000{extra}}}"#)
 }
@@ -129,16 +143,7 @@ async fn a_payment_beyond_any_limit_is_refused_naming_the_field() {
         (with_row(r#"{"description":"d","total":1000,"colour":"red"}"#), "rows[0].colour"),
     ];
     for (body, field) in &cases {
-        refused(
-            &app,
-            Method::POST,
-            "/v1/payments",
-            "/v1/payments",
-            body,
-            400,
-            Some(field),
-        )
-        .await;
+        refused_create(&app, body, Some(field)).await;
     }
 }
 
@@ -163,16 +168,7 @@ async fn rows_beyond_the_limit_and_bodies_beyond_the_size_are_refused() {
         r#"{{"order_id":"L-2","currency":"SEK","total":1010,"rows":[{}]}}"#,
         rows(101)
     );
-    refused(
-        &app,
-        Method::POST,
-        "/v1/payments",
-        "/v1/payments",
-        &body,
-        400,
-        Some("rows"),
-    )
-    .await;
+    refused_create(&app, &body, Some("rows")).await;
 
     // A body one byte over the limit, on every route that reads one.
     let id = create_payment(&app, "L-3", 1000).await.id;
@@ -211,16 +207,7 @@ async fn rows_beyond_the_limit_and_bodies_beyond_the_size_are_refused() {
         r#"["L-5", null, "SEK", 1000]"#,
         r#"{"order_id":"L-5","currency":"SEK","total":1000} {}"#,
     ] {
-        refused(
-            &app,
-            Method::POST,
-            "/v1/payments",
-            "/v1/payments",
-            body,
-            400,
-            None,
-        )
-        .await;
+        refused_create(&app, body, None).await;
     }
 }
 

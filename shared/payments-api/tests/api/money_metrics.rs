@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use http::Method;
-use payments_api::app::request;
+use payments_api::app::{ApiResponse, request};
 use payments_api::jobs::SafetyNetPlan;
 use payments_api::telemetry::CapturedLines;
 use payments_api::testing::{FakeApp as TestApp, app_over, notification_path};
@@ -32,26 +32,50 @@ fn app() -> (TestApp, CapturedLines) {
     (app, lines)
 }
 
+/// Sends one request with the merchant's API key and a JSON body (empty for none).
+async fn merchant(app: &TestApp, method: Method, uri: &str, body: &str) -> ApiResponse {
+    let auth = format!("Bearer {KEY}");
+    app.handle(request(
+        method,
+        uri,
+        &[("authorization", &auth), ("content-type", "application/json")],
+        body.to_owned(),
+    ))
+    .await
+}
+
+/// Sends one request about `payment` (its path and `suffix`) with the merchant's API key.
+async fn about(app: &TestApp, method: Method, payment: &Payment, suffix: &str, body: &str) -> ApiResponse {
+    let path = format!("/v1/payments/{}{suffix}", payment.id().as_str());
+    merchant(app, method, &path, body).await
+}
+
+/// Glase's notification at `notification` (path and query), answered 200.
+async fn notify(app: &TestApp, notification: &str) {
+    let response = app.handle(request(Method::POST, notification, &[], "")).await;
+    assert_eq!(response.status(), 200, "{}", response.body());
+}
+
 /// A webshop payment created through the API, and the path and query of its notification URL.
 async fn create(app: &TestApp, order_id: &str) -> (Payment, String) {
     let body = format!(
         r#"{{"order_id":"{order_id}","currency":"SEK","total":2500,"rows":[{{"description":"Tea","total":2500}}]}}"#
     );
-    let auth = format!("Bearer {KEY}");
-    let response = app
-        .handle(request(
-            Method::POST,
-            "/v1/payments",
-            &[("authorization", &auth), ("content-type", "application/json")],
-            body,
-        ))
-        .await;
+    let response = merchant(app, Method::POST, "/v1/payments", &body).await;
     assert_eq!(response.status(), 201, "{}", response.body());
     let created: serde_json::Value = serde_json::from_str(response.body()).unwrap();
     let id = PaymentId::parse(created["id"].as_str().unwrap()).unwrap();
     let payment = app.deps.store.get_payment(&id).await.unwrap().unwrap();
     let notification = notification_path(app.deps.glase.calls().into_iter().rev());
     (payment, notification)
+}
+
+/// A webshop payment created through the API, paid at Glase and confirmed by its notification.
+async fn paid_by_notification(app: &TestApp, order_id: &str) -> Payment {
+    let (payment, notification) = create(app, order_id).await;
+    app.deps.glase.pay(payment.invoice_reference());
+    notify(app, &notification).await;
+    payment
 }
 
 async fn status_of(app: &TestApp, payment: &Payment) -> PaymentStatus {
@@ -74,8 +98,7 @@ async fn a_notified_payment_glase_answers_canceled_for_counts_as_reversed() {
         .glase
         .set_status(payment.invoice_reference(), GlaseInvoiceStatus::Canceled);
     // The notification of the payment arrives late.
-    let response = app.handle(request(Method::POST, &notification, &[], "")).await;
-    assert_eq!(response.status(), 200, "{}", response.body());
+    notify(&app, &notification).await;
     assert_eq!(status_of(&app, &payment).await, PaymentStatus::Canceled);
     assert_eq!(values(&lines, "PaymentsReversed").len(), 1);
     assert_eq!(values(&lines, "PaymentsReversed")[0]["PaymentsReversed"], 1);
@@ -91,26 +114,11 @@ async fn a_payment_canceled_without_a_notification_is_no_reversal() {
         .glase
         .set_status(by_shopper.invoice_reference(), GlaseInvoiceStatus::Canceled);
     app.deps.clock.advance(Duration::from_secs(2));
-    let auth = format!("Bearer {KEY}");
-    let read = app
-        .handle(request(
-            Method::GET,
-            &format!("/v1/payments/{}", by_shopper.id().as_str()),
-            &[("authorization", &auth)],
-            "",
-        ))
-        .await;
+    let read = about(&app, Method::GET, &by_shopper, "", "").await;
     assert_eq!(read.status(), 200, "{}", read.body());
     assert_eq!(status_of(&app, &by_shopper).await, PaymentStatus::Canceled);
     // The merchant cancels the other.
-    let cancel = app
-        .handle(request(
-            Method::POST,
-            &format!("/v1/payments/{}/cancel", by_merchant.id().as_str()),
-            &[("authorization", &auth)],
-            "",
-        ))
-        .await;
+    let cancel = about(&app, Method::POST, &by_merchant, "/cancel", "").await;
     assert_eq!(cancel.status(), 200, "{}", cancel.body());
     assert_eq!(status_of(&app, &by_merchant).await, PaymentStatus::Canceled);
     assert!(values(&lines, "PaymentsReversed").is_empty());
@@ -119,10 +127,7 @@ async fn a_payment_canceled_without_a_notification_is_no_reversal() {
 #[tokio::test]
 async fn a_notification_of_a_paid_payment_is_no_reversal() {
     let (app, lines) = app();
-    let (payment, notification) = create(&app, "order-paid").await;
-    app.deps.glase.pay(payment.invoice_reference());
-    let response = app.handle(request(Method::POST, &notification, &[], "")).await;
-    assert_eq!(response.status(), 200, "{}", response.body());
+    let payment = paid_by_notification(&app, "order-paid").await;
     assert_eq!(status_of(&app, &payment).await, PaymentStatus::Paid);
     assert!(values(&lines, "PaymentsReversed").is_empty());
     assert_eq!(values(&lines, "PaymentsPaid").len(), 1);
@@ -137,15 +142,13 @@ async fn a_period_close_with_no_clear_outcome_counts_an_unknown_glase_outcome() 
             reason: "timed out after the request was sent".into(),
         },
     );
-    let auth = format!("Bearer {KEY}");
-    let response = app
-        .handle(request(
-            Method::POST,
-            "/v1/reports",
-            &[("authorization", &auth), ("content-type", "application/json")],
-            r#"{"period_key":"unknown-outcome"}"#,
-        ))
-        .await;
+    let response = merchant(
+        &app,
+        Method::POST,
+        "/v1/reports",
+        r#"{"period_key":"unknown-outcome"}"#,
+    )
+    .await;
     assert!(response.status().is_server_error(), "{}", response.body());
     let unknown = values(&lines, "GlaseOutcomeUnknown");
     assert_eq!(unknown.len(), 1, "{unknown:?}");
@@ -171,12 +174,8 @@ async fn a_safety_net_pass_that_cannot_list_its_payments_is_counted() {
 async fn a_cancel_counts_the_payment_canceled_once_however_often_it_is_asked() {
     let (app, lines) = app();
     let (payment, _) = create(&app, "order-cancel-twice").await;
-    let auth = format!("Bearer {KEY}");
-    let path = format!("/v1/payments/{}/cancel", payment.id().as_str());
     for _ in 0..2 {
-        let response = app
-            .handle(request(Method::POST, &path, &[("authorization", &auth)], ""))
-            .await;
+        let response = about(&app, Method::POST, &payment, "/cancel", "").await;
         assert_eq!(response.status(), 200, "{}", response.body());
     }
     assert_eq!(status_of(&app, &payment).await, PaymentStatus::Canceled);
@@ -186,19 +185,9 @@ async fn a_cancel_counts_the_payment_canceled_once_however_often_it_is_asked() {
 #[tokio::test]
 async fn a_refund_the_outbox_sweep_hands_to_reconciliation_is_counted() {
     let (app, lines) = app();
-    let (payment, notification) = create(&app, "order-abandoned-refund").await;
-    app.deps.glase.pay(payment.invoice_reference());
-    let response = app.handle(request(Method::POST, &notification, &[], "")).await;
-    assert_eq!(response.status(), 200, "{}", response.body());
-    let auth = format!("Bearer {KEY}");
-    let refund = app
-        .handle(request(
-            Method::POST,
-            &format!("/v1/payments/{}/refunds", payment.id().as_str()),
-            &[("authorization", &auth), ("content-type", "application/json")],
-            r#"{"amount":1000,"reason":"Returned"}"#,
-        ))
-        .await;
+    let payment = paid_by_notification(&app, "order-abandoned-refund").await;
+    let body = r#"{"amount":1000,"reason":"Returned"}"#;
+    let refund = about(&app, Method::POST, &payment, "/refunds", body).await;
     assert_eq!(refund.status(), 202, "{}", refund.body());
     // A worker claimed the refund and vanished mid-call.
     let stored = app.deps.store.list_refunds(payment.id()).await.unwrap().remove(0);

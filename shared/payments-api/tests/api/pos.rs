@@ -6,118 +6,92 @@
 //! Glase ID, an invoice with rows, its status before and after the sticker is paid, the receipt, a
 //! cancellation, a refund, closing the period, unregistering.
 
-use std::sync::Arc;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use glase_protocol::{GlaseClient, GlaseClientConfig};
 use glase_sandbox::faults::FaultActionKind;
-use glase_sandbox::{EventKind, FaultRule, FaultRules, SandboxConfig, SandboxHandle};
+use glase_sandbox::{EventKind, FaultRule, FaultRules};
 use http::Method;
-use payments_api::app::{App, QueuedMessage, request};
-use payments_api::auth::{ApiKeys, hash_api_key};
-use payments_api::metrics::Metrics;
-use payments_api::wiring::{AnyPush, AnyQueue, OsRandom};
+use payments_api::app::App;
+use payments_api::testing::stack::{LiveStack, StackApp, StackPorts, live_stack};
 use payments_domain::ids::{GlaseTerminalId, TerminalId};
 use payments_domain::period::PeriodScope;
 use payments_domain::ports::GlaseGateway;
 use payments_domain::testing::ManualClock;
-use payments_domain::usecases::{Deps, UseCaseSettings};
+use payments_domain::usecases::Deps;
 use payments_dynamodb::DynamoStore;
-use payments_dynamodb::testing::{Backend, TestTable};
 use payments_glase::{GlaseSettings, ProtocolGateway};
-use payments_sqs::InMemoryQueue;
-use payments_sqs::queue::REFUND_QUEUE;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 
 const KEY: &str = "sk_test_pos_key";
+const MASTER_SECRET: &str = "pos master secret";
 
-type PosApp = App<(
-    DynamoStore,
-    ProtocolGateway<ManualClock>,
-    AnyQueue,
-    AnyPush,
-    ManualClock,
-    OsRandom,
-)>;
+type PosApp = StackApp<ManualClock>;
 
 struct Stack {
-    app: Arc<PosApp>,
+    live: LiveStack<StackPorts<DynamoStore, ProtocolGateway<ManualClock>, ManualClock>>,
     /// The same app (same table, same clock) with Glase unreachable: its endpoint is a closed port.
-    offline: Arc<PosApp>,
+    offline: PosApp,
     /// When set, requests go to `offline`.
-    glase_down: std::sync::atomic::AtomicBool,
+    glase_down: AtomicBool,
     clock: ManualClock,
-    queue: InMemoryQueue,
-    sandbox: SandboxHandle,
-    _table: TestTable,
+}
+
+impl Deref for Stack {
+    type Target = LiveStack<StackPorts<DynamoStore, ProtocolGateway<ManualClock>, ManualClock>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.live
+    }
+}
+
+/// The route template and the path of `payment`'s route `suffix` (`""`, `"/refunds"`, `"/cancel"`...).
+fn payment_route(payment: &Value, suffix: &str) -> (String, String) {
+    let id = payment["id"].as_str().unwrap();
+    (
+        format!("/v1/payments/{{payment_id}}{suffix}"),
+        format!("/v1/payments/{id}{suffix}"),
+    )
+}
+
+/// A stack with a till registered as `external_id` with the Glase ID `glase_id`, and an invoice of
+/// 10.00 SEK on it; answers the stack, the till's id and the invoice.
+async fn stack_with_invoice(external_id: &str, glase_id: &str) -> (Stack, String, Value) {
+    let s = stack().await;
+    let terminal = s.till(external_id, glase_id).await;
+    let (_, invoice) = s.invoice(&terminal, 1_000).await;
+    (s, terminal, invoice)
 }
 
 async fn stack() -> Stack {
-    let sandbox = glase_sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let table = TestTable::new(Backend::Dynoxide).await;
-    let queue = InMemoryQueue::new(REFUND_QUEUE);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let clock = ManualClock::default();
-    let accounts = sandbox.sandbox().config().clone();
-    let webshop = &accounts.webshop_terminals[0];
+    let live = live_stack(KEY)
+        .clock(clock.clone())
+        .master_secret(MASTER_SECRET)
+        .start()
+        .await;
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}/extclientproxy/service/v2", l.local_addr().unwrap())
     };
-    let build = |endpoint: String| {
-        let gateway = ProtocolGateway::new(
-            GlaseClient::new(GlaseClientConfig::new(endpoint)).unwrap(),
-            GlaseSettings::new(
-                webshop.terminal_id.clone(),
-                SecretString::from(webshop.password.clone()),
-                accounts.reseller.id.clone(),
-                accounts.reseller.user_id.clone(),
-                SecretString::from(accounts.reseller.password.clone()),
-                SecretString::from("pos master secret"),
+    let offline = App {
+        deps: Deps {
+            glase: ProtocolGateway::new(
+                GlaseClient::new(GlaseClientConfig::new(closed)).unwrap(),
+                GlaseSettings::sandbox(MASTER_SECRET),
+                clock.clone(),
             ),
-            clock.clone(),
-        );
-        Arc::new(App {
-            deps: Deps {
-                store: DynamoStore::new(table.client.clone(), table.table_name.clone()),
-                glase: gateway,
-                queue: AnyQueue::Memory(queue.clone()),
-                push: AnyPush::None,
-                clock: clock.clone(),
-                ids: OsRandom::with_process_key(),
-                settings: UseCaseSettings {
-                    public_base_url: base.clone(),
-                    ..UseCaseSettings::default()
-                },
-            },
-            api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(KEY))).unwrap(),
-            metrics: Metrics::to_writer("pos", Box::new(std::io::sink())),
-            function: None,
-        })
+            ..live.app.deps.clone()
+        },
+        ..App::clone(&*live.app)
     };
-    let app = build(sandbox.soap_endpoint_url());
-    let offline = build(closed);
-    let routed = app.clone();
-    let router = payments_api::serve::router(move |request| {
-        let app = routed.clone();
-        async move { app.handle(request).await }
-    });
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
     Stack {
-        app,
+        live,
         offline,
-        glase_down: std::sync::atomic::AtomicBool::new(false),
+        glase_down: AtomicBool::new(false),
         clock,
-        queue,
-        sandbox,
-        _table: table,
     }
 }
 
@@ -131,17 +105,13 @@ impl Stack {
         auth: &[(&str, &str)],
         body: Option<&Value>,
     ) -> (u16, Value) {
-        let mut headers = vec![("content-type", "application/json")];
-        headers.extend_from_slice(auth);
-        let bytes = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
-        let app = if self.glase_down.load(std::sync::atomic::Ordering::SeqCst) {
+        let app: &PosApp = if self.glase_down.load(Ordering::SeqCst) {
             &self.offline
         } else {
             &self.app
         };
-        let response = app.handle(request(method.clone(), path, &headers, bytes)).await;
-        let status = response.status().as_u16();
-        let value: Value = serde_json::from_str(response.body()).unwrap_or(Value::Null);
+        let body = body.map(Value::to_string).unwrap_or_default();
+        let (status, value) = payments_api::testing::call(app, method.clone(), path, auth, body).await;
         payments_api::openapi::validate_response(method.as_str(), template, status, &value)
             .unwrap_or_else(|e| panic!("{method} {path}: {e}: {value}"));
         (status, value)
@@ -179,6 +149,23 @@ impl Stack {
         .await
     }
 
+    async fn unregister(&self, terminal: &str) -> (u16, Value) {
+        self.merchant(
+            Method::DELETE,
+            "/v1/terminals/{terminal_id}",
+            &format!("/v1/terminals/{terminal}"),
+            None,
+        )
+        .await
+    }
+
+    /// The terminal list.
+    async fn list(&self) -> Value {
+        self.merchant(Method::GET, "/v1/terminals", "/v1/terminals", None)
+            .await
+            .1
+    }
+
     /// A registered terminal with the Glase ID `glase_id`; answers its id.
     async fn till(&self, external_id: &str, glase_id: &str) -> String {
         let (status, t) = self.register(external_id).await;
@@ -211,38 +198,19 @@ impl Stack {
     /// The till's poll: one second later, with the client secret.
     async fn poll(&self, payment: &Value) -> (u16, Value) {
         self.clock.advance(Duration::from_secs(1));
-        let id = payment["id"].as_str().unwrap();
-        let secret = payment["client_secret"].as_str().unwrap();
-        self.call(
-            Method::GET,
-            "/v1/payments/{payment_id}",
-            &format!("/v1/payments/{id}"),
-            &[("x-client-secret", secret)],
-            None,
-        )
-        .await
+        self.as_till(Method::GET, payment, "").await
     }
 
     async fn till_action(&self, payment: &Value, action: &str) -> (u16, Value) {
-        let id = payment["id"].as_str().unwrap();
-        let secret = payment["client_secret"].as_str().unwrap();
-        self.call(
-            Method::POST,
-            &format!("/v1/payments/{{payment_id}}/{action}"),
-            &format!("/v1/payments/{id}/{action}"),
-            &[("x-client-secret", secret)],
-            None,
-        )
-        .await
+        self.as_till(Method::POST, payment, &format!("/{action}")).await
     }
 
-    fn events(&self) -> Vec<EventKind> {
-        self.sandbox
-            .sandbox()
-            .events(None)
-            .into_iter()
-            .map(|e| e.kind)
-            .collect()
+    /// A request with `payment`'s client secret, as the till makes it.
+    async fn as_till(&self, method: Method, payment: &Value, suffix: &str) -> (u16, Value) {
+        let (template, path) = payment_route(payment, suffix);
+        let secret = payment["client_secret"].as_str().unwrap();
+        self.call(method, &template, &path, &[("x-client-secret", secret)], None)
+            .await
     }
 
     fn glase_status(&self, payment: &Value) -> String {
@@ -255,24 +223,12 @@ impl Stack {
 
     /// Runs the refund worker over every queued message.
     async fn work(&self) {
-        let deliveries = self.queue.receive(10);
-        let messages: Vec<QueuedMessage> = deliveries.iter().map(QueuedMessage::from).collect();
-        let failed = self.app.process_refund_messages(&messages).await.failed;
+        let failed = self.live.work().await;
         assert!(failed.is_empty(), "{failed:?}");
-        for d in &deliveries {
-            self.queue.delete(&d.receipt_handle).unwrap();
-        }
     }
 
     async fn finish(self) {
-        assert!(
-            !self
-                .events()
-                .iter()
-                .any(|e| matches!(e, EventKind::PaymentReversed { .. })),
-            "no payment may be reversed while our side is up"
-        );
-        self.sandbox.shutdown().await;
+        self.live.finish().await;
     }
 }
 
@@ -333,14 +289,10 @@ async fn the_pos_certification_sequence_runs_through_our_api() {
     let report = s.app.deps.submit_due_receipts(10).await.unwrap();
     assert_eq!(report.sent, 1, "{report:?}");
     assert_eq!(s.app.deps.submit_due_receipts(10).await.unwrap().sent, 0);
-    let receipts: Vec<_> = s
-        .events()
-        .into_iter()
-        .filter_map(|e| match e {
-            EventKind::ReceiptSubmitted { ers_reference, .. } => Some(ers_reference),
-            _ => None,
-        })
-        .collect();
+    let receipts: Vec<_> = s.picked(|e| match e {
+        EventKind::ReceiptSubmitted { ers_reference, .. } => Some(ers_reference),
+        _ => None,
+    });
     assert_eq!(receipts, vec![ers.clone()]);
 
     // 6. cancelInvoice: a new invoice, its status, then the cashier cancels.
@@ -356,15 +308,9 @@ async fn the_pos_certification_sequence_runs_through_our_api() {
     assert_eq!(s.poll(&refunded).await.1["status"], "pending");
     s.sandbox.sandbox().pay_sticker("4711").unwrap();
     assert_eq!(s.poll(&refunded).await.1["status"], "paid");
-    let id = refunded["id"].as_str().unwrap();
-    let (status, r) = s
-        .merchant(
-            Method::POST,
-            "/v1/payments/{payment_id}/refunds",
-            &format!("/v1/payments/{id}/refunds"),
-            Some(&json!({ "amount": 3_000, "reason": "Returned" })),
-        )
-        .await;
+    let refund = json!({ "amount": 3_000, "reason": "Returned" });
+    let (template, path) = payment_route(&refunded, "/refunds");
+    let (status, r) = s.merchant(Method::POST, &template, &path, Some(&refund)).await;
     assert_eq!(status, 202, "{r}");
     s.work().await;
     assert!(s.events().iter().any(|e| matches!(
@@ -377,13 +323,11 @@ async fn the_pos_certification_sequence_runs_through_our_api() {
 
     // 8. markTransactionPeriod for the terminal (POST /v1/reports is another route's work).
     let glase_terminal_id = s
-        .events()
-        .into_iter()
-        .find_map(|e| match e {
+        .picked(|e| match e {
             EventKind::TerminalRegistered { terminal_id, .. } => Some(terminal_id),
             _ => None,
         })
-        .unwrap();
+        .remove(0);
     let period = s
         .app
         .deps
@@ -397,23 +341,14 @@ async fn the_pos_certification_sequence_runs_through_our_api() {
     assert!(!period.as_str().is_empty());
 
     // 9. unregisterTerminal: the list shows it unregistered and it takes no more payments.
-    let (status, t) = s
-        .merchant(
-            Method::DELETE,
-            "/v1/terminals/{terminal_id}",
-            &format!("/v1/terminals/{terminal}"),
-            None,
-        )
-        .await;
+    let (status, t) = s.unregister(&terminal).await;
     assert_eq!((status, t["status"].as_str()), (200, Some("unregistered")));
     assert!(
         s.events()
             .iter()
             .any(|e| matches!(e, EventKind::TerminalUnregistered { .. }))
     );
-    let (_, list) = s
-        .merchant(Method::GET, "/v1/terminals", "/v1/terminals", None)
-        .await;
+    let list = s.list().await;
     assert_eq!(list["terminals"][0]["status"], "unregistered");
     let (status, refused) = s.invoice(&terminal, 1_000).await;
     assert_eq!(status, 409, "{refused}");
@@ -422,9 +357,7 @@ async fn the_pos_certification_sequence_runs_through_our_api() {
 
 #[tokio::test]
 async fn a_second_invoice_on_the_same_till_cancels_the_first() {
-    let s = stack().await;
-    let terminal = s.till("Till 1", "5001").await;
-    let (_, first) = s.invoice(&terminal, 1_000).await;
+    let (s, terminal, first) = stack_with_invoice("Till 1", "5001").await;
     let (status, second) = s.invoice(&terminal, 2_000).await;
     assert_eq!(status, 201, "{second}");
     assert_eq!(s.glase_status(&first), "CANCELED");
@@ -440,22 +373,13 @@ async fn a_second_invoice_on_the_same_till_cancels_the_first() {
 
 #[tokio::test]
 async fn an_invoice_paid_just_before_the_next_one_is_recorded_paid_and_never_reversed() {
-    let s = stack().await;
-    let terminal = s.till("Till 8", "5008").await;
-    let (_, first) = s.invoice(&terminal, 1_000).await;
+    let (s, terminal, first) = stack_with_invoice("Till 8", "5008").await;
     s.sandbox.sandbox().pay_sticker("5008").unwrap();
     let (status, _) = s.invoice(&terminal, 2_000).await;
     assert_eq!(status, 201);
     assert_eq!(s.glase_status(&first), "PAID");
-    let id = first["id"].as_str().unwrap();
-    let (_, stored) = s
-        .merchant(
-            Method::GET,
-            "/v1/payments/{payment_id}",
-            &format!("/v1/payments/{id}"),
-            None,
-        )
-        .await;
+    let (template, path) = payment_route(&first, "");
+    let (_, stored) = s.merchant(Method::GET, &template, &path, None).await;
     assert_eq!(stored["status"], "paid", "{stored}");
     s.sandbox.sandbox().advance_clock(Duration::from_secs(25));
     s.finish().await;
@@ -463,9 +387,7 @@ async fn an_invoice_paid_just_before_the_next_one_is_recorded_paid_and_never_rev
 
 #[tokio::test]
 async fn after_thirty_seconds_the_till_asks_and_try_again_opens_a_new_window() {
-    let s = stack().await;
-    let terminal = s.till("Till 2", "5002").await;
-    let (_, payment) = s.invoice(&terminal, 1_000).await;
+    let (s, _, payment) = stack_with_invoice("Till 2", "5002").await;
     for _ in 0..29 {
         let (_, p) = s.poll(&payment).await;
         assert_eq!(p["pos"]["display"], "please_wait");
@@ -493,17 +415,8 @@ async fn after_thirty_seconds_the_till_asks_and_try_again_opens_a_new_window() {
 
 #[tokio::test]
 async fn an_unregistered_or_unknown_terminal_is_refused_and_nothing_is_sent() {
-    let s = stack().await;
-    let terminal = s.till("Till 3", "5003").await;
-    let (_, open) = s.invoice(&terminal, 1_000).await;
-    let (status, _) = s
-        .merchant(
-            Method::DELETE,
-            "/v1/terminals/{terminal_id}",
-            &format!("/v1/terminals/{terminal}"),
-            None,
-        )
-        .await;
+    let (s, terminal, open) = stack_with_invoice("Till 3", "5003").await;
+    let (status, _) = s.unregister(&terminal).await;
     assert_eq!(status, 200);
     // Its open invoice was cancelled first, at Glase and with us.
     assert_eq!(s.glase_status(&open), "CANCELED");
@@ -531,9 +444,7 @@ async fn a_glase_id_that_is_taken_or_invalid_is_a_clear_error() {
     let (status, bad) = s.assign(other, "60-01").await;
     assert_eq!(status, 400, "{bad}");
     assert_eq!(bad["error"]["field"], "glase_id");
-    let (_, list) = s
-        .merchant(Method::GET, "/v1/terminals", "/v1/terminals", None)
-        .await;
+    let list = s.list().await;
     let other_listed = list["terminals"]
         .as_array()
         .unwrap()
@@ -547,9 +458,7 @@ async fn a_glase_id_that_is_taken_or_invalid_is_a_clear_error() {
 
 #[tokio::test]
 async fn when_glase_cannot_be_reached_the_till_gets_503_and_never_a_false_paid() {
-    let s = stack().await;
-    let terminal = s.till("Till 7", "7001").await;
-    let (_, payment) = s.invoice(&terminal, 1_000).await;
+    let (s, terminal, payment) = stack_with_invoice("Till 7", "7001").await;
     let down = FaultRules {
         rules: ["getPaymentStatus", "sendInvoice"]
             .into_iter()
@@ -585,18 +494,18 @@ async fn when_glase_cannot_be_reached_the_till_gets_503_and_never_a_false_paid()
     assert_eq!((status, paid["status"].as_str()), (200, Some("paid")));
 
     // Glase unreachable altogether (connection refused): the till gets 503 and nothing is stored.
-    s.glase_down.store(true, std::sync::atomic::Ordering::SeqCst);
+    s.glase_down.store(true, Ordering::SeqCst);
     let (status, body) = s.invoice(&terminal, 3_000).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "unavailable");
     let (_, other) = {
-        s.glase_down.store(false, std::sync::atomic::Ordering::SeqCst);
+        s.glase_down.store(false, Ordering::SeqCst);
         s.invoice(&terminal, 4_000).await
     };
-    s.glase_down.store(true, std::sync::atomic::Ordering::SeqCst);
+    s.glase_down.store(true, Ordering::SeqCst);
     let (status, body) = s.poll(&other).await;
     assert_eq!(status, 503, "{body}");
-    s.glase_down.store(false, std::sync::atomic::Ordering::SeqCst);
+    s.glase_down.store(false, Ordering::SeqCst);
     assert_eq!(s.poll(&other).await.1["status"], "pending");
     s.finish().await;
 }

@@ -8,24 +8,12 @@ use http::Method;
 use payments_api::app::{BatchTime, QueuedMessage};
 use payments_domain::ports::Clock;
 use payments_domain::refund::RefundStatus;
-use support::{Answer, KEY, TestApp, app, create_payment, merchant, send};
+use support::{Answer, KEY, TestApp, app, create_payment, merchant, pay_and_notify, send};
 
 /// A payment of `total` paid through its notification; answers its id.
 async fn paid(app: &TestApp, order_id: &str, total: i64) -> String {
     let created = create_payment(app, order_id, total).await;
-    let reference = app
-        .deps
-        .store
-        .inner()
-        .payments()
-        .into_iter()
-        .find(|p| p.id().as_str() == created.id)
-        .unwrap()
-        .invoice_reference()
-        .clone();
-    app.deps.glase.inner().pay(&reference);
-    let notified = send(app, Method::POST, &created.notification, &[], "").await;
-    assert_eq!(notified.json["status"], "paid", "{}", notified.text);
+    pay_and_notify(app, &created).await;
     created.id
 }
 

@@ -3,39 +3,22 @@
 //! default). Our clock is a manual one started at the real time, so a test can let the refund settle
 //! margin pass without waiting for it.
 
+use std::ops::Deref;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use glase_protocol::{
-    ClientContext, GetPaymentStatusRequest, GlaseClient, GlaseClientConfig, Password, Request,
-};
-use glase_sandbox::{EventKind, FaultRules, SandboxConfig, SandboxHandle};
-use payments_api::app::{App, QueuedMessage};
-use payments_api::auth::{ApiKeys, hash_api_key};
-use payments_api::metrics::Metrics;
+use glase_protocol::{ClientContext, GetPaymentStatusRequest, Password, Request};
+use glase_sandbox::{EventKind, FaultRules};
+use http::Method;
 use payments_api::telemetry::CapturedLines;
-use payments_api::wiring::{AnyPush, AnyQueue, OsRandom, SystemClock};
+use payments_api::testing::stack::{LiveStack, StackPorts, live_stack};
+use payments_api::wiring::SystemClock;
 use payments_domain::ports::Clock;
 use payments_domain::testing::ManualClock;
-use payments_domain::usecases::{Deps, UseCaseSettings};
 use payments_dynamodb::DynamoStore;
-use payments_dynamodb::testing::{Backend, TestTable};
-use payments_glase::{GlaseSettings, ProtocolGateway};
-use payments_sqs::InMemoryQueue;
-use payments_sqs::queue::REFUND_QUEUE;
-use secrecy::SecretString;
+use payments_glase::ProtocolGateway;
 use serde_json::{Value, json};
 
 const KEY: &str = "sk_test_reports_key";
-
-type TestApp = App<(
-    DynamoStore,
-    ProtocolGateway<SystemClock>,
-    AnyQueue,
-    AnyPush,
-    ManualClock,
-    OsRandom,
-)>;
 
 /// The values of one metric among the lines the app wrote, in order.
 fn values(metrics: &CapturedLines, name: &str) -> Vec<Value> {
@@ -47,84 +30,49 @@ fn values(metrics: &CapturedLines, name: &str) -> Vec<Value> {
 }
 
 struct Stack {
-    app: TestApp,
+    live: LiveStack<StackPorts<DynamoStore, ProtocolGateway<SystemClock>, ManualClock>>,
     metrics: CapturedLines,
-    queue: InMemoryQueue,
     clock: ManualClock,
-    sandbox: SandboxHandle,
-    _table: TestTable,
 }
 
+impl Deref for Stack {
+    type Target = LiveStack<StackPorts<DynamoStore, ProtocolGateway<SystemClock>, ManualClock>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.live
+    }
+}
+
+/// A stack whose notifications reach nobody, the app on a manual clock started at the real time.
 async fn stack() -> Stack {
-    let sandbox = glase_sandbox::spawn(SandboxConfig::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let mut client = GlaseClientConfig::new(sandbox.soap_endpoint_url());
-    // Short enough that a refund the sandbox answers late becomes `needs_reconciliation`.
-    client.request_timeout = Duration::from_millis(500);
-    let accounts = sandbox.sandbox().config().clone();
-    let webshop = &accounts.webshop_terminals[0];
-    let gateway = ProtocolGateway::new(
-        GlaseClient::new(client).unwrap(),
-        GlaseSettings::new(
-            webshop.terminal_id.clone(),
-            SecretString::from(webshop.password.clone()),
-            accounts.reseller.id.clone(),
-            accounts.reseller.user_id.clone(),
-            SecretString::from(accounts.reseller.password.clone()),
-            SecretString::from("reports master secret"),
-        ),
-        SystemClock,
-    );
     let clock = ManualClock::default();
     let real = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap();
     clock.advance(Duration::from_millis(
         u64::try_from(real - clock.now().unix_millis()).unwrap(),
     ));
-    let table = TestTable::new(Backend::Dynoxide).await;
-    let queue = InMemoryQueue::new(REFUND_QUEUE);
     let metrics = CapturedLines::default();
-    let app = App {
-        deps: Deps {
-            store: DynamoStore::new(table.client.clone(), table.table_name.clone()),
-            glase: gateway,
-            queue: AnyQueue::Memory(queue.clone()),
-            push: AnyPush::None,
-            clock: clock.clone(),
-            ids: OsRandom::with_process_key(),
-            settings: UseCaseSettings {
-                public_base_url: "http://127.0.0.1:9".into(),
-                ..UseCaseSettings::default()
-            },
-        },
-        api_keys: ApiKeys::parse(&SecretString::from(hash_api_key(KEY))).unwrap(),
-        metrics: Metrics::to_writer("reporting", Box::new(metrics.clone())),
-        function: None,
-    };
-    Stack {
-        app,
-        metrics,
-        queue,
-        clock,
-        sandbox,
-        _table: table,
-    }
+    let live = live_stack(KEY)
+        .clocks(clock.clone(), SystemClock)
+        // Short enough that a refund the sandbox answers late becomes `needs_reconciliation`.
+        .client(|c| c.request_timeout = Duration::from_millis(500))
+        .master_secret("reports master secret")
+        .metrics(metrics.clone())
+        .without_notifications()
+        .start()
+        .await;
+    Stack { live, metrics, clock }
 }
 
 impl Stack {
-    /// One request through `App::handle`; the answer is checked against the OpenAPI document.
-    async fn call(&self, method: &str, path: &str, template: &str, body: Option<Value>) -> (u16, Value) {
-        let request = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", format!("Bearer {KEY}"))
-            .header("content-type", "application/json")
-            .body(body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string())))
-            .unwrap();
-        let response = self.app.handle(request).await;
-        let status = response.status().as_u16();
-        let body: Value = serde_json::from_str(response.body()).unwrap_or(Value::Null);
-        payments_api::openapi::validate_response(method, template, status, &body)
+    /// One request through `App::handle` with the merchant's API key; the answer is checked against the
+    /// OpenAPI document.
+    async fn call(&self, method: Method, path: &str, template: &str, body: Option<Value>) -> (u16, Value) {
+        let auth = format!("Bearer {KEY}");
+        let text = body.map(|b| b.to_string()).unwrap_or_default();
+        let (status, body) =
+            payments_api::testing::call(&self.app, method.clone(), path, &[("authorization", &auth)], text)
+                .await;
+        payments_api::openapi::validate_response(method.as_str(), template, status, &body)
             .unwrap_or_else(|e| panic!("{method} {path}: {e}: {body}"));
         (status, body)
     }
@@ -138,7 +86,7 @@ impl Stack {
     async fn created_and_paid_at_glase_in(&self, currency: &str, total: i64) -> (String, String, String) {
         let order = json!({"order_id": "R-1", "currency": currency, "total": total});
         let (status, created) = self
-            .call("POST", "/v1/payments", "/v1/payments", Some(order))
+            .call(Method::POST, "/v1/payments", "/v1/payments", Some(order))
             .await;
         assert_eq!(status, 201, "{created}");
         let invoice = created["invoice_reference"].as_str().unwrap().to_owned();
@@ -160,12 +108,14 @@ impl Stack {
     async fn paid_in(&self, currency: &str, total: i64) -> String {
         let (id, secret, _) = self.created_and_paid_at_glase_in(currency, total).await;
         self.clock.advance(Duration::from_secs(1));
-        let request = http::Request::builder()
-            .uri(format!("/v1/payments/{id}"))
-            .header("x-client-secret", secret)
-            .body(Bytes::new())
-            .unwrap();
-        let body: Value = serde_json::from_str(self.app.handle(request).await.body()).unwrap();
+        let (_, body) = payments_api::testing::call(
+            &self.app,
+            Method::GET,
+            &format!("/v1/payments/{id}"),
+            &[("x-client-secret", &secret)],
+            "",
+        )
+        .await;
         assert_eq!(body["status"], "paid", "{body}");
         id
     }
@@ -174,15 +124,15 @@ impl Stack {
         let path = format!("/v1/payments/{id}/refunds");
         let body = json!({"amount": amount, "reason": "Returned"});
         let (status, refund) = self
-            .call("POST", &path, "/v1/payments/{payment_id}/refunds", Some(body))
+            .call(
+                Method::POST,
+                &path,
+                "/v1/payments/{payment_id}/refunds",
+                Some(body),
+            )
             .await;
         assert_eq!(status, 202, "{refund}");
-        let deliveries = self.queue.receive(10);
-        let messages: Vec<QueuedMessage> = deliveries.iter().map(QueuedMessage::from).collect();
-        self.app.process_refund_messages(&messages).await;
-        for d in &deliveries {
-            let _ = self.queue.delete(&d.receipt_handle);
-        }
+        self.work().await;
         refund["id"].as_str().unwrap().to_owned()
     }
 
@@ -190,7 +140,7 @@ impl Stack {
         let path = format!("/v1/payments/{id}/refunds/{refund_id}");
         let (_, body) = self
             .call(
-                "GET",
+                Method::GET,
                 &path,
                 "/v1/payments/{payment_id}/refunds/{refund_id}",
                 None,
@@ -199,20 +149,8 @@ impl Stack {
         body["status"].as_str().unwrap().to_owned()
     }
 
-    fn events(&self) -> Vec<EventKind> {
-        self.sandbox
-            .sandbox()
-            .events(None)
-            .into_iter()
-            .map(|e| e.kind)
-            .collect()
-    }
-
     fn marks(&self) -> usize {
-        self.events()
-            .iter()
-            .filter(|e| matches!(e, EventKind::TransactionPeriodMarked { .. }))
-            .count()
+        self.count(|e| matches!(e, EventKind::TransactionPeriodMarked { .. }))
     }
 }
 
@@ -226,11 +164,9 @@ async fn a_period_with_payments_refunds_and_a_glase_only_payment_shows_the_expec
 
     // A refund whose answer is lost: Glase executes it, we cannot know.
     let unsure = s.paid(8_000).await;
-    let rules: FaultRules = serde_json::from_value(
+    s.set_faults(
         json!({"rules": [{"target": "refundPayment", "action": "latency", "delay_ms": 1500, "count": 1}]}),
-    )
-    .unwrap();
-    s.sandbox.sandbox().set_faults(&rules).unwrap();
+    );
     let lost = s.refund(&unsure, 2_000).await;
     assert_eq!(s.refund_status(&unsure, &lost).await, "needs_reconciliation");
     tokio::time::sleep(Duration::from_millis(1_600)).await;
@@ -252,7 +188,7 @@ async fn a_period_with_payments_refunds_and_a_glase_only_payment_shows_the_expec
     s.clock.advance(Duration::from_secs(600));
     let body = json!({"period_key": "e2e-2026-11-29"});
     let (status, report) = s
-        .call("POST", "/v1/reports", "/v1/reports", Some(body.clone()))
+        .call(Method::POST, "/v1/reports", "/v1/reports", Some(body.clone()))
         .await;
     assert_eq!(status, 201, "{report}");
     assert_eq!(report["status"], "mismatches_found", "{report}");
@@ -278,14 +214,10 @@ async fn a_period_with_payments_refunds_and_a_glase_only_payment_shows_the_expec
     let _ = kept;
 
     // REPORT_NOT_READY was answered and retried until the report came.
-    let requested: Vec<bool> = s
-        .events()
-        .into_iter()
-        .filter_map(|e| match e {
-            EventKind::ReportRequested { delivered, .. } => Some(delivered),
-            _ => None,
-        })
-        .collect();
+    let requested: Vec<bool> = s.picked(|e| match e {
+        EventKind::ReportRequested { delivered, .. } => Some(delivered),
+        _ => None,
+    });
     assert!(
         requested.contains(&false),
         "the report was not ready at first: {requested:?}"
@@ -293,7 +225,9 @@ async fn a_period_with_payments_refunds_and_a_glase_only_payment_shows_the_expec
     assert_eq!(requested.iter().filter(|d| **d).count(), 2, "{requested:?}");
 
     // The same key again: the same period, no second mark; and it can be read.
-    let (status, again) = s.call("POST", "/v1/reports", "/v1/reports", Some(body)).await;
+    let (status, again) = s
+        .call(Method::POST, "/v1/reports", "/v1/reports", Some(body))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(again["id"], report["id"]);
     assert_eq!(s.marks(), 1, "one markTransactionPeriod");
@@ -303,10 +237,10 @@ async fn a_period_with_payments_refunds_and_a_glase_only_payment_shows_the_expec
         "a replay counts nothing again"
     );
     let path = format!("/v1/reports/{}", report["id"].as_str().unwrap());
-    let (status, read) = s.call("GET", &path, "/v1/reports/{report_id}", None).await;
+    let (status, read) = s.call(Method::GET, &path, "/v1/reports/{report_id}", None).await;
     assert_eq!(status, 200);
     assert_eq!(read, report);
-    s.sandbox.shutdown().await;
+    s.live.shutdown().await;
 }
 
 #[tokio::test]
@@ -318,7 +252,9 @@ async fn a_period_in_euros_reads_the_refund_rows_that_name_no_currency_in_euros(
     s.clock.advance(Duration::from_secs(600));
 
     let body = json!({"period_key": "eur-2026-12-01"});
-    let (status, report) = s.call("POST", "/v1/reports", "/v1/reports", Some(body)).await;
+    let (status, report) = s
+        .call(Method::POST, "/v1/reports", "/v1/reports", Some(body))
+        .await;
     assert_eq!(status, 201, "{report}");
     let details = report["documents"]
         .as_array()
@@ -335,7 +271,7 @@ async fn a_period_in_euros_reads_the_refund_rows_that_name_no_currency_in_euros(
     assert_eq!(report["status"], "reconciled", "{report}");
     assert_eq!(report["matched"], 2, "the payment and its refund: {report}");
     assert_eq!(report["mismatches"], json!([]), "{report}");
-    s.sandbox.shutdown().await;
+    s.live.shutdown().await;
 }
 
 #[tokio::test]
@@ -353,25 +289,21 @@ async fn the_schedule_event_twice_yields_one_period() {
     assert_eq!(values(&s.metrics, "ReconciliationMismatches"), [json!(0)]);
     let (status, _) = s
         .call(
-            "GET",
+            Method::GET,
             "/v1/reports/per_00000000000000000000000000000000",
             "/v1/reports/{report_id}",
             None,
         )
         .await;
     assert_eq!(status, 404);
-    s.sandbox.shutdown().await;
+    s.live.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_scheduled_close_whose_reports_stay_unready_fails_so_its_retry_resumes_the_same_period() {
     let s = stack().await;
     s.paid(3_000).await;
-    let not_ready: FaultRules = serde_json::from_value(
-        json!({"rules": [{"target": "executeReport", "action": "result_code", "result_code": 2}]}),
-    )
-    .unwrap();
-    s.sandbox.sandbox().set_faults(&not_ready).unwrap();
+    s.set_faults(json!({"rules": [{"target": "executeReport", "action": "result_code", "result_code": 2}]}));
     let job: payments_api::reports::ScheduledJob =
         serde_json::from_value(json!({"job": "close-period", "scheduled_time": "2026-12-01T00:05:00Z"}))
             .unwrap();
@@ -400,7 +332,7 @@ async fn a_scheduled_close_whose_reports_stay_unready_fails_so_its_retry_resumes
     assert_eq!(s.marks(), 1, "the retry closes no second period");
     let (status, read) = s
         .call(
-            "GET",
+            Method::GET,
             &format!("/v1/reports/{}", resumed.id),
             "/v1/reports/{report_id}",
             None,
@@ -408,5 +340,5 @@ async fn a_scheduled_close_whose_reports_stay_unready_fails_so_its_retry_resumes
         .await;
     assert_eq!(status, 200);
     assert_eq!(read["status"], "reconciled");
-    s.sandbox.shutdown().await;
+    s.live.shutdown().await;
 }

@@ -10,11 +10,7 @@ const KEY: &str = "sk_test_serve_key";
 
 /// The base URL of a server answering with a fresh fake app.
 async fn serve() -> String {
-    let app = Arc::new(fake_app(KEY));
-    let router = payments_api::serve::router(move |request| {
-        let app = Arc::clone(&app);
-        async move { app.handle(request).await }
-    });
+    let router = payments_api::serve::app_router(Arc::new(fake_app(KEY)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {

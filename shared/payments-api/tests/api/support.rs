@@ -3,59 +3,23 @@
 //! before and after each refused request.
 
 use http::Method;
-use payments_api::app::{App, request};
-use payments_api::testing::{app_over, notification_path};
-use payments_domain::counting::Counting;
+use payments_api::app::request;
+use payments_api::testing::{CountedApp, counted_app, notification_path};
 use payments_domain::idempotency::IdempotencyRecord;
 use payments_domain::payment::Payment;
 use payments_domain::refund::Refund;
 use payments_domain::terminal::Terminal;
-use payments_domain::testing::{
-    FakeGlase, InMemoryStore, ManualClock, RecordingPush, RecordingQueue, SequentialIds,
-};
-use payments_domain::usecases::{Deps, UseCaseSettings};
 use serde_json::Value;
 
 /// The merchant's API key.
 pub const KEY: &str = "sk_test_matrix_key";
 
 /// The app under test.
-pub type TestApp = App<(
-    Counting<InMemoryStore>,
-    Counting<FakeGlase>,
-    RecordingQueue,
-    RecordingPush,
-    ManualClock,
-    SequentialIds,
-)>;
+pub type TestApp = CountedApp;
 
-/// A fresh app serving every route, with Glase's shop reports ready (empty).
+/// A fresh app serving every route, with Glase's reports ready (empty).
 pub fn app() -> TestApp {
-    let clock = ManualClock::default();
-    let glase = FakeGlase::new(clock.clone());
-    glase.set_report(
-        payments_domain::period::SHOP_SUMMARY_REPORT,
-        "<ResellerTransactionSummary/>",
-        Vec::new(),
-    );
-    glase.set_report(
-        payments_domain::period::SHOP_DETAILS_REPORT,
-        "<TransactionDetails/>",
-        Vec::new(),
-    );
-    app_over(
-        Deps {
-            store: Counting::new(InMemoryStore::new()),
-            glase: Counting::new(glase),
-            queue: RecordingQueue::default(),
-            push: RecordingPush::default(),
-            clock,
-            ids: SequentialIds::default(),
-            settings: UseCaseSettings::default(),
-        },
-        KEY,
-        std::io::sink(),
-    )
+    counted_app(KEY)
 }
 
 /// An answer: status, content type and body (JSON, or `Null` when the body is not JSON).
@@ -114,6 +78,23 @@ pub async fn create_payment(app: &TestApp, order_id: &str, total: i64) -> Create
         client_secret: created.json["client_secret"].as_str().unwrap().to_owned(),
         notification: notification_path(app.deps.glase.inner().calls().into_iter().rev()),
     }
+}
+
+/// Pays `created` at Glase and delivers its notification, which confirms it.
+pub async fn pay_and_notify(app: &TestApp, created: &Created) {
+    let reference = app
+        .deps
+        .store
+        .inner()
+        .payments()
+        .into_iter()
+        .find(|p| p.id().as_str() == created.id)
+        .unwrap()
+        .invoice_reference()
+        .clone();
+    app.deps.glase.inner().pay(&reference);
+    let notified = send(app, Method::POST, &created.notification, &[], "").await;
+    assert_eq!(notified.json["status"], "paid", "{}", notified.text);
 }
 
 /// Everything a request could have changed.
