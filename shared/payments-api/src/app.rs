@@ -196,7 +196,10 @@ impl<P: Ports> App<P> {
         // the query, where the notification token and client secret travel); in Lambda this span sits
         // inside the runtime's span that carries the request id.
         let span = tracing::info_span!("request", method = %request.method(), path = request.uri().path());
-        match tracing::Instrument::instrument(self.dispatch(route, &request, deadline), span).await {
+        // Boxed: the handlers' futures are large (a use case with its Glase and store calls inline), and
+        // held in this one they would be copied into every caller's future and stack frame.
+        let dispatched = Box::pin(self.dispatch(route, &request, deadline));
+        match tracing::Instrument::instrument(dispatched, span).await {
             Ok(r) => r,
             Err(e) => {
                 if e.status.is_server_error() {
