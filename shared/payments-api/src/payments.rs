@@ -7,9 +7,10 @@ use std::time::Instant;
 
 use http::{HeaderValue, Response, StatusCode, header};
 use payments_domain::ids::Timestamp;
+use payments_domain::order::Order;
 use payments_domain::payment::{PaymentStatus, PaymentTerminal};
-use payments_domain::ports::{PaymentStore, Ports};
-use payments_domain::usecases::{ConfirmOutcome, CreatePayment, UseCaseError};
+use payments_domain::ports::Ports;
+use payments_domain::usecases::{ConfirmOutcome, CreatePayment};
 
 use crate::app::{ApiRequest, App, Handled, idempotency_key, json, payment_id, query_value};
 use crate::dto::{CreatePaymentBody, UpdatePaymentBody};
@@ -105,16 +106,9 @@ impl<P: Ports> App<P> {
     ) -> Handled {
         let body: UpdatePaymentBody = self.merchant_body(request)?;
         let id = payment_id(id)?;
-        let current = self
-            .deps
-            .store
-            .get_payment(&id)
-            .await
-            .map_err(UseCaseError::from)?
-            .ok_or_else(|| ApiError::not_found("payment"))?;
-        let order = body.into_order(current.order())?;
-        let updating = self.deps.update_payment_within(&id, order, deadline);
-        let payment = self.recorded("updateInvoice", updating).await?;
+        let edit = |current: &Order| body.into_order(current);
+        let updating = self.deps.update_payment_with(&id, edit, deadline);
+        let payment = self.recorded("updateInvoice", updating).await??;
         // An updated payment is pending, so it has no refunds (only a paid one can).
         Ok(json(StatusCode::OK, &self.payment_dto(&payment, &[])))
     }

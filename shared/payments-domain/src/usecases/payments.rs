@@ -725,6 +725,36 @@ impl<P: Ports> Deps<P> {
     ) -> Result<Payment, UseCaseError> {
         let by = self.call_by(deadline)?;
         let payment = self.load_for(id, Caller::Merchant).await?;
+        self.update_loaded(payment, order, by).await
+    }
+
+    /// [`Deps::update_payment_within`] with the new order made from the payment's current one by `edit`
+    /// (a change that names only what changes, as a PATCH does). The payment is read first, so a change
+    /// of an unknown payment is `NotFound` whatever it says; an `edit` that refuses the change is answered
+    /// `Ok(Err(_))` as it refused it, before anything is sent or stored.
+    pub async fn update_payment_with<E>(
+        &self,
+        id: &PaymentId,
+        edit: impl FnOnce(&Order) -> Result<Order, E> + Send,
+        deadline: Option<Timestamp>,
+    ) -> Result<Result<Payment, E>, UseCaseError> {
+        let payment = self.load_for(id, Caller::Merchant).await?;
+        let order = match edit(payment.order()) {
+            Ok(order) => order,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let by = self.call_by(deadline)?;
+        self.update_loaded(payment, order, by).await.map(Ok)
+    }
+
+    /// The update of `payment`, as read, to `order`, with updateInvoice answered `by`.
+    async fn update_loaded(
+        &self,
+        payment: Payment,
+        order: Order,
+        by: Option<Timestamp>,
+    ) -> Result<Payment, UseCaseError> {
+        let id = &payment.id().clone();
         match payment.status() {
             PaymentStatus::Pending => {}
             PaymentStatus::Paid => return Err(UseCaseError::Conflict(ConflictReason::AlreadyPaid)),

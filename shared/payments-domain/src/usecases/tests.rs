@@ -595,6 +595,39 @@ async fn updating_a_pending_payment_replaces_its_order_and_token() {
     )));
 }
 
+#[tokio::test]
+async fn an_update_made_from_the_current_order_sees_it_and_a_refused_one_sends_and_stores_nothing() {
+    let (d, created) = one_pending().await;
+    let id = created.payment.id();
+    let before = d.store.payments();
+    let refused = d
+        .update_payment_with(id, |current| Err(current.total()), None)
+        .await
+        .unwrap();
+    assert_eq!(refused, Err(sek(1_000)), "the edit got the stored order");
+    assert!(update_tokens(&d).is_empty(), "nothing was sent");
+    assert_eq!(d.store.payments(), before, "nothing was stored");
+
+    let updated = d
+        .update_payment_with(id, |_| Ok::<_, ()>(coffee(1_500)), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.amount(), sek(1_500));
+    assert_eq!(update_tokens(&d).len(), 1);
+
+    let unknown = crate::ids::PaymentId::from_random([9; 16]);
+    let err = d
+        .update_payment_with(
+            &unknown,
+            |_| -> Result<_, ()> { panic!("no order to edit") },
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, UseCaseError::NotFound("payment"));
+}
+
 async fn cancel(d: &TestDeps, created: &CreatedPayment) -> Result<crate::payment::Payment, UseCaseError> {
     d.cancel_payment(created.payment.id(), Caller::Merchant).await
 }
