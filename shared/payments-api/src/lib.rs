@@ -21,7 +21,8 @@
 //! - [`auth`]: merchant API keys as hashes, compared in constant time.
 //! - [`error`]: the error type and its mapping to HTTP statuses and JSON bodies.
 //! - [`wiring`]: the real adapters built from settings, once per cold start.
-//! - [`openapi`]: the OpenAPI document of the API.
+//! - [`openapi`]: the OpenAPI document of the API, and (feature `testing`) the check of an answer
+//!   against it with the `jsonschema` crate.
 //! - [`qr`]: invoice QR codes as SVG.
 //! - [`terminals`]: the point-of-sale routes (terminal administration, the till's "try again").
 //! - [`refund_batch`]: the refund worker's batches, their redelivery delays, and the outbox sweep.
