@@ -21,8 +21,6 @@
 //!   per-operation rules.
 //! - [`client`]: `GlaseClient`, built once from `GlaseClientConfig`, with one typed async method per
 //!   operation, `call` for any `Request`, `warm_up`, and `GlaseError`.
-//! - `testing` (feature `testing`, for tests of this crate and of the crates that use it): `LogCapture`,
-//!   a log writer kept in memory, for the tests that prove what the client and the sandbox log.
 //!
 //! # Example
 //!
@@ -52,8 +50,6 @@ pub mod model;
 pub mod report;
 pub mod retry;
 pub mod soap;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 pub use client::{ConfigError, GlaseClient, GlaseClientConfig, GlaseError};
 pub use model::*;

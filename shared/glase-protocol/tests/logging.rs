@@ -5,14 +5,14 @@ mod support;
 use std::time::Duration;
 
 use glase_protocol::soap::encode_response;
-use glase_protocol::testing::LogCapture;
 use glase_protocol::*;
 use support::stub::{Reply, Stub};
 use support::*;
+use test_support::CapturedLines;
 
 #[tokio::test]
 async fn a_full_call_logs_operation_and_result_but_no_password_and_no_body() {
-    let capture = LogCapture::default();
+    let capture = CapturedLines::default();
     let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)

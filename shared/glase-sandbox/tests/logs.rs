@@ -6,11 +6,11 @@
 mod common;
 
 use common::*;
-use glase_protocol::testing::LogCapture;
+use test_support::CapturedLines;
 
 #[tokio::test(flavor = "current_thread")]
 async fn logs_name_each_call_but_never_passwords_or_notification_tokens() {
-    let capture = LogCapture::default();
+    let capture = CapturedLines::default();
     let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())

@@ -286,7 +286,7 @@ pub async fn run_refund_worker() -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
-    use payments_api::telemetry::CapturedLines;
+    use payments_api::testing::CapturedLines;
 
     use super::*;
 

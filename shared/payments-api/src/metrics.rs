@@ -264,7 +264,7 @@ mod tests {
 
     #[test]
     fn recorded_metrics_are_written_one_per_line() {
-        let buffer = crate::telemetry::CapturedLines::default();
+        let buffer = test_support::CapturedLines::default();
         let metrics = Metrics::to_writer("create", Box::new(buffer.clone()));
         metrics.record(&Metric::PaymentCreated);
         metrics.record(&Metric::PaymentPaid);

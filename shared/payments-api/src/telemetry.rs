@@ -142,46 +142,11 @@ where
     tracing_subscriber::registry().with(layer)
 }
 
-/// Log or metric lines kept in memory: a writer for [`install`], [`subscriber`] or
-/// [`crate::metrics::Metrics::to_writer`] whose clones share one buffer, read back as text or as JSON
-/// lines. For tests, and for anything else that wants to look at what was written.
-#[derive(Clone, Debug, Default)]
-pub struct CapturedLines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl CapturedLines {
-    /// Everything written so far (bytes that are not UTF-8 replaced).
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.buffer()).into_owned()
-    }
-
-    /// The lines written so far that are JSON values, in order.
-    pub fn json_lines(&self) -> Vec<serde_json::Value> {
-        self.text()
-            .lines()
-            .filter_map(|line| serde_json::from_str(line).ok())
-            .collect()
-    }
-
-    fn buffer(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-impl std::io::Write for CapturedLines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.buffer().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::env_map as env;
+    use test_support::CapturedLines;
 
     #[test]
     fn lambda_log_controls_win_over_rust_log() {

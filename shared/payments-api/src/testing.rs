@@ -23,7 +23,8 @@ use crate::app::{App, request};
 use crate::auth::{ApiKeys, hash_api_key};
 use crate::metrics::Metrics;
 use crate::settings::env;
-use crate::telemetry::{CapturedLines, LogFormat, LogSettings};
+use crate::telemetry::{LogFormat, LogSettings};
+pub use test_support::CapturedLines;
 
 #[cfg(feature = "live-stack")]
 pub mod stack;

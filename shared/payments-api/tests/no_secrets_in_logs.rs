@@ -7,7 +7,7 @@ use std::time::Duration;
 use glase_sandbox::EventKind;
 use http::Method;
 use payments_api::app::{ApiResponse, App, request};
-use payments_api::telemetry::CapturedLines;
+use payments_api::testing::CapturedLines;
 use payments_api::testing::stack::live_stack;
 use payments_domain::ports::Ports;
 

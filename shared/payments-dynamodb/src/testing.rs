@@ -107,7 +107,7 @@ pub async fn dynamodb_local_table() -> TestTable {
 
 /// The DynamoDB Local endpoint: `DYNAMODB_LOCAL_ENDPOINT`, or a server this process starts once.
 pub fn dynamodb_local_endpoint() -> String {
-    test_servers::DYNAMODB_LOCAL.endpoint()
+    test_support::servers::DYNAMODB_LOCAL.endpoint()
 }
 
 /// Domain values for tests: every item type, in every state worth storing. Ids are random, so values from

@@ -62,5 +62,5 @@ impl TestQueues {
 
 /// The SQS endpoint: `SQS_ENDPOINT`, or a moto_server this process starts once.
 pub fn sqs_endpoint() -> String {
-    test_servers::MOTO.endpoint()
+    test_support::servers::MOTO.endpoint()
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::Method;
 use payments_api::app::{ApiResponse, request};
 use payments_api::jobs::SafetyNetPlan;
-use payments_api::telemetry::CapturedLines;
+use payments_api::testing::CapturedLines;
 use payments_api::testing::{FakeApp as TestApp, app_over, notification_path};
 use payments_domain::ids::PaymentId;
 use payments_domain::payment::{GlaseInvoiceStatus, Payment, PaymentStatus};

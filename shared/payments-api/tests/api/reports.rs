@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use glase_protocol::{ClientContext, GetPaymentStatusRequest, Password, Request};
 use glase_sandbox::{EventKind, FaultRules};
 use http::Method;
-use payments_api::telemetry::CapturedLines;
+use payments_api::testing::CapturedLines;
 use payments_api::testing::stack::{LiveStack, StackPorts, live_stack};
 use payments_api::wiring::SystemClock;
 use payments_domain::ports::Clock;

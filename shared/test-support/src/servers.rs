@@ -1,5 +1,5 @@
 //! The loopback servers some tests need, DynamoDB Local and moto_server, for the test helpers of the
-//! store and the queue adapters (their `testing` features); nothing deployed links this crate.
+//! store and the queue adapters (their `testing` features).
 //!
 //! A server's endpoint is the one its variable names (`tests/run.sh` starts both and sets
 //! `DYNAMODB_LOCAL_ENDPOINT` and `SQS_ENDPOINT`). Without it, the first test that asks starts a server
