@@ -9,6 +9,8 @@
 //! hand it to their use case, which bounds every Glase call by it (see `payments_domain::usecases`, "Deadlines"). A payment
 //! that the time left cannot create safely is refused with 503 `unavailable` before anything is sent.
 
+use std::pin::Pin;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use payments_domain::idempotency::IdempotencyKey;
@@ -196,9 +198,7 @@ impl<P: Ports> App<P> {
         // the query, where the notification token and client secret travel); in Lambda this span sits
         // inside the runtime's span that carries the request id.
         let span = tracing::info_span!("request", method = %request.method(), path = request.uri().path());
-        // Boxed: the handlers' futures are large (a use case with its Glase and store calls inline), and
-        // held in this one they would be copied into every caller's future and stack frame.
-        let dispatched = Box::pin(self.dispatch(route, &request, deadline));
+        let dispatched = self.dispatch(route, &request, deadline);
         match tracing::Instrument::instrument(dispatched, span).await {
             Ok(r) => r,
             Err(e) => {
@@ -210,30 +210,46 @@ impl<P: Ports> App<P> {
         }
     }
 
-    async fn dispatch(&self, route: Route, request: &ApiRequest, deadline: Option<Timestamp>) -> Handled {
+    /// The route's handler, boxed: the handlers' futures are large (a use case with its Glase and store
+    /// calls inline), and held in `handle_within`'s they would be copied into every caller's future and
+    /// stack frame. Each route's future is its own box, so no future holds the largest of them all.
+    fn dispatch<'a>(
+        &'a self,
+        route: Route,
+        request: &'a ApiRequest,
+        deadline: Option<Timestamp>,
+    ) -> Pin<Box<dyn Future<Output = Handled> + Send + 'a>> {
         match route {
-            Route::OpenApi => {
+            Route::OpenApi => Box::pin(std::future::ready({
                 let mut r = Response::new(crate::openapi::OPENAPI_JSON.to_owned());
                 r.headers_mut()
                     .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 Ok(r)
+            })),
+            Route::Widget => Box::pin(std::future::ready(Ok(crate::widget::response(request)))),
+            Route::CreatePayment => Box::pin(self.create_payment(request, deadline)),
+            Route::GetPayment(id) => Box::pin(async move { self.get_payment(request, &id, deadline).await }),
+            Route::PaymentQr(id) => Box::pin(async move { self.payment_qr(request, &id).await }),
+            Route::CancelPayment(id) => {
+                Box::pin(async move { self.cancel_payment(request, &id, deadline).await })
             }
-            Route::Widget => Ok(crate::widget::response(request)),
-            Route::CreatePayment => self.create_payment(request, deadline).await,
-            Route::GetPayment(id) => self.get_payment(request, &id, deadline).await,
-            Route::PaymentQr(id) => self.payment_qr(request, &id).await,
-            Route::CancelPayment(id) => self.cancel_payment(request, &id, deadline).await,
-            Route::UpdatePayment(id) => self.update_payment(request, &id, deadline).await,
-            Route::Notify(id) => self.notify(request, &id, deadline).await,
-            Route::CreateRefund(id) => self.create_refund(request, &id).await,
-            Route::GetRefund(id, refund_id) => self.get_refund(request, &id, &refund_id).await,
-            Route::TryAgain(id) => self.try_again(request, &id).await,
-            Route::RegisterTerminal => self.register_terminal(request).await,
-            Route::ListTerminals => self.list_terminals(request).await,
-            Route::AssignGlaseId(id) => self.assign_glase_id(request, &id).await,
-            Route::UnregisterTerminal(id) => self.unregister_terminal(request, &id).await,
-            Route::ClosePeriod => self.close_period(request).await,
-            Route::GetReport(id) => self.get_report(request, &id).await,
+            Route::UpdatePayment(id) => {
+                Box::pin(async move { self.update_payment(request, &id, deadline).await })
+            }
+            Route::Notify(id) => Box::pin(async move { self.notify(request, &id, deadline).await }),
+            Route::CreateRefund(id) => Box::pin(async move { self.create_refund(request, &id).await }),
+            Route::GetRefund(id, refund_id) => {
+                Box::pin(async move { self.get_refund(request, &id, &refund_id).await })
+            }
+            Route::TryAgain(id) => Box::pin(async move { self.try_again(request, &id).await }),
+            Route::RegisterTerminal => Box::pin(self.register_terminal(request)),
+            Route::ListTerminals => Box::pin(self.list_terminals(request)),
+            Route::AssignGlaseId(id) => Box::pin(async move { self.assign_glase_id(request, &id).await }),
+            Route::UnregisterTerminal(id) => {
+                Box::pin(async move { self.unregister_terminal(request, &id).await })
+            }
+            Route::ClosePeriod => Box::pin(self.close_period(request)),
+            Route::GetReport(id) => Box::pin(async move { self.get_report(request, &id).await }),
         }
     }
 
@@ -289,15 +305,13 @@ impl<P: Ports> App<P> {
         Ok((payment_id(id)?, asker))
     }
 
-    /// Awaits `call`, recording a Glase failure of `operation` in the metrics. The call's future is
-    /// boxed: a use case's future is large, and held inline it would be copied into this one's.
+    /// Awaits `call`, recording a Glase failure of `operation` in the metrics.
     pub(crate) async fn recorded<T>(
         &self,
         operation: &'static str,
         call: impl Future<Output = Result<T, UseCaseError>>,
     ) -> Result<T, UseCaseError> {
-        Box::pin(call)
-            .await
+        call.await
             .inspect_err(|e| self.record_glase_failure(operation, e))
     }
 
