@@ -2,12 +2,14 @@
 //! /v1/terminals, PUT /v1/terminals/{terminal_id}/glase-id and DELETE /v1/terminals/{terminal_id}.
 //!
 //! Everything it does lives in `payments-api` (the handlers) and `lambda-adapter` (start-up and the
-//! event conversion); this crate only names the function, so its settings and routes are its own.
+//! event conversion); this crate only names the function, so its settings, routes and compiled-in handlers are its own.
 
 // As in lambda-adapter: the start-up future nests deeper than the default type-depth limit.
 #![recursion_limit = "256"]
 
+use payments_api::settings::Function;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_adapter::run_http(payments_api::settings::Function::Terminals).await
+    lambda_adapter::run_http::<{ Function::Terminals as u8 }>().await
 }

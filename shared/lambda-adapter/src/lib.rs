@@ -1,6 +1,6 @@
 //! The one place outside the function crates that knows Lambda's HTTP event types.
 //!
-//! An HTTP function's `main` is one line: [`run_http`] with its [`Function`]. That loads the function's
+//! An HTTP function's `main` is one line: [`run_http`] with its [`Function`]'s number. That loads the function's
 //! settings (naming every missing variable at once), initialises logging the way Lambda's log controls
 //! say, builds every client once, and serves API Gateway HTTP API (payload 2.0) events by converting
 //! them to the Lambda-agnostic [`ApiRequest`] that [`payments_api::app::App::handle`] answers. The
@@ -169,7 +169,7 @@ async fn started(function: Function) -> Result<(Arc<payments_api::wiring::LiveAp
 }
 
 /// Runs a function whose events are JSON for `lambda_runtime` (the refund worker, reporting, the safety
-/// net): [`started`], then `handler` for each event with the application and the settings.
+/// net): the start-up every function shares, then `handler` for each event with the application and the settings.
 pub async fn serve<F, Fut>(function: Function, handler: F) -> Result<(), Error>
 where
     F: Fn(
@@ -188,14 +188,24 @@ where
     .await
 }
 
-/// Runs an HTTP function: settings, logging, clients once, then the Lambda runtime loop.
-pub async fn run_http(function: Function) -> Result<(), Error> {
+/// Runs the HTTP function numbered `FUNCTION` (`Function::X as u8`): settings, logging, clients once,
+/// then the Lambda runtime loop. The requests are answered by [`App::handle_as`] for that function, so
+/// the binary holds that function's handlers only.
+///
+/// [`App::handle_as`]: payments_api::app::App::handle_as
+pub async fn run_http<const FUNCTION: u8>() -> Result<(), Error> {
+    let function = const {
+        match Function::from_number(FUNCTION) {
+            Some(function) => function,
+            None => panic!("run_http takes a function's number, `Function::X as u8`"),
+        }
+    };
     let (app, _) = started(function).await?;
     lambda_http::run(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
         async move {
             let deadline = invocation_deadline(&request);
-            let response = app.handle_within(to_api_request(request), deadline).await;
+            let response = app.handle_as::<FUNCTION>(to_api_request(request), deadline).await;
             Ok::<_, Error>(to_lambda_response(response))
         }
     }))

@@ -36,7 +36,9 @@ where
         return Ok(serde_json::to_value(report)?);
     }
     let request = lambda_http::request::from_str(&event.to_string())?;
-    let response = app.handle(to_api_request(request)).await;
+    let response = app
+        .handle_as::<{ Function::Reporting as u8 }>(to_api_request(request), None)
+        .await;
     let (parts, body) = response.into_parts();
     let mut answer = ApiGatewayV2httpResponse::default();
     answer.status_code = i64::from(parts.status.as_u16());

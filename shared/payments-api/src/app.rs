@@ -30,6 +30,10 @@ pub use crate::refund_batch::{BatchTime, QueuedMessage, RefundBatch};
 use crate::routes::Route;
 use crate::settings::Function;
 
+/// [`App::handle_as`]'s `FUNCTION` that answers every route (the local stack, the tests, the
+/// benchmarks): no function has this number.
+pub const EVERY_FUNCTION: u8 = u8::MAX;
+
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -176,6 +180,18 @@ impl<P: Ports> App<P> {
     /// Answers one request inside an invocation that must have answered by `deadline`. Never fails:
     /// every error becomes its JSON response.
     pub async fn handle_within(&self, request: ApiRequest, deadline: Option<Timestamp>) -> ApiResponse {
+        self.handle_as::<EVERY_FUNCTION>(request, deadline).await
+    }
+
+    /// [`App::handle_within`] compiled for the function numbered `FUNCTION` (`Function::X as u8`): only
+    /// that function's handlers are in the code, and another function's route answers 404, as it does
+    /// for an app whose [`App::function`] is another one. A deployed function's binary so carries its
+    /// own handlers and not every route's; [`EVERY_FUNCTION`] answers every route.
+    pub async fn handle_as<const FUNCTION: u8>(
+        &self,
+        request: ApiRequest,
+        deadline: Option<Timestamp>,
+    ) -> ApiResponse {
         let route = match Route::parse(request.method(), request.uri().path()) {
             Ok(r) => r,
             Err(e) => {
@@ -194,11 +210,13 @@ impl<P: Ports> App<P> {
         if self.function.is_some_and(|f| f != route.function()) {
             return error_response(&ApiError::not_found("route"));
         }
+        let Some(dispatched) = self.dispatch::<FUNCTION>(route, &request, deadline) else {
+            return error_response(&ApiError::not_found("route"));
+        };
         // Every line logged while answering carries the method and path (the payment or refund id, never
         // the query, where the notification token and client secret travel); in Lambda this span sits
         // inside the runtime's span that carries the request id.
         let span = tracing::info_span!("request", method = %request.method(), path = request.uri().path());
-        let dispatched = self.dispatch(route, &request, deadline);
         match tracing::Instrument::instrument(dispatched, span).await {
             Ok(r) => r,
             Err(e) => {
@@ -210,47 +228,76 @@ impl<P: Ports> App<P> {
         }
     }
 
-    /// The route's handler, boxed: the handlers' futures are large (a use case with its Glase and store
-    /// calls inline), and held in `handle_within`'s they would be copied into every caller's future and
-    /// stack frame. Each route's future is its own box, so no future holds the largest of them all.
-    fn dispatch<'a>(
+    /// The route's handler when the function numbered `FUNCTION` answers it (with [`EVERY_FUNCTION`],
+    /// the route's own function does), else `None`.
+    ///
+    /// The function is the first thing matched and, for one function, a constant: the arms of every
+    /// other function are dropped when this compiles. Each arm names the function of
+    /// [`Route::function`] (a test keeps the two equal).
+    ///
+    /// The handler comes boxed: the handlers' futures are large (a use case with its Glase and store
+    /// calls inline), and held in `handle_as`'s they would be copied into every caller's future and stack
+    /// frame. Each route's future is its own box, so no future holds the largest of them all.
+    fn dispatch<'a, const FUNCTION: u8>(
         &'a self,
         route: Route,
         request: &'a ApiRequest,
         deadline: Option<Timestamp>,
-    ) -> Pin<Box<dyn Future<Output = Handled> + Send + 'a>> {
-        match route {
-            Route::OpenApi => Box::pin(std::future::ready({
+    ) -> Option<Pin<Box<dyn Future<Output = Handled> + Send + 'a>>> {
+        use Function as F;
+        let function = match const { Function::from_number(FUNCTION) } {
+            Some(function) => function,
+            None => route.function(),
+        };
+        Some(match (function, route) {
+            (F::CreatePayment, Route::CreatePayment) => Box::pin(self.create_payment(request, deadline)),
+            (F::PaymentStatus, Route::OpenApi) => Box::pin(std::future::ready({
                 let mut r = Response::new(crate::openapi::OPENAPI_JSON.to_owned());
                 r.headers_mut()
                     .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 Ok(r)
             })),
-            Route::Widget => Box::pin(std::future::ready(Ok(crate::widget::response(request)))),
-            Route::CreatePayment => Box::pin(self.create_payment(request, deadline)),
-            Route::GetPayment(id) => Box::pin(async move { self.get_payment(request, &id, deadline).await }),
-            Route::PaymentQr(id) => Box::pin(async move { self.payment_qr(request, &id).await }),
-            Route::CancelPayment(id) => {
+            (F::PaymentStatus, Route::Widget) => {
+                Box::pin(std::future::ready(Ok(crate::widget::response(request))))
+            }
+            (F::PaymentStatus, Route::GetPayment(id)) => {
+                Box::pin(async move { self.get_payment(request, &id, deadline).await })
+            }
+            (F::PaymentStatus, Route::PaymentQr(id)) => {
+                Box::pin(async move { self.payment_qr(request, &id).await })
+            }
+            (F::PaymentControl, Route::CancelPayment(id)) => {
                 Box::pin(async move { self.cancel_payment(request, &id, deadline).await })
             }
-            Route::UpdatePayment(id) => {
+            (F::PaymentControl, Route::UpdatePayment(id)) => {
                 Box::pin(async move { self.update_payment(request, &id, deadline).await })
             }
-            Route::Notify(id) => Box::pin(async move { self.notify(request, &id, deadline).await }),
-            Route::CreateRefund(id) => Box::pin(async move { self.create_refund(request, &id).await }),
-            Route::GetRefund(id, refund_id) => {
+            (F::PaymentControl, Route::TryAgain(id)) => {
+                Box::pin(async move { self.try_again(request, &id).await })
+            }
+            (F::Notification, Route::Notify(id)) => {
+                Box::pin(async move { self.notify(request, &id, deadline).await })
+            }
+            (F::RefundRequest, Route::CreateRefund(id)) => {
+                Box::pin(async move { self.create_refund(request, &id).await })
+            }
+            (F::RefundRequest, Route::GetRefund(id, refund_id)) => {
                 Box::pin(async move { self.get_refund(request, &id, &refund_id).await })
             }
-            Route::TryAgain(id) => Box::pin(async move { self.try_again(request, &id).await }),
-            Route::RegisterTerminal => Box::pin(self.register_terminal(request)),
-            Route::ListTerminals => Box::pin(self.list_terminals(request)),
-            Route::AssignGlaseId(id) => Box::pin(async move { self.assign_glase_id(request, &id).await }),
-            Route::UnregisterTerminal(id) => {
+            (F::Terminals, Route::RegisterTerminal) => Box::pin(self.register_terminal(request)),
+            (F::Terminals, Route::ListTerminals) => Box::pin(self.list_terminals(request)),
+            (F::Terminals, Route::AssignGlaseId(id)) => {
+                Box::pin(async move { self.assign_glase_id(request, &id).await })
+            }
+            (F::Terminals, Route::UnregisterTerminal(id)) => {
                 Box::pin(async move { self.unregister_terminal(request, &id).await })
             }
-            Route::ClosePeriod => Box::pin(self.close_period(request)),
-            Route::GetReport(id) => Box::pin(async move { self.get_report(request, &id).await }),
-        }
+            (F::Reporting, Route::ClosePeriod) => Box::pin(self.close_period(request)),
+            (F::Reporting, Route::GetReport(id)) => {
+                Box::pin(async move { self.get_report(request, &id).await })
+            }
+            _ => return None,
+        })
     }
 
     /// The API view of a payment, with the till's view of a POS payment as of now.
@@ -356,4 +403,84 @@ pub fn request(method: Method, uri: &str, headers: &[(&str, &str)], body: impl I
     builder
         .body(body.into())
         .unwrap_or_else(|_| Request::new(Bytes::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{FakeApp, fake_app};
+
+    /// Whether the app compiled for the function numbered `FUNCTION` has a handler for `route`.
+    fn dispatches<const FUNCTION: u8>(app: &FakeApp, route: &Route, request: &ApiRequest) -> bool {
+        app.dispatch::<FUNCTION>(route.clone(), request, None).is_some()
+    }
+
+    /// Whether each function's build, in `Function::ALL`'s order, has a handler for `route`.
+    fn dispatched_by(app: &FakeApp, route: &Route, request: &ApiRequest) -> Vec<bool> {
+        use Function as F;
+        vec![
+            dispatches::<{ F::CreatePayment as u8 }>(app, route, request),
+            dispatches::<{ F::Notification as u8 }>(app, route, request),
+            dispatches::<{ F::PaymentStatus as u8 }>(app, route, request),
+            dispatches::<{ F::PaymentControl as u8 }>(app, route, request),
+            dispatches::<{ F::RefundRequest as u8 }>(app, route, request),
+            dispatches::<{ F::RefundWorker as u8 }>(app, route, request),
+            dispatches::<{ F::Reporting as u8 }>(app, route, request),
+            dispatches::<{ F::SafetyNet as u8 }>(app, route, request),
+            dispatches::<{ F::Terminals as u8 }>(app, route, request),
+            dispatches::<{ F::WebSocket as u8 }>(app, route, request),
+        ]
+    }
+
+    #[test]
+    fn each_route_is_dispatched_by_its_own_function_only_and_by_every_function_build() {
+        let app = fake_app("sk_test_dispatch");
+        for (method, template) in Route::TEMPLATES {
+            let path = Route::sample_path(template);
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let route = Route::parse(&method, &path).unwrap();
+            let request = request(method.clone(), &path, &[], "");
+            let expected: Vec<bool> = Function::ALL.iter().map(|f| *f == route.function()).collect();
+            assert_eq!(
+                dispatched_by(&app, &route, &request),
+                expected,
+                "{method} {template} is dispatched by exactly {:?}",
+                route.function()
+            );
+            assert!(
+                dispatches::<EVERY_FUNCTION>(&app, &route, &request),
+                "{method} {template} with every route"
+            );
+        }
+    }
+
+    #[test]
+    fn function_numbers_name_their_functions_and_every_function_is_none() {
+        for function in Function::ALL {
+            assert_eq!(Function::from_number(*function as u8), Some(*function));
+        }
+        assert_eq!(Function::from_number(EVERY_FUNCTION), None);
+    }
+
+    #[tokio::test]
+    async fn a_build_for_one_function_answers_another_functions_route_with_404() {
+        let app = fake_app("sk_test_dispatch");
+        let asked = || {
+            request(
+                Method::GET,
+                "/v1/terminals",
+                &[("authorization", "Bearer sk_test_dispatch")],
+                "",
+            )
+        };
+        let reporting = app
+            .handle_as::<{ Function::Reporting as u8 }>(asked(), None)
+            .await;
+        assert_eq!(reporting.status(), StatusCode::NOT_FOUND);
+        assert!(reporting.body().contains("route"), "{}", reporting.body());
+        let terminals = app
+            .handle_as::<{ Function::Terminals as u8 }>(asked(), None)
+            .await;
+        assert_eq!(terminals.status(), StatusCode::OK, "{}", terminals.body());
+    }
 }

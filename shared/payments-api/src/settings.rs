@@ -14,7 +14,11 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::config::{ConfigError, EnvReader, EnvSource};
 
 /// Every Lambda function of the system, named like its crate under `functions/`.
+///
+/// `Function::X as u8` is the function's number, which code compiled for one function takes as a const
+/// generic (see `App::handle_as`); [`Function::from_number`] turns it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum Function {
     /// `POST /v1/payments`.
     CreatePayment,
@@ -52,6 +56,18 @@ impl Function {
         Function::Terminals,
         Function::WebSocket,
     ];
+
+    /// The function whose number (`Function::X as u8`) is `number`, if any.
+    pub const fn from_number(number: u8) -> Option<Function> {
+        let mut i = 0;
+        while i < Function::ALL.len() {
+            if Function::ALL[i] as u8 == number {
+                return Some(Function::ALL[i]);
+            }
+            i += 1;
+        }
+        None
+    }
 
     /// The crate (and folder under `functions/`) of this function.
     pub fn crate_name(&self) -> &'static str {
