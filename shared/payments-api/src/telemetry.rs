@@ -11,7 +11,6 @@
 //! HTTP and TLS stacks log URLs (with their query, where notification tokens travel) at `debug`. So
 //! [`DEPENDENCY_CAPS`] holds them at `info` whatever level is asked: no log level puts a secret in a log.
 
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::config::EnvSource;
@@ -30,7 +29,9 @@ pub enum LogFormat {
 pub struct LogSettings {
     /// The line format.
     pub format: LogFormat,
-    /// An `EnvFilter` directive, such as `info` or `payments_api=debug,info`.
+    /// The filter: comma-separated `target=level` directives and a bare default level, such as `info` or
+    /// `payments_api=debug,info` (`tracing_subscriber::filter::Targets`). A filter that does not parse,
+    /// or filters by span (`EnvFilter`'s `[span{field}]` syntax), logs at `info`.
     pub filter: String,
 }
 
@@ -95,7 +96,15 @@ pub fn capped_filter(
     settings: &LogSettings,
 ) -> impl tracing_subscriber::layer::Filter<tracing_subscriber::Registry> + Send + Sync + 'static {
     use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
-    let asked = EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // `Targets`, not `EnvFilter`: the directives a log level needs, without the regex engine that
+    // `EnvFilter`'s span and field filters link into every function.
+    // A span directive (`[span{field}]=level`) would read as a target no line has, so it counts as a
+    // filter that does not parse.
+    let spans = settings.filter.contains(['[', '{']);
+    let asked = Some(&settings.filter)
+        .filter(|_| !spans)
+        .and_then(|f| f.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
     let caps = DEPENDENCY_CAPS.iter().fold(
         Targets::new().with_default(LevelFilter::TRACE),
         |targets, name| targets.with_target(*name, LevelFilter::INFO),
@@ -236,6 +245,48 @@ mod tests {
         let text = captured.text();
         assert!(text.contains("ours at warn"));
         assert!(!text.contains("info"), "{text}");
+    }
+
+    /// The lines logged under `filter`: one at debug and one at info, for `payments_api` and for
+    /// `payments_domain`.
+    fn logged_under(filter: &str) -> String {
+        let captured = CapturedLines::default();
+        let writer = captured.clone();
+        let settings = LogSettings {
+            format: LogFormat::Text,
+            filter: filter.into(),
+        };
+        tracing::subscriber::with_default(subscriber(&settings, move || writer.clone()), || {
+            tracing::debug!(target: "payments_api::app", "api at debug");
+            tracing::info!(target: "payments_api::app", "api at info");
+            tracing::debug!(target: "payments_domain::usecases", "domain at debug");
+            tracing::info!(target: "payments_domain::usecases", "domain at info");
+        });
+        captured.text()
+    }
+
+    #[test]
+    fn a_target_directive_sets_the_level_of_that_target_and_its_modules_only() {
+        let text = logged_under("payments_api=debug,warn");
+        assert!(text.contains("api at debug"), "{text}");
+        assert!(text.contains("api at info"), "{text}");
+        assert!(!text.contains("domain at"), "{text}");
+    }
+
+    #[test]
+    fn a_filter_that_does_not_parse_logs_at_info() {
+        for filter in [
+            "payments_api=verbose",
+            "[request{path}]=debug",
+            "payments_api=debug=info",
+        ] {
+            let text = logged_under(filter);
+            assert!(
+                text.contains("api at info") && text.contains("domain at info"),
+                "{filter}: {text}"
+            );
+            assert!(!text.contains("at debug"), "{filter}: {text}");
+        }
     }
 
     #[test]
