@@ -207,9 +207,6 @@ impl<P: Ports> App<P> {
                 return response;
             }
         };
-        if self.function.is_some_and(|f| f != route.function()) {
-            return error_response(&ApiError::not_found("route"));
-        }
         let Some(dispatched) = self.dispatch::<FUNCTION>(route, &request, deadline) else {
             return error_response(&ApiError::not_found("route"));
         };
@@ -228,8 +225,9 @@ impl<P: Ports> App<P> {
         }
     }
 
-    /// The route's handler when the function numbered `FUNCTION` answers it (with [`EVERY_FUNCTION`],
-    /// the route's own function does), else `None`.
+    /// The route's handler when the function numbered `FUNCTION` answers it, else `None`. With
+    /// [`EVERY_FUNCTION`] the function is [`App::function`], and for an app of every function the
+    /// route's own.
     ///
     /// The function is the first thing matched and, for one function, a constant: the arms of every
     /// other function are dropped when this compiles. Each arm names the function of
@@ -247,7 +245,7 @@ impl<P: Ports> App<P> {
         use Function as F;
         let function = match const { Function::from_number(FUNCTION) } {
             Some(function) => function,
-            None => route.function(),
+            None => self.function.unwrap_or_else(|| route.function()),
         };
         Some(match (function, route) {
             (F::CreatePayment, Route::CreatePayment) => Box::pin(self.create_payment(request, deadline)),
@@ -482,5 +480,13 @@ mod tests {
             .handle_as::<{ Function::Terminals as u8 }>(asked(), None)
             .await;
         assert_eq!(terminals.status(), StatusCode::OK, "{}", terminals.body());
+        let mut reporting_app = app;
+        reporting_app.function = Some(Function::Reporting);
+        let every = reporting_app.handle(asked()).await;
+        assert_eq!(
+            every.status(),
+            StatusCode::NOT_FOUND,
+            "an app of one function, every route compiled in"
+        );
     }
 }

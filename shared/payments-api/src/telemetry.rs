@@ -97,14 +97,14 @@ pub fn capped_filter(
 ) -> impl tracing_subscriber::layer::Filter<tracing_subscriber::Registry> + Send + Sync + 'static {
     use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
     // `Targets`, not `EnvFilter`: the directives a log level needs, without the regex engine that
-    // `EnvFilter`'s span and field filters link into every function.
-    // A span directive (`[span{field}]=level`) would read as a target no line has, so it counts as a
-    // filter that does not parse.
-    let spans = settings.filter.contains(['[', '{']);
-    let asked = Some(&settings.filter)
-        .filter(|_| !spans)
-        .and_then(|f| f.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    // `EnvFilter`'s span and field filters link into every function. A span directive
+    // (`[span{field}]=level`) would read as a target no line has, so it counts as one that does not parse.
+    let parsed = if settings.filter.contains(['[', '{']) {
+        None
+    } else {
+        settings.filter.parse::<Targets>().ok()
+    };
+    let asked = parsed.unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
     let caps = DEPENDENCY_CAPS.iter().fold(
         Targets::new().with_default(LevelFilter::TRACE),
         |targets, name| targets.with_target(*name, LevelFilter::INFO),
